@@ -1,0 +1,242 @@
+//! Framing lines and parsing them into requests.
+
+use crate::number::{parse_timestamp, parse_value};
+use crate::{Error, Result};
+
+/// The default bound on one request line, `\n` excluded: far above any real
+/// key (the course's keys are tens of bytes) yet small enough that a client
+/// that never sends `\n` cannot make the server buffer without limit.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Finds the first complete line in `buf`.
+///
+/// Returns the line without its `\n` and the number of bytes it used
+/// (`\n` included), or `Ok(None)` when no `\n` has arrived yet.
+///
+/// # Errors
+///
+/// [`Error::LineTooLong`] when the line, or the unterminated bytes so far,
+/// exceed `max_line_bytes`.
+///
+/// # Examples
+///
+/// ```
+/// use eardrum_protocol::next_line;
+///
+/// assert_eq!(next_line(b"get a\nget", 100), Ok(Some((&b"get a"[..], 6))));
+/// assert_eq!(next_line(b"get", 100), Ok(None));
+/// assert!(next_line(b"get abcdef", 4).is_err());
+/// ```
+pub fn next_line(buf: &[u8], max_line_bytes: usize) -> Result<Option<(&[u8], usize)>> {
+    match memchr::memchr(b'\n', buf) {
+        Some(end) if end <= max_line_bytes => Ok(Some((&buf[..end], end + 1))),
+        None if buf.len() <= max_line_bytes => Ok(None),
+        _ => Err(Error::LineTooLong { limit: max_line_bytes }),
+    }
+}
+
+/// One request of the protocol, borrowing its key from the line it was read
+/// from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Request<'a> {
+    /// `put <key> <value> <timestamp>`: store one point.
+    Put(Put<'a>),
+    /// `get <key>` or `get *`: read points.
+    Get(Selector<'a>),
+}
+
+/// The point carried by a `put`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Put<'a> {
+    /// The metric's name, any non-whitespace UTF-8 (`*` included).
+    pub key: &'a str,
+    /// The measured value.
+    pub value: f64,
+    /// Unix seconds.
+    pub timestamp: i64,
+}
+
+/// Which series a `get` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selector<'a> {
+    /// `get *`: every series, in first-put order.
+    All,
+    /// `get <key>`: the one series with exactly this key.
+    Key(&'a str),
+}
+
+impl<'a> Request<'a> {
+    /// Parses one line (without its `\n`).
+    ///
+    /// Returns `Ok(None)` for a blank line, which the protocol answers with
+    /// nothing at all.
+    ///
+    /// # Errors
+    ///
+    /// Any other line that is not a valid request; the variant says why. On
+    /// the wire every one of them is answered with the same error reply.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eardrum_protocol::{Put, Request, Selector};
+    ///
+    /// let put = Request::parse(b"put palm.cpu 23.7 1150864247\r").unwrap();
+    /// let expected = Put { key: "palm.cpu", value: 23.7, timestamp: 1150864247 };
+    /// assert_eq!(put, Some(Request::Put(expected)));
+    /// assert_eq!(Request::parse(b"get *").unwrap(), Some(Request::Get(Selector::All)));
+    /// assert_eq!(Request::parse(b"  \t").unwrap(), None);
+    /// assert!(Request::parse(b"got palm.cpu").is_err());
+    /// ```
+    pub fn parse(line: &'a [u8]) -> Result<Option<Request<'a>>> {
+        let mut words = Words::new(line);
+        let Some(command) = words.next() else {
+            return Ok(None);
+        };
+        let request = match command {
+            b"put" => {
+                let (Some(key), Some(value), Some(timestamp), None) =
+                    (words.next(), words.next(), words.next(), words.next())
+                else {
+                    return Err(wrong_count("put", 3, line));
+                };
+                let key = as_key(key)?;
+                let value = parse_value(value).ok_or_else(|| Error::InvalidValue { text: lossy(value) })?;
+                let timestamp =
+                    parse_timestamp(timestamp).ok_or_else(|| Error::InvalidTimestamp { text: lossy(timestamp) })?;
+                Request::Put(Put { key, value, timestamp })
+            }
+            b"get" => {
+                let (Some(key), None) = (words.next(), words.next()) else {
+                    return Err(wrong_count("get", 1, line));
+                };
+                match key {
+                    b"*" => Request::Get(Selector::All),
+                    key => Request::Get(Selector::Key(as_key(key)?)),
+                }
+            }
+            other => {
+                return Err(match std::str::from_utf8(other) {
+                    Ok(command) => Error::UnknownCommand { command: command.to_owned() },
+                    Err(_) => Error::InvalidUtf8,
+                })
+            }
+        };
+        Ok(Some(request))
+    }
+}
+
+fn as_key(word: &[u8]) -> Result<&str> {
+    std::str::from_utf8(word).map_err(|_| Error::InvalidUtf8)
+}
+
+fn lossy(word: &[u8]) -> String {
+    String::from_utf8_lossy(word).into_owned()
+}
+
+fn wrong_count(command: &'static str, expected: usize, line: &[u8]) -> Error {
+    Error::WrongArgumentCount { command, expected, actual: Words::new(line).count() - 1 }
+}
+
+/// The whitespace-separated words of a line, as Python's `bytes.split()`
+/// finds them (`\n` never occurs inside a line).
+#[derive(Debug, Clone)]
+pub(crate) struct Words<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Words<'a> {
+    pub(crate) fn new(line: &'a [u8]) -> Self {
+        Words { rest: line }
+    }
+}
+
+/// Space, tab, `\r`, vertical tab and form feed: Python's ASCII whitespace.
+fn is_separator(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' | b'\n')
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.rest.iter().position(|&b| !is_separator(b))?;
+        let rest = &self.rest[start..];
+        let end = rest.iter().position(|&b| is_separator(b)).unwrap_or(rest.len());
+        self.rest = &rest[end..];
+        Some(&rest[..end])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Option<Request<'_>>> {
+        Request::parse(line.as_bytes())
+    }
+
+    #[test]
+    fn words_split_on_runs_of_ascii_whitespace() {
+        let words: Vec<&[u8]> = Words::new(b" \tput  a\x0b1\x0c 2 \r").collect();
+        assert_eq!(words, [&b"put"[..], b"a", b"1", b"2"]);
+    }
+
+    #[test]
+    fn put_and_get_parse() {
+        assert_eq!(
+            parse("put * -1 -5").unwrap(),
+            Some(Request::Put(Put { key: "*", value: -1.0, timestamp: -5 }))
+        );
+        assert_eq!(parse("\tget   palm.cpu\r").unwrap(), Some(Request::Get(Selector::Key("palm.cpu"))));
+        assert_eq!(parse("get ключ").unwrap(), Some(Request::Get(Selector::Key("ключ"))));
+    }
+
+    #[test]
+    fn blank_lines_are_not_requests() {
+        for line in ["", " ", "\t\t", "\r", " \r"] {
+            assert_eq!(parse(line).unwrap(), None, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn every_malformed_line_is_an_error() {
+        let cases = [
+            ("got test_key", "unknown command"),
+            ("PUT a 1 2", "unknown command"),
+            ("malformed command test", "unknown command"),
+            ("put a 1", "takes 3"),
+            ("put a 1 2 3", "takes 3"),
+            ("put", "takes 3"),
+            ("get", "takes 1"),
+            ("get a b", "takes 1"),
+            ("put a 10,5 1", "invalid value"),
+            ("put a abc 1", "invalid value"),
+            ("put a 1 1.5", "invalid timestamp"),
+            ("put a 1 1e3", "invalid timestamp"),
+            ("put a 1 abc", "invalid timestamp"),
+            ("put a 1 9223372036854775808", "invalid timestamp"),
+        ];
+        for (line, expected) in cases {
+            let error = parse(line).expect_err(line).to_string();
+            assert!(error.contains(expected), "{line:?} gave {error:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_wherever_it_is() {
+        for line in [&b"put \xff 1 2"[..], b"get \xc3", b"\xffput a 1 2", b"put a \xff 2", b"put a 1 \xff"] {
+            assert!(Request::parse(line).is_err(), "{line:?}");
+        }
+        assert_eq!(Request::parse(b"get \xff"), Err(Error::InvalidUtf8));
+    }
+
+    #[test]
+    fn line_limit_applies_with_and_without_newline() {
+        assert_eq!(next_line(b"abcd\n", 4), Ok(Some((&b"abcd"[..], 5))));
+        assert_eq!(next_line(b"abcde\n", 4), Err(Error::LineTooLong { limit: 4 }));
+        assert_eq!(next_line(b"abcd", 4), Ok(None));
+        assert_eq!(next_line(b"abcde", 4), Err(Error::LineTooLong { limit: 4 }));
+        assert_eq!(next_line(b"\nrest", 4), Ok(Some((&b""[..], 1))));
+    }
+}
