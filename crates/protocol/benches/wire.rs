@@ -39,9 +39,8 @@ fn parse(c: &mut Criterion) {
 
 fn format(c: &mut Criterion) {
     let gauges: Vec<f64> = (0..10_000).map(|i| (i % 1000) as f64 / 100.0).collect();
-    let randoms: Vec<f64> = (0..10_000u64)
-        .map(|i| f64::from_bits(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 2))
-        .collect();
+    let randoms: Vec<f64> =
+        (0..10_000u64).map(|i| f64::from_bits(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 2)).collect();
     let mut group = c.benchmark_group("format");
     group.throughput(Throughput::Elements(10_000));
     for (name, values) in [("gauge_values", &gauges), ("random_doubles", &randoms)] {

@@ -43,6 +43,8 @@
 //! assert_eq!(out, b"ok\n\nok\npalm.cpu 23.7 1150864247\n\n");
 //! ```
 
+#![deny(clippy::unwrap_used)]
+
 mod error;
 mod number;
 pub mod reply;

@@ -160,8 +160,8 @@ mod tests {
     #[test]
     fn values_python_rejects() {
         for text in [
-            "", "10,5", "abc", ".", "e5", "1e", "1e+", "_1", "1_", "1__0", "1_.5", "1._5", "1.5_",
-            "0x10", "--1", "+-1", "1.2.3", "infinit", "nana", "1 ", "١", "1e5.0", "in f", "+",
+            "", "10,5", "abc", ".", "e5", "1e", "1e+", "_1", "1_", "1__0", "1_.5", "1._5", "1.5_", "0x10",
+            "--1", "+-1", "1.2.3", "infinit", "nana", "1 ", "١", "1e5.0", "in f", "+",
         ] {
             assert_eq!(parse_value(text.as_bytes()), None, "{text:?} must be rejected");
         }
@@ -186,8 +186,19 @@ mod tests {
     #[test]
     fn timestamps_python_int_rejects_or_out_of_range() {
         for text in [
-            "", "1.5", "1e3", "abc", "-", "_1", "1_", "1__2", "9223372036854775808",
-            "-9223372036854775809", "99999999999999999999999", "0x10", "12a",
+            "",
+            "1.5",
+            "1e3",
+            "abc",
+            "-",
+            "_1",
+            "1_",
+            "1__2",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999999",
+            "0x10",
+            "12a",
         ] {
             assert_eq!(parse_timestamp(text.as_bytes()), None, "{text:?} must be rejected");
         }

@@ -116,15 +116,17 @@ impl Reply {
 
 fn decode_row(line: &[u8]) -> Result<Row> {
     let mut words = Words::new(line);
-    let (Some(key), Some(value), Some(timestamp), None) = (words.next(), words.next(), words.next(), words.next())
+    let (Some(key), Some(value), Some(timestamp), None) =
+        (words.next(), words.next(), words.next(), words.next())
     else {
         return Err(malformed(format!("row {:?} does not have three words", String::from_utf8_lossy(line))));
     };
     let key = std::str::from_utf8(key).map_err(|_| malformed("row key is not valid UTF-8".to_owned()))?;
     let value = parse_value(value)
         .ok_or_else(|| malformed(format!("value {:?} is not a float", String::from_utf8_lossy(value))))?;
-    let timestamp = parse_timestamp(timestamp)
-        .ok_or_else(|| malformed(format!("timestamp {:?} is not an integer", String::from_utf8_lossy(timestamp))))?;
+    let timestamp = parse_timestamp(timestamp).ok_or_else(|| {
+        malformed(format!("timestamp {:?} is not an integer", String::from_utf8_lossy(timestamp)))
+    })?;
     Ok(Row { key: key.to_owned(), value, timestamp })
 }
 
@@ -148,7 +150,9 @@ mod tests {
 
     #[test]
     fn waits_for_the_empty_line() {
-        for partial in [&b""[..], b"o", b"ok", b"ok\n", b"ok\nk 1 2", b"ok\nk 1 2\n", b"error\nwrong command\n"] {
+        for partial in
+            [&b""[..], b"o", b"ok", b"ok\n", b"ok\nk 1 2", b"ok\nk 1 2\n", b"error\nwrong command\n"]
+        {
             assert_eq!(Reply::decode(partial).unwrap(), None, "{partial:?}");
         }
     }

@@ -102,8 +102,8 @@ impl<'a> Request<'a> {
                 };
                 let key = as_key(key)?;
                 let value = parse_value(value).ok_or_else(|| Error::InvalidValue { text: lossy(value) })?;
-                let timestamp =
-                    parse_timestamp(timestamp).ok_or_else(|| Error::InvalidTimestamp { text: lossy(timestamp) })?;
+                let timestamp = parse_timestamp(timestamp)
+                    .ok_or_else(|| Error::InvalidTimestamp { text: lossy(timestamp) })?;
                 Request::Put(Put { key, value, timestamp })
             }
             b"get" => {

@@ -1,1 +1,56 @@
-//! placeholder
+//! The eardrum storage engine: durable, synchronous, no I/O but files.
+//!
+//! A [`Store`] lives in a data folder. Every batch of puts is appended to a
+//! write-ahead log ([`wal`](crate::wal)) as one checksummed record before it
+//! is applied to memory, so an acknowledged point survives the process being
+//! killed; [`SyncMode`] says what also survives a power loss. Opening a store
+//! replays its log, cuts off a torn last write, and refuses any other damage
+//! unless [`RecoveryMode::Salvage`] is asked for.
+//!
+//! # Layout
+//!
+//! - [`Store`]: open, [`put`](Store::put) a batch of [`Sample`]s,
+//!   [`scan`](Store::scan) series, [`close`](Store::close).
+//! - `registry`: one id per key in first-put order, the order `get *` uses.
+//! - `series`: the points of one series, sorted and deduplicated.
+//! - `wal`: the log's format, writer, reader and recovery.
+//!
+//! There is no async here and no network: the server calls this crate from
+//! its own threads.
+//!
+//! # Example
+//!
+//! ```
+//! use eardrum_storage::{Keys, Options, Sample, Store};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(dir.path(), Options::default())?;
+//! store.put(&[
+//!     Sample { key: "palm.cpu", timestamp: 1150864248, value: 23.7 },
+//!     Sample { key: "palm.cpu", timestamp: 1150864247, value: 12.0 },
+//! ])?;
+//! store.close()?;
+//!
+//! // Everything comes back after a restart, sorted by timestamp.
+//! let store = Store::open(dir.path(), Options::default())?;
+//! let mut points = Vec::new();
+//! store.scan(Keys::One("palm.cpu"), |_, timestamp, value| points.push((timestamp, value)));
+//! assert_eq!(points, [(1150864247, 12.0), (1150864248, 23.7)]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(clippy::unwrap_used)]
+
+mod error;
+mod flusher;
+mod options;
+mod registry;
+mod series;
+mod store;
+mod varint;
+pub mod wal;
+
+pub use error::{Corruption, Error, Result};
+pub use options::{Options, RecoveryMode, SyncMode};
+pub use registry::SeriesId;
+pub use store::{Keys, Sample, Stats, Store};

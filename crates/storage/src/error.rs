@@ -1,0 +1,100 @@
+//! The one error type of the storage crate.
+
+use std::io;
+use std::path::PathBuf;
+
+/// A `Result` whose error is the storage crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong opening, writing or closing a [`Store`](crate::Store).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system call on a file or folder of the store failed.
+    #[error("{action} {}", path.display())]
+    Io {
+        /// What was being done, e.g. `"writing log segment"`.
+        action: &'static str,
+        /// The file or folder it was done to.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Another process holds the data folder's lock file.
+    #[error("data folder {} is in use by another process (lock file {})", dir.display(), lock.display())]
+    Locked {
+        /// The data folder.
+        dir: PathBuf,
+        /// The lock file that could not be taken.
+        lock: PathBuf,
+    },
+    /// The log holds damage that is not a torn last write: refusing to start
+    /// protects what the damaged part may still hold.
+    #[error("log segment {} is corrupt at byte offset {offset}: {reason}", path.display())]
+    CorruptLog {
+        /// The damaged segment file.
+        path: PathBuf,
+        /// Where the first bad record starts.
+        offset: u64,
+        /// What is wrong there.
+        reason: Corruption,
+    },
+    /// A segment file was written by an incompatible format version.
+    #[error("log segment {} has format version {found}, this build reads version {supported}", path.display())]
+    UnsupportedVersion {
+        /// The segment file.
+        path: PathBuf,
+        /// The version found in its header.
+        found: u8,
+        /// The version this build reads and writes.
+        supported: u8,
+    },
+    /// A sync of the log failed earlier, so what reached the disk is unknown;
+    /// writes are refused until the store is reopened and recovers from the
+    /// file itself (fsync errors cannot be retried safely on Linux).
+    #[error("the log is poisoned by an earlier failed sync; restart to recover")]
+    Poisoned,
+}
+
+/// Why a log record was judged corrupt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// The file does not start with the log's magic bytes.
+    #[error("not an eardrum log segment (bad magic bytes)")]
+    BadMagic,
+    /// The record's checksum does not match its payload.
+    #[error("checksum mismatch")]
+    ChecksumMismatch,
+    /// The record's length field points past the end of the file or is zero.
+    #[error("record length {length} does not fit the file")]
+    BadLength {
+        /// The length field's value.
+        length: u32,
+    },
+    /// A record with a valid checksum holds an entry that cannot be decoded.
+    #[error("undecodable entry: {what}")]
+    BadEntry {
+        /// What was wrong with the entry.
+        what: &'static str,
+    },
+    /// A record names a series the log never defined, or defines one out of
+    /// order.
+    #[error("series id {id} is not defined in order")]
+    UnknownSeries {
+        /// The offending id.
+        id: u64,
+    },
+    /// A segment other than the newest ends in an incomplete record; those
+    /// are synced before the next segment starts, so this is damage.
+    #[error("incomplete record in a segment that is not the newest")]
+    TornMiddleSegment,
+}
+
+impl Error {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { action, path, source }
+    }
+}

@@ -1,0 +1,63 @@
+//! How a store is opened: durability and recovery choices.
+
+use crate::wal::DEFAULT_SEGMENT_MAX_BYTES;
+use std::time::Duration;
+
+/// When the log is flushed from the operating system to the disk itself.
+///
+/// Every mode writes each batch to the operating system before the batch
+/// returns, so **a killed process never loses an acknowledged point** in any
+/// mode. The modes differ only in what a power loss or kernel crash can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncMode {
+    /// fsync before every batch is acknowledged (group commit: batches that
+    /// arrive while a sync runs share the next one). A power loss loses
+    /// nothing acknowledged.
+    Always,
+    /// fsync in the background about once a second, like Redis'
+    /// `appendfsync everysec`. A power loss loses at most about the last
+    /// second of acknowledged points.
+    #[default]
+    EverySecond,
+    /// Never fsync while running; the operating system writes back when it
+    /// likes (typically within 30 s on Linux). A power loss can lose that
+    /// much. A clean close still syncs.
+    Never,
+}
+
+/// What opening does with damage in the log that is not a torn last write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecoveryMode {
+    /// Refuse to open, naming the file and offset: the damaged part may hold
+    /// acknowledged points that an operator wants to inspect first.
+    #[default]
+    Strict,
+    /// Move the damaged part (from the first bad record to the end of the
+    /// log) into `wal/damaged/<unix time>/` and open with everything before
+    /// it, so that a server is never stuck unable to start.
+    Salvage,
+}
+
+/// Settings for [`Store::open`](crate::Store::open).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// When the log is synced to disk.
+    pub sync: SyncMode,
+    /// What to do with a damaged log.
+    pub recovery: RecoveryMode,
+    /// Segment size at which the log starts a new file.
+    pub segment_max_bytes: u64,
+    /// How often [`SyncMode::EverySecond`] syncs.
+    pub sync_interval: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            sync: SyncMode::default(),
+            recovery: RecoveryMode::default(),
+            segment_max_bytes: DEFAULT_SEGMENT_MAX_BYTES,
+            sync_interval: Duration::from_secs(1),
+        }
+    }
+}
