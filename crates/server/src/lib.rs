@@ -1,1 +1,153 @@
-//! placeholder
+//! The eardrum server: the metrics protocol over TCP, on one shared store.
+//!
+//! [`Server::bind`] opens the listening socket over a
+//! [`Store`](eardrum_storage::Store), and [`Server::run`] serves until its
+//! shutdown token fires, then stops accepting, lets every connection answer
+//! the requests it has already read, and closes the store (a final sync).
+//!
+//! # Layout
+//!
+//! - `listener`: accepts connections under a limit, with backoff on errors.
+//! - `connection`: reads bytes, writes replies, one task per client.
+//! - `handler`: the protocol's logic over a buffer of lines, with no I/O:
+//!   consecutive puts become one store batch before their `ok`s are sent.
+//! - [`shutdown`]: SIGINT/SIGTERM to the shutdown token.
+//! - [`Stats`]: counters shared by every connection.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use eardrum_server::{Config, Server};
+//! use eardrum_storage::{Options, Store};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Store::open("eardrum-data", Options::default())?;
+//! let server = Server::bind(Config::default(), store).await?;
+//! let shutdown = CancellationToken::new();
+//! tokio::spawn(eardrum_server::shutdown::cancel_on_signal(shutdown.clone()));
+//! server.run(shutdown).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(clippy::unwrap_used)]
+
+mod connection;
+mod error;
+mod handler;
+mod listener;
+pub mod shutdown;
+mod stats;
+
+pub use error::{Error, Result};
+pub use stats::Stats;
+
+use eardrum_storage::Store;
+use listener::Listener;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The protocol's well-known port, from the course.
+pub const DEFAULT_PORT: u16 = 8888;
+
+/// The default cap on open connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// How the server listens and what it tolerates.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address to listen on; loopback unless told otherwise, so nothing
+    /// is exposed by accident.
+    pub addr: SocketAddr,
+    /// The longest request line accepted; a longer one gets the error reply
+    /// and its connection is closed.
+    pub max_line_bytes: usize,
+    /// Connections beyond this many are closed as soon as they are accepted.
+    pub max_connections: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
+            max_line_bytes: eardrum_protocol::DEFAULT_MAX_LINE_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// A bound server, ready to [`run`](Server::run).
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    store: Arc<Store>,
+    stats: Arc<Stats>,
+    config: Config,
+}
+
+impl Server {
+    /// Binds the listening socket.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Bind`] when the address cannot be listened on.
+    pub async fn bind(config: Config, store: Store) -> Result<Server> {
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| Error::Bind { addr: config.addr, source })?;
+        Ok(Server { listener, store: Arc::new(store), stats: Arc::default(), config })
+    }
+
+    /// The address actually listened on (useful with port 0).
+    ///
+    /// # Panics
+    ///
+    /// Never in practice: a bound socket always has a local address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.config.addr)
+    }
+
+    /// The server's counters, shared with its connections.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains connections and
+    /// closes the store.
+    ///
+    /// # Errors
+    ///
+    /// When the store's final sync fails.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
+        let addr = self.local_addr();
+        tracing::info!(%addr, data_dir = %self.store.dir().display(), "listening");
+        let tracker = TaskTracker::new();
+        let listener = Listener {
+            listener: self.listener,
+            store: Arc::clone(&self.store),
+            stats: Arc::clone(&self.stats),
+            connection_limit: Arc::new(Semaphore::new(self.config.max_connections)),
+            max_line_bytes: self.config.max_line_bytes,
+        };
+        listener.run(shutdown, tracker.clone()).await;
+        tracker.close();
+        tracker.wait().await;
+        let store = self.store;
+        let closed = tokio::task::spawn_blocking(move || match Arc::try_unwrap(store) {
+            Ok(store) => store.close(),
+            // Someone still holds the store (an embedding program): sync what
+            // we wrote and leave closing to the last holder.
+            Err(shared) => shared.sync(),
+        })
+        .await
+        .map_err(Error::CloseTask)?;
+        closed?;
+        tracing::info!("stopped; the log is synced");
+        Ok(())
+    }
+}

@@ -220,6 +220,11 @@ impl Store {
         self.shared.sync_written()
     }
 
+    /// When this store syncs its log to disk.
+    pub fn sync_mode(&self) -> SyncMode {
+        self.shared.sync_mode
+    }
+
     /// The data folder.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -1,0 +1,120 @@
+//! One client connection: read bytes, hand complete lines to the handler,
+//! write the replies.
+
+use crate::handler::{error_chain, process};
+use crate::stats::Stats;
+use bytes::{Buf, BytesMut};
+use eardrum_storage::{Store, SyncMode};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+/// How much is asked of the socket per read; also the most one batch of
+/// pipelined requests can span beyond a partial line.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+/// How long, and how many bytes, a connection closed for a protocol
+/// violation keeps reading (and discarding) what the client still sends.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_MAX_BYTES: usize = 1024 * 1024;
+
+/// A client connection and the buffers it reuses for its whole life.
+pub(crate) struct Connection {
+    stream: TcpStream,
+    peer: SocketAddr,
+    input: BytesMut,
+    output: Vec<u8>,
+    store: Arc<Store>,
+    stats: Arc<Stats>,
+    max_line_bytes: usize,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        store: Arc<Store>,
+        stats: Arc<Stats>,
+        max_line_bytes: usize,
+    ) -> Self {
+        Connection {
+            stream,
+            peer,
+            input: BytesMut::with_capacity(READ_CHUNK_BYTES),
+            output: Vec::with_capacity(READ_CHUNK_BYTES),
+            store,
+            stats,
+            max_line_bytes,
+        }
+    }
+
+    /// Serves requests until the client closes, a line is too long, an I/O
+    /// error occurs, or `shutdown` fires. Requests already read when it
+    /// fires are still answered.
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
+        match self.serve(&shutdown).await {
+            Ok(()) => tracing::debug!(peer = %self.peer, "connection closed"),
+            Err(error) => {
+                tracing::debug!(peer = %self.peer, error = %error_chain(&error), "connection dropped")
+            }
+        }
+    }
+
+    async fn serve(&mut self, shutdown: &CancellationToken) -> std::io::Result<()> {
+        // With a sync per batch the handler blocks on the disk; tell tokio so
+        // that other connections keep their worker thread meanwhile.
+        let blocks_on_disk = self.store.sync_mode() == SyncMode::Always;
+        loop {
+            self.input.reserve(READ_CHUNK_BYTES);
+            let read = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => return Ok(()),
+                read = self.stream.read_buf(&mut self.input) => read?,
+            };
+            if read == 0 {
+                // End of stream: a trailing line without `\n` gets no reply.
+                return Ok(());
+            }
+            let (store, input, output) = (&*self.store, &self.input[..], &mut self.output);
+            let processed = if blocks_on_disk {
+                tokio::task::block_in_place(|| process(store, input, self.max_line_bytes, output))
+            } else {
+                process(store, input, self.max_line_bytes, output)
+            };
+            self.stats.add(processed.tally);
+            self.input.advance(processed.consumed);
+            if !self.output.is_empty() {
+                self.stream.write_all(&self.output).await?;
+                self.output.clear();
+            }
+            if processed.close {
+                self.linger().await;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Closes gently after the error reply: send FIN, then discard what the
+    /// client is still sending for a moment. Closing with unread bytes in the
+    /// socket would send a reset, which can destroy the error reply before
+    /// the client reads it.
+    async fn linger(&mut self) {
+        if self.stream.shutdown().await.is_err() {
+            return;
+        }
+        let mut discarded = 0;
+        let mut sink = [0u8; 8192];
+        let drain = async {
+            while discarded < LINGER_MAX_BYTES {
+                match self.stream.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => discarded += n,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+    }
+}

@@ -1,0 +1,75 @@
+//! Accepting connections under a limit, with backoff on accept errors.
+
+use crate::connection::Connection;
+use crate::stats::Stats;
+use eardrum_storage::Store;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The protocol's TCP listener and what each accepted connection needs.
+pub(crate) struct Listener {
+    pub(crate) listener: TcpListener,
+    pub(crate) store: Arc<Store>,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) connection_limit: Arc<Semaphore>,
+    pub(crate) max_line_bytes: usize,
+}
+
+impl Listener {
+    /// Accepts until `shutdown` fires, spawning each connection on `tracker`.
+    pub(crate) async fn run(self, shutdown: CancellationToken, tracker: TaskTracker) {
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let accepted = tokio::select! {
+                () = shutdown.cancelled() => return,
+                accepted = self.listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => {
+                    backoff = Duration::from_millis(10);
+                    accepted
+                }
+                Err(error) => {
+                    // Typically out of file descriptors: wait for some to be
+                    // released instead of spinning or giving up.
+                    tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "accept failed");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    continue;
+                }
+            };
+            let Ok(permit) = Arc::clone(&self.connection_limit).try_acquire_owned() else {
+                self.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%peer, "refusing a connection: the connection limit is reached");
+                drop(stream);
+                continue;
+            };
+            // Replies are written whole per batch; Nagle would only delay them.
+            let _ = stream.set_nodelay(true);
+            self.stats.connections_accepted.fetch_add(1, Ordering::Relaxed);
+            self.stats.connections_open.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%peer, "accepted a connection");
+            let connection = Connection::new(
+                stream,
+                peer,
+                Arc::clone(&self.store),
+                Arc::clone(&self.stats),
+                self.max_line_bytes,
+            );
+            let (stats, shutdown) = (Arc::clone(&self.stats), shutdown.clone());
+            tracker.spawn(async move {
+                connection.run(shutdown).await;
+                stats.connections_open.fetch_sub(1, Ordering::Relaxed);
+                drop(permit);
+            });
+        }
+    }
+}

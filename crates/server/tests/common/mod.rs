@@ -1,0 +1,86 @@
+//! Starting a real server on 127.0.0.1 and talking raw bytes to it.
+
+#![allow(dead_code, reason = "each test file uses a different part")]
+
+use eardrum_server::{Config, Server};
+use eardrum_storage::{Options, Store, SyncMode};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A server running in this test's runtime.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<eardrum_server::Result<()>>,
+}
+
+impl TestServer {
+    /// Stops the server gracefully and waits until its store is closed.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+pub async fn start_server(dir: &Path) -> TestServer {
+    start_server_with(dir, SyncMode::Always, Config::default().max_line_bytes).await
+}
+
+pub async fn start_server_with(dir: &Path, sync: SyncMode, max_line_bytes: usize) -> TestServer {
+    let store = Store::open(dir, Options { sync, ..Options::default() }).unwrap();
+    let config = Config { addr: "127.0.0.1:0".parse().unwrap(), max_line_bytes, ..Config::default() };
+    let server = Server::bind(config, store).await.unwrap();
+    let addr = server.local_addr();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(server.run(shutdown.clone()));
+    TestServer { addr, shutdown, task }
+}
+
+pub async fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+/// Reads exactly `expected.len()` bytes and compares them.
+pub async fn expect_bytes(stream: &mut TcpStream, expected: &[u8]) {
+    let mut got = vec![0; expected.len()];
+    tokio::time::timeout(Duration::from_secs(30), stream.read_exact(&mut got))
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {:?}", String::from_utf8_lossy(expected)))
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expected));
+}
+
+/// Asserts that nothing more arrives for a moment.
+pub async fn expect_silence(stream: &mut TcpStream) {
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(Duration::from_millis(300), stream.read(&mut byte)).await {
+        Err(_) => {}
+        Ok(read) => panic!("expected no reply, got {read:?} {:?}", byte),
+    }
+}
+
+/// Asserts that the server closed the connection.
+pub async fn expect_closed(stream: &mut TcpStream) {
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
+    match read {
+        Ok(Ok(_)) | Ok(Err(_)) => assert!(rest.is_empty(), "unexpected bytes {rest:?}"),
+        Err(_) => panic!("the connection stayed open"),
+    }
+}
+
+/// Sends `request` and checks the exact reply.
+pub async fn exchange(stream: &mut TcpStream, request: &[u8], reply: &[u8]) {
+    stream.write_all(request).await.unwrap();
+    expect_bytes(stream, reply).await;
+}
+
+pub const ERROR: &[u8] = b"error\nwrong command\n\n";
+pub const OK: &[u8] = b"ok\n\n";

@@ -1,0 +1,77 @@
+//! Many requests and many clients at once.
+
+mod common;
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_pipelined_puts_in_one_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    let mut requests = Vec::new();
+    for i in 0..20_000 {
+        requests.extend_from_slice(format!("put pipelined.{} {i} {}\n", i % 10, 1_000_000 + i).as_bytes());
+    }
+    // Write and read at once: the replies (80 KB) must not wait for the
+    // whole request (500 KB) to be written.
+    let (mut read_half, mut write_half) = s.split();
+    let write = async { write_half.write_all(&requests).await.unwrap() };
+    let read = async {
+        let mut replies = vec![0; OK.len() * 20_000];
+        read_half.read_exact(&mut replies).await.unwrap();
+        replies
+    };
+    let ((), replies) = tokio::join!(write, read);
+    assert_eq!(replies, OK.repeat(20_000));
+
+    let mut reply = Vec::new();
+    s.write_all(b"get pipelined.3\n").await.unwrap();
+    let expected: Vec<u8> = [
+        b"ok\n".to_vec(),
+        (0..20_000)
+            .filter(|i| i % 10 == 3)
+            .flat_map(|i| format!("pipelined.3 {i}.0 {}\n", 1_000_000 + i).into_bytes())
+            .collect(),
+        b"\n".to_vec(),
+    ]
+    .concat();
+    reply.resize(expected.len(), 0);
+    s.read_exact(&mut reply).await.unwrap();
+    assert_eq!(reply, expected);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_clients_each_see_their_own_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut clients = Vec::new();
+    for client in 0..50 {
+        let addr = server.addr;
+        clients.push(tokio::spawn(async move {
+            let mut s = connect(addr).await;
+            for i in 0..40 {
+                exchange(&mut s, format!("put client.{client} {i} {i}\n").as_bytes(), OK).await;
+            }
+            let rows: String = (0..40).map(|i| format!("client.{client} {i}.0 {i}\n")).collect();
+            exchange(&mut s, format!("get client.{client}\n").as_bytes(), format!("ok\n{rows}\n").as_bytes())
+                .await;
+        }));
+    }
+    for client in clients {
+        client.await.unwrap();
+    }
+    let mut s = connect(server.addr).await;
+    s.write_all(b"get *\n").await.unwrap();
+    let mut all = Vec::new();
+    while !all.ends_with(b"\n\n") {
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).await.unwrap();
+        assert!(n > 0);
+        all.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(all.iter().filter(|&&b| b == b'\n').count(), 1 + 50 * 40 + 1);
+    server.stop().await;
+}
