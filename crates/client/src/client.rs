@@ -1,0 +1,308 @@
+//! The blocking client.
+
+use crate::error::{ClientError, Result};
+use eardrum_protocol::{format_value, Reply, Row};
+use indexmap::IndexMap;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What [`Client::get`] returns: keys in the order the server sent them,
+/// each with its `(timestamp, value)` points in ascending timestamp order.
+pub type Metrics = IndexMap<String, Vec<(i64, f64)>>;
+
+/// How many puts [`Client::put_many`] sends before reading their replies.
+/// Bounded so that neither side's socket buffers fill while the other waits.
+const PIPELINE_WINDOW: usize = 1024;
+
+/// A blocking connection to an eardrum server (or any server speaking the
+/// course's protocol), kept open for every request.
+#[derive(Debug)]
+pub struct Client {
+    stream: TcpStream,
+    /// Bytes read but not yet consumed as a reply.
+    input: Vec<u8>,
+    /// Requests being written, reused between calls.
+    output: Vec<u8>,
+    broken: bool,
+}
+
+impl Client {
+    /// Connects with no timeout: calls wait as long as the server takes.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Connect`] when no address of `addr` accepts.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = eardrum_client::Client::connect("127.0.0.1:8888")?;
+    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// ```
+    pub fn connect(addr: impl ToSocketAddrs) -> Result<Client> {
+        Client::connect_timeout(addr, None)
+    }
+
+    /// Connects with a timeout that applies to connecting and to each later
+    /// read and write; `None` waits forever.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Connect`] when no address of `addr` accepts in time.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// let client = eardrum_client::Client::connect_timeout("localhost:8888", Some(Duration::from_secs(5)))?;
+    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// ```
+    pub fn connect_timeout(addr: impl ToSocketAddrs, timeout: Option<Duration>) -> Result<Client> {
+        let unresolved = |source| ClientError::Connect { addr: "the given address".into(), source };
+        let candidates: Vec<_> = addr.to_socket_addrs().map_err(unresolved)?.collect();
+        let name = candidates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let connect_error = |source| ClientError::Connect { addr: name.clone(), source };
+        let mut last_error =
+            std::io::Error::new(std::io::ErrorKind::NotFound, "the host resolved to no address");
+        for socket_addr in candidates {
+            let attempt = match timeout {
+                Some(timeout) => TcpStream::connect_timeout(&socket_addr, timeout),
+                None => TcpStream::connect(socket_addr),
+            };
+            match attempt {
+                Ok(stream) => {
+                    stream
+                        .set_read_timeout(timeout)
+                        .and_then(|()| stream.set_write_timeout(timeout))
+                        .and_then(|()| stream.set_nodelay(true))
+                        .map_err(connect_error)?;
+                    return Ok(Client { stream, input: Vec::new(), output: Vec::new(), broken: false });
+                }
+                Err(error) => last_error = error,
+            }
+        }
+        Err(connect_error(last_error))
+    }
+
+    /// Stores one point; without a timestamp, the current Unix time in whole
+    /// seconds is used.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Server`] when the server answers `error`,
+    /// [`ClientError::InvalidKey`] for a key that cannot be sent, and any
+    /// connection failure.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
+    /// client.put("palm.cpu", 23.7, Some(1150864247))?;
+    /// client.put("palm.cpu", 24.1, None)?; // now
+    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// ```
+    pub fn put(&mut self, key: &str, value: f64, timestamp: Option<i64>) -> Result<()> {
+        check_key(key)?;
+        let timestamp = timestamp.unwrap_or_else(now);
+        self.output.clear();
+        encode_put(&mut self.output, key, value, timestamp);
+        self.send()?;
+        self.read_ok()
+    }
+
+    /// Stores many points, pipelined: requests go out in windows and their
+    /// replies are read per window, far faster than one [`put`](Client::put)
+    /// each.
+    ///
+    /// # Errors
+    ///
+    /// As [`put`](Client::put). On an `error` reply the points before it
+    /// are stored, the rest of its window was sent and may be stored, and no
+    /// later window is sent.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
+    /// let points = (0..1000).map(|i| ("palm.cpu", i as f64, 1150864247 + i));
+    /// client.put_many(points)?;
+    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// ```
+    pub fn put_many<'k>(&mut self, points: impl IntoIterator<Item = (&'k str, f64, i64)>) -> Result<()> {
+        let mut points = points.into_iter().peekable();
+        while points.peek().is_some() {
+            self.output.clear();
+            let mut sent = 0;
+            for (key, value, timestamp) in points.by_ref().take(PIPELINE_WINDOW) {
+                check_key(key)?;
+                encode_put(&mut self.output, key, value, timestamp);
+                sent += 1;
+            }
+            self.send()?;
+            let mut first_failure = None;
+            for _ in 0..sent {
+                if let Err(error) = self.read_ok() {
+                    match error {
+                        ClientError::Server { .. } => {
+                            first_failure.get_or_insert(error);
+                        }
+                        other => return Err(other),
+                    }
+                }
+            }
+            if let Some(error) = first_failure {
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the points of `key`, or of every key with `"*"`.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Server`] on an `error` reply,
+    /// [`ClientError::MalformedReply`] when a row is not `key value
+    /// timestamp` with a float value and an integer timestamp, and any
+    /// connection failure.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
+    /// for (key, points) in client.get("*")? {
+    ///     println!("{key}: {} points", points.len());
+    /// }
+    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// ```
+    pub fn get(&mut self, key: &str) -> Result<Metrics> {
+        check_key(key)?;
+        self.output.clear();
+        self.output.extend_from_slice(b"get ");
+        self.output.extend_from_slice(key.as_bytes());
+        self.output.push(b'\n');
+        self.send()?;
+        match self.read_reply()? {
+            Reply::Ok(rows) => Ok(group(rows)),
+            Reply::Error(message) => Err(ClientError::Server { message }),
+        }
+    }
+
+    /// Sends one raw request line (a `\n` is added) and returns the decoded
+    /// reply, `error` replies included: for shells and tools that pass on
+    /// what a person typed.
+    ///
+    /// # Errors
+    ///
+    /// Connection failures and malformed replies;
+    /// [`ClientError::InvalidRequest`] for a blank line, which the server
+    /// would never answer, or one holding `\n`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use eardrum_client::Reply;
+    ///
+    /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
+    /// if let Reply::Error(message) = client.request("got palm.cpu")? {
+    ///     eprintln!("server said: {message}");
+    /// }
+    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// ```
+    pub fn request(&mut self, line: &str) -> Result<Reply> {
+        if line.trim().is_empty() || line.contains('\n') {
+            return Err(ClientError::InvalidRequest);
+        }
+        self.output.clear();
+        self.output.extend_from_slice(line.as_bytes());
+        self.output.push(b'\n');
+        self.send()?;
+        self.read_reply()
+    }
+
+    fn send(&mut self) -> Result<()> {
+        if self.broken {
+            return Err(ClientError::Broken);
+        }
+        let written = self.stream.write_all(&self.output);
+        written.map_err(|error| self.fail(ClientError::from_io(error)))
+    }
+
+    fn read_ok(&mut self) -> Result<()> {
+        match self.read_reply()? {
+            Reply::Ok(rows) if rows.is_empty() => Ok(()),
+            Reply::Ok(_) => {
+                Err(self.fail(ClientError::MalformedReply(eardrum_protocol::Error::MalformedReply {
+                    reason: "rows in the reply to a put".into(),
+                })))
+            }
+            Reply::Error(message) => Err(ClientError::Server { message }),
+        }
+    }
+
+    /// Reads until one whole reply is buffered, and no further than the
+    /// socket delivers.
+    fn read_reply(&mut self) -> Result<Reply> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match Reply::decode(&self.input) {
+                Ok(Some((reply, used))) => {
+                    self.input.drain(..used);
+                    return Ok(reply);
+                }
+                Ok(None) => {}
+                Err(error) => return Err(self.fail(ClientError::MalformedReply(error))),
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(self.fail(ClientError::Closed)),
+                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(self.fail(ClientError::from_io(error))),
+            }
+        }
+    }
+
+    /// Marks the connection out of step: a late or half-read reply would
+    /// otherwise be taken for the answer to the next request.
+    fn fail(&mut self, error: ClientError) -> ClientError {
+        self.broken = true;
+        error
+    }
+}
+
+fn encode_put(out: &mut Vec<u8>, key: &str, value: f64, timestamp: i64) {
+    out.extend_from_slice(b"put ");
+    out.extend_from_slice(key.as_bytes());
+    out.push(b' ');
+    // Python's repr is the shortest text that reads back to the same double.
+    format_value(value, out);
+    out.push(b' ');
+    out.extend_from_slice(timestamp.to_string().as_bytes());
+    out.push(b'\n');
+}
+
+fn check_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.bytes().any(|b| b.is_ascii_whitespace() || b == b'\x0b') {
+        return Err(ClientError::InvalidKey { key: key.to_owned() });
+    }
+    Ok(())
+}
+
+fn group(rows: Vec<Row>) -> Metrics {
+    let mut metrics = Metrics::new();
+    for row in rows {
+        metrics.entry(row.key).or_default().push((row.timestamp, row.value));
+    }
+    for points in metrics.values_mut() {
+        points.sort_by_key(|&(timestamp, _)| timestamp);
+    }
+    metrics
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+}

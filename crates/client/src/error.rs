@@ -1,0 +1,65 @@
+//! The one error type of the client.
+
+use std::io;
+
+/// A `Result` whose error is [`ClientError`].
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong talking to a server. A failed call never
+/// yields partial data.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// No connection could be made to any address the host resolved to.
+    #[error("cannot connect to {addr}")]
+    Connect {
+        /// The address as given.
+        addr: String,
+        /// The last connection error.
+        #[source]
+        source: io::Error,
+    },
+    /// The connect, a read or a write took longer than the client's timeout.
+    #[error("timed out waiting for the server")]
+    Timeout,
+    /// Reading or writing the connection failed.
+    #[error("connection failed")]
+    Io(#[source] io::Error),
+    /// The server closed the connection before the reply was complete.
+    #[error("the server closed the connection before the reply was complete")]
+    Closed,
+    /// The server answered `error`.
+    #[error("the server answered error: {message}")]
+    Server {
+        /// The message line(s) after `error`, normally `wrong command`.
+        message: String,
+    },
+    /// The reply does not follow the protocol.
+    #[error("malformed reply from the server")]
+    MalformedReply(#[source] eardrum_protocol::Error),
+    /// The key cannot be sent: it is empty or holds whitespace, which would
+    /// split it into several words (or requests) on the wire.
+    #[error("invalid key {key:?}: keys are non-empty and have no whitespace")]
+    InvalidKey {
+        /// The key as given.
+        key: String,
+    },
+    /// A raw request line is blank (the server would never answer it) or
+    /// holds a line break (it would be several requests).
+    #[error("invalid request: a request is one non-blank line")]
+    InvalidRequest,
+    /// An earlier I/O error, timeout or malformed reply left the connection
+    /// out of step with the server; make a new client.
+    #[error("the connection is unusable after an earlier failure; reconnect")]
+    Broken,
+}
+
+impl ClientError {
+    /// Maps an I/O error, telling timeouts apart.
+    pub(crate) fn from_io(error: io::Error) -> ClientError {
+        match error.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClientError::Timeout,
+            _ => ClientError::Io(error),
+        }
+    }
+}
