@@ -1,1 +1,23 @@
-fn main() {}
+//! The `eardrum` binary: argument parsing and dispatch, nothing more.
+
+mod args;
+mod commands;
+mod serve;
+mod shell;
+
+use args::{Cli, Command};
+use clap::Parser;
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Put(args) => commands::put(args),
+        Command::Get(args) => commands::get(args),
+        Command::Shell(remote) => shell::run(remote),
+    };
+    if let Err(error) = result {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}

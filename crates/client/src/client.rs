@@ -1,6 +1,7 @@
 //! The blocking client.
 
 use crate::error::{ClientError, Result};
+use eardrum_protocol::reply::complete_len;
 use eardrum_protocol::{format_value, Reply, Row};
 use indexmap::IndexMap;
 use std::io::{Read, Write};
@@ -245,16 +246,20 @@ impl Client {
     /// Reads until one whole reply is buffered, and no further than the
     /// socket delivers.
     fn read_reply(&mut self) -> Result<Reply> {
-        let mut chunk = [0u8; 16 * 1024];
+        let mut chunk = [0u8; 64 * 1024];
+        let mut searched = 0;
         loop {
-            match Reply::decode(&self.input) {
-                Ok(Some((reply, used))) => {
-                    self.input.drain(..used);
-                    return Ok(reply);
-                }
-                Ok(None) => {}
-                Err(error) => return Err(self.fail(ClientError::MalformedReply(error))),
+            if let Some(len) = complete_len(&self.input, searched) {
+                return match Reply::decode(&self.input[..len]) {
+                    Ok(Some((reply, _))) => {
+                        self.input.drain(..len);
+                        Ok(reply)
+                    }
+                    Ok(None) => Err(self.fail(ClientError::Closed)),
+                    Err(error) => Err(self.fail(ClientError::MalformedReply(error))),
+                };
             }
+            searched = self.input.len();
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Err(self.fail(ClientError::Closed)),
                 Ok(n) => self.input.extend_from_slice(&chunk[..n]),

@@ -51,6 +51,27 @@ pub fn end_reply(out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
+/// The length of the first complete reply in `buf` (its ending empty line
+/// included), or `None` while it is incomplete.
+///
+/// `searched` is how much of `buf` an earlier call already looked through,
+/// so that a client reading a large reply chunk by chunk scans each byte
+/// once instead of rescanning the whole buffer per chunk.
+///
+/// # Examples
+///
+/// ```
+/// use eardrum_protocol::reply::complete_len;
+///
+/// assert_eq!(complete_len(b"ok\nk 1.0 1\n", 0), None);
+/// assert_eq!(complete_len(b"ok\nk 1.0 1\n\nok", 10), Some(13));
+/// ```
+pub fn complete_len(buf: &[u8], searched: usize) -> Option<usize> {
+    // The ending `\n\n` may straddle the old end: back up one byte.
+    let from = searched.saturating_sub(1).min(buf.len());
+    memchr::memmem::find(&buf[from..], b"\n\n").map(|at| from + at + 2)
+}
+
 /// A reply as a client reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
@@ -96,9 +117,10 @@ impl Reply {
     /// assert_eq!(Reply::decode(b"ok\na 1.5 10\n").unwrap(), None);
     /// ```
     pub fn decode(buf: &[u8]) -> Result<Option<(Reply, usize)>> {
-        let Some(end) = memchr::memmem::find(buf, b"\n\n") else {
+        let Some(len) = complete_len(buf, 0) else {
             return Ok(None);
         };
+        let end = len - 2;
         let body = &buf[..end];
         let mut lines = body.split(|&b| b == b'\n');
         let status = lines.next().unwrap_or_default();

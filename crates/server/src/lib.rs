@@ -1,7 +1,7 @@
 //! The eardrum server: the metrics protocol over TCP, on one shared store.
 //!
 //! [`Server::bind`] opens the listening socket over a
-//! [`Store`](eardrum_storage::Store), and [`Server::run`] serves until its
+//! `Store` from `eardrum-storage`, and [`Server::run`] serves until its
 //! shutdown token fires, then stops accepting, lets every connection answer
 //! the requests it has already read, and closes the store (a final sync).
 //!
@@ -17,9 +17,8 @@
 //! # Example
 //!
 //! ```no_run
-//! use eardrum_server::{Config, Server};
+//! use eardrum_server::{CancellationToken, Config, Server};
 //! use eardrum_storage::{Options, Store};
-//! use tokio_util::sync::CancellationToken;
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = Store::open("eardrum-data", Options::default())?;
@@ -42,6 +41,8 @@ mod stats;
 
 pub use error::{Error, Result};
 pub use stats::Stats;
+/// The shutdown token [`Server::run`] watches, re-exported for callers.
+pub use tokio_util::sync::CancellationToken;
 
 use eardrum_storage::Store;
 use listener::Listener;
@@ -49,7 +50,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// The protocol's well-known port, from the course.

@@ -1,7 +1,7 @@
 //! The eardrum storage engine: durable, synchronous, no I/O but files.
 //!
 //! A [`Store`] lives in a data folder. Every batch of puts is appended to a
-//! write-ahead log ([`wal`](crate::wal)) as one checksummed record before it
+//! write-ahead log ([`wal`]) as one checksummed record before it
 //! is applied to memory, so an acknowledged point survives the process being
 //! killed; [`SyncMode`] says what also survives a power loss. Opening a store
 //! replays its log, cuts off a torn last write, and refuses any other damage

@@ -4,8 +4,8 @@
 //! The log is a folder of numbered segment files (`00000000000000000001.wal`,
 //! …). Only the newest is appended to; when it passes the segment size it is
 //! synced and a new one starts. The split follows fjall's journal:
-//! [`record`] is the format, [`writer`] appends and syncs, [`reader`] walks
-//! the records of a segment, [`recovery`] replays the folder on open.
+//! `record` is the format, `writer` appends and syncs, `reader` walks
+//! the records of a segment, `recovery` replays the folder on open.
 
 pub(crate) mod reader;
 pub(crate) mod record;

@@ -1,0 +1,155 @@
+//! The command line, as clap reads it: doc comments become `--help`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// eardrum: a durable metrics server, its client and shell.
+#[derive(Debug, Parser)]
+#[command(name = "eardrum", version, about, long_about = None, arg_required_else_help = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: the metrics protocol on TCP, stored in a data folder.
+    Serve(ServeArgs),
+    /// Store one point.
+    Put(PutArgs),
+    /// Print the points of a key, or of every key with `*`.
+    Get(GetArgs),
+    /// An interactive prompt that sends requests and prints replies.
+    Shell(Remote),
+}
+
+/// `eardrum serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. The default accepts local connections only;
+    /// use 0.0.0.0 to accept any.
+    #[arg(long, default_value = "127.0.0.1", env = "EARDRUM_HOST")]
+    pub host: IpAddr,
+    /// TCP port of the metrics protocol.
+    #[arg(long, default_value_t = eardrum_server::DEFAULT_PORT, env = "EARDRUM_PORT")]
+    pub port: u16,
+    /// Folder holding the store; created if missing.
+    #[arg(long, default_value = "./eardrum-data", env = "EARDRUM_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// When the log is flushed to disk. A killed process never loses an
+    /// acknowledged point in any mode; this sets what a power loss can take.
+    #[arg(long, value_enum, default_value_t = Fsync::Everysec, env = "EARDRUM_FSYNC")]
+    pub fsync: Fsync,
+    /// Longest request line accepted, in bytes; a longer one is answered with
+    /// the error reply and its connection closed.
+    #[arg(long, default_value_t = eardrum_protocol::DEFAULT_MAX_LINE_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(16..=64 * 1024 * 1024))]
+    pub max_line_bytes: usize,
+    /// Most connections open at once; further ones are closed on accept.
+    #[arg(long, default_value_t = eardrum_server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
+    /// If the log is damaged (not just a torn last write), move the damaged
+    /// part aside into DATA_DIR/wal/damaged/ and start with everything before
+    /// it, instead of refusing to start.
+    #[arg(long)]
+    pub salvage_log: bool,
+}
+
+/// The `--fsync` policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Fsync {
+    /// Sync before every acknowledgement (batched): a power loss loses nothing
+    /// acknowledged.
+    Always,
+    /// Sync about once a second: a power loss loses at most about a second.
+    Everysec,
+    /// Leave syncing to the operating system: a power loss can lose what it
+    /// has not written back yet (typically up to 30 s).
+    Never,
+}
+
+/// Where the server is, for client commands.
+#[derive(Debug, Clone, Args)]
+pub struct Remote {
+    /// Server host name or address.
+    #[arg(long, default_value = "127.0.0.1", env = "EARDRUM_HOST")]
+    pub host: String,
+    /// Server port.
+    #[arg(long, default_value_t = eardrum_server::DEFAULT_PORT, env = "EARDRUM_PORT")]
+    pub port: u16,
+    /// Seconds to wait for connecting and for each reply; 0 waits forever.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+}
+
+/// `eardrum put`.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// The metric's key, e.g. palm.cpu.
+    pub key: String,
+    /// The value: any number Python's float() reads (23.7, -1e5, nan, inf).
+    #[arg(allow_hyphen_values = true, value_parser = parse_value)]
+    pub value: f64,
+    /// Unix seconds; now if omitted.
+    #[arg(allow_hyphen_values = true, value_parser = parse_timestamp)]
+    pub timestamp: Option<i64>,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// `eardrum get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The key to read, or `*` for every key.
+    pub key: String,
+    /// Print JSON: {"key": [[timestamp, value], ...]}, non-finite values as
+    /// the strings "nan", "inf" and "-inf".
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+fn parse_value(text: &str) -> Result<f64, String> {
+    eardrum_protocol::parse_value(text.as_bytes())
+        .ok_or_else(|| format!("{text:?} is not a number (try 23.7, -1e5, nan or inf)"))
+}
+
+fn parse_timestamp(text: &str) -> Result<i64, String> {
+    eardrum_protocol::parse_timestamp(text.as_bytes())
+        .ok_or_else(|| format!("{text:?} is not a whole number of Unix seconds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn negative_and_special_values_are_values_not_flags() {
+        let cli = Cli::try_parse_from(["eardrum", "put", "k", "-inf", "-5"]).unwrap();
+        let Command::Put(put) = cli.command else { panic!("not put") };
+        assert_eq!((put.value, put.timestamp), (f64::NEG_INFINITY, Some(-5)));
+    }
+
+    #[test]
+    fn bad_flags_are_clear_errors() {
+        for args in [
+            &["eardrum", "put", "k", "10,5"][..],
+            &["eardrum", "put", "k", "1", "1.5"],
+            &["eardrum", "serve", "--fsync", "sometimes"],
+            &["eardrum", "serve", "--port", "70000"],
+            &["eardrum", "serve", "--host", "localhost:1"],
+            &["eardrum", "serve", "--max-line-bytes", "0"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+}

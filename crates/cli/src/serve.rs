@@ -1,0 +1,67 @@
+//! `eardrum serve`: open the store, run the server until a stop signal.
+
+use crate::args::{Fsync, ServeArgs};
+use anyhow::Context;
+use eardrum_server::CancellationToken;
+use eardrum_server::{Config, Server};
+use eardrum_storage::{Options, RecoveryMode, Store, SyncMode};
+use std::net::SocketAddr;
+
+/// Runs the server in the foreground.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let options = Options {
+        sync: match args.fsync {
+            Fsync::Always => SyncMode::Always,
+            Fsync::Everysec => SyncMode::EverySecond,
+            Fsync::Never => SyncMode::Never,
+        },
+        recovery: if args.salvage_log { RecoveryMode::Salvage } else { RecoveryMode::Strict },
+        ..Options::default()
+    };
+    let store = Store::open(&args.data_dir, options).map_err(|error| explain_open_error(error, &args))?;
+    let config = Config {
+        addr: SocketAddr::new(args.host, args.port),
+        max_line_bytes: args.max_line_bytes,
+        max_connections: args.max_connections,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("eardrum-worker")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let server = Server::bind(config, store).await?;
+        let shutdown = CancellationToken::new();
+        let signals = tokio::spawn(eardrum_server::shutdown::cancel_on_signal(shutdown.clone()));
+        server.run(shutdown).await?;
+        signals.abort();
+        anyhow::Ok(())
+    })
+}
+
+/// Adds what an operator needs to act on a store that will not open.
+fn explain_open_error(error: eardrum_storage::Error, args: &ServeArgs) -> anyhow::Error {
+    let dir = args.data_dir.display();
+    let hint = match &error {
+        eardrum_storage::Error::CorruptLog { .. } => format!(
+            "\nhint: the log holds damage that is not a torn last write, so the server refuses to start \
+             rather than silently drop points. Run again with --salvage-log to move the damaged part \
+             aside (into {dir}/wal/damaged/) and start with every point before it."
+        ),
+        eardrum_storage::Error::Locked { .. } => {
+            "\nhint: another eardrum server is using this folder; stop it or choose another --data-dir."
+                .to_owned()
+        }
+        _ => String::new(),
+    };
+    let error = anyhow::Error::new(error);
+    anyhow::anyhow!("cannot open the data folder {dir}: {error:#}{hint}")
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("EARDRUM_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let colors = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colors).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,105 @@
+//! The command-line tool end to end: serve, put, get, shell, and the
+//! messages a person sees when something is wrong.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn put_then_get_prints_rows_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &[]);
+    let port = server.port.to_string();
+    for (value, timestamp) in [("23.7", "1150864247"), ("-inf", "1150864246"), ("1e16", "1150864248")] {
+        let out = run(&["put", "palm.cpu", value, timestamp, "--port", &port]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let out = run(&["get", "palm.cpu", "--port", &port]);
+    assert_eq!(
+        text(&out.stdout),
+        "palm.cpu -inf 1150864246\npalm.cpu 23.7 1150864247\npalm.cpu 1e+16 1150864248\n"
+    );
+    let out = run(&["get", "*", "--json", "--port", &port]);
+    assert_eq!(
+        text(&out.stdout),
+        "{\"palm.cpu\":[[1150864246,\"-inf\"],[1150864247,23.7],[1150864248,1e+16]]}\n"
+    );
+    let out = run(&["get", "missing", "--json", "--port", &port]);
+    assert_eq!(text(&out.stdout), "{}\n");
+}
+
+#[test]
+fn the_shell_sends_requests_and_prints_replies_readably() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &[]);
+    let port = server.port.to_string();
+    let input = "help\nput test_key 12.0 1503319740\nput test_key 13.0 1503319739\n\nget test_key\ngot test_key\nput x 1\nget nothing\nquit\nget never_sent\n";
+    let out = run_with_input(&["shell", "--port", &port], input);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("put KEY VALUE [TIMESTAMP]"), "{stdout}");
+    assert!(
+        stdout.contains("test_key  13.0  1503319739\ntest_key  12.0  1503319740\n(2 points, 1 series)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("error: wrong command: unknown command \"got\""), "{stdout}");
+    assert!(stdout.contains("(no points)"), "{stdout}");
+    assert!(!stdout.contains("never_sent"), "{stdout}");
+    // `put x 1` got the current time.
+    let out = run(&["get", "x", "--port", &port]);
+    assert!(text(&out.stdout).starts_with("x 1.0 1"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn bad_arguments_and_unreachable_servers_are_clear_errors() {
+    let out = run(&["put", "k", "10,5"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("\"10,5\" is not a number"), "{}", text(&out.stderr));
+    let out = run(&["serve", "--fsync", "sometimes"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("possible values: always, everysec, never"), "{}", text(&out.stderr));
+    let port = free_port().to_string();
+    let out = run(&["get", "k", "--port", &port]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("error: cannot connect to 127.0.0.1:"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::start(dir.path(), &["--fsync", "never"]);
+    let port = server.port.to_string();
+    assert!(run(&["put", "kept", "1", "1", "--port", &port]).status.success());
+    assert!(server.terminate().success());
+    assert!(server.stderr().contains("stopped; the log is synced"));
+    let server = ServerProcess::start(dir.path(), &[]);
+    let out = run(&["get", "kept", "--port", &server.port.to_string()]);
+    assert_eq!(text(&out.stdout), "kept 1.0 1\n");
+}
+
+#[test]
+fn a_corrupt_log_is_refused_with_file_offset_and_the_salvage_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::start(dir.path(), &[]);
+    let port = server.port.to_string();
+    for i in 0..5 {
+        assert!(run(&["put", "k", &i.to_string(), &i.to_string(), "--port", &port]).status.success());
+    }
+    server.terminate();
+    let segment = dir.path().join("wal/00000000000000000001.wal");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[30] ^= 0xff;
+    std::fs::write(&segment, bytes).unwrap();
+
+    let out = run(&["serve", "--port", &free_port().to_string(), "--data-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&segment.display().to_string()), "{stderr}");
+    assert!(stderr.contains("corrupt at byte offset"), "{stderr}");
+    assert!(stderr.contains("--salvage-log"), "{stderr}");
+
+    let server = ServerProcess::start(dir.path(), &["--salvage-log"]);
+    let out = run(&["get", "*", "--port", &server.port.to_string()]);
+    assert!(out.status.success());
+    assert!(dir.path().join("wal/damaged").is_dir());
+}
