@@ -64,7 +64,7 @@ pub fn end_reply(out: &mut Vec<u8>) {
 /// use eardrum_protocol::reply::complete_len;
 ///
 /// assert_eq!(complete_len(b"ok\nk 1.0 1\n", 0), None);
-/// assert_eq!(complete_len(b"ok\nk 1.0 1\n\nok", 10), Some(13));
+/// assert_eq!(complete_len(b"ok\nk 1.0 1\n\nok", 10), Some(12));
 /// ```
 pub fn complete_len(buf: &[u8], searched: usize) -> Option<usize> {
     // The ending `\n\n` may straddle the old end: back up one byte.
