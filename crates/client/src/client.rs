@@ -10,6 +10,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What [`Client::get`] returns: keys in the order the server sent them,
 /// each with its `(timestamp, value)` points in ascending timestamp order.
+///
+/// ```no_run
+/// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
+/// let metrics: eardrum_client::Metrics = client.get("*")?;
+/// if let Some(points) = metrics.get("palm.cpu") {
+///     let latest = points.last().map(|&(_timestamp, value)| value);
+///     println!("palm.cpu is now {latest:?}");
+/// }
+/// # Ok::<(), eardrum_client::ClientError>(())
+/// ```
 pub type Metrics = IndexMap<String, Vec<(i64, f64)>>;
 
 /// How many puts [`Client::put_many`] sends before reading their replies.

@@ -7,6 +7,18 @@ pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
 /// Everything that can go wrong talking to a server. A failed call never
 /// yields partial data.
+///
+/// ```no_run
+/// use eardrum_client::{Client, ClientError};
+///
+/// let mut client = Client::connect("127.0.0.1:8888")?;
+/// match client.put("palm.cpu", 23.7, None) {
+///     Ok(()) => {}
+///     Err(ClientError::Server { message }) => eprintln!("refused: {message}"),
+///     Err(other) => return Err(other),
+/// }
+/// # Ok::<(), ClientError>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {

@@ -78,6 +78,24 @@ fn recovers_valid_prefix_after_truncation_at_every_offset_of_last_record() {
 }
 
 #[test]
+fn key_order_and_overwrites_survive_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    for (key, timestamp, value) in [("b", 2, 1.0), ("a", 1, 1.0), ("b", 1, 2.0), ("a", 1, 3.0), ("c", 0, 0.0)]
+    {
+        store.put(&[Sample { key, timestamp, value }]).unwrap();
+    }
+    // Dropped without close: the log alone must carry everything.
+    drop(store);
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let expected =
+        [("b", 1, 2.0), ("b", 2, 1.0), ("a", 1, 3.0), ("c", 0, 0.0)].map(|(k, t, v)| (k.to_owned(), t, v));
+    assert_eq!(all_points(&store), expected);
+    assert_eq!(store.stats().series, 3);
+    assert_eq!(store.stats().points, 4);
+}
+
+#[test]
 fn a_zeroed_tail_after_power_loss_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     write_batches(dir.path(), 2);
