@@ -24,6 +24,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         addr: SocketAddr::new(args.host, args.port),
         max_line_bytes: args.max_line_bytes,
         max_connections: args.max_connections,
+        ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -66,7 +66,11 @@ impl Connection {
     async fn serve(&mut self, shutdown: &CancellationToken) -> std::io::Result<()> {
         // With a sync per batch the handler blocks on the disk; tell tokio so
         // that other connections keep their worker thread meanwhile.
-        let blocks_on_disk = self.store.sync_mode() == SyncMode::Always;
+        // (block_in_place needs the multi-thread runtime; on a current-thread
+        // one there is no other worker to keep anyway.)
+        let multi_thread =
+            tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
+        let blocks_on_disk = multi_thread && self.store.sync_mode() == SyncMode::Always;
         loop {
             self.input.reserve(READ_CHUNK_BYTES);
             let read = tokio::select! {

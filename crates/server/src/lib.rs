@@ -48,12 +48,16 @@ use eardrum_storage::Store;
 use listener::Listener;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 /// The protocol's well-known port, from the course.
 pub const DEFAULT_PORT: u16 = 8888;
+
+/// The default of [`Config::shutdown_grace`].
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The default cap on open connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
@@ -69,6 +73,11 @@ pub struct Config {
     pub max_line_bytes: usize,
     /// Connections beyond this many are closed as soon as they are accepted.
     pub max_connections: usize,
+    /// How long shutdown waits for connections to finish the requests they
+    /// have read. A client that stops reading its replies would otherwise
+    /// hold the shutdown forever; past this the log is synced and `run`
+    /// returns.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Config {
@@ -77,6 +86,7 @@ impl Default for Config {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             max_line_bytes: eardrum_protocol::DEFAULT_MAX_LINE_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }
@@ -136,7 +146,12 @@ impl Server {
         };
         listener.run(shutdown, tracker.clone()).await;
         tracker.close();
-        tracker.wait().await;
+        if tokio::time::timeout(self.config.shutdown_grace, tracker.wait()).await.is_err() {
+            tracing::warn!(
+                connections = tracker.len(),
+                "connections still busy after the grace period (clients not reading?); closing anyway"
+            );
+        }
         let store = self.store;
         let closed = tokio::task::spawn_blocking(move || match Arc::try_unwrap(store) {
             Ok(store) => store.close(),

@@ -58,6 +58,8 @@ pub struct Stats {
 pub struct Store {
     shared: Arc<Shared>,
     flusher: Option<Flusher>,
+    /// Set by `close`, so that `Drop` does not sync a second time.
+    closed: bool,
     dir: PathBuf,
     /// Held for the life of the store: a second process on the same folder
     /// would interleave its log with ours.
@@ -150,7 +152,7 @@ impl Store {
         });
         let flusher = (options.sync == SyncMode::EverySecond)
             .then(|| Flusher::start(Arc::clone(&shared), options.sync_interval));
-        Ok(Store { shared, flusher, dir, _lock: lock_file })
+        Ok(Store { shared, flusher, closed: false, dir, _lock: lock_file })
     }
 
     /// Stores a batch of samples: one log record for all of them, then the
@@ -238,6 +240,11 @@ impl Store {
     /// The final sync's I/O error. Dropping a store without `close` also
     /// syncs, but can only log a failure.
     pub fn close(mut self) -> Result<()> {
+        self.closed = true;
+        self.stop_and_sync()
+    }
+
+    fn stop_and_sync(&mut self) -> Result<()> {
         if let Some(flusher) = self.flusher.take() {
             flusher.stop();
         }
@@ -247,12 +254,11 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // `close` has already done this when it was called.
-        if let Some(flusher) = self.flusher.take() {
-            flusher.stop();
-            if let Err(error) = self.shared.sync_written() {
-                tracing::error!(%error, "syncing the log while dropping the store");
-            }
+        if self.closed {
+            return;
+        }
+        if let Err(error) = self.stop_and_sync() {
+            tracing::error!(%error, "syncing the log while dropping the store");
         }
     }
 }

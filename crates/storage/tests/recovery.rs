@@ -107,14 +107,26 @@ fn a_zeroed_tail_after_power_loss_is_cut_off() {
     assert_eq!(all_points(&store).len(), 6);
 }
 
-#[test]
-fn corrupt_record_in_the_middle_is_refused_with_file_and_offset() {
-    let dir = tempfile::tempdir().unwrap();
-    let starts = write_batches(dir.path(), 5);
-    let segment = segments(dir.path())[0].clone();
+/// Five batches written, then one bit flipped inside the third record.
+struct Damaged {
+    starts: Vec<u64>,
+    segment: PathBuf,
+    bytes: Vec<u8>,
+}
+
+fn damage_third_of_five_records(dir: &Path) -> Damaged {
+    let starts = write_batches(dir, 5);
+    let segment = segments(dir)[0].clone();
     let mut bytes = std::fs::read(&segment).unwrap();
     bytes[starts[2] as usize + 12] ^= 0x40;
     std::fs::write(&segment, &bytes).unwrap();
+    Damaged { starts, segment, bytes }
+}
+
+#[test]
+fn corrupt_record_in_the_middle_is_refused_with_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let Damaged { starts, segment, bytes } = damage_third_of_five_records(dir.path());
 
     let error = Store::open(dir.path(), Options::default()).unwrap_err();
     match &error {
@@ -132,11 +144,7 @@ fn corrupt_record_in_the_middle_is_refused_with_file_and_offset() {
 #[test]
 fn salvage_moves_the_damaged_part_aside_and_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let starts = write_batches(dir.path(), 5);
-    let segment = segments(dir.path())[0].clone();
-    let mut bytes = std::fs::read(&segment).unwrap();
-    bytes[starts[2] as usize + 12] ^= 0x40;
-    std::fs::write(&segment, &bytes).unwrap();
+    let Damaged { starts, bytes, .. } = damage_third_of_five_records(dir.path());
 
     let salvage = Options { recovery: RecoveryMode::Salvage, ..Options::default() };
     let store = Store::open(dir.path(), salvage).unwrap();
