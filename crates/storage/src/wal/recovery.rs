@@ -63,9 +63,8 @@ pub(crate) fn recover(
             }
             return salvage_or_refuse(dir, mode, &segments[index..], bad, segment_max_bytes, records);
         }
-        let mut reader = Reader::new(&bytes);
         let mut failure = None;
-        for record in reader.by_ref() {
+        for record in Reader::new(&bytes) {
             let result = record.and_then(|record| {
                 apply(record.payload).map_err(|reason| BadRecord {
                     offset: record.offset,
@@ -91,7 +90,7 @@ pub(crate) fn recover(
                 segment = %path.display(),
                 offset = bad.offset,
                 bytes = torn_bytes,
-                "cutting off the torn last write of the log (it was never acknowledged)"
+                "cutting off an incomplete last write of the log (a crash interrupted it)"
             );
             truncate(path, bad.offset)?;
             newest_valid_bytes = bad.offset;
