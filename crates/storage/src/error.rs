@@ -40,6 +40,18 @@ pub enum Error {
         /// What is wrong there.
         reason: Corruption,
     },
+    /// A block or checkpoint file is damaged. These files are written under
+    /// a temporary name and renamed only once synced, so this is damage on
+    /// the disk, not an interrupted write.
+    #[error("{} is corrupt at byte offset {offset}: {reason}", path.display())]
+    CorruptFile {
+        /// The damaged file.
+        path: PathBuf,
+        /// Where the damage starts.
+        offset: u64,
+        /// What is wrong there.
+        reason: Corruption,
+    },
     /// A segment file was written by an incompatible format version.
     #[error("log segment {} has format version {found}, this build reads version {supported}", path.display())]
     UnsupportedVersion {
@@ -79,6 +91,12 @@ pub enum Corruption {
         /// What was wrong with the entry.
         what: &'static str,
     },
+    /// A compressed chunk cannot be decoded.
+    #[error("undecodable chunk: {what}")]
+    BadChunk {
+        /// What was wrong with it.
+        what: &'static str,
+    },
     /// A record names a series the log never defined, or defines one out of
     /// order.
     #[error("series id {id} is not defined in order")]
@@ -97,4 +115,16 @@ impl Error {
         let path = path.into();
         move |source| Error::Io { action, path, source }
     }
+}
+
+/// An error and its causes on one line, `: `-separated, for logs.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

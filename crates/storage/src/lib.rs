@@ -41,11 +41,15 @@
 
 #![deny(clippy::unwrap_used)]
 
+mod checkpoint;
+mod codec;
 mod error;
-mod flusher;
+mod failpoint;
 mod options;
+mod periodic;
 mod registry;
 mod series;
+mod stats;
 mod store;
 mod varint;
 pub mod wal;
@@ -53,4 +57,5 @@ pub mod wal;
 pub use error::{Corruption, Error, Result};
 pub use options::{Options, RecoveryMode, SyncMode};
 pub use registry::SeriesId;
-pub use store::{Keys, Sample, Stats, Store};
+pub use stats::{CheckpointStats, Stats};
+pub use store::{Keys, Sample, Store};

@@ -1,4 +1,4 @@
-//! How a store is opened: durability and recovery choices.
+//! How a store is opened: durability, recovery, checkpoints and retention.
 
 use crate::wal::DEFAULT_SEGMENT_MAX_BYTES;
 use std::time::Duration;
@@ -49,6 +49,18 @@ pub struct Options {
     pub segment_max_bytes: u64,
     /// How often [`SyncMode::EverySecond`] syncs.
     pub sync_interval: Duration,
+    /// How often a background checkpoint writes changed windows to block
+    /// files and deletes the log they cover; `None` checkpoints only on
+    /// [`close`](crate::Store::close) and [`checkpoint`](crate::Store::checkpoint).
+    pub checkpoint_interval: Option<Duration>,
+    /// Keep points no older than this, measured back from the newest
+    /// timestamp ever put; `None` keeps everything. Enforced at checkpoints
+    /// in whole two-hour windows, so up to two hours more may be kept.
+    pub retention: Option<Duration>,
+    /// Whether [`close`](crate::Store::close) writes a checkpoint, so that
+    /// the next open replays almost nothing. Turning it off leaves the whole
+    /// log to replay: faster to close, slower to open.
+    pub checkpoint_on_close: bool,
 }
 
 impl Default for Options {
@@ -58,6 +70,9 @@ impl Default for Options {
             recovery: RecoveryMode::default(),
             segment_max_bytes: DEFAULT_SEGMENT_MAX_BYTES,
             sync_interval: Duration::from_secs(1),
+            checkpoint_interval: Some(Duration::from_secs(300)),
+            retention: None,
+            checkpoint_on_close: true,
         }
     }
 }

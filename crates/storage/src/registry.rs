@@ -54,6 +54,19 @@ impl Registry {
         }
     }
 
+    /// Keys in first-put order.
+    pub(crate) fn keys(&self) -> &[Arc<str>] {
+        &self.keys
+    }
+
+    /// Memory the registry takes, approximately: each key's bytes once,
+    /// plus its map and list entries.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.keys.iter().map(|k| k.len() + 16).sum::<usize>()
+            + self.ids.capacity() * 32
+            + self.keys.capacity() * 16
+    }
+
     /// Keys in first-put order, with their ids.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (SeriesId, &str)> {
         self.keys.iter().enumerate().map(|(i, k)| (SeriesId(i as u32), &**k))

@@ -1,43 +1,236 @@
-//! The points of one series.
+//! The points of one series: sealed compressed chunks, an open head, and an
+//! overlay for out-of-order puts.
+//!
+//! Points that arrive in time order (nearly all of them) go to the head,
+//! which compresses as it goes and is sealed into an immutable chunk after
+//! [`CHUNK_MAX_POINTS`] points or when time crosses into the next window.
+//! A put older than the newest point goes to the overlay, which reads merge
+//! over the chunks (the overlay's value wins on equal timestamps) and which
+//! is folded into the chunks once it grows, at checkpoints, and at sealing.
+//!
+//! Invariants: chunks are sorted, do not overlap, and each lies within one
+//! [window](window_of); the head is newer than every chunk and lies within
+//! one window; timestamps are unique within chunks and head together.
 
-/// The points of one series, kept sorted by timestamp with one value per
-/// timestamp.
-///
-/// Metrics arrive almost always in time order, so a put is an append in the
-/// common case and a binary search plus insert otherwise. This type is the
-/// seam where compressed chunks go: callers only insert and iterate.
+use crate::codec::chunk::{self, Decoder, Head, Summary, CHUNK_MAX_POINTS};
+use std::collections::BTreeMap;
+
+/// Seconds of metric time per window: the unit of block files and of
+/// retention. Two hours, as Prometheus' blocks.
+pub(crate) const WINDOW_SECONDS: i64 = 2 * 3600;
+
+/// Out-of-order points waiting in the overlay before they are folded in.
+const OVERLAY_FOLD_POINTS: usize = 64;
+
+/// The window a timestamp falls in.
+pub(crate) fn window_of(timestamp: i64) -> i64 {
+    timestamp.div_euclid(WINDOW_SECONDS)
+}
+
+/// What a series holds for one window, for a checkpoint to write.
+#[derive(Debug, Clone)]
+pub(crate) enum Part {
+    /// A sealed chunk, already encoded.
+    Chunk(Box<[u8]>),
+    /// The open head, to be encoded outside the store's lock.
+    Head(Head),
+}
+
+/// One series' points.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Series {
-    points: Vec<(i64, f64)>,
+    chunks: Vec<Box<[u8]>>,
+    head: Option<Head>,
+    overlay: BTreeMap<i64, f64>,
+}
+
+fn chunk_summary(chunk: &[u8]) -> Summary {
+    // Chunks in memory were encoded by this process or checked on load.
+    chunk::summary(chunk).unwrap_or(Summary { count: 0, first_ts: i64::MAX, last_ts: i64::MIN })
 }
 
 impl Series {
     /// Stores `value` at `timestamp`, replacing any value already there.
     /// Returns whether the timestamp is new to the series.
     pub(crate) fn insert(&mut self, timestamp: i64, value: f64) -> bool {
-        match self.points.last() {
-            Some(&(last, _)) if last < timestamp => {}
-            None => {}
-            Some(_) => {
-                return match self.points.binary_search_by_key(&timestamp, |&(t, _)| t) {
-                    Ok(at) => {
-                        self.points[at].1 = value;
-                        false
-                    }
-                    Err(at) => {
-                        self.points.insert(at, (timestamp, value));
-                        true
-                    }
-                };
+        match &mut self.head {
+            Some(head) if timestamp > head.last_ts() => {
+                if head.len() >= CHUNK_MAX_POINTS || window_of(timestamp) != window_of(head.first_ts()) {
+                    self.seal_head();
+                    self.head = Some(Head::new(timestamp, value));
+                } else {
+                    head.push(timestamp, value);
+                }
+                true
+            }
+            None if self.chunks.last().is_none_or(|c| timestamp > chunk_summary(c).last_ts) => {
+                self.head = Some(Head::new(timestamp, value));
+                true
+            }
+            _ => {
+                let new = !self.overlay.contains_key(&timestamp) && !self.sealed_or_head_contains(timestamp);
+                self.overlay.insert(timestamp, value);
+                if self.overlay.len() >= OVERLAY_FOLD_POINTS {
+                    self.fold();
+                }
+                new
             }
         }
-        self.points.push((timestamp, value));
-        true
     }
 
-    /// The points in ascending timestamp order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (i64, f64)> + '_ {
-        self.points.iter().copied()
+    /// Whether a chunk or the head holds `timestamp`: only the one chunk
+    /// whose range covers it is decoded.
+    fn sealed_or_head_contains(&self, timestamp: i64) -> bool {
+        let holds = |decoder: Decoder<'_>| decoder.filter_map(Result::ok).any(|(t, _)| t == timestamp);
+        if let Some(head) = self.head.as_ref().filter(|h| (h.first_ts()..=h.last_ts()).contains(&timestamp)) {
+            return holds(head.decoder());
+        }
+        let after = self.chunks.partition_point(|c| chunk_summary(c).first_ts <= timestamp);
+        let Some(chunk) = after.checked_sub(1).and_then(|index| self.chunks.get(index)) else {
+            return false;
+        };
+        chunk_summary(chunk).last_ts >= timestamp && Decoder::new(chunk).is_ok_and(holds)
+    }
+
+    /// Adds a chunk read from a block file. Chunks arrive in time order.
+    pub(crate) fn load_chunk(&mut self, chunk: Box<[u8]>) {
+        self.chunks.push(chunk);
+    }
+
+    /// Seals the head into a chunk, with any overlay points of its window.
+    fn seal_head(&mut self) {
+        let Some(head) = self.head.take() else { return };
+        let window = window_of(head.first_ts());
+        if self.overlay_touches(window) {
+            self.head = Some(head);
+            self.fold_window(window);
+        } else {
+            let mut bytes = Vec::new();
+            chunk::encode(&head.points(), &mut bytes);
+            self.chunks.push(bytes.into_boxed_slice());
+        }
+    }
+
+    fn overlay_touches(&self, window: i64) -> bool {
+        let start = window.saturating_mul(WINDOW_SECONDS);
+        let end = start.saturating_add(WINDOW_SECONDS);
+        self.overlay.range(start..end).next().is_some()
+    }
+
+    /// Folds every overlay point into the chunks.
+    pub(crate) fn fold(&mut self) {
+        let mut windows: Vec<i64> = self.overlay.keys().map(|&t| window_of(t)).collect();
+        windows.dedup();
+        for window in windows {
+            self.fold_window(window);
+        }
+    }
+
+    /// Rewrites the chunks of `window` (and the head, if it lies there) with
+    /// the overlay's points of that window merged in, newest value winning.
+    fn fold_window(&mut self, window: i64) {
+        let start = window.saturating_mul(WINDOW_SECONDS);
+        let end = start.saturating_add(WINDOW_SECONDS);
+        let mut merged: BTreeMap<i64, f64> = BTreeMap::new();
+        let first_inside = self.chunks.partition_point(|c| window_of(chunk_summary(c).first_ts) < window);
+        let past_inside = self.chunks.partition_point(|c| window_of(chunk_summary(c).first_ts) <= window);
+        for chunk in self.chunks.drain(first_inside..past_inside) {
+            merged.extend(Decoder::new(&chunk).into_iter().flatten().filter_map(Result::ok));
+        }
+        if self.head.as_ref().is_some_and(|h| window_of(h.first_ts()) == window) {
+            if let Some(head) = self.head.take() {
+                merged.extend(head.points());
+            }
+        }
+        let overlay_points: Vec<i64> = self.overlay.range(start..end).map(|(&t, _)| t).collect();
+        for timestamp in overlay_points {
+            if let Some(value) = self.overlay.remove(&timestamp) {
+                merged.insert(timestamp, value);
+            }
+        }
+        let points: Vec<(i64, f64)> = merged.into_iter().collect();
+        let rewritten = points.chunks(CHUNK_MAX_POINTS).map(|piece| {
+            let mut bytes = Vec::new();
+            chunk::encode(piece, &mut bytes);
+            bytes.into_boxed_slice()
+        });
+        self.chunks.splice(first_inside..first_inside, rewritten);
+        // A window newer than every chunk that took the head may leave
+        // newer chunks behind it only if they existed already; the chunk
+        // order is by window, so the invariants hold.
+    }
+
+    /// Calls `visit` for every point, oldest first, the overlay merged in.
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(i64, f64)) {
+        let mut overlay = self.overlay.iter().peekable();
+        let mut emit = |timestamp: i64, value: f64| {
+            while let Some(&(&t, &v)) = overlay.peek() {
+                if t > timestamp {
+                    break;
+                }
+                overlay.next();
+                if t < timestamp {
+                    visit(t, v);
+                } else {
+                    // The overlay is newer than the chunk on equal timestamps.
+                    visit(t, v);
+                    return;
+                }
+            }
+            visit(timestamp, value);
+        };
+        for chunk in &self.chunks {
+            match Decoder::new(chunk) {
+                Ok(decoder) => decoder.filter_map(Result::ok).for_each(|(t, v)| emit(t, v)),
+                Err(error) => tracing::error!(%error, "skipping an undecodable chunk in memory"),
+            }
+        }
+        if let Some(head) = &self.head {
+            head.decoder().filter_map(Result::ok).for_each(|(t, v)| emit(t, v));
+        }
+        overlay.for_each(|(&t, &v)| visit(t, v));
+    }
+
+    /// The series' parts in `window`, for a checkpoint. The overlay must
+    /// have been folded first.
+    pub(crate) fn parts_in(&self, window: i64) -> Vec<Part> {
+        let first = self.chunks.partition_point(|c| window_of(chunk_summary(c).first_ts) < window);
+        let mut parts: Vec<Part> = self.chunks[first..]
+            .iter()
+            .take_while(|c| window_of(chunk_summary(c).first_ts) == window)
+            .map(|c| Part::Chunk(c.clone()))
+            .collect();
+        if let Some(head) = self.head.as_ref().filter(|h| window_of(h.first_ts()) == window) {
+            parts.push(Part::Head(head.clone()));
+        }
+        parts
+    }
+
+    /// Whether the overlay holds points not yet folded in.
+    pub(crate) fn has_overlay(&self) -> bool {
+        !self.overlay.is_empty()
+    }
+
+    /// Drops every point in windows before `window`.
+    pub(crate) fn drop_before(&mut self, window: i64) {
+        self.chunks.retain(|c| window_of(chunk_summary(c).first_ts) >= window);
+        if self.head.as_ref().is_some_and(|h| window_of(h.first_ts()) < window) {
+            self.head = None;
+        }
+        let cutoff = window.saturating_mul(WINDOW_SECONDS);
+        self.overlay = self.overlay.split_off(&cutoff);
+    }
+
+    /// Points in chunks, for counting what a block file loaded.
+    pub(crate) fn sealed_len(&self) -> u64 {
+        self.chunks.iter().map(|c| u64::from(chunk_summary(c).count)).sum()
+    }
+
+    /// Memory held by the points, approximately: chunk bytes, head streams
+    /// and overlay nodes.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let chunks: usize = self.chunks.iter().map(|c| c.len() + 16).sum();
+        chunks + self.head.as_ref().map_or(0, Head::heap_bytes) + self.overlay.len() * 40
     }
 }
 
@@ -45,19 +238,61 @@ impl Series {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::collections::BTreeMap;
+
+    fn points(series: &Series) -> Vec<(i64, u64)> {
+        let mut out = Vec::new();
+        series.for_each(|t, v| out.push((t, v.to_bits())));
+        out
+    }
 
     proptest! {
         #[test]
-        fn behaves_like_a_sorted_map(puts in proptest::collection::vec((-20i64..20, -5.0f64..5.0), 0..200)) {
+        fn behaves_like_a_sorted_map(
+            puts in proptest::collection::vec((-30_000i64..30_000, -500i64..500), 0..600),
+            fold_at in 0usize..600,
+        ) {
             let mut series = Series::default();
             let mut model = BTreeMap::new();
-            for (timestamp, value) in puts {
-                prop_assert_eq!(series.insert(timestamp, value), model.insert(timestamp, value).is_none());
+            for (index, (timestamp, tenths)) in puts.into_iter().enumerate() {
+                let value = tenths as f64 / 10.0;
+                let new = series.insert(timestamp, value);
+                prop_assert_eq!(new, model.insert(timestamp, value.to_bits()).is_none());
+                if index == fold_at {
+                    series.fold();
+                }
             }
-            let ours: Vec<_> = series.iter().collect();
             let expected: Vec<_> = model.into_iter().collect();
-            prop_assert_eq!(ours, expected);
+            prop_assert_eq!(points(&series), expected.clone());
+            series.fold();
+            prop_assert!(!series.has_overlay());
+            prop_assert_eq!(points(&series), expected.clone());
         }
+    }
+
+    #[test]
+    fn in_order_points_seal_into_chunks_per_window() {
+        let mut series = Series::default();
+        for i in 0..1000 {
+            series.insert(i * 10, (i % 7) as f64);
+        }
+        assert!(!series.has_overlay());
+        // 10,000 s span two windows of 7,200 s; chunks of 120 points.
+        let in_first: usize = series.parts_in(0).len();
+        let in_second: usize = series.parts_in(1).len();
+        assert_eq!((in_first, in_second), (6, 3));
+        assert_eq!(series.sealed_len(), 1000 - 40);
+    }
+
+    #[test]
+    fn drop_before_removes_whole_windows() {
+        let mut series = Series::default();
+        for i in 0..3000 {
+            series.insert(i * 10, 1.0);
+        }
+        series.insert(5, 2.0);
+        series.drop_before(2);
+        let kept = points(&series);
+        assert_eq!(kept.first().map(|p| p.0), Some(2 * WINDOW_SECONDS));
+        assert_eq!(kept.len(), 3000 - 1440);
     }
 }

@@ -1,17 +1,20 @@
-//! The store: one shared handle over the log and the in-memory series.
+//! The store: one shared handle over the log, the series in memory and
+//! the checkpoints on disk.
 
+use crate::checkpoint::{self, block, manifest, Checkpoints, Snapshot, BLOCKS_DIR};
 use crate::error::{Corruption, Error, Result};
-use crate::flusher::Flusher;
+use crate::periodic::Periodic;
 use crate::registry::{Registry, SeriesId};
-use crate::series::Series;
+use crate::series::{window_of, Series};
 use crate::wal::record::{Entries, Entry, RecordBuilder};
 use crate::wal::writer::Writer;
 use crate::wal::{recovery, sync_dir};
-use crate::{Options, SyncMode};
+use crate::{CheckpointStats, Options, Stats, SyncMode};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// One point to store: the unit of [`Store::put`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,40 +36,26 @@ pub enum Keys<'a> {
     One(&'a str),
 }
 
-/// A snapshot of the store's size, for monitoring.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Stats {
-    /// Distinct keys.
-    pub series: u64,
-    /// Distinct (key, timestamp) points.
-    pub points: u64,
-    /// Log bytes written since the store was opened.
-    pub log_bytes_written: u64,
-    /// Log records replayed when the store was opened.
-    pub records_replayed: u64,
-}
-
-/// A metrics store in a data folder: a write-ahead log and the series it
-/// describes, kept in memory.
+/// A metrics store in a data folder: a write-ahead log, compressed series
+/// in memory, and checkpoints of them in block files.
 ///
 /// `Store` is `Sync`: every connection shares one, and [`Store::put`] from
 /// many threads is serialised by a short lock around the log append and the
 /// memory update, in one order, so that replay rebuilds exactly the state
-/// that readers saw. Syncing to disk happens outside that lock.
+/// that readers saw. Syncing and checkpoint writing happen outside that lock.
 #[derive(Debug)]
 pub struct Store {
     shared: Arc<Shared>,
-    flusher: Option<Flusher>,
-    /// Set by `close`, so that `Drop` does not sync a second time.
+    flusher: Option<Periodic>,
+    checkpointer: Option<Periodic>,
+    /// Set by `close`, so that `Drop` does not do it a second time.
     closed: bool,
-    dir: PathBuf,
     /// Held for the life of the store: a second process on the same folder
     /// would interleave its log with ours.
     _lock: File,
 }
 
-/// The part of the store the background flusher needs too.
+/// The part of the store the background threads need too.
 #[derive(Debug)]
 pub(crate) struct Shared {
     state: Mutex<State>,
@@ -74,7 +63,10 @@ pub(crate) struct Shared {
     /// runs, so concurrent callers wait for it and then find their records
     /// covered (group commit) instead of syncing again.
     synced_lsn: Mutex<u64>,
-    sync_mode: SyncMode,
+    /// Held for a whole checkpoint, so that only one runs at a time.
+    checkpoints: Mutex<Checkpoints>,
+    options: Options,
+    dir: PathBuf,
 }
 
 #[derive(Debug)]
@@ -85,6 +77,11 @@ struct State {
     /// Reused for every batch, so a put allocates nothing in steady state.
     record: RecordBuilder,
     batch_ids: Vec<SeriesId>,
+    /// Windows written since the last checkpoint began.
+    dirty: BTreeSet<i64>,
+    /// The newest timestamp ever put, for retention.
+    newest_ts: Option<i64>,
+    /// Distinct points held.
     points: u64,
     records_replayed: u64,
 }
@@ -96,14 +93,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Store {
-    /// Opens the store in `dir`, creating the folder if needed, and replays
-    /// its log.
+    /// Opens the store in `dir`, creating the folder if needed: loads the
+    /// newest checkpoint and replays the log after it.
     ///
     /// # Errors
     ///
     /// [`Error::Locked`] if another process has the folder open,
     /// [`Error::CorruptLog`] for a damaged log under
     /// [`RecoveryMode::Strict`](crate::RecoveryMode::Strict),
+    /// [`Error::CorruptFile`] for a damaged checkpoint,
     /// [`Error::UnsupportedVersion`], and I/O errors.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store> {
         let dir = dir.as_ref().to_owned();
@@ -113,24 +111,54 @@ impl Store {
         if lock_file.try_lock().is_err() {
             return Err(Error::Locked { dir, lock: lock_path });
         }
-        let wal_dir = dir.join("wal");
-        std::fs::create_dir_all(&wal_dir).map_err(Error::io("creating log folder", &wal_dir))?;
+        for sub in ["wal", BLOCKS_DIR] {
+            let path = dir.join(sub);
+            std::fs::create_dir_all(&path).map_err(Error::io("creating folder", &path))?;
+        }
         sync_dir(&dir)?;
 
         let started = Instant::now();
+        let current = match manifest::list(&dir)?.last() {
+            Some((_, path)) => manifest::Manifest::read(path)?,
+            None => manifest::Manifest::default(),
+        };
         let mut registry = Registry::default();
-        let mut series = Vec::new();
-        let mut points = 0;
-        let recovered =
-            recovery::recover(&wal_dir, options.recovery, options.segment_max_bytes, |payload| {
-                replay(&mut registry, &mut series, &mut points, payload)
+        for key in &current.keys {
+            registry.insert(key);
+        }
+        let mut series = vec![Series::default(); registry.len()];
+        for (&window, &generation) in &current.windows {
+            let path = block::path(&dir.join(BLOCKS_DIR), window, generation);
+            block::read(&path, window, |id, chunk| {
+                let target =
+                    series.get_mut(id as usize).ok_or(Corruption::UnknownSeries { id: id.into() })?;
+                target.load_chunk(chunk.into());
+                Ok(())
             })?;
+        }
+        let loaded_ms = started.elapsed().as_millis() as u64;
+        let mut points = series.iter().map(Series::sealed_len).sum();
+        let (mut dirty, mut newest_ts) = (BTreeSet::new(), current.newest_ts);
+        let recovered = recovery::recover(
+            &dir.join("wal"),
+            options.recovery,
+            options.segment_max_bytes,
+            current.wal_start,
+            |payload| {
+                let mut replayed =
+                    Replayed { dirty: &mut dirty, newest: &mut newest_ts, points: &mut points };
+                replay(&mut registry, &mut series, &mut replayed, payload)
+            },
+        )?;
+        checkpoint::remove_garbage(&dir, &current);
         tracing::info!(
             dir = %dir.display(),
-            records = recovered.records,
+            checkpoint = current.generation,
+            windows = current.windows.len(),
+            records_replayed = recovered.records,
             torn_bytes_cut = recovered.torn_bytes,
             series = registry.len(),
-            points,
+            load_ms = loaded_ms,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "recovered the store"
         );
@@ -144,15 +172,25 @@ impl Store {
                 wal: recovered.writer,
                 record: RecordBuilder::default(),
                 batch_ids: Vec::new(),
+                dirty,
+                newest_ts,
                 points,
                 records_replayed: recovered.records,
             }),
             synced_lsn: Mutex::new(0),
-            sync_mode: options.sync,
+            checkpoints: Mutex::new(Checkpoints { current, ..Checkpoints::default() }),
+            options: options.clone(),
+            dir,
         });
-        let flusher = (options.sync == SyncMode::EverySecond)
-            .then(|| Flusher::start(Arc::clone(&shared), options.sync_interval));
-        Ok(Store { shared, flusher, closed: false, dir, _lock: lock_file })
+        let flusher = (options.sync == SyncMode::EverySecond).then(|| {
+            let shared = Arc::clone(&shared);
+            Periodic::start("log-flusher", options.sync_interval, move || shared.sync_written())
+        });
+        let checkpointer = options.checkpoint_interval.map(|interval| {
+            let shared = Arc::clone(&shared);
+            Periodic::start("checkpointer", interval, move || shared.checkpoint().map(drop))
+        });
+        Ok(Store { shared, flusher, checkpointer, closed: false, _lock: lock_file })
     }
 
     /// Stores a batch of samples: one log record for all of them, then the
@@ -174,7 +212,7 @@ impl Store {
             return Ok(());
         }
         let lsn = lock(&self.shared.state).append(samples)?;
-        if self.shared.sync_mode == SyncMode::Always {
+        if self.shared.options.sync == SyncMode::Always {
             self.shared.sync_through(lsn)?;
         }
         Ok(())
@@ -189,7 +227,7 @@ impl Store {
         let state = lock(&self.shared.state);
         let mut visit_series = |id: SeriesId, key: &str| {
             if let Some(series) = state.series.get(id.index()) {
-                series.iter().for_each(|(timestamp, value)| visit(key, timestamp, value));
+                series.for_each(|timestamp, value| visit(key, timestamp, value));
             }
         };
         match keys {
@@ -202,15 +240,44 @@ impl Store {
         }
     }
 
+    /// Writes a checkpoint now (see the `checkpoint` module): changed
+    /// windows to block files, then deletes the log they cover.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors; the store stays consistent and the next checkpoint
+    /// retries what this one could not write.
+    pub fn checkpoint(&self) -> Result<CheckpointStats> {
+        self.shared.checkpoint()
+    }
+
     /// Sizes and counters of the store right now.
     pub fn stats(&self) -> Stats {
-        let state = lock(&self.shared.state);
+        let (series, points, memory_bytes, log_bytes_written, records_replayed) = {
+            let state = lock(&self.shared.state);
+            let points = state.points;
+            let memory = state.series.iter().map(Series::heap_bytes).sum::<usize>()
+                + state.series.capacity() * std::mem::size_of::<Series>()
+                + state.registry.heap_bytes();
+            (state.registry.len() as u64, points, memory as u64, state.wal.lsn(), state.records_replayed)
+        };
+        let checkpoints = lock(&self.shared.checkpoints).clone();
         Stats {
-            series: state.registry.len() as u64,
-            points: state.points,
-            log_bytes_written: state.wal.lsn(),
-            records_replayed: state.records_replayed,
+            series,
+            points,
+            memory_bytes,
+            block_bytes: folder_bytes(&self.shared.dir.join(BLOCKS_DIR)),
+            log_bytes: folder_bytes(&self.shared.dir.join("wal")),
+            log_bytes_written,
+            records_replayed,
+            checkpoints: checkpoints.completed,
+            last_checkpoint: checkpoints.last,
         }
+    }
+
+    /// When this store syncs its log to disk.
+    pub fn sync_mode(&self) -> SyncMode {
+        self.shared.options.sync
     }
 
     /// Syncs everything written so far to disk, whatever the [`SyncMode`].
@@ -222,31 +289,33 @@ impl Store {
         self.shared.sync_written()
     }
 
-    /// When this store syncs its log to disk.
-    pub fn sync_mode(&self) -> SyncMode {
-        self.shared.sync_mode
-    }
-
     /// The data folder.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.shared.dir
     }
 
-    /// Stops the background flusher and syncs the log: after `Ok`, every
+    /// Stops the background threads, writes a final checkpoint (so the next
+    /// open replays almost nothing) and syncs the log: after `Ok`, every
     /// point put is on disk.
     ///
     /// # Errors
     ///
-    /// The final sync's I/O error. Dropping a store without `close` also
-    /// syncs, but can only log a failure.
+    /// The final sync's I/O error. A failed final checkpoint is only logged:
+    /// the synced log still holds everything. Dropping a store without
+    /// `close` syncs too, but can only log a failure.
     pub fn close(mut self) -> Result<()> {
         self.closed = true;
-        self.stop_and_sync()
+        self.shut_down()
     }
 
-    fn stop_and_sync(&mut self) -> Result<()> {
-        if let Some(flusher) = self.flusher.take() {
-            flusher.stop();
+    fn shut_down(&mut self) -> Result<()> {
+        for thread in [self.checkpointer.take(), self.flusher.take()].into_iter().flatten() {
+            thread.stop();
+        }
+        if self.shared.options.checkpoint_on_close {
+            if let Err(error) = self.shared.checkpoint() {
+                tracing::warn!(error = %crate::error::chain(&error), "final checkpoint failed; the log keeps everything");
+            }
         }
         self.shared.sync_written()
     }
@@ -257,8 +326,8 @@ impl Drop for Store {
         if self.closed {
             return;
         }
-        if let Err(error) = self.stop_and_sync() {
-            tracing::error!(%error, "syncing the log while dropping the store");
+        if let Err(error) = self.shut_down() {
+            tracing::error!(%error, "closing the store while dropping it");
         }
     }
 }
@@ -290,6 +359,42 @@ impl Shared {
         let written = lock(&self.state).wal.lsn();
         self.sync_through(written)
     }
+
+    /// Runs one checkpoint; see the `checkpoint` module for the phases.
+    pub(crate) fn checkpoint(&self) -> Result<CheckpointStats> {
+        let mut checkpoints = lock(&self.checkpoints);
+        let started = Instant::now();
+        let snapshot = lock(&self.state).snapshot(&self.options)?;
+        let (manifest, bytes_written) = match checkpoint::write(&self.dir, &checkpoints.current, &snapshot) {
+            Ok(written) => written,
+            Err(error) => {
+                // Keep what was not written dirty for the next attempt.
+                lock(&self.state).dirty.extend(snapshot.windows.keys());
+                return Err(error);
+            }
+        };
+        checkpoint::remove_garbage(&self.dir, &manifest);
+        let stats = CheckpointStats {
+            generation: manifest.generation,
+            finished_unix_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            duration_ms: started.elapsed().as_millis() as u64,
+            windows_written: snapshot.windows.len() as u64,
+            bytes_written,
+        };
+        tracing::info!(
+            generation = stats.generation,
+            windows = stats.windows_written,
+            bytes = stats.bytes_written,
+            duration_ms = stats.duration_ms,
+            "checkpoint written"
+        );
+        checkpoints.current = manifest;
+        checkpoints.completed += 1;
+        checkpoints.last = Some(stats.clone());
+        Ok(stats)
+    }
 }
 
 impl State {
@@ -319,20 +424,85 @@ impl State {
             }
         };
         self.series.resize_with(self.registry.len(), Series::default);
+        let mut last_window = None;
         for (sample, id) in samples.iter().zip(&self.batch_ids) {
             if self.series[id.index()].insert(sample.timestamp, sample.value) {
                 self.points += 1;
             }
+            note_write(&mut self.dirty, &mut self.newest_ts, &mut last_window, sample.timestamp);
         }
         Ok(lsn)
     }
+
+    /// Phase 1 of a checkpoint: a new log segment, folded overlays,
+    /// retention, and the contents of every changed window.
+    fn snapshot(&mut self, options: &Options) -> Result<Snapshot> {
+        let wal_start = self.wal.rotate()?;
+        let retain_from = options.retention.zip(self.newest_ts).map(|(retention, newest)| {
+            let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+            window_of(newest.saturating_sub(seconds))
+        });
+        if let Some(retain_from) = retain_from {
+            self.series.iter_mut().for_each(|series| series.drop_before(retain_from));
+            self.dirty.retain(|&window| window >= retain_from);
+        }
+        for series in self.series.iter_mut().filter(|s| s.has_overlay()) {
+            series.fold();
+        }
+        let windows = std::mem::take(&mut self.dirty)
+            .into_iter()
+            .map(|window| {
+                let parts = self
+                    .series
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(id, series)| {
+                        series.parts_in(window).into_iter().map(move |part| (id as u32, part))
+                    })
+                    .collect();
+                (window, parts)
+            })
+            .collect();
+        Ok(Snapshot {
+            wal_start,
+            newest_ts: self.newest_ts,
+            keys: self.registry.keys().to_vec(),
+            retain_from,
+            windows,
+        })
+    }
+}
+
+/// Marks the window of a written timestamp dirty and tracks the newest
+/// timestamp; `last_window` skips the set lookup for runs in one window.
+fn note_write(
+    dirty: &mut BTreeSet<i64>,
+    newest: &mut Option<i64>,
+    last_window: &mut Option<i64>,
+    timestamp: i64,
+) {
+    let window = window_of(timestamp);
+    if *last_window != Some(window) {
+        dirty.insert(window);
+        *last_window = Some(window);
+    }
+    if newest.is_none_or(|n| timestamp > n) {
+        *newest = Some(timestamp);
+    }
+}
+
+/// What replay keeps track of besides the series.
+struct Replayed<'a> {
+    dirty: &'a mut BTreeSet<i64>,
+    newest: &'a mut Option<i64>,
+    points: &'a mut u64,
 }
 
 /// Applies one replayed record, all of it or (if it is inconsistent) none.
 fn replay(
     registry: &mut Registry,
     series: &mut Vec<Series>,
-    points: &mut u64,
+    replayed: &mut Replayed<'_>,
     payload: &[u8],
 ) -> Result<(), Corruption> {
     let mut defined = registry.len() as u64;
@@ -350,6 +520,7 @@ fn replay(
             Entry::Point { .. } => {}
         }
     }
+    let mut last_window = None;
     for entry in Entries::new(payload).flatten() {
         match entry {
             Entry::Series { key, .. } => {
@@ -358,10 +529,20 @@ fn replay(
             }
             Entry::Point { id, timestamp, value } => {
                 if series[id as usize].insert(timestamp, value) {
-                    *points += 1;
+                    *replayed.points += 1;
                 }
+                note_write(replayed.dirty, replayed.newest, &mut last_window, timestamp);
             }
         }
     }
     Ok(())
+}
+
+/// Total size of the files directly in `dir`.
+fn folder_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
+        })
+        .unwrap_or(0)
 }

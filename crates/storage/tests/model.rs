@@ -1,5 +1,5 @@
-//! The store against a model: random puts, reads and restarts must answer
-//! exactly as a map of sorted maps with first-put key order does.
+//! The store against a model: random puts, reads, checkpoints and restarts
+//! must answer exactly as a map of sorted maps with first-put key order.
 
 use eardrum_storage::{Keys, Options, Sample, Store, SyncMode};
 use proptest::prelude::*;
@@ -7,16 +7,29 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Put(Vec<(u8, i64, f64)>),
+    /// Scattered points, often out of order and overwriting.
+    Put(Vec<(u8, i64, i16)>),
+    /// An in-order run for one key: fills heads and seals chunks.
+    Run {
+        key: u8,
+        start: i64,
+        count: usize,
+        step: i64,
+        base: i16,
+    },
     Get(u8),
+    Checkpoint,
     Restart,
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let sample = (0u8..6, -5i64..5, prop_oneof![Just(f64::NAN), Just(-0.0), -10.0f64..10.0]);
+    let sample = (0u8..6, -30_000i64..30_000, any::<i16>());
     prop_oneof![
-        4 => proptest::collection::vec(sample, 1..6).prop_map(Op::Put),
+        3 => proptest::collection::vec(sample, 1..8).prop_map(Op::Put),
+        3 => (0u8..6, -30_000i64..30_000, 1usize..300, 1i64..60, any::<i16>())
+            .prop_map(|(key, start, count, step, base)| Op::Run { key, start, count, step, base }),
         2 => (0u8..6).prop_map(Op::Get),
+        1 => Just(Op::Checkpoint),
         1 => Just(Op::Restart),
     ]
 }
@@ -36,11 +49,15 @@ impl Model {
     }
 
     fn get(&self, key: Option<&str>) -> Vec<(String, i64, u64)> {
-        let keys: Vec<&String> = match key {
-            Some(key) => self.order.iter().filter(|k| *k == key).collect(),
-            None => self.order.iter().collect(),
-        };
-        keys.into_iter().flat_map(|k| self.series[k].iter().map(move |(t, v)| (k.clone(), *t, *v))).collect()
+        self.order
+            .iter()
+            .filter(|k| key.is_none_or(|key| *k == key))
+            .flat_map(|k| self.series[k].iter().map(move |(t, v)| (k.clone(), *t, *v)))
+            .collect()
+    }
+
+    fn points(&self) -> u64 {
+        self.series.values().map(|s| s.len() as u64).sum()
     }
 }
 
@@ -51,12 +68,28 @@ fn read(store: &Store, key: Option<&str>) -> Vec<(String, i64, u64)> {
     points
 }
 
+/// Values with one decimal, like most metrics, and the odd special value.
+fn value(raw: i16) -> f64 {
+    match raw {
+        0 => -0.0,
+        1 => f64::NAN,
+        2 => f64::INFINITY,
+        _ => f64::from(raw) / 10.0,
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(48))]
     #[test]
     fn store_answers_like_the_model(ops in proptest::collection::vec(op(), 1..40)) {
         let dir = tempfile::tempdir().unwrap();
-        let options = Options { sync: SyncMode::Never, segment_max_bytes: 512, ..Options::default() };
+        let options = Options {
+            sync: SyncMode::Never,
+            segment_max_bytes: 4096,
+            checkpoint_interval: None,
+            checkpoint_on_close: false,
+            ..Options::default()
+        };
         let mut store = Store::open(dir.path(), options.clone()).unwrap();
         let mut model = Model::default();
         for op in ops {
@@ -66,16 +99,25 @@ proptest! {
                     let batch: Vec<Sample<'_>> = samples
                         .iter()
                         .zip(&keys)
-                        .map(|(&(_, timestamp, value), key)| Sample { key, timestamp, value })
+                        .map(|(&(_, timestamp, raw), key)| Sample { key, timestamp, value: value(raw) })
                         .collect();
                     store.put(&batch).unwrap();
-                    for sample in &batch {
-                        model.put(sample.key, sample.timestamp, sample.value);
-                    }
+                    batch.iter().for_each(|s| model.put(s.key, s.timestamp, s.value));
+                }
+                Op::Run { key, start, count, step, base } => {
+                    let key = format!("key.{key}");
+                    let batch: Vec<Sample<'_>> = (0..count as i64)
+                        .map(|i| Sample { key: &key, timestamp: start + i * step, value: value(base.wrapping_add(i as i16)) })
+                        .collect();
+                    store.put(&batch).unwrap();
+                    batch.iter().for_each(|s| model.put(s.key, s.timestamp, s.value));
                 }
                 Op::Get(key) => {
                     let key = format!("key.{key}");
                     prop_assert_eq!(read(&store, Some(&key)), model.get(Some(&key)));
+                }
+                Op::Checkpoint => {
+                    store.checkpoint().unwrap();
                 }
                 Op::Restart => {
                     store.close().unwrap();
@@ -83,6 +125,7 @@ proptest! {
                 }
             }
             prop_assert_eq!(read(&store, None), model.get(None));
+            prop_assert_eq!(store.stats().points, model.points());
         }
     }
 }

@@ -5,6 +5,11 @@ use std::path::{Path, PathBuf};
 
 const HEADER_BYTES: u64 = 8;
 
+/// These tests are about the log: no checkpoint may delete it under them.
+fn log_only() -> Options {
+    Options { checkpoint_interval: None, checkpoint_on_close: false, ..Options::default() }
+}
+
 fn all_points(store: &Store) -> Vec<(String, i64, f64)> {
     let mut points = Vec::new();
     store.scan(Keys::All, |key, timestamp, value| points.push((key.to_owned(), timestamp, value)));
@@ -24,7 +29,7 @@ fn segments(dir: &Path) -> Vec<PathBuf> {
 /// Puts `batches` batches of three samples each, one log record per batch,
 /// and returns the log offset where each record starts.
 fn write_batches(dir: &Path, batches: i64) -> Vec<u64> {
-    let store = Store::open(dir, Options::default()).unwrap();
+    let store = Store::open(dir, log_only()).unwrap();
     let mut starts = Vec::new();
     for batch in 0..batches {
         starts.push(HEADER_BYTES + store.stats().log_bytes_written);
@@ -55,7 +60,7 @@ fn recovers_valid_prefix_after_truncation_at_every_offset_of_last_record() {
     let expected_prefix = {
         let prefix = tempfile::tempdir().unwrap();
         write_batches(prefix.path(), 3);
-        let store = Store::open(prefix.path(), Options::default()).unwrap();
+        let store = Store::open(prefix.path(), log_only()).unwrap();
         all_points(&store)
     };
     let segment = &segments(original.path())[0];
@@ -67,12 +72,12 @@ fn recovers_valid_prefix_after_truncation_at_every_offset_of_last_record() {
         let copy = &segments(dir.path())[0];
         std::fs::OpenOptions::new().write(true).open(copy).unwrap().set_len(cut).unwrap();
 
-        let store = Store::open(dir.path(), Options::default()).unwrap();
+        let store = Store::open(dir.path(), log_only()).unwrap();
         assert_eq!(all_points(&store), expected_prefix, "cut at {cut}");
         // The log goes on cleanly after the cut.
         store.put(&[Sample { key: "after", timestamp: 1, value: 1.0 }]).unwrap();
         store.close().unwrap();
-        let store = Store::open(dir.path(), Options::default()).unwrap();
+        let store = Store::open(dir.path(), log_only()).unwrap();
         assert_eq!(all_points(&store).len(), expected_prefix.len() + 1, "cut at {cut}");
     }
 }
@@ -80,14 +85,14 @@ fn recovers_valid_prefix_after_truncation_at_every_offset_of_last_record() {
 #[test]
 fn key_order_and_overwrites_survive_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let store = Store::open(dir.path(), log_only()).unwrap();
     for (key, timestamp, value) in [("b", 2, 1.0), ("a", 1, 1.0), ("b", 1, 2.0), ("a", 1, 3.0), ("c", 0, 0.0)]
     {
         store.put(&[Sample { key, timestamp, value }]).unwrap();
     }
     // Dropped without close: the log alone must carry everything.
     drop(store);
-    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let store = Store::open(dir.path(), log_only()).unwrap();
     let expected =
         [("b", 1, 2.0), ("b", 2, 1.0), ("a", 1, 3.0), ("c", 0, 0.0)].map(|(k, t, v)| (k.to_owned(), t, v));
     assert_eq!(all_points(&store), expected);
@@ -103,7 +108,7 @@ fn a_zeroed_tail_after_power_loss_is_cut_off() {
     let mut bytes = std::fs::read(segment).unwrap();
     bytes.extend_from_slice(&[0; 4096]);
     std::fs::write(segment, bytes).unwrap();
-    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let store = Store::open(dir.path(), log_only()).unwrap();
     assert_eq!(all_points(&store).len(), 6);
 }
 
@@ -128,7 +133,7 @@ fn corrupt_record_in_the_middle_is_refused_with_file_and_offset() {
     let dir = tempfile::tempdir().unwrap();
     let Damaged { starts, segment, bytes } = damage_third_of_five_records(dir.path());
 
-    let error = Store::open(dir.path(), Options::default()).unwrap_err();
+    let error = Store::open(dir.path(), log_only()).unwrap_err();
     match &error {
         Error::CorruptLog { path, offset, reason } => {
             assert_eq!((path, *offset, reason), (&segment, starts[2], &Corruption::ChecksumMismatch));
@@ -146,7 +151,7 @@ fn salvage_moves_the_damaged_part_aside_and_starts() {
     let dir = tempfile::tempdir().unwrap();
     let Damaged { starts, bytes, .. } = damage_third_of_five_records(dir.path());
 
-    let salvage = Options { recovery: RecoveryMode::Salvage, ..Options::default() };
+    let salvage = Options { recovery: RecoveryMode::Salvage, ..log_only() };
     let store = Store::open(dir.path(), salvage).unwrap();
     assert_eq!(all_points(&store).len(), 6, "the two batches before the damage");
     store.put(&[Sample { key: "new", timestamp: 1, value: 2.0 }]).unwrap();
@@ -156,7 +161,7 @@ fn salvage_moves_the_damaged_part_aside_and_starts() {
     assert_eq!(aside.len(), 1);
     assert_eq!(std::fs::read(&aside[0]).unwrap(), &bytes[starts[2] as usize..]);
     // From now on the folder opens normally.
-    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let store = Store::open(dir.path(), log_only()).unwrap();
     assert_eq!(all_points(&store).len(), 7);
 }
 
@@ -176,7 +181,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn rotation_spreads_the_log_over_segments_and_replays_them_all() {
     let dir = tempfile::tempdir().unwrap();
-    let small = Options { segment_max_bytes: 256, ..Options::default() };
+    let small = Options { segment_max_bytes: 256, ..log_only() };
     let store = Store::open(dir.path(), small.clone()).unwrap();
     for i in 0..200 {
         store.put(&[Sample { key: &format!("k{}", i % 7), timestamp: i, value: i as f64 }]).unwrap();
@@ -192,7 +197,7 @@ fn rotation_spreads_the_log_over_segments_and_replays_them_all() {
 #[test]
 fn a_torn_older_segment_is_damage() {
     let dir = tempfile::tempdir().unwrap();
-    let small = Options { segment_max_bytes: 256, ..Options::default() };
+    let small = Options { segment_max_bytes: 256, ..log_only() };
     let store = Store::open(dir.path(), small.clone()).unwrap();
     for i in 0..50 {
         store.put(&[Sample { key: "k", timestamp: i, value: 1.0 }]).unwrap();
@@ -210,8 +215,8 @@ fn a_torn_older_segment_is_damage() {
 #[test]
 fn a_second_process_cannot_open_the_same_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let _store = Store::open(dir.path(), Options::default()).unwrap();
-    assert!(matches!(Store::open(dir.path(), Options::default()), Err(Error::Locked { .. })));
+    let _store = Store::open(dir.path(), log_only()).unwrap();
+    assert!(matches!(Store::open(dir.path(), log_only()), Err(Error::Locked { .. })));
 }
 
 #[test]
@@ -222,8 +227,5 @@ fn unknown_format_version_is_refused() {
     let mut bytes = std::fs::read(segment).unwrap();
     bytes[7] = 99;
     std::fs::write(segment, bytes).unwrap();
-    assert!(matches!(
-        Store::open(dir.path(), Options::default()),
-        Err(Error::UnsupportedVersion { found: 99, .. })
-    ));
+    assert!(matches!(Store::open(dir.path(), log_only()), Err(Error::UnsupportedVersion { found: 99, .. })));
 }

@@ -40,6 +40,14 @@ pub(crate) fn header() -> [u8; HEADER_BYTES] {
     header
 }
 
+/// Appends `payload` framed as a record: length, CRC-32, payload. Block and
+/// checkpoint files share this framing (and [`Reader`](super::reader::Reader)).
+pub(crate) fn frame_into(out: &mut Vec<u8>, payload: &[u8]) {
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
 /// Builds one record's payload, with room for its frame in front so that the
 /// whole record goes to the file in one write.
 #[derive(Debug, Default)]

@@ -25,7 +25,7 @@ pub(crate) struct Recovered {
     pub(crate) salvaged_to: Option<PathBuf>,
 }
 
-/// Replays every segment in `dir` oldest first, handing each valid record's
+/// Replays every segment in `dir` from `first_sequence` on, oldest first, handing each valid record's
 /// payload to `apply`.
 ///
 /// `apply` must either apply a whole payload or nothing of it, and returns
@@ -40,11 +40,14 @@ pub(crate) fn recover(
     dir: &Path,
     mode: RecoveryMode,
     segment_max_bytes: u64,
+    first_sequence: u64,
     mut apply: impl FnMut(&[u8]) -> Result<(), Corruption>,
 ) -> Result<Recovered> {
-    let segments = list_segments(dir)?;
+    let mut segments = list_segments(dir)?;
+    // Segments a checkpoint covers are garbage its cleanup did not reach.
+    segments.retain(|(sequence, _)| *sequence >= first_sequence);
     let Some(&(newest_sequence, _)) = segments.last() else {
-        let writer = Writer::create(dir, 1, segment_max_bytes)?;
+        let writer = Writer::create(dir, first_sequence.max(1), segment_max_bytes)?;
         return Ok(Recovered { writer, records: 0, torn_bytes: 0, salvaged_to: None });
     };
     let (mut records, mut torn_bytes) = (0, 0);

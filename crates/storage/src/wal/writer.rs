@@ -97,8 +97,17 @@ impl Writer {
         Ok(self.lsn)
     }
 
-    /// Closes the current segment durably and starts the next one.
-    fn rotate(&mut self) -> Result<()> {
+    /// Closes the current segment durably and starts the next one; returns
+    /// the new segment's sequence number. Every record appended before this
+    /// call is in an earlier segment.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors; a failed sync also poisons the writer.
+    pub(crate) fn rotate(&mut self) -> Result<u64> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
         let path = self.path();
         if let Err(source) = self.file.sync_data() {
             self.poisoned = true;
@@ -109,7 +118,7 @@ impl Writer {
         self.file = Arc::new(file);
         self.segment_bytes = HEADER_BYTES as u64;
         tracing::debug!(segment = self.sequence, "started a new log segment");
-        Ok(())
+        Ok(self.sequence)
     }
 
     /// The LSN just past the last appended record.

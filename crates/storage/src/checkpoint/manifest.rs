@@ -1,0 +1,174 @@
+//! The checkpoint manifest: which block file holds each window, the series
+//! registry, and where the log replay starts.
+//!
+//! ```text
+//! file       = "EDRMCKP" version:u8 record        (one framed record)
+//! payload    = generation:varint wal_start:varint newest:(0 | 1 zigzag-varint)
+//!              key_count:varint (key_len:varint key)*
+//!              window_count:varint (window:zigzag-varint file_generation:varint)*
+//! ```
+//!
+//! A manifest is written to a temporary name, synced, renamed into place and
+//! the folder synced: a manifest that exists is complete. The newest one is
+//! the store's state; everything it does not name is garbage.
+
+use crate::codec::ints::{unzigzag, zigzag};
+use crate::error::{Corruption, Error, Result};
+use crate::varint;
+use crate::wal::reader::Reader;
+use crate::wal::record::{frame_into, HEADER_BYTES};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const MAGIC: &[u8; 7] = b"EDRMCKP";
+const VERSION: u8 = 1;
+const PREFIX: &str = "checkpoint-";
+
+/// What a checkpoint records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Manifest {
+    /// Increases by one per checkpoint; names its files.
+    pub(crate) generation: u64,
+    /// The first log segment not covered: replay starts there.
+    pub(crate) wal_start: u64,
+    /// The newest timestamp ever put, for retention.
+    pub(crate) newest_ts: Option<i64>,
+    /// Every key, in first-put order (the id is the position).
+    pub(crate) keys: Vec<Arc<str>>,
+    /// Window → generation of the block file holding it.
+    pub(crate) windows: BTreeMap<i64, u64>,
+}
+
+/// The manifest file of `generation`.
+pub(crate) fn path(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("{PREFIX}{generation:020}"))
+}
+
+/// The manifests in `dir`, oldest first.
+pub(crate) fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(Error::io("listing data folder", dir))? {
+        let entry = entry.map_err(Error::io("listing data folder", dir))?;
+        let name = entry.file_name();
+        if let Some(generation) =
+            name.to_str().and_then(|n| n.strip_prefix(PREFIX)).and_then(|g| g.parse().ok())
+        {
+            found.push((generation, entry.path()));
+        }
+    }
+    found.sort_unstable();
+    Ok(found)
+}
+
+impl Manifest {
+    /// The file's bytes.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut payload = Vec::new();
+        varint::write_u64(&mut payload, self.generation);
+        varint::write_u64(&mut payload, self.wal_start);
+        match self.newest_ts {
+            Some(newest) => {
+                payload.push(1);
+                varint::write_u64(&mut payload, zigzag(newest));
+            }
+            None => payload.push(0),
+        }
+        varint::write_u64(&mut payload, self.keys.len() as u64);
+        for key in &self.keys {
+            varint::write_u64(&mut payload, key.len() as u64);
+            payload.extend_from_slice(key.as_bytes());
+        }
+        varint::write_u64(&mut payload, self.windows.len() as u64);
+        for (&window, &generation) in &self.windows {
+            varint::write_u64(&mut payload, zigzag(window));
+            varint::write_u64(&mut payload, generation);
+        }
+        let mut file = Vec::with_capacity(payload.len() + 16);
+        file.extend_from_slice(MAGIC);
+        file.push(VERSION);
+        frame_into(&mut file, &payload);
+        file
+    }
+
+    /// Reads a manifest file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CorruptFile`] when it is not a complete, valid manifest.
+    pub(crate) fn read(path: &Path) -> Result<Manifest> {
+        let bytes = std::fs::read(path).map_err(Error::io("reading checkpoint manifest", path))?;
+        let corrupt = |offset: u64, reason| Error::CorruptFile { path: path.to_owned(), offset, reason };
+        if bytes.len() < HEADER_BYTES || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(corrupt(0, Corruption::BadMagic));
+        }
+        if bytes[MAGIC.len()] != VERSION {
+            return Err(Error::UnsupportedVersion {
+                path: path.to_owned(),
+                found: bytes[MAGIC.len()],
+                supported: VERSION,
+            });
+        }
+        let record = match Reader::new(&bytes).next() {
+            Some(Ok(record)) => record,
+            Some(Err(bad)) => return Err(corrupt(bad.offset, bad.reason)),
+            None => return Err(corrupt(HEADER_BYTES as u64, Corruption::BadLength { length: 0 })),
+        };
+        decode(record.payload)
+            .ok_or_else(|| corrupt(record.offset, Corruption::BadEntry { what: "manifest fields" }))
+    }
+}
+
+fn decode(payload: &[u8]) -> Option<Manifest> {
+    let mut input = payload;
+    let generation = varint::read_u64(&mut input)?;
+    let wal_start = varint::read_u64(&mut input)?;
+    let (&has_newest, rest) = input.split_first()?;
+    input = rest;
+    let newest_ts = match has_newest {
+        0 => None,
+        1 => Some(unzigzag(varint::read_u64(&mut input)?)),
+        _ => return None,
+    };
+    let key_count = varint::read_u64(&mut input)?;
+    let mut keys = Vec::with_capacity(usize::try_from(key_count.min(1 << 20)).ok()?);
+    for _ in 0..key_count {
+        let len = usize::try_from(varint::read_u64(&mut input)?).ok()?;
+        let key = std::str::from_utf8(input.get(..len)?).ok()?;
+        keys.push(Arc::from(key));
+        input = &input[len..];
+    }
+    let window_count = varint::read_u64(&mut input)?;
+    let mut windows = BTreeMap::new();
+    for _ in 0..window_count {
+        let window = unzigzag(varint::read_u64(&mut input)?);
+        windows.insert(window, varint::read_u64(&mut input)?);
+    }
+    input.is_empty().then_some(Manifest { generation, wal_start, newest_ts, keys, windows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_damage() {
+        let manifest = Manifest {
+            generation: 7,
+            wal_start: 12,
+            newest_ts: Some(-3),
+            keys: vec![Arc::from("palm.cpu"), Arc::from("ключ")],
+            windows: BTreeMap::from([(-1, 3), (236_000, 7)]),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let file = path(dir.path(), 7);
+        let bytes = manifest.encode();
+        std::fs::write(&file, &bytes).unwrap();
+        assert_eq!(Manifest::read(&file).unwrap(), manifest);
+        for cut in 0..bytes.len() {
+            std::fs::write(&file, &bytes[..cut]).unwrap();
+            assert!(Manifest::read(&file).is_err(), "cut at {cut}");
+        }
+        assert_eq!(list(dir.path()).unwrap(), [(7, file)]);
+    }
+}

@@ -1,0 +1,163 @@
+//! Checkpoints: the sealed state of the store written to immutable block
+//! files, so that the log they cover can be deleted and a restart loads
+//! compressed chunks instead of replaying every put.
+//!
+//! A checkpoint happens in three phases:
+//!
+//! 1. Under the store's lock (briefly): start a new log segment, fold
+//!    out-of-order points, apply retention, and take a [`Snapshot`] of the
+//!    windows written since the last checkpoint. Everything after this
+//!    instant is in the new log segment.
+//! 2. Without the lock: write one block file per changed window, then a
+//!    [`Manifest`](manifest::Manifest) naming every window's file, the
+//!    registry and the first log segment to replay. Each file is written to
+//!    a temporary name, synced, renamed, and the folder synced.
+//! 3. Delete what the new manifest made garbage: older log segments, older
+//!    manifests, block files it does not name.
+//!
+//! A crash at any point leaves either the old manifest with the old files
+//! and the whole log, or the new manifest with its files and the log after
+//! it; opening deletes whatever else it finds.
+
+pub(crate) mod block;
+pub(crate) mod manifest;
+
+use crate::codec::chunk;
+use crate::error::{Error, Result};
+use crate::failpoint;
+use crate::series::Part;
+use crate::wal::{self, sync_dir};
+use block::BlockWriter;
+use manifest::Manifest;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The folder of block files inside the data folder.
+pub(crate) const BLOCKS_DIR: &str = "blocks";
+
+/// What phase 1 took from the store.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    /// The first log segment after the snapshot.
+    pub(crate) wal_start: u64,
+    pub(crate) newest_ts: Option<i64>,
+    pub(crate) keys: Vec<Arc<str>>,
+    /// Windows before this one were dropped by retention.
+    pub(crate) retain_from: Option<i64>,
+    /// The changed windows, each with every series' parts in it.
+    pub(crate) windows: BTreeMap<i64, Vec<(u32, Part)>>,
+}
+
+/// The checkpoint state that outlives one checkpoint.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Checkpoints {
+    /// The manifest in force.
+    pub(crate) current: Manifest,
+    /// Checkpoints completed since the store was opened.
+    pub(crate) completed: u64,
+    /// The last one completed, if any.
+    pub(crate) last: Option<crate::CheckpointStats>,
+}
+
+/// Phase 2: writes the block files and the manifest; returns the new
+/// manifest and the bytes written.
+pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Result<(Manifest, u64)> {
+    let generation = current.generation + 1;
+    let blocks_dir = dir.join(BLOCKS_DIR);
+    let mut windows = current.windows.clone();
+    if let Some(retain_from) = snapshot.retain_from {
+        windows.retain(|&window, _| window >= retain_from);
+    }
+    let mut bytes_written = 0;
+    let mut encoded = Vec::new();
+    for (&window, parts) in &snapshot.windows {
+        failpoint::hit("checkpoint-before-block");
+        if parts.is_empty() {
+            windows.remove(&window);
+            continue;
+        }
+        let mut writer = BlockWriter::new();
+        for (id, part) in parts {
+            match part {
+                Part::Chunk(bytes) => writer.add(*id, bytes),
+                Part::Head(head) => {
+                    encoded.clear();
+                    chunk::encode(&head.points(), &mut encoded);
+                    writer.add(*id, &encoded);
+                }
+            }
+        }
+        bytes_written += writer.write(&block::path(&blocks_dir, window, generation))?;
+        windows.insert(window, generation);
+    }
+    sync_dir(&blocks_dir)?;
+    failpoint::hit("checkpoint-after-blocks");
+    let manifest = Manifest {
+        generation,
+        wal_start: snapshot.wal_start,
+        newest_ts: snapshot.newest_ts,
+        keys: snapshot.keys.clone(),
+        windows,
+    };
+    let encoded_manifest = manifest.encode();
+    block::write_atomically(&manifest::path(dir, generation), &encoded_manifest)?;
+    sync_dir(dir)?;
+    failpoint::hit("checkpoint-after-manifest");
+    Ok((manifest, bytes_written + encoded_manifest.len() as u64))
+}
+
+/// Phase 3, and the tidy-up on open: deletes log segments before the
+/// manifest's start, older manifests, block files it does not name, and
+/// temporary files of interrupted writes. Failures are logged; garbage left
+/// behind is retried next time.
+pub(crate) fn remove_garbage(dir: &Path, manifest: &Manifest) {
+    let wal_dir = dir.join("wal");
+    if let Err(error) = remove_log_before(&wal_dir, manifest.wal_start) {
+        tracing::warn!(%error, "could not delete covered log segments");
+    }
+    failpoint::hit("checkpoint-after-log-cleanup");
+    let mut garbage = Vec::new();
+    match manifest::list(dir) {
+        Ok(manifests) => {
+            garbage.extend(manifests.into_iter().filter(|(g, _)| *g < manifest.generation).map(|(_, p)| p));
+        }
+        Err(error) => tracing::warn!(%error, "could not list checkpoint manifests"),
+    }
+    let blocks_dir = dir.join(BLOCKS_DIR);
+    match block::list(&blocks_dir) {
+        Ok(blocks) => garbage.extend(
+            blocks
+                .into_iter()
+                .filter(|(window, generation, _)| manifest.windows.get(window) != Some(generation))
+                .map(|(_, _, path)| path),
+        ),
+        Err(error) => tracing::warn!(%error, "could not list block files"),
+    }
+    for folder in [dir, blocks_dir.as_path()] {
+        if let Ok(entries) = std::fs::read_dir(folder) {
+            garbage.extend(
+                entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "tmp")),
+            );
+        }
+    }
+    for path in garbage {
+        if let Err(error) = std::fs::remove_file(&path) {
+            tracing::warn!(%error, path = %path.display(), "could not delete an obsolete file");
+        }
+    }
+}
+
+fn remove_log_before(wal_dir: &Path, wal_start: u64) -> Result<()> {
+    let mut removed = false;
+    for (sequence, path) in wal::list_segments(wal_dir)? {
+        if sequence < wal_start {
+            std::fs::remove_file(&path).map_err(Error::io("deleting a covered log segment", &path))?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(wal_dir)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,328 @@
+//! Chunks: the compressed, immutable unit of a series' points, and the head
+//! that builds one point by point.
+//!
+//! ```text
+//! chunk      = count:varint first_ts:zigzag-varint span:varint
+//!              ts_len:varint ts_bits[ts_len] encoding:u8 values
+//! ts_bits    = (count - 1) × bucketed delta-of-delta (the first delta counts
+//!              from a delta of 0), zero-padded to a byte
+//! values     = XOR:              Gorilla XOR stream
+//!            | DECIMAL_BUCKETED: decimals:u8 first:zigzag-varint,
+//!                                (count - 1) × bucketed difference
+//!            | DECIMAL_PACKED:   decimals:u8 first:zigzag-varint
+//!                                min_delta:zigzag-varint width:u8,
+//!                                (count - 1) × width bits of (difference - min_delta)
+//! ```
+//!
+//! `span` is `last_ts - first_ts`, so a reader can skip a chunk by its time
+//! range without decoding it. Timestamps are strictly increasing inside a
+//! chunk (the store sorts and deduplicates before encoding); arithmetic
+//! wraps, so the whole `i64` range round-trips. The encoder writes every
+//! value encoding that applies and keeps the smallest.
+
+use super::bits::{BitReader, BitWriter};
+use super::ints::{read_bucketed, unzigzag, write_bucketed, zigzag};
+use super::values::{
+    read_delta_bucketed, scale, unscale, write_deltas_bucketed, Packing, XorDecoder, XorEncoder, MAX_DECIMALS,
+};
+use crate::error::Corruption;
+use crate::varint;
+
+/// A head is sealed into a chunk once it holds this many points: about 20
+/// minutes at a 10 s interval, long enough for the codecs to pay off.
+pub(crate) const CHUNK_MAX_POINTS: usize = 120;
+/// Chunks never claim more points than this; a larger count is damage.
+const CHUNK_COUNT_LIMIT: u64 = 1 << 24;
+
+const XOR: u8 = 0;
+const DECIMAL_BUCKETED: u8 = 1;
+const DECIMAL_PACKED: u8 = 2;
+
+/// Encodes points (sorted, strictly increasing timestamps, at least one)
+/// as one chunk appended to `out`.
+pub(crate) fn encode(points: &[(i64, f64)], out: &mut Vec<u8>) {
+    let Some(&(first_ts, _)) = points.first() else {
+        return;
+    };
+    let last_ts = points.last().map_or(first_ts, |&(t, _)| t);
+    varint::write_u64(out, points.len() as u64);
+    varint::write_u64(out, zigzag(first_ts));
+    varint::write_u64(out, last_ts.wrapping_sub(first_ts) as u64);
+
+    let mut timestamps = BitWriter::default();
+    let mut previous = (first_ts, 0i64);
+    for &(timestamp, _) in &points[1..] {
+        let delta = timestamp.wrapping_sub(previous.0);
+        write_bucketed(&mut timestamps, delta.wrapping_sub(previous.1));
+        previous = (timestamp, delta);
+    }
+    varint::write_u64(out, timestamps.as_bytes().len() as u64);
+    out.extend_from_slice(timestamps.as_bytes());
+
+    let values: Vec<f64> = points.iter().map(|&(_, v)| v).collect();
+    let mut best = encode_xor(&values);
+    if let Some(scaled) = scale(&values) {
+        for candidate in [encode_decimal_bucketed(&scaled), encode_decimal_packed(&scaled)] {
+            if candidate.len() < best.len() {
+                best = candidate;
+            }
+        }
+    }
+    out.extend_from_slice(&best);
+}
+
+fn encode_xor(values: &[f64]) -> Vec<u8> {
+    let mut bits = BitWriter::default();
+    let mut encoder = XorEncoder::default();
+    values.iter().for_each(|&value| encoder.push(&mut bits, value));
+    let mut out = vec![XOR];
+    out.extend_from_slice(bits.as_bytes());
+    out
+}
+
+fn decimal_header(scaled: &super::values::Scaled, encoding: u8) -> Vec<u8> {
+    let mut out = vec![encoding, scaled.decimals];
+    varint::write_u64(&mut out, zigzag(scaled.integers[0]));
+    out
+}
+
+fn encode_decimal_bucketed(scaled: &super::values::Scaled) -> Vec<u8> {
+    let mut out = decimal_header(scaled, DECIMAL_BUCKETED);
+    let mut bits = BitWriter::default();
+    write_deltas_bucketed(&mut bits, &scaled.integers);
+    out.extend_from_slice(bits.as_bytes());
+    out
+}
+
+fn encode_decimal_packed(scaled: &super::values::Scaled) -> Vec<u8> {
+    let mut out = decimal_header(scaled, DECIMAL_PACKED);
+    let packing = Packing::for_integers(&scaled.integers);
+    varint::write_u64(&mut out, zigzag(packing.min_delta));
+    out.push(packing.width as u8);
+    let mut bits = BitWriter::default();
+    packing.write(&mut bits, &scaled.integers);
+    out.extend_from_slice(bits.as_bytes());
+    out
+}
+
+/// A chunk's header fields, read without decoding its points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Summary {
+    pub(crate) count: u32,
+    pub(crate) first_ts: i64,
+    pub(crate) last_ts: i64,
+}
+
+/// Reads a chunk's header.
+pub(crate) fn summary(chunk: &[u8]) -> Result<Summary, Corruption> {
+    let mut input = chunk;
+    read_summary(&mut input)
+}
+
+fn read_summary(input: &mut &[u8]) -> Result<Summary, Corruption> {
+    let bad = |what| Corruption::BadChunk { what };
+    let count = varint::read_u64(input).ok_or(bad("truncated count"))?;
+    if count == 0 || count > CHUNK_COUNT_LIMIT {
+        return Err(bad("impossible point count"));
+    }
+    let first_ts = unzigzag(varint::read_u64(input).ok_or(bad("truncated first timestamp"))?);
+    let span = varint::read_u64(input).ok_or(bad("truncated span"))?;
+    Ok(Summary { count: count as u32, first_ts, last_ts: first_ts.wrapping_add(span as i64) })
+}
+
+/// The points of a chunk or a head, decoded lazily, oldest first.
+#[derive(Debug, Clone)]
+pub(crate) struct Decoder<'a> {
+    remaining: u32,
+    started: bool,
+    timestamp: i64,
+    delta: i64,
+    timestamps: BitReader<'a>,
+    values: BitReader<'a>,
+    value_state: ValueState,
+}
+
+#[derive(Debug, Clone)]
+enum ValueState {
+    Xor(XorDecoder),
+    Bucketed { decimals: u8, previous: i64 },
+    Packed { decimals: u8, previous: i64, packing: Packing },
+}
+
+impl<'a> Decoder<'a> {
+    /// Starts decoding an encoded chunk.
+    ///
+    /// # Errors
+    ///
+    /// [`Corruption::BadChunk`] when the header cannot be read.
+    pub(crate) fn new(chunk: &'a [u8]) -> Result<Decoder<'a>, Corruption> {
+        let bad = |what| Corruption::BadChunk { what };
+        let mut input = chunk;
+        let summary = read_summary(&mut input)?;
+        let ts_len = varint::read_u64(&mut input).ok_or(bad("truncated timestamp length"))?;
+        let ts_len = usize::try_from(ts_len).map_err(|_| bad("timestamp length overflows"))?;
+        let ts_bytes = input.get(..ts_len).ok_or(bad("timestamps run past the chunk"))?;
+        input = &input[ts_len..];
+        let (&encoding, mut rest) = input.split_first().ok_or(bad("missing value encoding"))?;
+        let value_state = match encoding {
+            XOR => ValueState::Xor(XorDecoder::default()),
+            DECIMAL_BUCKETED | DECIMAL_PACKED => {
+                let (&decimals, tail) = rest.split_first().ok_or(bad("missing decimals"))?;
+                if decimals > MAX_DECIMALS {
+                    return Err(bad("too many decimals"));
+                }
+                rest = tail;
+                let first = unzigzag(varint::read_u64(&mut rest).ok_or(bad("truncated first value"))?);
+                if encoding == DECIMAL_BUCKETED {
+                    ValueState::Bucketed { decimals, previous: first }
+                } else {
+                    let min_delta = unzigzag(varint::read_u64(&mut rest).ok_or(bad("truncated min delta"))?);
+                    let (&width, tail) = rest.split_first().ok_or(bad("missing width"))?;
+                    if width > 64 {
+                        return Err(bad("impossible width"));
+                    }
+                    rest = tail;
+                    ValueState::Packed {
+                        decimals,
+                        previous: first,
+                        packing: Packing { min_delta, width: width.into() },
+                    }
+                }
+            }
+            _ => return Err(bad("unknown value encoding")),
+        };
+        Ok(Decoder {
+            remaining: summary.count,
+            started: false,
+            timestamp: summary.first_ts,
+            delta: 0,
+            timestamps: BitReader::new(ts_bytes),
+            values: BitReader::new(rest),
+            value_state,
+        })
+    }
+
+    fn next_point(&mut self) -> Option<(i64, f64)> {
+        if self.started {
+            let dod = read_bucketed(&mut self.timestamps)?;
+            self.delta = self.delta.wrapping_add(dod);
+            self.timestamp = self.timestamp.wrapping_add(self.delta);
+        }
+        let value = match &mut self.value_state {
+            ValueState::Xor(decoder) => decoder.next(&mut self.values)?,
+            ValueState::Bucketed { decimals, previous } => {
+                if self.started {
+                    *previous = read_delta_bucketed(&mut self.values, *previous)?;
+                }
+                unscale(*previous, *decimals)?
+            }
+            ValueState::Packed { decimals, previous, packing } => {
+                if self.started {
+                    *previous = packing.read(&mut self.values, *previous)?;
+                }
+                unscale(*previous, *decimals)?
+            }
+        };
+        self.started = true;
+        Some((self.timestamp, value))
+    }
+}
+
+impl Iterator for Decoder<'_> {
+    type Item = Result<(i64, f64), Corruption>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        match self.next_point() {
+            Some(point) => Some(Ok(point)),
+            None => {
+                self.remaining = 0;
+                Some(Err(Corruption::BadChunk { what: "points run past the chunk" }))
+            }
+        }
+    }
+}
+
+/// The open end of a series: points appended in time order, compressed as
+/// they arrive (delta-of-delta timestamps, XOR values), so an open series
+/// costs a few bytes a point rather than sixteen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    count: u32,
+    first_ts: i64,
+    last_ts: i64,
+    last_delta: i64,
+    timestamps: BitWriter,
+    values: BitWriter,
+    xor: XorEncoder,
+}
+
+impl Head {
+    /// A head holding one point.
+    pub(crate) fn new(timestamp: i64, value: f64) -> Head {
+        let mut head = Head {
+            count: 1,
+            first_ts: timestamp,
+            last_ts: timestamp,
+            last_delta: 0,
+            timestamps: BitWriter::default(),
+            values: BitWriter::default(),
+            xor: XorEncoder::default(),
+        };
+        head.xor.push(&mut head.values, value);
+        head
+    }
+
+    /// Appends a point newer than every point held.
+    pub(crate) fn push(&mut self, timestamp: i64, value: f64) {
+        debug_assert!(timestamp > self.last_ts);
+        let delta = timestamp.wrapping_sub(self.last_ts);
+        write_bucketed(&mut self.timestamps, delta.wrapping_sub(self.last_delta));
+        self.xor.push(&mut self.values, value);
+        self.last_delta = delta;
+        self.last_ts = timestamp;
+        self.count += 1;
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    pub(crate) fn first_ts(&self) -> i64 {
+        self.first_ts
+    }
+
+    pub(crate) fn last_ts(&self) -> i64 {
+        self.last_ts
+    }
+
+    /// The points held, oldest first.
+    pub(crate) fn decoder(&self) -> Decoder<'_> {
+        Decoder {
+            remaining: self.count,
+            started: false,
+            timestamp: self.first_ts,
+            delta: 0,
+            timestamps: BitReader::new(self.timestamps.as_bytes()),
+            values: BitReader::new(self.values.as_bytes()),
+            value_state: ValueState::Xor(XorDecoder::default()),
+        }
+    }
+
+    /// The points held, decoded.
+    pub(crate) fn points(&self) -> Vec<(i64, f64)> {
+        // A head is written by this process only, so its streams decode.
+        self.decoder().filter_map(Result::ok).collect()
+    }
+
+    /// Memory held by the head's streams.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.timestamps.heap_bytes() + self.values.heap_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests;

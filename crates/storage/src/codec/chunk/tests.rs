@@ -1,0 +1,226 @@
+//! Chunk codec tests: named cases that check the round trip to the bit and
+//! the encoding chosen, property tests, and damage that must never panic.
+
+use super::*;
+use proptest::prelude::*;
+
+fn round_trip(points: &[(i64, f64)]) -> Vec<u8> {
+    let mut chunk = Vec::new();
+    encode(points, &mut chunk);
+    let decoded: Vec<(i64, u64)> = Decoder::new(&chunk)
+        .unwrap()
+        .map(|p| p.map(|(t, v)| (t, v.to_bits())))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected: Vec<(i64, u64)> = points.iter().map(|&(t, v)| (t, v.to_bits())).collect();
+    assert_eq!(decoded, expected);
+    let summary = summary(&chunk).unwrap();
+    assert_eq!(summary.count as usize, points.len());
+    assert_eq!((summary.first_ts, summary.last_ts), (points[0].0, points[points.len() - 1].0));
+    chunk
+}
+
+fn value_encoding(chunk: &[u8]) -> u8 {
+    let mut input = chunk;
+    read_summary(&mut input).unwrap();
+    let ts_len = varint::read_u64(&mut input).unwrap() as usize;
+    input[ts_len]
+}
+
+fn regular(n: i64, mut value: impl FnMut(i64) -> f64) -> Vec<(i64, f64)> {
+    (0..n).map(|i| (1_700_000_000 + 10 * i, value(i))).collect()
+}
+
+/// A cheap deterministic pseudo-random sequence for the cases.
+fn noise(i: i64) -> u64 {
+    (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17).wrapping_mul(0xBF58_476D_1CE4_E5B9)
+}
+
+struct Case {
+    name: &'static str,
+    points: Vec<(i64, f64)>,
+    encoding: u8,
+    /// Upper bound on the chunk's bytes per point.
+    max_bytes_per_point: f64,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "constant",
+            points: regular(120, |_| 64.0),
+            encoding: DECIMAL_PACKED,
+            max_bytes_per_point: 0.3,
+        },
+        Case {
+            name: "gauge wandering by tenths, often unchanged",
+            points: {
+                let mut tenths = 200i64;
+                regular(120, |i| {
+                    tenths += [0, 0, 0, 1, -1, 2, -3, 0][(noise(i) % 8) as usize];
+                    tenths as f64 / 10.0
+                })
+            },
+            encoding: DECIMAL_PACKED,
+            max_bytes_per_point: 0.9,
+        },
+        Case {
+            name: "gauge mostly unchanged with rare jumps",
+            points: regular(120, |i| {
+                if i < 60 {
+                    12.5
+                } else if i < 100 {
+                    97.25
+                } else {
+                    12.5
+                }
+            }),
+            encoding: DECIMAL_BUCKETED,
+            max_bytes_per_point: 0.5,
+        },
+        Case {
+            name: "gauge jumping within a band, two decimals",
+            points: regular(120, |i| (2000 + noise(i) % 500) as f64 / 100.0),
+            encoding: DECIMAL_PACKED,
+            max_bytes_per_point: 1.6,
+        },
+        Case {
+            name: "jittered timestamps",
+            points: (0..120).map(|i| (1_700_000_000 + 10 * i + (noise(i) % 3) as i64, 1.5)).collect(),
+            encoding: DECIMAL_PACKED,
+            max_bytes_per_point: 1.0,
+        },
+        Case {
+            name: "counter with varying increments",
+            points: {
+                let mut total = 0i64;
+                regular(120, |i| {
+                    total += 1000 + (noise(i) % 4000) as i64;
+                    total as f64
+                })
+            },
+            encoding: DECIMAL_PACKED,
+            max_bytes_per_point: 1.8,
+        },
+        Case {
+            name: "counter at a steady rate",
+            points: regular(120, |i| (i * 250) as f64),
+            encoding: DECIMAL_PACKED,
+            max_bytes_per_point: 0.3,
+        },
+        Case {
+            name: "random doubles",
+            points: regular(120, |i| f64::from_bits(noise(i) >> 2)),
+            encoding: XOR,
+            max_bytes_per_point: 10.0,
+        },
+        Case {
+            name: "NaN, infinities and negative zero",
+            points: regular(6, |i| [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, 1.0][i as usize]),
+            encoding: XOR,
+            max_bytes_per_point: 10.0,
+        },
+        Case {
+            name: "negative and huge timestamps",
+            points: vec![(i64::MIN, 1.0), (-5, 2.0), (0, 3.0), (i64::MAX - 1, 4.0), (i64::MAX, 5.0)],
+            encoding: DECIMAL_PACKED,
+            max_bytes_per_point: 20.0,
+        },
+        Case {
+            name: "one point",
+            points: vec![(42, 0.25)],
+            encoding: DECIMAL_BUCKETED,
+            max_bytes_per_point: 12.0,
+        },
+        Case {
+            name: "out of order input, sorted by the store first",
+            points: {
+                let mut points: Vec<(i64, f64)> =
+                    (0..50).map(|i| ((noise(i) % 1000) as i64, i as f64)).collect();
+                points.sort_by_key(|&(t, _)| t);
+                points.dedup_by_key(|p| p.0);
+                points
+            },
+            encoding: DECIMAL_PACKED,
+            max_bytes_per_point: 4.0,
+        },
+        Case {
+            name: "values too precise for decimals",
+            points: regular(120, |i| 0.1 + 0.2 * i as f64 + 1e-13),
+            encoding: XOR,
+            max_bytes_per_point: 10.0,
+        },
+    ]
+}
+
+#[test]
+fn named_cases_round_trip_and_choose_their_encoding() {
+    for case in cases() {
+        let chunk = round_trip(&case.points);
+        assert_eq!(value_encoding(&chunk), case.encoding, "{}: encoding", case.name);
+        let per_point = chunk.len() as f64 / case.points.len() as f64;
+        assert!(per_point <= case.max_bytes_per_point, "{}: {per_point:.2} bytes/point", case.name);
+    }
+}
+
+#[test]
+fn a_head_decodes_what_was_pushed_and_seals_to_the_same_points() {
+    let points = regular(120, |i| 20.0 + ((noise(i) % 50) as f64) / 10.0);
+    let mut head = Head::new(points[0].0, points[0].1);
+    for &(t, v) in &points[1..] {
+        head.push(t, v);
+    }
+    assert_eq!(head.points(), points);
+    assert_eq!((head.first_ts(), head.last_ts(), head.len()), (points[0].0, points[119].0, 120));
+}
+
+#[test]
+fn truncated_or_flipped_chunks_are_errors_not_panics() {
+    for case in cases() {
+        let mut chunk = Vec::new();
+        encode(&case.points, &mut chunk);
+        for cut in 0..chunk.len() {
+            drain(&chunk[..cut]);
+        }
+        for byte in 0..chunk.len() {
+            for bit in 0..8 {
+                let mut damaged = chunk.clone();
+                damaged[byte] ^= 1 << bit;
+                drain(&damaged);
+            }
+        }
+    }
+}
+
+/// Decodes whatever it can; only a panic fails.
+fn drain(bytes: &[u8]) {
+    if let Ok(decoder) = Decoder::new(bytes) {
+        for point in decoder {
+            if point.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+fn points_strategy() -> impl Strategy<Value = Vec<(i64, f64)>> {
+    let value = prop_oneof![
+        any::<f64>(),
+        (-100_000i64..100_000).prop_map(|v| v as f64 / 100.0),
+        Just(f64::NAN),
+        Just(-0.0),
+    ];
+    proptest::collection::btree_map(any::<i64>(), value, 1..200).prop_map(|map| map.into_iter().collect())
+}
+
+proptest! {
+    #[test]
+    fn any_sorted_points_round_trip_to_the_bit(points in points_strategy()) {
+        round_trip(&points);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        drain(&bytes);
+    }
+}

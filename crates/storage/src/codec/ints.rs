@@ -1,0 +1,121 @@
+//! Signed integer streams: the bucketed code shared by timestamps and
+//! decimal values, and frame-of-reference bit packing.
+//!
+//! Bucketed code of a zigzag-encoded integer `z` (Gorilla's timestamp idea,
+//! with buckets tuned for metric deltas):
+//!
+//! ```text
+//! z == 0          0                   1 bit
+//! z < 2^4         10   + 4 bits       6 bits
+//! z < 2^8         110  + 8 bits       11 bits
+//! z < 2^16        1110 + 16 bits      20 bits
+//! z < 2^32        11110 + 32 bits     37 bits
+//! otherwise       11111 + 64 bits     69 bits
+//! ```
+
+use super::bits::{BitReader, BitWriter};
+
+const BUCKETS: [u32; 5] = [4, 8, 16, 32, 64];
+
+/// Maps signed to unsigned so that small magnitudes stay small.
+pub(crate) fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+/// Inverse of [`zigzag`].
+pub(crate) fn unzigzag(value: u64) -> i64 {
+    ((value >> 1) as i64) ^ -((value & 1) as i64)
+}
+
+/// Writes one integer in the bucketed code.
+pub(crate) fn write_bucketed(writer: &mut BitWriter, value: i64) {
+    let z = zigzag(value);
+    if z == 0 {
+        writer.write_bit(false);
+        return;
+    }
+    for (index, &width) in BUCKETS.iter().enumerate() {
+        if width == 64 || z < (1u64 << width) {
+            // `index + 1` ones, then a zero unless this is the last bucket.
+            let ones = index as u32 + 1;
+            if width == 64 {
+                writer.write_bits((1u64 << ones) - 1, ones);
+            } else {
+                writer.write_bits(((1u64 << ones) - 1) << 1, ones + 1);
+            }
+            writer.write_bits(z, width);
+            return;
+        }
+    }
+}
+
+/// Reads one integer in the bucketed code.
+pub(crate) fn read_bucketed(reader: &mut BitReader<'_>) -> Option<i64> {
+    let mut ones = 0;
+    while ones < BUCKETS.len() && reader.read_bit()? {
+        ones += 1;
+    }
+    if ones == 0 {
+        return Some(0);
+    }
+    let z = reader.read_bits(BUCKETS[ones - 1])?;
+    Some(unzigzag(z))
+}
+
+/// How many bits the bucketed code spends on `value`.
+#[cfg(test)]
+pub(crate) fn bucketed_bits(value: i64) -> u64 {
+    let z = zigzag(value);
+    if z == 0 {
+        return 1;
+    }
+    for (index, &width) in BUCKETS.iter().enumerate() {
+        if width == 64 || z < (1u64 << width) {
+            let control = if width == 64 { index + 1 } else { index + 2 };
+            return control as u64 + u64::from(width);
+        }
+    }
+    69
+}
+
+/// Bits needed to hold `value` (0 for 0).
+pub(crate) fn bit_width(value: u64) -> u32 {
+    64 - value.leading_zeros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn bucketed_round_trip_and_size(values in proptest::collection::vec(any::<i64>(), 0..200)) {
+            let mut writer = BitWriter::default();
+            let mut expected_bits = 0;
+            for &value in &values {
+                write_bucketed(&mut writer, value);
+                expected_bits += bucketed_bits(value);
+            }
+            prop_assert_eq!(writer.as_bytes().len() as u64, expected_bits.div_ceil(8));
+            let mut reader = BitReader::new(writer.as_bytes());
+            for &value in &values {
+                prop_assert_eq!(read_bucketed(&mut reader), Some(value));
+            }
+        }
+    }
+
+    #[test]
+    fn bucket_edges() {
+        for value in
+            [0, 1, -1, 7, -8, 8, 127, -128, 128, 32767, -32768, 32768, i32::MAX as i64, i64::MIN, i64::MAX]
+        {
+            let mut writer = BitWriter::default();
+            write_bucketed(&mut writer, value);
+            assert_eq!(read_bucketed(&mut BitReader::new(writer.as_bytes())), Some(value), "{value}");
+        }
+        assert_eq!(bucketed_bits(0), 1);
+        assert_eq!(bucketed_bits(-8), 6);
+        assert_eq!(bucketed_bits(i64::MIN), 69);
+    }
+}

@@ -1,0 +1,150 @@
+//! Checkpoints: block files replace the log they cover, restarts load them,
+//! retention deletes whole old windows.
+
+use eardrum_storage::{Error, Keys, Options, Sample, Store};
+use std::path::Path;
+use std::time::Duration;
+
+const HOUR: i64 = 3600;
+
+fn options() -> Options {
+    Options { checkpoint_interval: None, ..Options::default() }
+}
+
+fn files(dir: &Path, sub: &str, extension: &str) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir.join(sub))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .collect();
+    found.sort();
+    found
+}
+
+fn all(store: &Store) -> Vec<(String, i64, u64)> {
+    let mut points = Vec::new();
+    store.scan(Keys::All, |k, t, v| points.push((k.to_owned(), t, v.to_bits())));
+    points
+}
+
+/// Ten series reporting every 10 s for `hours`, starting at `start`.
+fn fleet(store: &Store, start: i64, hours: i64) {
+    let keys: Vec<String> = (0..10).map(|i| format!("host{i}.cpu")).collect();
+    for step in 0..hours * 360 {
+        let batch: Vec<Sample<'_>> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| Sample {
+                key,
+                timestamp: start + step * 10,
+                value: ((step + i as i64) % 50) as f64 / 10.0,
+            })
+            .collect();
+        store.put(&batch).unwrap();
+    }
+}
+
+#[test]
+fn a_checkpoint_replaces_the_log_and_a_restart_loads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    fleet(&store, 1_700_000_000, 5);
+    let before = all(&store);
+    let stats = store.checkpoint().unwrap();
+    assert!(stats.windows_written >= 3, "{stats:?}");
+    assert_eq!(files(dir.path(), "wal", "wal").len(), 1, "covered segments are deleted");
+    assert!(files(dir.path(), "blocks", "blk").len() >= 3);
+    // Some more after the checkpoint, then a restart without a final one.
+    store.put(&[Sample { key: "late", timestamp: 1, value: 1.0 }]).unwrap();
+    drop(store);
+    let store = Store::open(dir.path(), Options { checkpoint_on_close: false, ..options() }).unwrap();
+    let mut expected = before;
+    expected.push(("late".into(), 1, 1f64.to_bits()));
+    assert_eq!(all(&store), expected);
+    let stats = store.stats();
+    assert_eq!((stats.series, stats.points), (11, 5 * 360 * 10 + 1));
+    assert!(stats.block_bytes > 0 && stats.memory_bytes > 0);
+}
+
+#[test]
+fn a_clean_close_leaves_nothing_to_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    fleet(&store, 0, 3);
+    let before = all(&store);
+    store.close().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    assert_eq!(store.stats().records_replayed, 0);
+    assert_eq!(all(&store), before);
+}
+
+#[test]
+fn only_changed_windows_are_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    fleet(&store, 0, 6);
+    store.checkpoint().unwrap();
+    let first: Vec<_> = files(dir.path(), "blocks", "blk");
+    // One out-of-order point into the first window only.
+    store.put(&[Sample { key: "host3.cpu", timestamp: 15, value: 9.9 }]).unwrap();
+    let stats = store.checkpoint().unwrap();
+    assert_eq!(stats.windows_written, 1);
+    let second: Vec<_> = files(dir.path(), "blocks", "blk");
+    assert_eq!(first.len(), second.len());
+    assert_eq!(first.iter().filter(|p| second.contains(p)).count(), first.len() - 1);
+    drop(store);
+    let store = Store::open(dir.path(), options()).unwrap();
+    let mut value = None;
+    store.scan(Keys::One("host3.cpu"), |_, t, v| {
+        if t == 15 {
+            value = Some(v)
+        }
+    });
+    assert_eq!(value, Some(9.9));
+}
+
+#[test]
+fn retention_deletes_whole_old_windows_in_memory_and_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let retention = Options { retention: Some(Duration::from_secs(3 * HOUR as u64)), ..options() };
+    let store = Store::open(dir.path(), retention.clone()).unwrap();
+    fleet(&store, 0, 10);
+    store.put(&[Sample { key: "ancient", timestamp: -HOUR * 24, value: 1.0 }]).unwrap();
+    store.checkpoint().unwrap();
+    let newest = 10 * HOUR - 10;
+    let oldest_kept = all(&store).iter().map(|p| p.1).min().unwrap();
+    // Windows are two hours: everything from the window holding newest - 3h on.
+    assert_eq!(oldest_kept, (newest - 3 * HOUR).div_euclid(2 * HOUR) * 2 * HOUR);
+    assert_eq!(files(dir.path(), "blocks", "blk").len(), 2, "windows 3 and 4 of 0..=4");
+    drop(store);
+    let store = Store::open(dir.path(), retention).unwrap();
+    assert_eq!(all(&store).iter().map(|p| p.1).min(), Some(oldest_kept));
+    // The emptied series keeps its place in the key order.
+    let mut keys = Vec::new();
+    store.put(&[Sample { key: "ancient", timestamp: newest, value: 2.0 }]).unwrap();
+    store.scan(Keys::All, |k, _, _| {
+        if keys.last() != Some(&k.to_owned()) {
+            keys.push(k.to_owned())
+        }
+    });
+    assert_eq!(keys.last().map(String::as_str), Some("ancient"));
+}
+
+#[test]
+fn a_damaged_block_file_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    fleet(&store, 0, 1);
+    store.close().unwrap();
+    let block = files(dir.path(), "blocks", "blk").remove(0);
+    let mut bytes = std::fs::read(&block).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x08;
+    std::fs::write(&block, bytes).unwrap();
+    match Store::open(dir.path(), options()) {
+        Err(error @ Error::CorruptFile { .. }) => {
+            assert!(error.to_string().contains(&block.display().to_string()))
+        }
+        other => panic!("expected CorruptFile, got {other:?}"),
+    }
+}
