@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// eardrum: a durable metrics server, its client and shell.
 #[derive(Debug, Parser)]
@@ -50,6 +51,15 @@ pub struct ServeArgs {
     /// Most connections open at once; further ones are closed on accept.
     #[arg(long, default_value_t = eardrum_server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,
+    /// Keep points no older than this before the newest timestamp put, e.g.
+    /// 30d, 12h, 90m; enforced in whole two-hour windows at checkpoints.
+    /// Omitted: keep everything.
+    #[arg(long, value_parser = parse_duration, env = "EARDRUM_RETENTION")]
+    pub retention: Option<Duration>,
+    /// How often changed data is checkpointed into block files and the log
+    /// it covers deleted, e.g. 5m; 0 checkpoints only at shutdown.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub checkpoint_interval: Duration,
     /// If the log is damaged (not just a torn last write), move the damaged
     /// part aside into DATA_DIR/wal/damaged/ and start with everything before
     /// it, instead of refusing to start.
@@ -112,6 +122,26 @@ pub struct GetArgs {
     pub remote: Remote,
 }
 
+/// Reads `90`, `90s`, `15m`, `12h`, `30d` or `2w`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let seconds_per_unit: u64 = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("{text:?}: the unit must be s, m, h, d or w (e.g. 30d)")),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(seconds_per_unit))
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is not a duration such as 90s, 15m, 12h or 30d"))
+}
+
 fn parse_value(text: &str) -> Result<f64, String> {
     eardrum_protocol::parse_value(text.as_bytes())
         .ok_or_else(|| format!("{text:?} is not a number (try 23.7, -1e5, nan or inf)"))
@@ -137,6 +167,16 @@ mod tests {
         let cli = Cli::try_parse_from(["eardrum", "put", "k", "-inf", "-5"]).unwrap();
         let Command::Put(put) = cli.command else { panic!("not put") };
         assert_eq!((put.value, put.timestamp), (f64::NEG_INFINITY, Some(-5)));
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        for bad in ["", "d", "1.5h", "10y", "-1h", "99999999999999999999w"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             Fsync::Never => SyncMode::Never,
         },
         recovery: if args.salvage_log { RecoveryMode::Salvage } else { RecoveryMode::Strict },
+        retention: args.retention,
+        checkpoint_interval: (!args.checkpoint_interval.is_zero()).then_some(args.checkpoint_interval),
         ..Options::default()
     };
     let store = Store::open(&args.data_dir, options).map_err(|error| explain_open_error(error, &args))?;

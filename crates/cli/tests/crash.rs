@@ -76,10 +76,11 @@ fn crash_cycles(fsync: &str) {
     let dir = tempfile::tempdir().unwrap();
     let acked = Arc::new(Mutex::new(Acked::new()));
     for cycle in 0..3 {
-        let mut server = ServerProcess::start(dir.path(), &["--fsync", fsync]);
+        // Checkpoints every second, so kills land during them too.
+        let mut server = ServerProcess::start(dir.path(), &["--fsync", fsync, "--checkpoint-interval", "1"]);
         let stop = Arc::new(AtomicBool::new(false));
         let writers = write_until_stopped(server.port, cycle, Arc::clone(&stop), Arc::clone(&acked));
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(700 + 250 * cycle as u64));
         server.kill();
         stop.store(true, Ordering::Relaxed);
         for writer in writers {

@@ -373,7 +373,9 @@ impl Shared {
                 return Err(error);
             }
         };
-        checkpoint::remove_garbage(&self.dir, &manifest);
+        checkpoint::remove_covered_log(&self.dir, &manifest);
+        crate::failpoint::hit("checkpoint-after-log-cleanup");
+        checkpoint::remove_obsolete_files(&self.dir, &manifest);
         let stats = CheckpointStats {
             generation: manifest.generation,
             finished_unix_ms: SystemTime::now()

@@ -19,11 +19,17 @@ impl ServerProcess {
     /// Starts `eardrum serve` on a free loopback port and waits until it
     /// accepts connections.
     pub fn start(dir: &Path, extra: &[&str]) -> ServerProcess {
+        ServerProcess::start_with_env(dir, extra, &[])
+    }
+
+    /// As [`ServerProcess::start`], with extra environment variables.
+    pub fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let port = free_port();
         let child = Command::new(BIN)
             .args(["serve", "--port", &port.to_string(), "--data-dir"])
             .arg(dir)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

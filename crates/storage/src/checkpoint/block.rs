@@ -94,7 +94,10 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let temporary = path.with_extension("tmp");
     let written = std::fs::File::create(&temporary)
         .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&temporary, path));
+        .and_then(|()| {
+            crate::failpoint::hit("checkpoint-before-rename");
+            std::fs::rename(&temporary, path)
+        });
     written.map_err(|source| {
         let _ = std::fs::remove_file(&temporary);
         Error::Io { action: "writing checkpoint file", path: path.to_owned(), source }

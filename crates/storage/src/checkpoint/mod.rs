@@ -108,15 +108,24 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
 }
 
 /// Phase 3, and the tidy-up on open: deletes log segments before the
-/// manifest's start, older manifests, block files it does not name, and
+/// manifest's start, then older manifests, block files it does not name, and
 /// temporary files of interrupted writes. Failures are logged; garbage left
 /// behind is retried next time.
 pub(crate) fn remove_garbage(dir: &Path, manifest: &Manifest) {
-    let wal_dir = dir.join("wal");
-    if let Err(error) = remove_log_before(&wal_dir, manifest.wal_start) {
+    remove_covered_log(dir, manifest);
+    remove_obsolete_files(dir, manifest);
+}
+
+/// Deletes the log segments the manifest covers.
+pub(crate) fn remove_covered_log(dir: &Path, manifest: &Manifest) {
+    if let Err(error) = remove_log_before(&dir.join("wal"), manifest.wal_start) {
         tracing::warn!(%error, "could not delete covered log segments");
     }
-    failpoint::hit("checkpoint-after-log-cleanup");
+}
+
+/// Deletes manifests and block files the manifest made obsolete, and
+/// temporary files.
+pub(crate) fn remove_obsolete_files(dir: &Path, manifest: &Manifest) {
     let mut garbage = Vec::new();
     match manifest::list(dir) {
         Ok(manifests) => {
