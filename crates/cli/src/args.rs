@@ -25,6 +25,9 @@ pub enum Command {
     Get(GetArgs),
     /// An interactive prompt that sends requests and prints replies.
     Shell(Remote),
+    /// Print a running server's statistics: series, points, memory and disk
+    /// per point, checkpoints, connections (from its HTTP API).
+    Stats(StatsArgs),
 }
 
 /// `eardrum serve`.
@@ -37,6 +40,10 @@ pub struct ServeArgs {
     /// TCP port of the metrics protocol.
     #[arg(long, default_value_t = eardrum_server::DEFAULT_PORT, env = "EARDRUM_PORT")]
     pub port: u16,
+    /// TCP port of the HTTP API (statistics as JSON at /api/v1/stats), on
+    /// the same address; 0 turns it off.
+    #[arg(long, default_value_t = eardrum_server::DEFAULT_HTTP_PORT, env = "EARDRUM_HTTP_PORT")]
+    pub http_port: u16,
     /// Folder holding the store; created if missing.
     #[arg(long, default_value = "./eardrum-data", env = "EARDRUM_DATA_DIR")]
     pub data_dir: PathBuf,
@@ -107,6 +114,20 @@ pub struct PutArgs {
     pub timestamp: Option<i64>,
     #[command(flatten)]
     pub remote: Remote,
+}
+
+/// `eardrum stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Server host name or address.
+    #[arg(long, default_value = "127.0.0.1", env = "EARDRUM_HOST")]
+    pub host: String,
+    /// The server's HTTP port.
+    #[arg(long, default_value_t = eardrum_server::DEFAULT_HTTP_PORT, env = "EARDRUM_HTTP_PORT")]
+    pub http_port: u16,
+    /// Print the JSON as the server sent it.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `eardrum get`.

@@ -1,6 +1,6 @@
 //! The one-shot client commands: `eardrum put` and `eardrum get`.
 
-use crate::args::{GetArgs, PutArgs, Remote};
+use crate::args::{GetArgs, PutArgs, Remote, StatsArgs};
 use anyhow::Context;
 use eardrum_client::{Client, Metrics, PyFloat};
 use std::io::Write;
@@ -30,6 +30,91 @@ pub fn get(args: GetArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// `eardrum stats`: the server's statistics, readably or as JSON.
+pub fn stats(args: StatsArgs) -> anyhow::Result<()> {
+    let url = format!("http://{}:{}/api/v1/stats", args.host, args.http_port);
+    let body = ureq::get(&url)
+        .call()
+        .and_then(|mut response| response.body_mut().read_to_string())
+        .with_context(|| format!("asking {url} (is the server's HTTP API on that port?)"))?;
+    if args.json {
+        println!("{body}");
+        return Ok(());
+    }
+    let stats: serde_json::Value = serde_json::from_str(&body).context("reading the server's statistics")?;
+    print!("{}", render_stats(&stats));
+    Ok(())
+}
+
+fn render_stats(stats: &serde_json::Value) -> String {
+    let number = |field: &str| stats[field].as_u64().unwrap_or(0);
+    let ratio = |field: &str| stats[field].as_f64().unwrap_or(0.0);
+    let mut text = String::new();
+    let mut line = |label: &str, value: String| text.push_str(&format!("{label:<17}{value}\n"));
+    line("series", number("series").to_string());
+    line("points", number("points").to_string());
+    line(
+        "memory",
+        format!("{} ({:.2} B/point)", bytes(number("memory_bytes")), ratio("memory_bytes_per_point")),
+    );
+    line(
+        "disk",
+        format!(
+            "{} ({:.2} B/point): blocks {}, log {}",
+            bytes(number("disk_bytes")),
+            ratio("disk_bytes_per_point"),
+            bytes(number("block_bytes")),
+            bytes(number("log_bytes"))
+        ),
+    );
+    let checkpoint = &stats["last_checkpoint"];
+    line(
+        "last checkpoint",
+        if checkpoint.is_null() {
+            "none since the server started".to_owned()
+        } else {
+            format!(
+                "generation {}, {} ms, {} windows, {} written, at unix ms {}",
+                checkpoint["generation"],
+                checkpoint["duration_ms"],
+                checkpoint["windows_written"],
+                bytes(checkpoint["bytes_written"].as_u64().unwrap_or(0)),
+                checkpoint["finished_unix_ms"]
+            )
+        },
+    );
+    line(
+        "connections",
+        format!(
+            "{} open, {} accepted, {} refused",
+            number("connections_open"),
+            number("connections_accepted"),
+            number("connections_refused")
+        ),
+    );
+    line(
+        "requests",
+        format!("{} puts, {} gets, {} errors", number("puts_stored"), number("gets"), number("errors")),
+    );
+    text
+}
+
+/// Bytes in binary units.
+fn bytes(count: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = count as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{count} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// Connects with the command line's host, port and timeout.

@@ -15,6 +15,7 @@ fn main() {
         Command::Put(args) => commands::put(args),
         Command::Get(args) => commands::get(args),
         Command::Shell(remote) => shell::run(remote),
+        Command::Stats(args) => commands::stats(args),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");

@@ -24,6 +24,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.data_dir, options).map_err(|error| explain_open_error(error, &args))?;
     let config = Config {
         addr: SocketAddr::new(args.host, args.port),
+        http_addr: (args.http_port != 0).then(|| SocketAddr::new(args.host, args.http_port)),
         max_line_bytes: args.max_line_bytes,
         max_connections: args.max_connections,
         ..Config::default()

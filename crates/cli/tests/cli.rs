@@ -104,3 +104,24 @@ fn a_corrupt_log_is_refused_with_file_offset_and_the_salvage_flag() {
     assert!(out.status.success());
     assert!(dir.path().join("wal/damaged").is_dir());
 }
+
+#[test]
+fn stats_prints_what_the_server_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_with_http(dir.path());
+    let port = server.port.to_string();
+    for i in 0..3 {
+        assert!(run(&["put", "host1.cpu", "1.5", &i.to_string(), "--port", &port]).status.success());
+    }
+    let out = run(&["stats", "--http-port", &server.http_port.to_string()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("series           1\npoints           3\n"), "{stdout}");
+    assert!(stdout.contains("B/point"), "{stdout}");
+    let out = run(&["stats", "--json", "--http-port", &server.http_port.to_string()]);
+    let json: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(json["puts_stored"], 3);
+    let out = run(&["stats", "--http-port", &free_port().to_string()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("is the server's HTTP API on that port?"), "{}", text(&out.stderr));
+}

@@ -35,6 +35,7 @@
 mod connection;
 mod error;
 mod handler;
+mod http;
 mod listener;
 pub mod shutdown;
 mod stats;
@@ -56,6 +57,9 @@ use tokio_util::task::TaskTracker;
 /// The protocol's well-known port, from the course.
 pub const DEFAULT_PORT: u16 = 8888;
 
+/// The HTTP API's port, beside the protocol's.
+pub const DEFAULT_HTTP_PORT: u16 = 8889;
+
 /// The default of [`Config::shutdown_grace`].
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -68,6 +72,8 @@ pub struct Config {
     /// The address to listen on; loopback unless told otherwise, so nothing
     /// is exposed by accident.
     pub addr: SocketAddr,
+    /// The address of the HTTP API (statistics as JSON); `None` turns it off.
+    pub http_addr: Option<SocketAddr>,
     /// The longest request line accepted; a longer one gets the error reply
     /// and its connection is closed.
     pub max_line_bytes: usize,
@@ -84,6 +90,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
+            http_addr: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_HTTP_PORT)),
             max_line_bytes: eardrum_protocol::DEFAULT_MAX_LINE_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
@@ -95,22 +102,33 @@ impl Default for Config {
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
+    http_listener: Option<TcpListener>,
     store: Arc<Store>,
     stats: Arc<Stats>,
     config: Config,
 }
 
 impl Server {
-    /// Binds the listening socket.
+    /// Binds the listening sockets.
     ///
     /// # Errors
     ///
-    /// [`Error::Bind`] when the address cannot be listened on.
+    /// [`Error::Bind`] when an address cannot be listened on.
     pub async fn bind(config: Config, store: Store) -> Result<Server> {
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| Error::Bind { addr: config.addr, source })?;
-        Ok(Server { listener, store: Arc::new(store), stats: Arc::default(), config })
+        let bind = |addr: SocketAddr| async move {
+            TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })
+        };
+        let listener = bind(config.addr).await?;
+        let http_listener = match config.http_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        Ok(Server { listener, http_listener, store: Arc::new(store), stats: Arc::default(), config })
+    }
+
+    /// The address the HTTP API listens on, if it is on.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The address actually listened on (useful with port 0).
@@ -135,8 +153,21 @@ impl Server {
     /// When the store's final sync fails.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let addr = self.local_addr();
-        tracing::info!(%addr, data_dir = %self.store.dir().display(), "listening");
+        let http_addr = self.http_addr().map_or_else(|| "off".to_owned(), |a| a.to_string());
+        tracing::info!(%addr, http = %http_addr, data_dir = %self.store.dir().display(), "listening");
         let tracker = TaskTracker::new();
+        if let Some(http_listener) = self.http_listener {
+            let app = http::router(http::AppState {
+                store: Arc::clone(&self.store),
+                stats: Arc::clone(&self.stats),
+            });
+            let stop = shutdown.clone().cancelled_owned();
+            tracker.spawn(async move {
+                if let Err(error) = axum::serve(http_listener, app).with_graceful_shutdown(stop).await {
+                    tracing::error!(%error, "the HTTP listener failed");
+                }
+            });
+        }
         let listener = Listener {
             listener: self.listener,
             store: Arc::clone(&self.store),

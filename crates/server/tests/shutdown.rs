@@ -32,6 +32,7 @@ async fn a_client_that_never_reads_cannot_hold_shutdown_past_the_grace_period() 
     let store = Store::open(dir.path(), Options::default()).unwrap();
     let config = Config {
         addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: None,
         shutdown_grace: Duration::from_millis(500),
         ..Config::default()
     };

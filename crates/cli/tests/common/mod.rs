@@ -2,10 +2,12 @@
 
 #![allow(dead_code, reason = "each test file uses a different part")]
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_eardrum");
 
@@ -13,46 +15,69 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_eardrum");
 pub struct ServerProcess {
     pub child: Child,
     pub port: u16,
+    pub http_port: u16,
+    /// Everything the server has logged so far.
+    log: Arc<Mutex<String>>,
 }
 
 impl ServerProcess {
-    /// Starts `eardrum serve` on a free loopback port and waits until it
-    /// accepts connections.
+    /// Starts `eardrum serve` on a port the system picks (so no test can
+    /// race another for it), with the HTTP API off, and waits until it
+    /// listens.
     pub fn start(dir: &Path, extra: &[&str]) -> ServerProcess {
         ServerProcess::start_with_env(dir, extra, &[])
     }
 
     /// As [`ServerProcess::start`], with extra environment variables.
     pub fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> ServerProcess {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args(["serve", "--port", &port.to_string(), "--data-dir"])
+        ServerProcess::spawn(dir, &[&["--http-port", "0"], extra].concat(), env, 0)
+    }
+
+    /// As [`ServerProcess::start`], with the HTTP API on a free port.
+    pub fn start_with_http(dir: &Path) -> ServerProcess {
+        let http_port = free_port();
+        ServerProcess::spawn(dir, &["--http-port", &http_port.to_string()], &[], http_port)
+    }
+
+    fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)], http_port: u16) -> ServerProcess {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--port", "0", "--data-dir"])
             .arg(dir)
-            .args(extra)
+            .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut server = ServerProcess { child, port };
-        server.wait_ready();
-        server
+        let log = Arc::new(Mutex::new(String::new()));
+        let (port_tx, port_rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(port) = line.split_whitespace().find_map(|w| w.strip_prefix("addr=")) {
+                    let _ = port_tx.send(port.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()));
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let port = match port_rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(Some(port)) => port,
+            _ => {
+                let _ = child.kill();
+                let status = child.wait().unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+                panic!("server did not start ({status}): {}", log.lock().unwrap());
+            }
+        };
+        ServerProcess { child, port, http_port, log }
     }
 
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(self.addr()).is_err() {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("server exited early with {status}: {}", self.stderr());
-            }
-            assert!(Instant::now() < deadline, "server did not start listening");
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     /// SIGKILL: no chance to flush or sync anything.
@@ -68,13 +93,11 @@ impl ServerProcess {
         self.child.wait().unwrap()
     }
 
+    /// What the server logged (complete once it has exited).
     pub fn stderr(&mut self) -> String {
-        use std::io::Read;
-        let mut text = String::new();
-        if let Some(stderr) = self.child.stderr.as_mut() {
-            let _ = stderr.read_to_string(&mut text);
-        }
-        text
+        // The reader thread finishes shortly after the process exits.
+        std::thread::sleep(Duration::from_millis(50));
+        self.log.lock().unwrap().clone()
     }
 }
 

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 /// A server running in this test's runtime.
 pub struct TestServer {
     pub addr: SocketAddr,
+    pub http_addr: SocketAddr,
     pub shutdown: CancellationToken,
     pub task: JoinHandle<eardrum_server::Result<()>>,
 }
@@ -33,12 +34,28 @@ pub async fn start_server(dir: &Path) -> TestServer {
 
 pub async fn start_server_with(dir: &Path, sync: SyncMode, max_line_bytes: usize) -> TestServer {
     let store = Store::open(dir, Options { sync, ..Options::default() }).unwrap();
-    let config = Config { addr: "127.0.0.1:0".parse().unwrap(), max_line_bytes, ..Config::default() };
+    let config = Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: Some("127.0.0.1:0".parse().unwrap()),
+        max_line_bytes,
+        ..Config::default()
+    };
     let server = Server::bind(config, store).await.unwrap();
     let addr = server.local_addr();
+    let http_addr = server.http_addr().unwrap();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(server.run(shutdown.clone()));
-    TestServer { addr, shutdown, task }
+    TestServer { addr, http_addr, shutdown, task }
+}
+
+/// A plain HTTP/1.0 GET; returns the status line and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
 }
 
 pub async fn connect(addr: SocketAddr) -> TcpStream {
