@@ -23,7 +23,8 @@
 use super::bits::{BitReader, BitWriter};
 use super::ints::{read_bucketed, unzigzag, write_bucketed, zigzag};
 use super::values::{
-    read_delta_bucketed, scale, unscale, write_deltas_bucketed, Packing, XorDecoder, XorEncoder, MAX_DECIMALS,
+    read_delta_bucketed, scale, to_scaled, unscale, write_deltas_bucketed, Packing, XorDecoder, XorEncoder,
+    MAX_DECIMALS,
 };
 use crate::error::Corruption;
 use crate::varint;
@@ -247,8 +248,10 @@ impl Iterator for Decoder<'_> {
 }
 
 /// The open end of a series: points appended in time order, compressed as
-/// they arrive (delta-of-delta timestamps, XOR values), so an open series
-/// costs a few bytes a point rather than sixteen.
+/// they arrive, so an open series costs a few bits a point rather than
+/// sixteen bytes. Timestamps are delta-of-delta coded; values are bucketed
+/// differences of scaled integers while every value has few decimals (the
+/// common case), and Gorilla XOR otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Head {
     count: u32,
@@ -257,31 +260,78 @@ pub(crate) struct Head {
     last_delta: i64,
     timestamps: BitWriter,
     values: BitWriter,
-    xor: XorEncoder,
+    encoding: HeadEncoding,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HeadEncoding {
+    /// Values are `integer / 10^decimals`; the stream holds the differences
+    /// after `first`.
+    Decimal { decimals: u8, first: i64, last: i64 },
+    /// Values are an XOR stream.
+    Xor(XorEncoder),
 }
 
 impl Head {
     /// A head holding one point.
     pub(crate) fn new(timestamp: i64, value: f64) -> Head {
+        Head::from_points(&[(timestamp, value)])
+    }
+
+    /// A head holding `points` (sorted, unique timestamps, at least one),
+    /// with the value encoding that fits all of them.
+    fn from_points(points: &[(i64, f64)]) -> Head {
+        let (first_ts, first_value) = points.first().copied().unwrap_or((0, 0.0));
+        let values: Vec<f64> = points.iter().map(|&(_, v)| v).collect();
+        let encoding = match scale(&values) {
+            Some(scaled) => {
+                let first = scaled.integers[0];
+                HeadEncoding::Decimal { decimals: scaled.decimals, first, last: first }
+            }
+            None => HeadEncoding::Xor(XorEncoder::default()),
+        };
         let mut head = Head {
             count: 1,
-            first_ts: timestamp,
-            last_ts: timestamp,
+            first_ts,
+            last_ts: first_ts,
             last_delta: 0,
             timestamps: BitWriter::default(),
             values: BitWriter::default(),
-            xor: XorEncoder::default(),
+            encoding,
         };
-        head.xor.push(&mut head.values, value);
+        if let HeadEncoding::Xor(xor) = &mut head.encoding {
+            xor.push(&mut head.values, first_value);
+        }
+        for &(timestamp, value) in &points[1..] {
+            head.push(timestamp, value);
+        }
         head
     }
 
     /// Appends a point newer than every point held.
     pub(crate) fn push(&mut self, timestamp: i64, value: f64) {
         debug_assert!(timestamp > self.last_ts);
+        match &mut self.encoding {
+            HeadEncoding::Decimal { decimals, last, .. } => match to_scaled(value, *decimals) {
+                Some(integer) => {
+                    write_bucketed(&mut self.values, integer.wrapping_sub(*last));
+                    *last = integer;
+                }
+                None => {
+                    // More decimals than so far, or not decimal at all:
+                    // re-encode everything with an encoding that fits. This
+                    // happens a few times per head at most, as decimals only
+                    // grow and XOR is final.
+                    let mut points = self.points();
+                    points.push((timestamp, value));
+                    *self = Head::from_points(&points);
+                    return;
+                }
+            },
+            HeadEncoding::Xor(xor) => xor.push(&mut self.values, value),
+        }
         let delta = timestamp.wrapping_sub(self.last_ts);
         write_bucketed(&mut self.timestamps, delta.wrapping_sub(self.last_delta));
-        self.xor.push(&mut self.values, value);
         self.last_delta = delta;
         self.last_ts = timestamp;
         self.count += 1;
@@ -301,6 +351,12 @@ impl Head {
 
     /// The points held, oldest first.
     pub(crate) fn decoder(&self) -> Decoder<'_> {
+        let value_state = match &self.encoding {
+            HeadEncoding::Decimal { decimals, first, .. } => {
+                ValueState::Bucketed { decimals: *decimals, previous: *first }
+            }
+            HeadEncoding::Xor(_) => ValueState::Xor(XorDecoder::default()),
+        };
         Decoder {
             remaining: self.count,
             started: false,
@@ -308,7 +364,7 @@ impl Head {
             delta: 0,
             timestamps: BitReader::new(self.timestamps.as_bytes()),
             values: BitReader::new(self.values.as_bytes()),
-            value_state: ValueState::Xor(XorDecoder::default()),
+            value_state,
         }
     }
 

@@ -119,9 +119,8 @@ pub(crate) fn scale(values: &[f64]) -> Option<Scaled> {
     let mut integers = Vec::with_capacity(values.len());
     'search: while decimals <= MAX_DECIMALS {
         integers.clear();
-        let factor = POW10[usize::from(decimals)];
         for &value in values {
-            match to_scaled(value, factor) {
+            match to_scaled(value, decimals) {
                 Some(integer) => integers.push(integer),
                 None => {
                     decimals += 1;
@@ -134,7 +133,9 @@ pub(crate) fn scale(values: &[f64]) -> Option<Scaled> {
     None
 }
 
-fn to_scaled(value: f64, factor: f64) -> Option<i64> {
+/// `value` as an integer at `decimals`, if it is exactly one.
+pub(crate) fn to_scaled(value: f64, decimals: u8) -> Option<i64> {
+    let factor = *POW10.get(usize::from(decimals))?;
     let scaled = (value * factor).round();
     if !scaled.is_finite() || scaled.abs() >= MAX_SCALED as f64 {
         return None;

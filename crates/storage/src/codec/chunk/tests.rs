@@ -123,7 +123,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "negative and huge timestamps",
             points: vec![(i64::MIN, 1.0), (-5, 2.0), (0, 3.0), (i64::MAX - 1, 4.0), (i64::MAX, 5.0)],
-            encoding: DECIMAL_PACKED,
+            encoding: DECIMAL_BUCKETED,
             max_bytes_per_point: 20.0,
         },
         Case {
@@ -172,6 +172,21 @@ fn a_head_decodes_what_was_pushed_and_seals_to_the_same_points() {
     }
     assert_eq!(head.points(), points);
     assert_eq!((head.first_ts(), head.last_ts(), head.len()), (points[0].0, points[119].0, 120));
+}
+
+#[test]
+fn a_head_switches_encoding_when_values_need_it_and_keeps_every_point() {
+    let values = [23.7, 23.7, 24.0, 24.25, 24.125, 1e300, -0.0, f64::NAN, 3.0];
+    let mut expected = Vec::new();
+    let mut head = Head::new(0, 1.0);
+    expected.push((0, 1f64.to_bits()));
+    for (i, &value) in values.iter().enumerate() {
+        let timestamp = 10 * (i as i64 + 1);
+        head.push(timestamp, value);
+        expected.push((timestamp, value.to_bits()));
+        let held: Vec<(i64, u64)> = head.points().into_iter().map(|(t, v)| (t, v.to_bits())).collect();
+        assert_eq!(held, expected, "after pushing {value}");
+    }
 }
 
 #[test]
