@@ -17,11 +17,12 @@
 //! `span` is `last_ts - first_ts`, so a reader can skip a chunk by its time
 //! range without decoding it. Timestamps are strictly increasing inside a
 //! chunk (the store sorts and deduplicates before encoding); arithmetic
-//! wraps, so the whole `i64` range round-trips. The encoder writes every
-//! value encoding that applies and keeps the smallest.
+//! wraps, so the whole `i64` range round-trips. Values with few decimals
+//! take the smaller of the two decimal encodings (sizes computed, not
+//! tried); all others take XOR.
 
 use super::bits::{BitReader, BitWriter};
-use super::ints::{read_bucketed, unzigzag, write_bucketed, zigzag};
+use super::ints::{bucketed_bits, read_bucketed, unzigzag, write_bucketed, zigzag};
 use super::values::{
     read_delta_bucketed, scale, to_scaled, unscale, write_deltas_bucketed, Packing, XorDecoder, XorEncoder,
     MAX_DECIMALS,
@@ -61,15 +62,26 @@ pub(crate) fn encode(points: &[(i64, f64)], out: &mut Vec<u8>) {
     out.extend_from_slice(timestamps.as_bytes());
 
     let values: Vec<f64> = points.iter().map(|&(_, v)| v).collect();
-    let mut best = encode_xor(&values);
-    if let Some(scaled) = scale(&values) {
-        for candidate in [encode_decimal_bucketed(&scaled), encode_decimal_packed(&scaled)] {
-            if candidate.len() < best.len() {
-                best = candidate;
+    // Values with few decimals take one of the decimal encodings, whichever
+    // is smaller (both sizes are known without encoding); XOR of such values
+    // is always larger, as their mantissas share few bits. Other values take
+    // XOR.
+    let encoded = match scale(&values) {
+        Some(scaled) => {
+            let packing = Packing::for_integers(&scaled.integers);
+            let packed_bits = u64::from(packing.width) * (scaled.integers.len() as u64 - 1);
+            let bucketed_bits: u64 =
+                scaled.integers.windows(2).map(|pair| bucketed_bits(pair[1].wrapping_sub(pair[0]))).sum();
+            // The packed header spends two more fields (about two bytes).
+            if bucketed_bits <= packed_bits + 16 {
+                encode_decimal_bucketed(&scaled)
+            } else {
+                encode_decimal_packed(&scaled, packing)
             }
         }
-    }
-    out.extend_from_slice(&best);
+        None => encode_xor(&values),
+    };
+    out.extend_from_slice(&encoded);
 }
 
 fn encode_xor(values: &[f64]) -> Vec<u8> {
@@ -95,9 +107,8 @@ fn encode_decimal_bucketed(scaled: &super::values::Scaled) -> Vec<u8> {
     out
 }
 
-fn encode_decimal_packed(scaled: &super::values::Scaled) -> Vec<u8> {
+fn encode_decimal_packed(scaled: &super::values::Scaled, packing: Packing) -> Vec<u8> {
     let mut out = decimal_header(scaled, DECIMAL_PACKED);
-    let packing = Packing::for_integers(&scaled.integers);
     varint::write_u64(&mut out, zigzag(packing.min_delta));
     out.push(packing.width as u8);
     let mut bits = BitWriter::default();

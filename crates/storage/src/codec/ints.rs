@@ -65,7 +65,6 @@ pub(crate) fn read_bucketed(reader: &mut BitReader<'_>) -> Option<i64> {
 }
 
 /// How many bits the bucketed code spends on `value`.
-#[cfg(test)]
 pub(crate) fn bucketed_bits(value: i64) -> u64 {
     let z = zigzag(value);
     if z == 0 {
