@@ -152,10 +152,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let checkpoint = store.checkpoint()?;
         let stats = store.stats();
         println!(
-            "after a checkpoint:    {:.3} bytes/sample in block files ({:.1} MiB), {} ms",
+            "after a checkpoint:    {:.3} bytes/sample in block files ({:.1} MiB), {} ms (writers stalled {} ms at most)",
             stats.block_bytes as f64 / total,
             stats.block_bytes as f64 / 1048576.0,
-            checkpoint.duration_ms
+            checkpoint.duration_ms,
+            checkpoint.longest_stall_ms
         );
         store.close()?;
     } else {

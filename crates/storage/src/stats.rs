@@ -35,6 +35,9 @@ pub struct CheckpointStats {
     pub finished_unix_ms: u64,
     /// How long it took, in milliseconds.
     pub duration_ms: u64,
+    /// The longest time writers waited on it at once (it copies the
+    /// snapshot in batches under the store's lock), in milliseconds.
+    pub longest_stall_ms: u64,
     /// Windows whose block files it wrote.
     pub windows_written: u64,
     /// Bytes of block and manifest files it wrote.

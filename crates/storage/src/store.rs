@@ -84,7 +84,14 @@ struct State {
     /// Distinct points held.
     points: u64,
     records_replayed: u64,
+    /// The log position of the last checkpoint's snapshot; `None` until the
+    /// first one, since the log may hold replayed records.
+    checkpointed_lsn: Option<u64>,
 }
+
+/// Series copied per hold of the store's lock while a checkpoint takes its
+/// snapshot: small enough that writers wait milliseconds, not seconds.
+const SNAPSHOT_BATCH_SERIES: usize = 2_000;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the log half-written (each
@@ -176,6 +183,7 @@ impl Store {
                 newest_ts,
                 points,
                 records_replayed: recovered.records,
+                checkpointed_lsn: None,
             }),
             synced_lsn: Mutex::new(0),
             checkpoints: Mutex::new(Checkpoints { current, ..Checkpoints::default() }),
@@ -241,7 +249,9 @@ impl Store {
     }
 
     /// Writes a checkpoint now (see the `checkpoint` module): changed
-    /// windows to block files, then deletes the log they cover.
+    /// windows to block files, then deletes the log they cover. When nothing
+    /// was written since the last one it does nothing and returns that
+    /// one's figures.
     ///
     /// # Errors
     ///
@@ -364,7 +374,21 @@ impl Shared {
     pub(crate) fn checkpoint(&self) -> Result<CheckpointStats> {
         let mut checkpoints = lock(&self.checkpoints);
         let started = Instant::now();
-        let snapshot = lock(&self.state).snapshot(&self.options)?;
+        let began = lock(&self.state).begin_snapshot(&self.options)?;
+        let mut longest_stall = started.elapsed();
+        let Some(mut snapshot) = began else {
+            let unchanged =
+                CheckpointStats { generation: checkpoints.current.generation, ..CheckpointStats::default() };
+            return Ok(checkpoints.last.clone().unwrap_or(unchanged));
+        };
+        // Only the series registered when the snapshot began: later ones are
+        // defined in the log after `wal_start`, where replay expects them.
+        for start in (0..snapshot.keys.len()).step_by(SNAPSHOT_BATCH_SERIES) {
+            let batch_started = Instant::now();
+            let end = (start + SNAPSHOT_BATCH_SERIES).min(snapshot.keys.len());
+            lock(&self.state).copy_parts(&mut snapshot, start..end);
+            longest_stall = longest_stall.max(batch_started.elapsed());
+        }
         let (manifest, bytes_written) = match checkpoint::write(&self.dir, &checkpoints.current, &snapshot) {
             Ok(written) => written,
             Err(error) => {
@@ -382,6 +406,7 @@ impl Shared {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
             duration_ms: started.elapsed().as_millis() as u64,
+            longest_stall_ms: longest_stall.as_millis() as u64,
             windows_written: snapshot.windows.len() as u64,
             bytes_written,
         };
@@ -390,6 +415,7 @@ impl Shared {
             windows = stats.windows_written,
             bytes = stats.bytes_written,
             duration_ms = stats.duration_ms,
+            longest_stall_ms = stats.longest_stall_ms,
             "checkpoint written"
         );
         checkpoints.current = manifest;
@@ -436,42 +462,55 @@ impl State {
         Ok(lsn)
     }
 
-    /// Phase 1 of a checkpoint: a new log segment, folded overlays,
-    /// retention, and the contents of every changed window.
-    fn snapshot(&mut self, options: &Options) -> Result<Snapshot> {
+    /// Phase 1 begins: a new log segment, the registry and the set of
+    /// changed windows as of this instant; `None` when nothing was written
+    /// since the last checkpoint. The windows' contents are copied after,
+    /// in batches (see [`State::copy_parts`]).
+    fn begin_snapshot(&mut self, options: &Options) -> Result<Option<Snapshot>> {
+        if self.dirty.is_empty() && self.checkpointed_lsn == Some(self.wal.lsn()) {
+            return Ok(None);
+        }
         let wal_start = self.wal.rotate()?;
+        self.checkpointed_lsn = Some(self.wal.lsn());
         let retain_from = options.retention.zip(self.newest_ts).map(|(retention, newest)| {
             let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
             window_of(newest.saturating_sub(seconds))
         });
-        if let Some(retain_from) = retain_from {
-            self.series.iter_mut().for_each(|series| series.drop_before(retain_from));
-            self.dirty.retain(|&window| window >= retain_from);
-        }
-        for series in self.series.iter_mut().filter(|s| s.has_overlay()) {
-            series.fold();
-        }
         let windows = std::mem::take(&mut self.dirty)
             .into_iter()
-            .map(|window| {
-                let parts = self
-                    .series
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(id, series)| {
-                        series.parts_in(window).into_iter().map(move |part| (id as u32, part))
-                    })
-                    .collect();
-                (window, parts)
-            })
+            .filter(|&window| retain_from.is_none_or(|from| window >= from))
+            .map(|window| (window, Vec::new()))
             .collect();
-        Ok(Snapshot {
+        Ok(Some(Snapshot {
             wal_start,
             newest_ts: self.newest_ts,
             keys: self.registry.keys().to_vec(),
             retain_from,
             windows,
-        })
+        }))
+    }
+
+    /// Phase 1 continues, for the series in `ids`: retention, folding, and
+    /// a copy of their parts in the snapshot's windows.
+    ///
+    /// Writers run between batches, so a batch may copy points put after
+    /// the snapshot began. That is harmless: those points are also in the
+    /// log after `wal_start`, and replaying a put over a state that already
+    /// holds it gives the same state, because a later put of the same key
+    /// and timestamp is also later in the log.
+    fn copy_parts(&mut self, snapshot: &mut Snapshot, ids: std::ops::Range<usize>) {
+        for id in ids {
+            let Some(series) = self.series.get_mut(id) else { break };
+            if let Some(retain_from) = snapshot.retain_from {
+                series.drop_before(retain_from);
+            }
+            if series.has_overlay() {
+                series.fold();
+            }
+            for (&window, parts) in snapshot.windows.iter_mut() {
+                parts.extend(series.parts_in(window).into_iter().map(|part| (id as u32, part)));
+            }
+        }
     }
 }
 

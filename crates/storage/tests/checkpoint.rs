@@ -148,3 +148,56 @@ fn a_damaged_block_file_is_refused_with_its_name() {
         other => panic!("expected CorruptFile, got {other:?}"),
     }
 }
+
+#[test]
+fn an_idle_store_does_not_checkpoint_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    fleet(&store, 0, 1);
+    let first = store.checkpoint().unwrap();
+    let again = store.checkpoint().unwrap();
+    assert_eq!(again.generation, first.generation);
+    assert_eq!(files(dir.path(), "wal", "wal").len(), 1);
+    store.put(&[Sample { key: "new", timestamp: 5, value: 1.0 }]).unwrap();
+    assert_eq!(store.checkpoint().unwrap().generation, first.generation + 1);
+}
+
+#[test]
+fn checkpoints_taken_while_writers_run_restore_exactly_what_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options { checkpoint_on_close: false, segment_max_bytes: 64 * 1024, ..options() };
+    let store = std::sync::Arc::new(Store::open(dir.path(), options.clone()).unwrap());
+    let writer = {
+        let store = std::sync::Arc::clone(&store);
+        std::thread::spawn(move || {
+            for round in 0..400i64 {
+                // New series keep appearing, old ones get in-order points,
+                // out-of-order points and overwrites with ever newer values.
+                let keys: Vec<String> = (0..(5 + round / 10)).map(|k| format!("series{k}")).collect();
+                let batch: Vec<Sample<'_>> = keys
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(k, key)| {
+                        [
+                            Sample { key, timestamp: round * 60, value: round as f64 },
+                            Sample { key, timestamp: (round * 7919 + k as i64) % (round * 60 + 1), value: -(round as f64) },
+                            Sample { key, timestamp: 0, value: round as f64 / 10.0 },
+                        ]
+                    })
+                    .collect();
+                store.put(&batch).unwrap();
+            }
+        })
+    };
+    let mut checkpoints = 0;
+    while !writer.is_finished() {
+        store.checkpoint().unwrap();
+        checkpoints += 1;
+    }
+    writer.join().unwrap();
+    assert!(checkpoints > 1, "the checkpoints did not overlap the writes");
+    let expected = all(&store);
+    drop(store);
+    let store = Store::open(dir.path(), options).unwrap();
+    assert_eq!(all(&store), expected);
+}

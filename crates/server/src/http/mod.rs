@@ -47,6 +47,7 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
             "generation": c.generation,
             "finished_unix_ms": c.finished_unix_ms,
             "duration_ms": c.duration_ms,
+            "longest_stall_ms": c.longest_stall_ms,
             "windows_written": c.windows_written,
             "bytes_written": c.bytes_written,
         })),

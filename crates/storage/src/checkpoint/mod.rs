@@ -4,10 +4,11 @@
 //!
 //! A checkpoint happens in three phases:
 //!
-//! 1. Under the store's lock (briefly): start a new log segment, fold
-//!    out-of-order points, apply retention, and take a [`Snapshot`] of the
-//!    windows written since the last checkpoint. Everything after this
-//!    instant is in the new log segment.
+//! 1. Under the store's lock (briefly): start a new log segment and note
+//!    the registry and the windows written since the last checkpoint;
+//!    everything after this instant is in the new log segment. Then, a batch
+//!    of series per hold of the lock: apply retention, fold out-of-order
+//!    points, and copy their parts in those windows into the [`Snapshot`].
 //! 2. Without the lock: write one block file per changed window, then a
 //!    [`Manifest`](manifest::Manifest) naming every window's file, the
 //!    registry and the first log segment to replay. Each file is written to
