@@ -180,7 +180,11 @@ fn checkpoints_taken_while_writers_run_restore_exactly_what_was_written() {
                     .flat_map(|(k, key)| {
                         [
                             Sample { key, timestamp: round * 60, value: round as f64 },
-                            Sample { key, timestamp: (round * 7919 + k as i64) % (round * 60 + 1), value: -(round as f64) },
+                            Sample {
+                                key,
+                                timestamp: (round * 7919 + k as i64) % (round * 60 + 1),
+                                value: -(round as f64),
+                            },
                             Sample { key, timestamp: 0, value: round as f64 / 10.0 },
                         ]
                     })

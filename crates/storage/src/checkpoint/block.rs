@@ -15,7 +15,7 @@ use crate::error::{Corruption, Error, Result};
 use crate::series::window_of;
 use crate::varint;
 use crate::wal::reader::Reader;
-use crate::wal::record::{frame_into, HEADER_BYTES};
+use crate::wal::record::frame_into;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -116,18 +116,8 @@ pub(crate) fn read(
     window: i64,
     mut visit: impl FnMut(u32, &[u8]) -> Result<(), Corruption>,
 ) -> Result<u64> {
-    let bytes = std::fs::read(path).map_err(Error::io("reading block file", path))?;
+    let bytes = super::read_file(path, MAGIC, VERSION)?;
     let corrupt = |offset: u64, reason| Error::CorruptFile { path: path.to_owned(), offset, reason };
-    if bytes.len() < HEADER_BYTES || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(corrupt(0, Corruption::BadMagic));
-    }
-    if bytes[MAGIC.len()] != VERSION {
-        return Err(Error::UnsupportedVersion {
-            path: path.to_owned(),
-            found: bytes[MAGIC.len()],
-            supported: VERSION,
-        });
-    }
     for record in Reader::new(&bytes) {
         let record = record.map_err(|bad| corrupt(bad.offset, bad.reason))?;
         let mut input = record.payload;

@@ -97,18 +97,8 @@ impl Manifest {
     ///
     /// [`Error::CorruptFile`] when it is not a complete, valid manifest.
     pub(crate) fn read(path: &Path) -> Result<Manifest> {
-        let bytes = std::fs::read(path).map_err(Error::io("reading checkpoint manifest", path))?;
+        let bytes = super::read_file(path, MAGIC, VERSION)?;
         let corrupt = |offset: u64, reason| Error::CorruptFile { path: path.to_owned(), offset, reason };
-        if bytes.len() < HEADER_BYTES || &bytes[..MAGIC.len()] != MAGIC {
-            return Err(corrupt(0, Corruption::BadMagic));
-        }
-        if bytes[MAGIC.len()] != VERSION {
-            return Err(Error::UnsupportedVersion {
-                path: path.to_owned(),
-                found: bytes[MAGIC.len()],
-                supported: VERSION,
-            });
-        }
         let record = match Reader::new(&bytes).next() {
             Some(Ok(record)) => record,
             Some(Err(bad)) => return Err(corrupt(bad.offset, bad.reason)),

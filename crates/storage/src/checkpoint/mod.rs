@@ -10,7 +10,7 @@
 //!    of series per hold of the lock: apply retention, fold out-of-order
 //!    points, and copy their parts in those windows into the [`Snapshot`].
 //! 2. Without the lock: write one block file per changed window, then a
-//!    [`Manifest`](manifest::Manifest) naming every window's file, the
+//!    [`Manifest`] naming every window's file, the
 //!    registry and the first log segment to replay. Each file is written to
 //!    a temporary name, synced, renamed, and the folder synced.
 //! 3. Delete what the new manifest made garbage: older log segments, older
@@ -24,7 +24,7 @@ pub(crate) mod block;
 pub(crate) mod manifest;
 
 use crate::codec::chunk;
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::failpoint;
 use crate::series::Part;
 use crate::wal::{self, sync_dir};
@@ -59,6 +59,28 @@ pub(crate) struct Checkpoints {
     pub(crate) completed: u64,
     /// The last one completed, if any.
     pub(crate) last: Option<crate::CheckpointStats>,
+}
+
+/// Reads a whole block or manifest file and checks its magic bytes and
+/// format version.
+///
+/// # Errors
+///
+/// [`Error::CorruptFile`] for a wrong magic, [`Error::UnsupportedVersion`],
+/// and I/O errors.
+pub(crate) fn read_file(path: &Path, magic: &[u8; 7], version: u8) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(Error::io("reading checkpoint file", path))?;
+    if bytes.len() < magic.len() + 1 || &bytes[..magic.len()] != magic {
+        return Err(Error::CorruptFile { path: path.to_owned(), offset: 0, reason: Corruption::BadMagic });
+    }
+    if bytes[magic.len()] != version {
+        return Err(Error::UnsupportedVersion {
+            path: path.to_owned(),
+            found: bytes[magic.len()],
+            supported: version,
+        });
+    }
+    Ok(bytes)
 }
 
 /// Phase 2: writes the block files and the manifest; returns the new
