@@ -25,6 +25,10 @@ pub enum Command {
     Get(GetArgs),
     /// An interactive prompt that sends requests and prints replies.
     Shell(Remote),
+    /// Load-test a server: pipelined puts of a fleet-shaped workload, then
+    /// queries; reports samples/s, latency percentiles and, with --serve, the
+    /// server's CPU and memory.
+    Bench(BenchArgs),
     /// Print a running server's statistics: series, points, memory and disk
     /// per point, checkpoints, connections (from its HTTP API).
     Stats(StatsArgs),
@@ -114,6 +118,46 @@ pub struct PutArgs {
     pub timestamp: Option<i64>,
     #[command(flatten)]
     pub remote: Remote,
+}
+
+/// `eardrum bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The server to load, if not --serve.
+    #[arg(long, default_value = "127.0.0.1:8888")]
+    pub addr: String,
+    /// Start `eardrum serve` on a fresh temporary data folder and load it
+    /// instead; reports its CPU time and peak memory.
+    #[arg(long)]
+    pub serve: bool,
+    /// The --fsync policy of the server --serve starts.
+    #[arg(long, default_value = "everysec", value_parser = ["always", "everysec", "never"])]
+    pub fsync: String,
+    /// Connections, each sending its share of the series.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Puts each connection may have unanswered; 1 is strict
+    /// request/response.
+    #[arg(long, default_value_t = 64)]
+    pub window: usize,
+    /// Series in the fleet (ten metrics per host).
+    #[arg(long, default_value_t = 10_000)]
+    pub series: usize,
+    /// Points per series, 10 s apart.
+    #[arg(long, default_value_t = 100)]
+    pub points: u64,
+    /// Seed of the workload; the same flags always send the same points.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Stop sending after this long (e.g. 30s) even if points remain.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Skip the query phase (`get` of one key, then `get *`).
+    #[arg(long)]
+    pub no_query: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `eardrum stats`.

@@ -1,6 +1,7 @@
 //! The `eardrum` binary: argument parsing and dispatch, nothing more.
 
 mod args;
+mod bench;
 mod commands;
 mod serve;
 mod shell;
@@ -16,6 +17,7 @@ fn main() {
         Command::Get(args) => commands::get(args),
         Command::Shell(remote) => shell::run(remote),
         Command::Stats(args) => commands::stats(args),
+        Command::Bench(args) => bench::run(args),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");

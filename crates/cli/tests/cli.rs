@@ -125,3 +125,35 @@ fn stats_prints_what_the_server_holds() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("is the server's HTTP API on that port?"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn bench_loads_a_server_it_starts_and_checks_every_point() {
+    let out = run(&["bench", "--serve", "--series", "200", "--points", "20", "--connections", "3", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(report["acknowledged"], 4000);
+    assert_eq!(report["query"]["all_rows"], 4000);
+    assert_eq!(report["query"]["one_key_rows"], 20);
+    assert!(report["server_cpu_seconds"].as_f64().is_some());
+    assert!(report["server_peak_rss_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn bench_fails_loudly_when_the_server_refuses_puts() {
+    // A "server" that answers every line with the error reply.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, Write};
+        let (stream, _) = listener.accept().unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        for line in std::io::BufReader::new(stream).lines() {
+            if line.is_err() || writer.write_all(b"error\nwrong command\n\n").is_err() {
+                break;
+            }
+        }
+    });
+    let out = run(&["bench", "--addr", &addr, "--series", "10", "--points", "2", "--connections", "1"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("instead of ok"), "{}", text(&out.stderr));
+}

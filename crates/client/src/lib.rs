@@ -26,6 +26,7 @@
 
 mod client;
 mod error;
+pub mod fleet;
 
 pub use client::{Client, Metrics};
 pub use eardrum_protocol::{PyFloat, Reply, Row};

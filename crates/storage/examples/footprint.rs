@@ -6,57 +6,16 @@
 //!     [--series 10000] [--points 1000] [--dir /tmp/footprint] [--keep] [--no-checkpoint]
 //! ```
 //!
-//! `--series` series (a tenth each of ten metrics per host), `--points`
-//! points per series at a 10 s interval, put in time order in batches of
-//! 1,000. Prints RSS growth per sample (from /proc/self/status), the store's
+//! `--series` series of the benchmark fleet (`eardrum_client::fleet`),
+//! `--points` points per series at a 10 s interval, put in time order in
+//! batches of 1,000. Prints RSS growth per sample (from /proc/self/status), the store's
 //! own memory estimate, block bytes per sample after a checkpoint, and the
 //! time to open the store again. With `--no-checkpoint` the store is closed
 //! without one, as after a crash, and opening replays the whole log.
 
+use eardrum_client::fleet::Fleet;
 use eardrum_storage::{Options, Sample, Store, SyncMode};
 use std::time::{Duration, Instant};
-
-/// What one metric of a host does over time.
-#[derive(Clone, Copy)]
-enum Shape {
-    /// Wanders by `step` hundredths at most, staying in `0..=max`, often
-    /// unchanged; printed with `decimals` decimals.
-    Gauge { max: i64, step: i64, decimals: u32 },
-    /// Grows by a random amount in `min..=max` every interval.
-    Counter { min: i64, max: i64 },
-    /// Never changes.
-    Constant(f64),
-}
-
-const METRICS: [(&str, Shape); 10] = [
-    ("cpu.user", Shape::Gauge { max: 10_000, step: 300, decimals: 1 }),
-    ("cpu.system", Shape::Gauge { max: 10_000, step: 100, decimals: 1 }),
-    ("load.1m", Shape::Gauge { max: 1_600, step: 20, decimals: 2 }),
-    ("memory.used_percent", Shape::Gauge { max: 10_000, step: 20, decimals: 1 }),
-    ("net.rx_bytes", Shape::Counter { min: 2_000, max: 60_000 }),
-    ("net.tx_bytes", Shape::Counter { min: 1_000, max: 20_000 }),
-    ("disk.io_ops", Shape::Counter { min: 0, max: 300 }),
-    ("memory.total_bytes", Shape::Constant(17_179_869_184.0)),
-    ("cpu.count", Shape::Constant(8.0)),
-    ("disk.total_bytes", Shape::Constant(512_110_190_592.0)),
-];
-
-/// A small deterministic generator (SplitMix64).
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
-}
 
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -85,9 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = dir.unwrap_or_else(|| scratch.path().join("store"));
     let _ = std::fs::remove_dir_all(&dir);
 
-    let keys: Vec<String> = (0..series).map(|i| format!("host{}.{}", i / 10, METRICS[i % 10].0)).collect();
-    let mut state: Vec<i64> = (0..series).map(|i| (i as i64 * 7919) % 5_000).collect();
-    let mut random = Random(2026);
+    let mut fleet = Fleet::new(series, 2026);
+    let keys: Vec<String> = (0..series).map(|i| fleet.key(i).to_owned()).collect();
     let options = Options {
         sync: SyncMode::Never,
         checkpoint_interval: None,
@@ -99,34 +57,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::open(&dir, options.clone())?;
     let started = Instant::now();
     let mut batch: Vec<Sample<'_>> = Vec::with_capacity(1_000);
-    for step in 0..points as i64 {
+    for step in 0..points as u64 {
         for (index, key) in keys.iter().enumerate() {
-            // Agents drift: one report in twenty is a second early or late.
-            let jitter = match random.below(40) {
-                0 => -1,
-                1 => 1,
-                _ => 0,
-            };
-            let timestamp = 1_700_000_000 + step * 10 + jitter;
-            let value = match METRICS[index % 10].1 {
-                Shape::Gauge { max, step, decimals } => {
-                    if random.below(10) < 6 {
-                        let delta = random.below(2 * step as u64 + 1) as i64 - step;
-                        state[index] = (state[index] + delta).clamp(0, max);
-                    }
-                    let hundredths = state[index];
-                    if decimals == 1 {
-                        (hundredths / 10) as f64 / 10.0
-                    } else {
-                        hundredths as f64 / 100.0
-                    }
-                }
-                Shape::Counter { min, max } => {
-                    state[index] += min + random.below((max - min + 1) as u64) as i64;
-                    state[index] as f64
-                }
-                Shape::Constant(value) => value,
-            };
+            let (timestamp, value) = fleet.next_point(index, step);
             batch.push(Sample { key, timestamp, value });
             if batch.len() == batch.capacity() {
                 store.put(&batch)?;

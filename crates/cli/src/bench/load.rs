@@ -1,0 +1,84 @@
+//! One benchmark connection: pipelined puts within a window, every reply
+//! checked, every latency recorded.
+
+use super::requests::Requests;
+use anyhow::{bail, Context};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// What one connection measured.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Replies `ok`.
+    pub acknowledged: u64,
+    /// Nanoseconds from sending each request to reading its reply.
+    pub latencies_ns: Vec<u32>,
+}
+
+/// Sends every request in `requests` with at most `window` unanswered,
+/// until all are answered or `deadline` passes (then it finishes the ones
+/// in flight). Any reply other than `ok` is an error.
+pub async fn run(
+    addr: SocketAddr,
+    requests: Arc<Requests>,
+    window: usize,
+    deadline: Option<Instant>,
+    progress: Arc<AtomicU64>,
+) -> anyhow::Result<Outcome> {
+    let mut stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
+    stream.set_nodelay(true)?;
+    let (mut reader, mut writer) = stream.split();
+    let total = requests.len();
+    let mut outcome = Outcome { acknowledged: 0, latencies_ns: Vec::with_capacity(total) };
+    let mut sent_at: VecDeque<Instant> = VecDeque::with_capacity(window);
+    let mut sent = 0;
+    let mut input = vec![0u8; 64 * 1024];
+    let mut pending = Vec::new();
+    let mut stop_sending = false;
+    while (outcome.acknowledged as usize) < sent || (sent < total && !stop_sending) {
+        if !stop_sending && deadline.is_some_and(|d| Instant::now() >= d) {
+            stop_sending = true;
+        }
+        let room = window - sent_at.len();
+        if room > 0 && sent < total && !stop_sending {
+            let until = (sent + room).min(total);
+            writer.write_all(requests.lines(sent, until)).await?;
+            let now = Instant::now();
+            sent_at.extend(std::iter::repeat_n(now, until - sent));
+            sent = until;
+        }
+        if sent_at.is_empty() {
+            continue;
+        }
+        let read = reader.read(&mut input).await?;
+        if read == 0 {
+            bail!("the server closed the connection with {} replies outstanding", sent_at.len());
+        }
+        pending.extend_from_slice(&input[..read]);
+        let now = Instant::now();
+        let mut consumed = 0;
+        while pending.len() - consumed >= 4 {
+            if &pending[consumed..consumed + 4] != b"ok\n\n" {
+                let reply = String::from_utf8_lossy(&pending[consumed..(consumed + 40).min(pending.len())]);
+                bail!(
+                    "the server answered {reply:?} instead of ok to put number {}",
+                    outcome.acknowledged + 1
+                );
+            }
+            consumed += 4;
+            let Some(at) = sent_at.pop_front() else {
+                bail!("the server sent more replies than requests");
+            };
+            outcome.latencies_ns.push(now.duration_since(at).as_nanos().min(u128::from(u32::MAX)) as u32);
+            outcome.acknowledged += 1;
+        }
+        pending.drain(..consumed);
+        progress.fetch_add(consumed as u64 / 4, Ordering::Relaxed);
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,52 @@
+//! The requests a benchmark connection sends: the fleet's points for its
+//! share of the series, step by step, encoded ahead of time.
+
+use eardrum_client::fleet::Fleet;
+use eardrum_protocol::format_value;
+
+/// Encoded `put` lines and where each ends.
+#[derive(Debug, Default)]
+pub struct Requests {
+    pub bytes: Vec<u8>,
+    /// `ends[i]` is the offset just past line `i`.
+    pub ends: Vec<usize>,
+}
+
+impl Requests {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The bytes of lines `from..to`.
+    pub fn lines(&self, from: usize, to: usize) -> &[u8] {
+        let start = if from == 0 { 0 } else { self.ends[from - 1] };
+        &self.bytes[start..self.ends[to - 1]]
+    }
+}
+
+/// Encodes, for the series `connection, connection + connections, …`, the
+/// points of steps `steps`, step by step (so each series' timestamps
+/// ascend).
+pub fn encode(
+    fleet: &mut Fleet,
+    connection: usize,
+    connections: usize,
+    steps: std::ops::Range<u64>,
+) -> Requests {
+    let mut requests = Requests::default();
+    let mut timestamp_text = itoa::Buffer::new();
+    for step in steps {
+        for series in (connection..fleet.len()).step_by(connections) {
+            let (timestamp, value) = fleet.next_point(series, step);
+            requests.bytes.extend_from_slice(b"put ");
+            requests.bytes.extend_from_slice(fleet.key(series).as_bytes());
+            requests.bytes.push(b' ');
+            format_value(value, &mut requests.bytes);
+            requests.bytes.push(b' ');
+            requests.bytes.extend_from_slice(timestamp_text.format(timestamp).as_bytes());
+            requests.bytes.push(b'\n');
+            requests.ends.push(requests.bytes.len());
+        }
+    }
+    requests
+}
