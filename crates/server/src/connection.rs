@@ -1,10 +1,10 @@
 //! One client connection: read bytes, hand complete lines to the handler,
 //! write the replies.
 
-use crate::handler::{error_chain, process};
+use crate::handler::{continue_get, error_chain, process, Query};
 use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
-use eardrum_storage::{Store, SyncMode};
+use eardrum_storage::{ScanCursor, Store, SyncMode};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 /// How much is asked of the socket per read; also the most one batch of
 /// pipelined requests can span beyond a partial line.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+/// A streamed reply is written out whenever this much of it is buffered.
+const STREAM_FLUSH_BYTES: usize = 256 * 1024;
 
 /// How long, and how many bytes, a connection closed for a protocol
 /// violation keeps reading (and discarding) what the client still sends.
@@ -79,9 +82,21 @@ impl Connection {
                 read = self.stream.read_buf(&mut self.input) => read?,
             };
             if read == 0 {
-                // End of stream: a trailing line without `\n` gets no reply.
+                // End of stream: a trailing line without `\n` gets no reply;
+                // every complete line was answered after its read.
                 return Ok(());
             }
+            if self.answer_buffered(blocks_on_disk).await? {
+                self.linger().await;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Answers every complete line buffered so far, streaming `get`
+    /// replies; returns whether the connection must close.
+    async fn answer_buffered(&mut self, blocks_on_disk: bool) -> std::io::Result<bool> {
+        loop {
             let (store, input, output) = (&*self.store, &self.input[..], &mut self.output);
             let processed = if blocks_on_disk {
                 tokio::task::block_in_place(|| process(store, input, self.max_line_bytes, output))
@@ -90,15 +105,32 @@ impl Connection {
             };
             self.stats.add(processed.tally);
             self.input.advance(processed.consumed);
-            if !self.output.is_empty() {
-                self.stream.write_all(&self.output).await?;
-                self.output.clear();
-            }
-            if processed.close {
-                self.linger().await;
-                return Ok(());
+            let Some(query) = processed.get else {
+                self.flush().await?;
+                return Ok(processed.close);
+            };
+            self.stream_get(&query).await?;
+        }
+    }
+
+    /// Writes a `get` reply in pieces, so that memory stays bounded however
+    /// many points it has and writers are never blocked for long.
+    async fn stream_get(&mut self, query: &Query) -> std::io::Result<()> {
+        let mut cursor = ScanCursor::default();
+        while !continue_get(&self.store, query, &mut cursor, &mut self.output) {
+            if self.output.len() >= STREAM_FLUSH_BYTES {
+                self.flush().await?;
             }
         }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.output.is_empty() {
+            self.stream.write_all(&self.output).await?;
+            self.output.clear();
+        }
+        Ok(())
     }
 
     /// Closes gently after the error reply: send FIN, then discard what the

@@ -3,10 +3,10 @@
 
 use crate::stats::Tally;
 use eardrum_protocol::{next_line, reply, Error as ProtocolError, Request, Selector};
-use eardrum_storage::{Keys, Sample, Store};
+use eardrum_storage::{Keys, Sample, ScanCursor, Store};
 
 /// What [`process`] did with a buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Processed {
     /// Bytes of complete lines consumed from the front of the input.
     pub(crate) consumed: usize,
@@ -15,19 +15,43 @@ pub(crate) struct Processed {
     pub(crate) close: bool,
     /// Requests handled, for the server's counters.
     pub(crate) tally: Tally,
+    /// A `get` to answer next, by streaming its rows (see
+    /// `Connection::stream_get`); the lines after it wait in the input.
+    pub(crate) get: Option<Query>,
 }
 
-/// Handles every complete line in `input`, appending one reply per
-/// non-blank line to `out`, in order.
+/// What a `get` reads, owned so that it outlives the input buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Query {
+    /// `get *`.
+    All,
+    /// `get <key>`.
+    Key(String),
+}
+
+impl Query {
+    pub(crate) fn keys(&self) -> Keys<'_> {
+        match self {
+            Query::All => Keys::All,
+            Query::Key(key) => Keys::One(key),
+        }
+    }
+}
+
+/// Handles the complete lines in `input`, appending one reply per
+/// non-blank line to `out`, in order, up to and including the first `get`,
+/// whose answer is left to the caller (it may be large, so the connection
+/// streams it).
 ///
 /// Consecutive puts are stored as one batch (one log write, one sync when the
 /// store syncs every write) before any of their `ok`s is written, and before
-/// any later `get` is answered, so a `get` sees every earlier `put` of the
+/// a later `get` is answered, so a `get` sees every earlier `put` of the
 /// same connection.
 pub(crate) fn process(store: &Store, input: &[u8], max_line_bytes: usize, out: &mut Vec<u8>) -> Processed {
     let mut batch = Batch::default();
     let mut consumed = 0;
     let mut close = false;
+    let mut get = None;
     loop {
         match next_line(&input[consumed..], max_line_bytes) {
             Ok(Some((line, used))) => {
@@ -38,9 +62,12 @@ pub(crate) fn process(store: &Store, input: &[u8], max_line_bytes: usize, out: &
                         batch.push(Sample { key: put.key, timestamp: put.timestamp, value: put.value })
                     }
                     Ok(Some(Request::Get(selector))) => {
-                        batch.commit(store, out);
-                        answer_get(store, selector, out);
                         batch.tally.gets += 1;
+                        get = Some(match selector {
+                            Selector::All => Query::All,
+                            Selector::Key(key) => Query::Key(key.to_owned()),
+                        });
+                        break;
                     }
                     Err(error) => {
                         tracing::debug!(%error, "rejected a request");
@@ -65,17 +92,26 @@ pub(crate) fn process(store: &Store, input: &[u8], max_line_bytes: usize, out: &
         }
     }
     batch.commit(store, out);
-    Processed { consumed, close, tally: batch.tally }
+    Processed { consumed, close, tally: batch.tally, get }
 }
 
-fn answer_get(store: &Store, selector: Selector<'_>, out: &mut Vec<u8>) {
-    let keys = match selector {
-        Selector::All => Keys::All,
-        Selector::Key(key) => Keys::One(key),
-    };
-    reply::begin_ok(out);
-    store.scan(keys, |key, timestamp, value| reply::write_row(out, key, value, timestamp));
-    reply::end_reply(out);
+/// Points formatted per hold of the store's lock while streaming a `get`.
+const STREAM_POINTS: usize = 4096;
+
+/// Appends the next rows of `query`'s reply to `out` (its status line
+/// first, its ending empty line last); returns whether the reply is
+/// complete.
+pub(crate) fn continue_get(store: &Store, query: &Query, cursor: &mut ScanCursor, out: &mut Vec<u8>) -> bool {
+    if *cursor == ScanCursor::default() {
+        reply::begin_ok(out);
+    }
+    store.scan_some(query.keys(), cursor, STREAM_POINTS, |key, timestamp, value| {
+        reply::write_row(out, key, value, timestamp);
+    });
+    if cursor.is_done() {
+        reply::end_reply(out);
+    }
+    cursor.is_done()
 }
 
 /// Puts waiting to be stored, and the replies that wait with them.
@@ -148,10 +184,25 @@ mod tests {
     use super::*;
     use eardrum_storage::Options;
 
+    /// Processes all of `input` the way a connection does, answering gets.
     fn run(store: &Store, input: &[u8]) -> (Vec<u8>, Processed) {
         let mut out = Vec::new();
-        let processed = process(store, input, 32, &mut out);
-        (out, processed)
+        let mut consumed = 0;
+        let mut tally = Tally::default();
+        loop {
+            let mut processed = process(store, &input[consumed..], 32, &mut out);
+            consumed += processed.consumed;
+            tally.puts_stored += processed.tally.puts_stored;
+            tally.gets += processed.tally.gets;
+            tally.errors += processed.tally.errors;
+            match processed.get.take() {
+                Some(query) => {
+                    let mut cursor = ScanCursor::default();
+                    while !continue_get(store, &query, &mut cursor, &mut out) {}
+                }
+                None => return (out, Processed { consumed, tally, ..processed }),
+            }
+        }
     }
 
     #[test]

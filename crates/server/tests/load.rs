@@ -75,3 +75,57 @@ async fn fifty_concurrent_clients_each_see_their_own_points() {
     assert_eq!(all.iter().filter(|&&b| b == b'\n').count(), 1 + 50 * 40 + 1);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_get_streams_in_order_while_writers_keep_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server_with(dir.path(), eardrum_storage::SyncMode::Never, 1024).await;
+    let mut s = connect(server.addr).await;
+    let mut requests = Vec::new();
+    for i in 0..60_000 {
+        requests.extend_from_slice(format!("put big.{} {i} {i}\n", i % 3).as_bytes());
+    }
+    let (mut read_half, mut write_half) = s.split();
+    let write = async { write_half.write_all(&requests).await.unwrap() };
+    let read = async {
+        let mut replies = vec![0; OK.len() * 60_000];
+        read_half.read_exact(&mut replies).await.unwrap();
+    };
+    tokio::join!(write, read);
+
+    // A writer adds newer points to the same series during the read.
+    let addr = server.addr;
+    let writer = tokio::spawn(async move {
+        let mut w = connect(addr).await;
+        for i in 60_000..62_000 {
+            exchange(&mut w, format!("put big.{} {i} {i}\n", i % 3).as_bytes(), OK).await;
+        }
+    });
+    s.write_all(b"get *\n").await.unwrap();
+    let mut reply = Vec::new();
+    while !reply.ends_with(b"\n\n") {
+        let mut chunk = vec![0u8; 64 * 1024];
+        let n = s.read(&mut chunk).await.unwrap();
+        assert!(n > 0);
+        reply.extend_from_slice(&chunk[..n]);
+    }
+    writer.await.unwrap();
+    let text = String::from_utf8(reply).unwrap();
+    let mut rows = text.lines().skip(1).filter(|l| !l.is_empty()).map(|l| {
+        let fields: Vec<&str> = l.split(' ').collect();
+        (fields[0].to_owned(), fields[2].parse::<i64>().unwrap())
+    });
+    let mut last: Option<(String, i64)> = None;
+    let mut seen = 0;
+    let mut keys = Vec::new();
+    for (key, timestamp) in rows.by_ref() {
+        match &last {
+            Some((k, t)) if *k == key => assert!(timestamp > *t, "{key}: {timestamp} after {t}"),
+            _ => keys.push(key.clone()),
+        }
+        last = Some((key, timestamp));
+        seen += 1;
+    }
+    assert_eq!(keys, ["big.0", "big.1", "big.2"], "each series once, in first-put order");
+    assert!((60_000..=62_000).contains(&seen), "{seen} rows");
+}

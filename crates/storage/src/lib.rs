@@ -58,4 +58,4 @@ pub use error::{Corruption, Error, Result};
 pub use options::{Options, RecoveryMode, SyncMode};
 pub use registry::SeriesId;
 pub use stats::{CheckpointStats, Stats};
-pub use store::{Keys, Sample, Store};
+pub use store::{Keys, Sample, ScanCursor, Store};

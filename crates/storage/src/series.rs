@@ -170,34 +170,57 @@ impl Series {
     }
 
     /// Calls `visit` for every point, oldest first, the overlay merged in.
-    pub(crate) fn for_each(&self, mut visit: impl FnMut(i64, f64)) {
-        let mut overlay = self.overlay.iter().peekable();
-        let mut emit = |timestamp: i64, value: f64| {
-            while let Some(&(&t, &v)) = overlay.peek() {
-                if t > timestamp {
-                    break;
-                }
-                overlay.next();
-                if t < timestamp {
-                    visit(t, v);
-                } else {
-                    // The overlay is newer than the chunk on equal timestamps.
-                    visit(t, v);
-                    return;
-                }
+    #[cfg(test)]
+    pub(crate) fn for_each(&self, visit: impl FnMut(i64, f64)) {
+        self.scan(None, usize::MAX, visit);
+    }
+
+    /// Calls `visit` for the points after timestamp `after` (all of them
+    /// for `None`), oldest first, at most `limit` of them. Returns how many
+    /// it visited; fewer than `limit` means the series is done.
+    pub(crate) fn scan(&self, after: Option<i64>, limit: usize, mut visit: impl FnMut(i64, f64)) -> usize {
+        let is_after = |t: i64| after.is_none_or(|a| t > a);
+        // Chunks that end before the resume point need no decoding.
+        let first = after.map_or(0, |a| self.chunks.partition_point(|c| chunk_summary(c).last_ts <= a));
+        let sealed = self.chunks[first..].iter().flat_map(|chunk| match Decoder::new(chunk) {
+            Ok(decoder) => Some(decoder.filter_map(Result::ok)),
+            Err(error) => {
+                tracing::error!(%error, "skipping an undecodable chunk in memory");
+                None
             }
-            visit(timestamp, value);
-        };
-        for chunk in &self.chunks {
-            match Decoder::new(chunk) {
-                Ok(decoder) => decoder.filter_map(Result::ok).for_each(|(t, v)| emit(t, v)),
-                Err(error) => tracing::error!(%error, "skipping an undecodable chunk in memory"),
-            }
+        });
+        let head = self.head.iter().flat_map(|h| h.decoder().filter_map(Result::ok));
+        let mut base = sealed.flatten().chain(head).filter(|&(t, _)| is_after(t)).peekable();
+        let mut overlay = match after {
+            Some(a) => self.overlay.range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
+            None => self.overlay.range(..),
         }
-        if let Some(head) = &self.head {
-            head.decoder().filter_map(Result::ok).for_each(|(t, v)| emit(t, v));
+        .peekable();
+        let mut visited = 0;
+        while visited < limit {
+            let point = match (base.peek().copied(), overlay.peek().map(|(&t, &v)| (t, v))) {
+                (Some(b), Some(o)) if o.0 <= b.0 => {
+                    // The overlay is newer than the chunks on equal timestamps.
+                    if o.0 == b.0 {
+                        base.next();
+                    }
+                    overlay.next();
+                    o
+                }
+                (Some(b), _) => {
+                    base.next();
+                    b
+                }
+                (None, Some(o)) => {
+                    overlay.next();
+                    o
+                }
+                (None, None) => break,
+            };
+            visit(point.0, point.1);
+            visited += 1;
         }
-        overlay.for_each(|(&t, &v)| visit(t, v));
+        visited
     }
 
     /// The series' parts in `window`, for a checkpoint. The overlay must
@@ -275,6 +298,29 @@ mod tests {
             series.fold();
             prop_assert!(!series.has_overlay());
             prop_assert_eq!(points(&series), expected.clone());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_scan_resumed_anywhere_visits_each_point_once(
+            puts in proptest::collection::vec((-20_000i64..20_000, -50i64..50), 1..400),
+            limit in 1usize..50,
+        ) {
+            let mut series = Series::default();
+            for (timestamp, tenths) in puts {
+                series.insert(timestamp, tenths as f64 / 10.0);
+            }
+            let mut resumed = Vec::new();
+            let mut after = None;
+            loop {
+                let visited = series.scan(after, limit, |t, v| resumed.push((t, v.to_bits())));
+                after = resumed.last().map(|p| p.0);
+                if visited < limit {
+                    break;
+                }
+            }
+            prop_assert_eq!(resumed, points(&series));
         }
     }
 

@@ -36,6 +36,22 @@ pub enum Keys<'a> {
     One(&'a str),
 }
 
+/// Where a [`Store::scan_some`] resumes: the series, and the last
+/// timestamp visited in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanCursor {
+    position: usize,
+    after: Option<i64>,
+    done: bool,
+}
+
+impl ScanCursor {
+    /// Whether the scan has visited everything.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
 /// A metrics store in a data folder: a write-ahead log, compressed series
 /// in memory, and checkpoints of them in block files.
 ///
@@ -228,23 +244,63 @@ impl Store {
 
     /// Calls `visit(key, timestamp, value)` for every point of the selected
     /// series: series in first-put order, points in ascending timestamp
-    /// order.
-    ///
-    /// Writers wait while this runs, so `visit` should only copy or encode.
+    /// order. Writers wait while this runs; for large reads use
+    /// [`Store::scan_some`].
     pub fn scan(&self, keys: Keys<'_>, mut visit: impl FnMut(&str, i64, f64)) {
+        let mut cursor = ScanCursor::default();
+        while !cursor.is_done() {
+            self.scan_some(keys, &mut cursor, usize::MAX, &mut visit);
+        }
+    }
+
+    /// Visits up to `limit` points of the selected series from `cursor` on,
+    /// as [`Store::scan`] would, and moves the cursor past them; repeat
+    /// until [`ScanCursor::is_done`]. The store's lock is held for one call
+    /// only, so writers proceed between calls and a long read streams in
+    /// bounded memory. Points put meanwhile may or may not be visited;
+    /// none is visited twice and each series stays in timestamp order.
+    pub fn scan_some(
+        &self,
+        keys: Keys<'_>,
+        cursor: &mut ScanCursor,
+        limit: usize,
+        mut visit: impl FnMut(&str, i64, f64),
+    ) {
         let state = lock(&self.shared.state);
-        let mut visit_series = |id: SeriesId, key: &str| {
-            if let Some(series) = state.series.get(id.index()) {
-                series.for_each(|timestamp, value| visit(key, timestamp, value));
+        let mut budget = limit;
+        while !cursor.done {
+            let (id, key) = match keys {
+                Keys::One(key) => match state.registry.id(key) {
+                    Some(id) if cursor.position == 0 => (id, key),
+                    _ => {
+                        cursor.done = true;
+                        break;
+                    }
+                },
+                Keys::All => match state.registry.keys().get(cursor.position) {
+                    Some(key) => (SeriesId(cursor.position as u32), &**key),
+                    None => {
+                        cursor.done = true;
+                        break;
+                    }
+                },
+            };
+            let Some(series) = state.series.get(id.index()) else {
+                cursor.done = true;
+                break;
+            };
+            let mut last = cursor.after;
+            let visited = series.scan(cursor.after, budget, |timestamp, value| {
+                visit(key, timestamp, value);
+                last = Some(timestamp);
+            });
+            if visited == budget {
+                cursor.after = last;
+                return;
             }
-        };
-        match keys {
-            Keys::One(key) => {
-                if let Some(id) = state.registry.id(key) {
-                    visit_series(id, key);
-                }
-            }
-            Keys::All => state.registry.iter().for_each(|(id, key)| visit_series(id, key)),
+            budget -= visited;
+            cursor.position += 1;
+            cursor.after = None;
         }
     }
 
