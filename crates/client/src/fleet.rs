@@ -61,7 +61,13 @@ impl Fleet {
             .map(|i| format!("host{}.{}", i / METRICS.len(), METRICS[i % METRICS.len()].0))
             .collect();
         let mut random = SplitMix(seed);
-        let state = (0..series).map(|_| random.below(5_000) as i64).collect();
+        let state = (0..series)
+            .map(|i| match METRICS[i % METRICS.len()].1 {
+                Shape::Gauge { max, .. } => random.below(max as u64 + 1) as i64,
+                Shape::Counter { .. } => random.below(1 << 30) as i64,
+                Shape::Constant(_) => 0,
+            })
+            .collect();
         Fleet { keys, state, random }
     }
 
