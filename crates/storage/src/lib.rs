@@ -42,7 +42,7 @@
 #![deny(clippy::unwrap_used)]
 
 mod checkpoint;
-mod codec;
+pub mod codec;
 mod error;
 mod failpoint;
 mod options;

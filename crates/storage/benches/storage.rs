@@ -1,0 +1,81 @@
+//! Storage hot paths: chunk encode and decode across data shapes, and the
+//! write path (log append plus memory insert) across batch sizes.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use eardrum_client::fleet::Fleet;
+use eardrum_storage::codec::{decode_chunk, encode_chunk};
+use eardrum_storage::{Options, Sample, Store, SyncMode};
+use std::hint::black_box;
+
+/// 120 points (one chunk) of each shape in the benchmark fleet, and random
+/// doubles for the XOR path.
+fn shapes() -> Vec<(&'static str, Vec<(i64, f64)>)> {
+    let mut fleet = Fleet::new(10, 42);
+    let mut series =
+        |index: usize| -> Vec<(i64, f64)> { (0..120).map(|step| fleet.next_point(index, step)).collect() };
+    let gauge = series(0);
+    let counter = series(4);
+    let constant = series(8);
+    let random = (0..120i64)
+        .map(|i| {
+            (1_700_000_000 + 10 * i, f64::from_bits((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 2))
+        })
+        .collect();
+    vec![("gauge", gauge), ("counter", counter), ("constant", constant), ("random_doubles", random)]
+}
+
+fn codec(c: &mut Criterion) {
+    let mut group = c.benchmark_group("chunk");
+    group.throughput(Throughput::Elements(120));
+    for (name, points) in shapes() {
+        let mut chunk = Vec::new();
+        encode_chunk(&points, &mut chunk);
+        eprintln!("chunk/{name}: {:.2} bytes/point", chunk.len() as f64 / points.len() as f64);
+        group.bench_function(format!("encode/{name}"), |b| {
+            b.iter_batched_ref(Vec::new, |out| encode_chunk(black_box(&points), out), BatchSize::SmallInput)
+        });
+        group.bench_function(format!("decode/{name}"), |b| {
+            b.iter(|| decode_chunk(black_box(&chunk)).map(|points| points.count()).unwrap_or(0))
+        });
+    }
+    group.finish();
+}
+
+fn write_path(c: &mut Criterion) {
+    let mut group = c.benchmark_group("store_put");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let options = Options { sync: SyncMode::Never, checkpoint_interval: None, ..Options::default() };
+    let store = Store::open(dir.path(), options).expect("opening the store");
+    let mut fleet = Fleet::new(10_000, 7);
+    let keys: Vec<String> = (0..fleet.len()).map(|i| fleet.key(i).to_owned()).collect();
+    let mut step = 0u64;
+    for batch in [1usize, 64, 1000] {
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(format!("batch_{batch}"), |b| {
+            b.iter_batched(
+                || {
+                    // Fresh, in-order points each time, as a fleet sends them.
+                    step += 1;
+                    (0..batch)
+                        .map(|i| {
+                            let (timestamp, value) = fleet.next_point(i, step);
+                            (i, timestamp, value)
+                        })
+                        .collect::<Vec<_>>()
+                },
+                |points| {
+                    let samples: Vec<Sample<'_>> = points
+                        .iter()
+                        .map(|&(i, timestamp, value)| Sample { key: &keys[i], timestamp, value })
+                        .collect();
+                    store.put(&samples).expect("put")
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, codec, write_path);
+criterion_main!(benches);
