@@ -9,22 +9,34 @@ pub(crate) struct BitWriter {
 }
 
 impl BitWriter {
-    /// Appends the low `count` bits of `value` (`count` ≤ 64).
+    /// Appends the low `count` bits of `value` (`count` ≤ 64): first into
+    /// the free bits of the last byte, then whole bytes, then the rest.
     pub(crate) fn write_bits(&mut self, value: u64, count: u32) {
         debug_assert!(count <= 64);
+        if count == 0 {
+            return;
+        }
+        let value = if count == 64 { value } else { value & ((1u64 << count) - 1) };
         let mut remaining = count;
-        while remaining > 0 {
-            if self.used_in_last == 0 {
-                self.bytes.push(0);
-            }
+        if self.used_in_last != 0 {
             let free = 8 - u32::from(self.used_in_last);
-            let take = free.min(remaining);
-            let shift = remaining - take;
-            let chunk = ((value >> shift) & ((1u64 << take) - 1)) as u8;
             let last = self.bytes.len() - 1;
-            self.bytes[last] |= chunk << (free - take);
-            self.used_in_last = ((u32::from(self.used_in_last) + take) % 8) as u8;
-            remaining -= take;
+            if remaining <= free {
+                self.bytes[last] |= (value << (free - remaining)) as u8;
+                self.used_in_last = ((u32::from(self.used_in_last) + remaining) % 8) as u8;
+                return;
+            }
+            remaining -= free;
+            self.bytes[last] |= (value >> remaining) as u8;
+            self.used_in_last = 0;
+        }
+        while remaining >= 8 {
+            remaining -= 8;
+            self.bytes.push((value >> remaining) as u8);
+        }
+        if remaining > 0 {
+            self.bytes.push((value << (8 - remaining)) as u8);
+            self.used_in_last = remaining as u8;
         }
     }
 
