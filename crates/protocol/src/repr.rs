@@ -33,6 +33,13 @@ pub fn format_value(value: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(if value > 0.0 { b"inf" } else { b"-inf" });
         return;
     }
+    if !write_short_decimal(value, out) {
+        write_general(value, out);
+    }
+}
+
+/// Any finite value, from its shortest round-trip digits.
+fn write_general(value: f64, out: &mut Vec<u8>) {
     if value.is_sign_negative() {
         out.push(b'-');
     }
@@ -43,6 +50,50 @@ pub fn format_value(value: f64, out: &mut Vec<u8>) {
     } else {
         write_exponential(digits, exponent, out);
     }
+}
+
+/// Powers of ten that are exact as doubles, for the decimal fast path.
+const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+const POW10_INT: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+
+/// The fast path for what metrics mostly are: values that are exactly an
+/// integer `n` over `10^d` with at most six decimals, `n` below 10^15, and
+/// no smaller than 1e-4. Their shortest round-trip text is `n` with the
+/// point put back (a shorter decimal would lie more than half an ulp away,
+/// since doubles near them are spaced closer than 10^-15 relative), and
+/// Python prints them positionally. Returns `false`, writing nothing, for
+/// every other value.
+fn write_short_decimal(value: f64, out: &mut Vec<u8>) -> bool {
+    let magnitude = value.abs();
+    if !(1e-4..1e15).contains(&magnitude) {
+        return false;
+    }
+    for (decimals, (&factor, &int_factor)) in POW10.iter().zip(&POW10_INT).enumerate() {
+        let scaled = (magnitude * factor).round();
+        if scaled >= 1e15 {
+            return false;
+        }
+        if (scaled / factor).to_bits() != magnitude.to_bits() {
+            continue;
+        }
+        let integer = scaled as u64;
+        if value.is_sign_negative() {
+            out.push(b'-');
+        }
+        let mut text = itoa::Buffer::new();
+        out.extend_from_slice(text.format(integer / int_factor).as_bytes());
+        out.push(b'.');
+        if decimals == 0 {
+            out.push(b'0');
+        } else {
+            let fraction = text.format(integer % int_factor + int_factor).as_bytes();
+            // `fraction` is "1" then exactly `decimals` digits; the fewest
+            // decimals that fit leave no trailing zero.
+            out.extend_from_slice(&fraction[1..]);
+        }
+        return true;
+    }
+    false
 }
 
 /// A [`fmt::Display`] adapter printing an `f64` as Python's `repr` does.
@@ -194,6 +245,23 @@ fn write_exponential(digits: &[u8], exponent: i32, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_decimal_fast_path_prints_what_the_general_path_prints(
+            integer in -999_999_999_999_999i64..999_999_999_999_999,
+            decimals in 0u32..=8,
+        ) {
+            let value = integer as f64 / 10f64.powi(decimals as i32);
+            let mut fast = Vec::new();
+            if write_short_decimal(value, &mut fast) {
+                let mut general = Vec::new();
+                write_general(value, &mut general);
+                prop_assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(general).unwrap());
+            }
+        }
+    }
 
     fn repr(value: f64) -> String {
         PyFloat(value).to_string()
