@@ -152,6 +152,11 @@ pub struct BenchArgs {
     /// Stop sending after this long (e.g. 30s) even if points remain.
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
+    /// Send the points as Graphite plaintext (`key value timestamp`, no
+    /// replies) to --addr instead, e.g. to compare with another store; no
+    /// replies means no latencies and no query phase.
+    #[arg(long, conflicts_with = "serve")]
+    pub graphite: bool,
     /// Skip the query phase (`get` of one key, then `get *`).
     #[arg(long)]
     pub no_query: bool,

@@ -82,3 +82,23 @@ pub async fn run(
     }
     Ok(outcome)
 }
+
+/// Sends every line of `requests` as fast as the socket takes them, for
+/// protocols without replies (Graphite plaintext); returns the lines sent.
+pub async fn send_only(
+    addr: SocketAddr,
+    requests: Arc<Requests>,
+    progress: Arc<AtomicU64>,
+) -> anyhow::Result<Outcome> {
+    const LINES_PER_WRITE: usize = 4096;
+    let mut stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
+    let mut sent = 0;
+    while sent < requests.len() {
+        let until = (sent + LINES_PER_WRITE).min(requests.len());
+        stream.write_all(requests.lines(sent, until)).await?;
+        progress.fetch_add((until - sent) as u64, Ordering::Relaxed);
+        sent = until;
+    }
+    stream.shutdown().await?;
+    Ok(Outcome { acknowledged: sent as u64, latencies_ns: Vec::new() })
+}

@@ -9,7 +9,7 @@ mod server;
 use crate::args::BenchArgs;
 use anyhow::{bail, Context};
 use eardrum_client::fleet::Fleet;
-use requests::Requests;
+use requests::{Format, Requests};
 use server::SpawnedServer;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,8 +36,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     // Every connection encodes its share from the same starting fleet, so
     // the same flags always send the same points.
     let fleet = Fleet::new(args.series, args.seed);
+    let format = if args.graphite { Format::Graphite } else { Format::Put };
     let requests: Vec<Arc<Requests>> = (0..connections)
-        .map(|c| Arc::new(requests::encode(&mut fleet.clone(), c, connections, 0..args.points)))
+        .map(|c| Arc::new(requests::encode(&mut fleet.clone(), c, connections, 0..args.points, format)))
         .collect();
     let total: u64 = requests.iter().map(|r| r.len() as u64).sum();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -50,7 +51,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let outcomes = runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
         for share in &requests {
-            tasks.spawn(load::run(addr, Arc::clone(share), args.window, deadline, Arc::clone(&progress)));
+            let (share, progress) = (Arc::clone(share), Arc::clone(&progress));
+            if args.graphite {
+                tasks.spawn(load::send_only(addr, share, progress));
+            } else {
+                tasks.spawn(load::run(addr, share, args.window, deadline, progress));
+            }
         }
         let mut outcomes = Vec::new();
         while let Some(done) = tasks.join_next().await {
@@ -71,6 +77,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut latencies: Vec<u32> = outcomes.into_iter().flat_map(|o| o.latencies_ns).collect();
 
     let report = Report {
+        sent_only: args.graphite,
         connections,
         window: args.window,
         series: args.series,
@@ -81,7 +88,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         latency: Percentiles::of(&mut latencies),
         server_cpu: cpu,
         server_peak_rss: spawned.as_ref().map(SpawnedServer::peak_rss_bytes).transpose()?,
-        query: if args.no_query { None } else { Some(runtime.block_on(query(addr, fleet.key(0)))?) },
+        query: if args.no_query || args.graphite {
+            None
+        } else {
+            Some(runtime.block_on(query(addr, fleet.key(0)))?)
+        },
     };
     if let (Some(query), true) = (&report.query, spawned.is_some()) {
         // A server started for this run holds exactly what was put.
@@ -209,6 +220,8 @@ async fn request(
 
 /// Everything a run measured.
 struct Report {
+    /// Graphite mode: lines sent, not puts acknowledged.
+    sent_only: bool,
     connections: usize,
     window: usize,
     series: usize,
@@ -230,21 +243,24 @@ impl Report {
     fn to_text(&self) -> String {
         let ms = |ns: u32| f64::from(ns) / 1e6;
         let mut text = format!(
-            "{} connections, window {}, {} series x {} points (seed {})\n\
-             ingest   {} puts acknowledged in {:.3} s: {:.3} M samples/s\n\
-             latency  p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms\n",
-            self.connections,
-            self.window,
-            self.series,
-            self.points,
-            self.seed,
+            "{} connections, window {}, {} series x {} points (seed {})\n",
+            self.connections, self.window, self.series, self.points, self.seed
+        );
+        let what = if self.sent_only { "Graphite lines sent" } else { "puts acknowledged" };
+        text += &format!(
+            "ingest   {} {what} in {:.3} s: {:.3} M samples/s\n",
             self.acknowledged,
             self.elapsed.as_secs_f64(),
-            self.rate() / 1e6,
-            ms(self.latency.p50),
-            ms(self.latency.p99),
-            ms(self.latency.p999),
+            self.rate() / 1e6
         );
+        if !self.sent_only {
+            text += &format!(
+                "latency  p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms\n",
+                ms(self.latency.p50),
+                ms(self.latency.p99),
+                ms(self.latency.p999)
+            );
+        }
         if let (Some(cpu), Some(rss)) = (self.server_cpu, self.server_peak_rss) {
             text += &format!(
                 "server   {:.2} s CPU = {:.3} µs per sample, peak RSS {:.1} MiB\n",
@@ -275,6 +291,7 @@ impl Report {
             "points_per_series": self.points,
             "seed": self.seed,
             "acknowledged": self.acknowledged,
+            "graphite": self.sent_only,
             "seconds": self.elapsed.as_secs_f64(),
             "samples_per_second": self.rate(),
             "latency_ns": { "p50": self.latency.p50, "p99": self.latency.p99, "p999": self.latency.p999 },

@@ -24,6 +24,15 @@ impl Requests {
     }
 }
 
+/// The wire format of the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `put <key> <value> <timestamp>`, answered `ok`.
+    Put,
+    /// Graphite plaintext, `<key> <value> <timestamp>`, never answered.
+    Graphite,
+}
+
 /// Encodes, for the series `connection, connection + connections, …`, the
 /// points of steps `steps`, step by step (so each series' timestamps
 /// ascend).
@@ -32,13 +41,16 @@ pub fn encode(
     connection: usize,
     connections: usize,
     steps: std::ops::Range<u64>,
+    format: Format,
 ) -> Requests {
     let mut requests = Requests::default();
     let mut timestamp_text = itoa::Buffer::new();
     for step in steps {
         for series in (connection..fleet.len()).step_by(connections) {
             let (timestamp, value) = fleet.next_point(series, step);
-            requests.bytes.extend_from_slice(b"put ");
+            if format == Format::Put {
+                requests.bytes.extend_from_slice(b"put ");
+            }
             requests.bytes.extend_from_slice(fleet.key(series).as_bytes());
             requests.bytes.push(b' ');
             format_value(value, &mut requests.bytes);
