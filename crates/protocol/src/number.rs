@@ -20,6 +20,9 @@
 /// ```
 pub fn parse_value(word: &[u8]) -> Option<f64> {
     let (negative, unsigned) = split_sign(word);
+    if let Some(magnitude) = parse_short_decimal(unsigned) {
+        return Some(if negative { -magnitude } else { magnitude });
+    }
     let special = if unsigned.eq_ignore_ascii_case(b"inf") || unsigned.eq_ignore_ascii_case(b"infinity") {
         Some(f64::INFINITY)
     } else if unsigned.eq_ignore_ascii_case(b"nan") {
@@ -40,6 +43,35 @@ pub fn parse_value(word: &[u8]) -> Option<f64> {
     } else {
         parse_ascii(word)
     }
+}
+
+/// The fast path for what metrics mostly send: `digits[.digits]` with at
+/// most 15 digits in all. Both the integer they spell and the power of ten
+/// are then exact doubles, so one division rounds exactly as a full decimal
+/// parser would (Clinger's fast path). `None` means "take the full path",
+/// not "invalid".
+fn parse_short_decimal(text: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] =
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    if text.is_empty() || text.len() > 16 {
+        return None;
+    }
+    let (mut mantissa, mut digits, mut fraction_digits, mut seen_point) = (0u64, 0usize, 0usize, false);
+    for &byte in text {
+        match byte {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                digits += 1;
+                fraction_digits += usize::from(seen_point);
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return None,
+        }
+    }
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    Some(mantissa as f64 / POW10[fraction_digits])
 }
 
 /// Parses a timestamp word the way Python's `int()` does, limited to the
@@ -155,6 +187,34 @@ mod tests {
         assert!(parse_value(b"nan").is_some_and(f64::is_nan));
         assert!(parse_value(b"-NaN").is_some_and(f64::is_nan));
         assert!(parse_value(b"-0").is_some_and(|v| v == 0.0 && v.is_sign_negative()));
+    }
+
+    #[test]
+    fn the_short_decimal_path_agrees_with_the_full_parser() {
+        for text in
+            ["0", "0.0", "5.", ".5", "23.7", "100", "0.000015", "999999999999999", "12345.6789012345", "0.1"]
+        {
+            let fast = parse_short_decimal(text.as_bytes()).map(f64::to_bits);
+            assert_eq!(fast, text.parse::<f64>().ok().map(f64::to_bits), "{text}");
+        }
+        for text in ["", ".", "1.2.3", "1e5", "1_0", "1234567890123456", "-1", "nan"] {
+            assert_eq!(parse_short_decimal(text.as_bytes()), None, "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn short_decimals_parse_to_the_correctly_rounded_double(whole in 0u64..10_000_000, fraction in 0u64..100_000_000, fraction_digits in 0usize..8) {
+            let text = if fraction_digits == 0 {
+                whole.to_string()
+            } else {
+                format!("{whole}.{:0width$}", fraction % 10u64.pow(fraction_digits as u32), width = fraction_digits)
+            };
+            proptest::prop_assert_eq!(
+                parse_value(text.as_bytes()).map(f64::to_bits),
+                text.parse::<f64>().ok().map(f64::to_bits)
+            );
+        }
     }
 
     #[test]
