@@ -29,25 +29,25 @@ pub(crate) fn unzigzag(value: u64) -> i64 {
     ((value >> 1) as i64) ^ -((value & 1) as i64)
 }
 
-/// Writes one integer in the bucketed code.
+/// Writes one integer in the bucketed code: control bits and payload in
+/// one write for every bucket but the 64-bit one.
 pub(crate) fn write_bucketed(writer: &mut BitWriter, value: i64) {
     let z = zigzag(value);
     if z == 0 {
-        writer.write_bit(false);
+        writer.write_bits(0, 1);
         return;
     }
-    for (index, &width) in BUCKETS.iter().enumerate() {
-        if width == 64 || z < (1u64 << width) {
-            // `index + 1` ones, then a zero unless this is the last bucket.
-            let ones = index as u32 + 1;
-            if width == 64 {
-                writer.write_bits((1u64 << ones) - 1, ones);
-            } else {
-                writer.write_bits(((1u64 << ones) - 1) << 1, ones + 1);
-            }
-            writer.write_bits(z, width);
-            return;
-        }
+    let index =
+        BUCKETS.iter().position(|&width| width == 64 || z < (1u64 << width)).unwrap_or(BUCKETS.len() - 1);
+    let width = BUCKETS[index];
+    // `index + 1` ones, then a zero unless this is the last bucket.
+    let ones = index as u32 + 1;
+    if width == 64 {
+        writer.write_bits((1u64 << ones) - 1, ones);
+        writer.write_bits(z, 64);
+    } else {
+        let control = ((1u64 << ones) - 1) << 1;
+        writer.write_bits((control << width) | z, ones + 1 + width);
     }
 }
 
