@@ -29,11 +29,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections,
         ..Config::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("eardrum-worker")
-        .build()
-        .context("starting the async runtime")?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if args.threads > 0 {
+        runtime.worker_threads(args.threads);
+    }
+    let runtime =
+        runtime.enable_all().thread_name("eardrum-worker").build().context("starting the async runtime")?;
     runtime.block_on(async {
         let server = Server::bind(config, store).await?;
         let shutdown = CancellationToken::new();

@@ -22,7 +22,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.connections == 0 || args.window == 0 || args.series == 0 || args.points == 0 {
         bail!("--connections, --window, --series and --points must all be at least 1");
     }
-    let spawned = args.serve.then(|| SpawnedServer::start(&args.fsync)).transpose()?;
+    let spawned = args.serve.then(|| SpawnedServer::start(&args.fsync, args.server_threads)).transpose()?;
     let addr = match &spawned {
         Some(server) => server.addr,
         None => args

@@ -15,12 +15,14 @@ pub struct SpawnedServer {
 }
 
 impl SpawnedServer {
-    /// Starts this very binary as `eardrum serve` with `extra` flags.
-    pub fn start(fsync: &str) -> anyhow::Result<SpawnedServer> {
+    /// Starts this very binary as `eardrum serve` with the given `--fsync`
+    /// and `--threads`.
+    pub fn start(fsync: &str, threads: usize) -> anyhow::Result<SpawnedServer> {
         let data = tempfile::tempdir().context("creating a data folder for the server")?;
         let exe = std::env::current_exe().context("finding the eardrum binary")?;
         let mut child = Command::new(exe)
-            .args(["serve", "--port", "0", "--http-port", "0", "--fsync", fsync, "--data-dir"])
+            .args(["serve", "--port", "0", "--http-port", "0", "--fsync", fsync])
+            .args(["--threads", &threads.to_string(), "--data-dir"])
             .arg(data.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
