@@ -11,6 +11,7 @@
 //! - `connection`: reads bytes, writes replies, one task per client.
 //! - `handler`: the protocol's logic over a buffer of lines, with no I/O:
 //!   consecutive puts become one store batch before their `ok`s are sent.
+//! - `http`: the HTTP API beside the protocol port (statistics for now).
 //! - [`shutdown`]: SIGINT/SIGTERM to the shutdown token.
 //! - [`Stats`]: counters shared by every connection.
 //!

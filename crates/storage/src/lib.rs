@@ -3,16 +3,22 @@
 //! A [`Store`] lives in a data folder. Every batch of puts is appended to a
 //! write-ahead log ([`wal`]) as one checksummed record before it
 //! is applied to memory, so an acknowledged point survives the process being
-//! killed; [`SyncMode`] says what also survives a power loss. Opening a store
-//! replays its log, cuts off a torn last write, and refuses any other damage
-//! unless [`RecoveryMode::Salvage`] is asked for.
+//! killed; [`SyncMode`] says what also survives a power loss. In memory,
+//! series are compressed chunks ([`codec`]); checkpoints write them to block
+//! files and delete the log they cover. Opening a store loads the newest
+//! checkpoint, replays the log after it, cuts off a torn last write, and
+//! refuses any other damage unless [`RecoveryMode::Salvage`] is asked for.
 //!
 //! # Layout
 //!
 //! - [`Store`]: open, [`put`](Store::put) a batch of [`Sample`]s,
-//!   [`scan`](Store::scan) series, [`close`](Store::close).
+//!   [`scan`](Store::scan) or [`scan_some`](Store::scan_some) series,
+//!   [`checkpoint`](Store::checkpoint), [`stats`](Store::stats),
+//!   [`close`](Store::close).
 //! - `registry`: one id per key in first-put order, the order `get *` uses.
-//! - `series`: the points of one series, sorted and deduplicated.
+//! - `series`: one series' sealed chunks, open head and out-of-order overlay.
+//! - [`codec`]: delta-of-delta timestamps, XOR and decimal values, chunks.
+//! - `checkpoint`: block files, the manifest, the three checkpoint phases.
 //! - `wal`: the log's format, writer, reader and recovery.
 //!
 //! There is no async here and no network: the server calls this crate from
