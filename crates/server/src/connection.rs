@@ -1,7 +1,7 @@
 //! One client connection: read bytes, hand complete lines to the handler,
 //! write the replies.
 
-use crate::handler::{continue_get, error_chain, process, Query};
+use crate::handler::{begin_get, continue_get, error_chain, process, Query};
 use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
 use eardrum_storage::{ScanCursor, Store, SyncMode};
@@ -117,6 +117,7 @@ impl Connection {
     /// many points it has and writers are never blocked for long.
     async fn stream_get(&mut self, query: &Query) -> std::io::Result<()> {
         let mut cursor = ScanCursor::default();
+        begin_get(&mut self.output);
         while !continue_get(&self.store, query, &mut cursor, &mut self.output) {
             if self.output.len() >= STREAM_FLUSH_BYTES {
                 self.flush().await?;

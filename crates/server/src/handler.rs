@@ -98,13 +98,15 @@ pub(crate) fn process(store: &Store, input: &[u8], max_line_bytes: usize, out: &
 /// Points formatted per hold of the store's lock while streaming a `get`.
 const STREAM_POINTS: usize = 4096;
 
-/// Appends the next rows of `query`'s reply to `out` (its status line
-/// first, its ending empty line last); returns whether the reply is
+/// Starts the reply to a `get`: its status line.
+pub(crate) fn begin_get(out: &mut Vec<u8>) {
+    reply::begin_ok(out);
+}
+
+/// Appends the next rows of `query`'s reply to `out`, and the empty line
+/// that ends it once there are no more; returns whether the reply is
 /// complete.
 pub(crate) fn continue_get(store: &Store, query: &Query, cursor: &mut ScanCursor, out: &mut Vec<u8>) -> bool {
-    if *cursor == ScanCursor::default() {
-        reply::begin_ok(out);
-    }
     store.scan_some(query.keys(), cursor, STREAM_POINTS, |key, timestamp, value| {
         reply::write_row(out, key, value, timestamp);
     });
@@ -198,6 +200,7 @@ mod tests {
             match processed.get.take() {
                 Some(query) => {
                     let mut cursor = ScanCursor::default();
+                    begin_get(&mut out);
                     while !continue_get(store, &query, &mut cursor, &mut out) {}
                 }
                 None => return (out, Processed { consumed, tally, ..processed }),
