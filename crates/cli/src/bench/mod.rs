@@ -75,6 +75,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("only {acknowledged} of {total} puts were acknowledged");
     }
     let mut latencies: Vec<u32> = outcomes.into_iter().flat_map(|o| o.latencies_ns).collect();
+    let query = if args.no_query || args.graphite {
+        None
+    } else {
+        Some(runtime.block_on(query(addr, fleet.key(0)))?)
+    };
+    // Read after the query phase, so that the peak covers `get *` too.
+    let server_peak_rss = spawned.as_ref().map(SpawnedServer::peak_rss_bytes).transpose()?;
 
     let report = Report {
         sent_only: args.graphite,
@@ -87,12 +94,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         elapsed,
         latency: Percentiles::of(&mut latencies),
         server_cpu: cpu,
-        server_peak_rss: spawned.as_ref().map(SpawnedServer::peak_rss_bytes).transpose()?,
-        query: if args.no_query || args.graphite {
-            None
-        } else {
-            Some(runtime.block_on(query(addr, fleet.key(0)))?)
-        },
+        server_peak_rss,
+        query,
     };
     if let (Some(query), true) = (&report.query, spawned.is_some()) {
         // A server started for this run holds exactly what was put.
