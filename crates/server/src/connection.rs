@@ -1,7 +1,7 @@
 //! One client connection: read bytes, hand complete lines to the handler,
 //! write the replies.
 
-use crate::handler::{begin_get, continue_get, error_chain, process, Query};
+use crate::handler::{begin_get, continue_get, process, Query};
 use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
 use eardrum_storage::{ScanCursor, Store, SyncMode};
@@ -61,7 +61,8 @@ impl Connection {
         match self.serve(&shutdown).await {
             Ok(()) => tracing::debug!(peer = %self.peer, "connection closed"),
             Err(error) => {
-                tracing::debug!(peer = %self.peer, error = %error_chain(&error), "connection dropped")
+                let error: &dyn std::error::Error = &error;
+                tracing::debug!(peer = %self.peer, error, "connection dropped")
             }
         }
     }

@@ -151,7 +151,8 @@ impl<'a> Batch<'a> {
         let stored = match store.put(&self.samples) {
             Ok(()) => true,
             Err(error) => {
-                tracing::error!(error = %error_chain(&error), points = self.samples.len(), "refused a batch of puts");
+                let error: &dyn std::error::Error = &error;
+                tracing::error!(error, points = self.samples.len(), "refused a batch of puts");
                 false
             }
         };
@@ -167,18 +168,6 @@ impl<'a> Batch<'a> {
         self.samples.clear();
         self.held.clear();
     }
-}
-
-/// An error and its causes on one line, `: `-separated.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

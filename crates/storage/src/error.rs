@@ -116,15 +116,3 @@ impl Error {
         move |source| Error::Io { action, path, source }
     }
 }
-
-/// An error and its causes on one line, `: `-separated, for logs.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}

@@ -31,7 +31,8 @@ impl Periodic {
                         Ok(()) => failing = false,
                         Err(error) if !failing => {
                             failing = true;
-                            tracing::error!(task = name, error = %crate::error::chain(&error), "background task failed");
+                            let error: &dyn std::error::Error = &error;
+                            tracing::error!(task = name, error, "background task failed");
                         }
                         Err(_) => {}
                     }

@@ -1,7 +1,7 @@
 //! The store: one shared handle over the log, the series in memory and
 //! the checkpoints on disk.
 
-use crate::checkpoint::{self, block, manifest, Checkpoints, Snapshot, BLOCKS_DIR};
+use crate::checkpoint::{self, block, manifest, History, Snapshot, BLOCKS_DIR};
 use crate::error::{Corruption, Error, Result};
 use crate::periodic::Periodic;
 use crate::registry::{Registry, SeriesId};
@@ -80,8 +80,11 @@ pub(crate) struct Shared {
     /// runs, so concurrent callers wait for it and then find their records
     /// covered (group commit) instead of syncing again.
     synced_lsn: Mutex<u64>,
-    /// Held for a whole checkpoint, so that only one runs at a time.
-    checkpoints: Mutex<Checkpoints>,
+    /// The manifest in force; held for a whole checkpoint, so that only one
+    /// runs at a time.
+    manifest: Mutex<manifest::Manifest>,
+    /// Completed checkpoints, for [`Store::stats`]; never held for long.
+    history: Mutex<History>,
     options: Options,
     dir: PathBuf,
 }
@@ -206,7 +209,8 @@ impl Store {
                 checkpointed_lsn: None,
             }),
             synced_lsn: Mutex::new(0),
-            checkpoints: Mutex::new(Checkpoints { current, ..Checkpoints::default() }),
+            manifest: Mutex::new(current),
+            history: Mutex::new(History::default()),
             options: options.clone(),
             dir,
         });
@@ -331,7 +335,7 @@ impl Store {
                 + state.registry.heap_bytes();
             (state.registry.len() as u64, points, memory as u64, state.wal.lsn(), state.records_replayed)
         };
-        let checkpoints = lock(&self.shared.checkpoints).clone();
+        let history = lock(&self.shared.history).clone();
         Stats {
             series,
             points,
@@ -340,8 +344,8 @@ impl Store {
             log_bytes: folder_bytes(&self.shared.dir.join("wal")),
             log_bytes_written,
             records_replayed,
-            checkpoints: checkpoints.completed,
-            last_checkpoint: checkpoints.last,
+            checkpoints: history.completed,
+            last_checkpoint: history.last,
         }
     }
 
@@ -384,7 +388,8 @@ impl Store {
         }
         if self.shared.options.checkpoint_on_close {
             if let Err(error) = self.shared.checkpoint() {
-                tracing::warn!(error = %crate::error::chain(&error), "final checkpoint failed; the log keeps everything");
+                let error: &dyn std::error::Error = &error;
+                tracing::warn!(error, "final checkpoint failed; the log keeps everything");
             }
         }
         self.shared.sync_written()
@@ -432,14 +437,13 @@ impl Shared {
 
     /// Runs one checkpoint; see the `checkpoint` module for the phases.
     pub(crate) fn checkpoint(&self) -> Result<CheckpointStats> {
-        let mut checkpoints = lock(&self.checkpoints);
+        let mut current = lock(&self.manifest);
         let started = Instant::now();
         let began = lock(&self.state).begin_snapshot(&self.options)?;
         let mut longest_stall = started.elapsed();
         let Some(mut snapshot) = began else {
-            let unchanged =
-                CheckpointStats { generation: checkpoints.current.generation, ..CheckpointStats::default() };
-            return Ok(checkpoints.last.clone().unwrap_or(unchanged));
+            let unchanged = CheckpointStats { generation: current.generation, ..CheckpointStats::default() };
+            return Ok(lock(&self.history).last.clone().unwrap_or(unchanged));
         };
         // Only the series registered when the snapshot began: later ones are
         // defined in the log after `wal_start`, where replay expects them.
@@ -449,7 +453,7 @@ impl Shared {
             lock(&self.state).copy_parts(&mut snapshot, start..end);
             longest_stall = longest_stall.max(batch_started.elapsed());
         }
-        let (manifest, bytes_written) = match checkpoint::write(&self.dir, &checkpoints.current, &snapshot) {
+        let (manifest, bytes_written) = match checkpoint::write(&self.dir, &current, &snapshot) {
             Ok(written) => written,
             Err(error) => {
                 // Keep what was not written dirty for the next attempt.
@@ -478,9 +482,10 @@ impl Shared {
             longest_stall_ms = stats.longest_stall_ms,
             "checkpoint written"
         );
-        checkpoints.current = manifest;
-        checkpoints.completed += 1;
-        checkpoints.last = Some(stats.clone());
+        *current = manifest;
+        let mut history = lock(&self.history);
+        history.completed += 1;
+        history.last = Some(stats.clone());
         Ok(stats)
     }
 }

@@ -28,24 +28,12 @@ pub(crate) fn path(dir: &Path, window: i64, generation: u64) -> PathBuf {
     dir.join(format!("window_{window}_gen_{generation}.blk"))
 }
 
-/// Block files in `dir`: (window, generation, path).
-pub(crate) fn list(dir: &Path) -> Result<Vec<(i64, u64, PathBuf)>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(Error::io("listing block folder", dir))? {
-        let entry = entry.map_err(Error::io("listing block folder", dir))?;
-        let name = entry.file_name();
-        let Some(stem) =
-            name.to_str().and_then(|n| n.strip_prefix("window_")).and_then(|n| n.strip_suffix(".blk"))
-        else {
-            continue;
-        };
-        if let Some((window, generation)) = stem.split_once("_gen_") {
-            if let (Ok(window), Ok(generation)) = (window.parse(), generation.parse()) {
-                found.push((window, generation, entry.path()));
-            }
-        }
-    }
-    Ok(found)
+/// Block files in `dir`, as ((window, generation), path).
+pub(crate) fn list(dir: &Path) -> Result<Vec<((i64, u64), PathBuf)>> {
+    crate::wal::list_files(dir, |name| {
+        let (window, generation) = name.strip_prefix("window_")?.strip_suffix(".blk")?.split_once("_gen_")?;
+        Some((window.parse().ok()?, generation.parse().ok()?))
+    })
 }
 
 /// Accumulates a block file in memory.

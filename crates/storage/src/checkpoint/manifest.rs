@@ -47,18 +47,7 @@ pub(crate) fn path(dir: &Path, generation: u64) -> PathBuf {
 
 /// The manifests in `dir`, oldest first.
 pub(crate) fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(Error::io("listing data folder", dir))? {
-        let entry = entry.map_err(Error::io("listing data folder", dir))?;
-        let name = entry.file_name();
-        if let Some(generation) =
-            name.to_str().and_then(|n| n.strip_prefix(PREFIX)).and_then(|g| g.parse().ok())
-        {
-            found.push((generation, entry.path()));
-        }
-    }
-    found.sort_unstable();
-    Ok(found)
+    crate::wal::list_files(dir, |name| name.strip_prefix(PREFIX)?.parse().ok())
 }
 
 impl Manifest {

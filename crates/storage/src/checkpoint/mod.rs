@@ -50,11 +50,10 @@ pub(crate) struct Snapshot {
     pub(crate) windows: BTreeMap<i64, Vec<(u32, Part)>>,
 }
 
-/// The checkpoint state that outlives one checkpoint.
+/// What monitoring reports about checkpoints. Kept apart from the manifest,
+/// whose lock a running checkpoint holds for its whole length.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Checkpoints {
-    /// The manifest in force.
-    pub(crate) current: Manifest,
+pub(crate) struct History {
     /// Checkpoints completed since the store was opened.
     pub(crate) completed: u64,
     /// The last one completed, if any.
@@ -161,16 +160,14 @@ pub(crate) fn remove_obsolete_files(dir: &Path, manifest: &Manifest) {
         Ok(blocks) => garbage.extend(
             blocks
                 .into_iter()
-                .filter(|(window, generation, _)| manifest.windows.get(window) != Some(generation))
-                .map(|(_, _, path)| path),
+                .filter(|((window, generation), _)| manifest.windows.get(window) != Some(generation))
+                .map(|(_, path)| path),
         ),
         Err(error) => tracing::warn!(%error, "could not list block files"),
     }
     for folder in [dir, blocks_dir.as_path()] {
-        if let Ok(entries) = std::fs::read_dir(folder) {
-            garbage.extend(
-                entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "tmp")),
-            );
+        if let Ok(temporary) = wal::list_files(folder, |name| name.ends_with(".tmp").then_some(())) {
+            garbage.extend(temporary.into_iter().map(|(_, path)| path));
         }
     }
     for path in garbage {

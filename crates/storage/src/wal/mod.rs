@@ -29,19 +29,22 @@ pub(crate) fn segment_path(dir: &Path, sequence: u64) -> PathBuf {
 /// The segments in `dir`, oldest first, with their sequence numbers.
 /// Files that are not segments are left alone.
 pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
-    let mut segments = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(Error::io("listing log folder", dir))? {
-        let entry = entry.map_err(Error::io("listing log folder", dir))?;
-        let name = entry.file_name();
-        let Some(sequence) = name.to_str().and_then(|n| n.strip_suffix(SEGMENT_SUFFIX)) else {
-            continue;
-        };
-        if let Ok(sequence) = sequence.parse::<u64>() {
-            segments.push((sequence, entry.path()));
+    list_files(dir, |name| name.strip_suffix(SEGMENT_SUFFIX)?.parse().ok())
+}
+
+/// The files in `dir` whose names `parse` recognises, with what it made of
+/// them, sorted by that. The log, manifests and block files all find their
+/// files this way.
+pub(crate) fn list_files<T: Ord>(dir: &Path, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<(T, PathBuf)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(Error::io("listing folder", dir))? {
+        let entry = entry.map_err(Error::io("listing folder", dir))?;
+        if let Some(parsed) = entry.file_name().to_str().and_then(&parse) {
+            found.push((parsed, entry.path()));
         }
     }
-    segments.sort_unstable();
-    Ok(segments)
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
 }
 
 /// Makes a folder's entries (new, renamed or removed files) durable: without
