@@ -1,7 +1,7 @@
 //! One client connection: read bytes, hand complete lines to the handler,
 //! write the replies.
 
-use crate::handler::{begin_get, continue_get, process, Query};
+use crate::handler::{begin_get, continue_get, parse, Parsed, Query};
 use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
 use eardrum_storage::{ScanCursor, Store, SyncMode};
@@ -31,15 +31,24 @@ pub(crate) struct Connection {
     input: BytesMut,
     output: Vec<u8>,
     store: Arc<Store>,
+    /// Shared by every connection: appends to the store take turns here,
+    /// so a connection waiting for its turn yields its worker thread to
+    /// other connections instead of putting it to sleep on the store's
+    /// lock (two context switches per collision).
+    append_turn: Arc<AppendTurn>,
     stats: Arc<Stats>,
     max_line_bytes: usize,
 }
+
+/// The turn to append to the store; see `Connection::append_turn`.
+pub(crate) type AppendTurn = tokio::sync::Mutex<()>;
 
 impl Connection {
     pub(crate) fn new(
         stream: TcpStream,
         peer: SocketAddr,
         store: Arc<Store>,
+        append_turn: Arc<AppendTurn>,
         stats: Arc<Stats>,
         max_line_bytes: usize,
     ) -> Self {
@@ -49,6 +58,7 @@ impl Connection {
             input: BytesMut::with_capacity(READ_CHUNK_BYTES),
             output: Vec::with_capacity(READ_CHUNK_BYTES),
             store,
+            append_turn,
             stats,
             max_line_bytes,
         }
@@ -98,17 +108,27 @@ impl Connection {
     /// replies; returns whether the connection must close.
     async fn answer_buffered(&mut self, blocks_on_disk: bool) -> std::io::Result<bool> {
         loop {
-            let (store, input, output) = (&*self.store, &self.input[..], &mut self.output);
-            let processed = if blocks_on_disk {
-                tokio::task::block_in_place(|| process(store, input, self.max_line_bytes, output))
+            let Parsed { consumed, close, get, batch } =
+                parse(&self.input, self.max_line_bytes, &mut self.output);
+            let tally = if batch.has_puts() {
+                let appended = {
+                    let _turn = self.append_turn.lock().await;
+                    batch.append(&self.store)
+                };
+                let (store, output) = (&*self.store, &mut self.output);
+                if blocks_on_disk {
+                    tokio::task::block_in_place(|| batch.commit(store, appended, output))
+                } else {
+                    batch.commit(store, appended, output)
+                }
             } else {
-                process(store, input, self.max_line_bytes, output)
+                batch.tally()
             };
-            self.stats.add(processed.tally);
-            self.input.advance(processed.consumed);
-            let Some(query) = processed.get else {
+            self.stats.add(tally);
+            self.input.advance(consumed);
+            let Some(query) = get else {
                 self.flush().await?;
-                return Ok(processed.close);
+                return Ok(close);
             };
             self.stream_get(&query).await?;
         }

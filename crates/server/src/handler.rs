@@ -2,22 +2,22 @@
 //! with no socket in sight.
 
 use crate::stats::Tally;
-use eardrum_protocol::{next_line, reply, Error as ProtocolError, Request, Selector};
-use eardrum_storage::{Keys, Sample, ScanCursor, Store};
+use eardrum_protocol::{next_line, reply, Request, Selector};
+use eardrum_storage::{Appended, Keys, Sample, ScanCursor, Store};
 
-/// What [`process`] did with a buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Processed {
+/// The requests [`parse`] found in a buffer, up to the first `get`.
+#[derive(Debug)]
+pub(crate) struct Parsed<'a> {
     /// Bytes of complete lines consumed from the front of the input.
     pub(crate) consumed: usize,
     /// The connection must close after the replies are sent: a line
     /// exceeded the length bound, so the stream cannot be resynchronised.
     pub(crate) close: bool,
-    /// Requests handled, for the server's counters.
-    pub(crate) tally: Tally,
-    /// A `get` to answer next, by streaming its rows (see
+    /// A `get` to answer after the batch, by streaming its rows (see
     /// `Connection::stream_get`); the lines after it wait in the input.
     pub(crate) get: Option<Query>,
+    /// The puts to store, and the replies held back behind them.
+    pub(crate) batch: Batch<'a>,
 }
 
 /// What a `get` reads, owned so that it outlives the input buffer.
@@ -38,16 +38,16 @@ impl Query {
     }
 }
 
-/// Handles the complete lines in `input`, appending one reply per
-/// non-blank line to `out`, in order, up to and including the first `get`,
-/// whose answer is left to the caller (it may be large, so the connection
-/// streams it).
+/// Reads the complete lines in `input` up to and including the first
+/// `get`: puts are gathered into one batch, and the replies that need no
+/// store are appended to `out`, or held behind the batch's puts so that
+/// replies keep request order. Nothing is stored until
+/// [`Batch::commit`]: parsing needs no lock, so connections parse in
+/// parallel and only take turns to store.
 ///
-/// Consecutive puts are stored as one batch (one log write, one sync when the
-/// store syncs every write) before any of their `ok`s is written, and before
-/// a later `get` is answered, so a `get` sees every earlier `put` of the
-/// same connection.
-pub(crate) fn process(store: &Store, input: &[u8], max_line_bytes: usize, out: &mut Vec<u8>) -> Processed {
+/// A `get` ends the batch, so that it sees every earlier `put` of the
+/// same connection; its answer is left to the caller, which streams it.
+pub(crate) fn parse<'a>(input: &'a [u8], max_line_bytes: usize, out: &mut Vec<u8>) -> Parsed<'a> {
     let mut batch = Batch::default();
     let mut consumed = 0;
     let mut close = false;
@@ -76,23 +76,17 @@ pub(crate) fn process(store: &Store, input: &[u8], max_line_bytes: usize, out: &
                 }
             }
             Ok(None) => break,
-            Err(error @ ProtocolError::LineTooLong { .. }) => {
-                tracing::debug!(%error, "closing the connection");
-                batch.commit(store, out);
-                batch.reject(out);
-                close = true;
-                break;
-            }
             Err(error) => {
-                // next_line only fails on length; keep the stream honest anyway.
-                tracing::warn!(%error, "unexpected framing error");
+                // Only a line over the length bound fails framing: answer
+                // it, after the puts before it, and give up on the stream.
+                tracing::debug!(%error, "closing the connection");
+                batch.reject(out);
                 close = true;
                 break;
             }
         }
     }
-    batch.commit(store, out);
-    Processed { consumed, close, tally: batch.tally, get }
+    Parsed { consumed, close, get, batch }
 }
 
 /// Points formatted per hold of the store's lock while streaming a `get`.
@@ -117,8 +111,8 @@ pub(crate) fn continue_get(store: &Store, query: &Query, cursor: &mut ScanCursor
 }
 
 /// Puts waiting to be stored, and the replies that wait with them.
-#[derive(Default)]
-struct Batch<'a> {
+#[derive(Debug, Default)]
+pub(crate) struct Batch<'a> {
     samples: Vec<Sample<'a>>,
     /// One entry per reply held back while `samples` is non-empty: `true`
     /// for a put (its reply depends on the commit), `false` for an error.
@@ -142,13 +136,33 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Stores the pending puts and writes every held reply: `ok` only if
-    /// the store took the batch.
-    fn commit(&mut self, store: &Store, out: &mut Vec<u8>) {
-        if self.samples.is_empty() {
-            return;
-        }
-        let stored = match store.put(&self.samples) {
+    /// Whether there is anything to store.
+    pub(crate) fn has_puts(&self) -> bool {
+        !self.samples.is_empty()
+    }
+
+    /// The counts of a batch with no puts, whose replies are all written.
+    pub(crate) fn tally(&self) -> Tally {
+        self.tally
+    }
+
+    /// Appends the puts to the store's log and memory (see
+    /// [`Store::append`]); the caller makes sure one batch appends at a
+    /// time.
+    pub(crate) fn append(&self, store: &Store) -> eardrum_storage::Result<Appended> {
+        store.append(&self.samples)
+    }
+
+    /// Finishes what [`Batch::append`] began: waits until the batch is as
+    /// durable as the store promises, then writes every held reply, `ok`
+    /// only if the batch was stored; returns the counts.
+    pub(crate) fn commit(
+        mut self,
+        store: &Store,
+        appended: eardrum_storage::Result<Appended>,
+        out: &mut Vec<u8>,
+    ) -> Tally {
+        let stored = match appended.and_then(|appended| store.make_durable(appended)) {
             Ok(()) => true,
             Err(error) => {
                 let error: &dyn std::error::Error = &error;
@@ -165,8 +179,7 @@ impl<'a> Batch<'a> {
                 self.tally.errors += u64::from(is_put);
             }
         }
-        self.samples.clear();
-        self.held.clear();
+        self.tally
     }
 }
 
@@ -175,24 +188,29 @@ mod tests {
     use super::*;
     use eardrum_storage::Options;
 
-    /// Processes all of `input` the way a connection does, answering gets.
-    fn run(store: &Store, input: &[u8]) -> (Vec<u8>, Processed) {
+    /// What [`run`] did: bytes consumed, whether to close, the counts.
+    type Outcome = (usize, bool, Tally);
+
+    /// Handles all of `input` the way a connection does, answering gets.
+    fn run(store: &Store, input: &[u8]) -> (Vec<u8>, Outcome) {
         let mut out = Vec::new();
         let mut consumed = 0;
         let mut tally = Tally::default();
         loop {
-            let mut processed = process(store, &input[consumed..], 32, &mut out);
-            consumed += processed.consumed;
-            tally.puts_stored += processed.tally.puts_stored;
-            tally.gets += processed.tally.gets;
-            tally.errors += processed.tally.errors;
-            match processed.get.take() {
+            let parsed = parse(&input[consumed..], 32, &mut out);
+            consumed += parsed.consumed;
+            let appended = parsed.batch.append(store);
+            let counted = parsed.batch.commit(store, appended, &mut out);
+            tally.puts_stored += counted.puts_stored;
+            tally.gets += counted.gets;
+            tally.errors += counted.errors;
+            match parsed.get {
                 Some(query) => {
                     let mut cursor = ScanCursor::default();
                     begin_get(&mut out);
                     while !continue_get(store, &query, &mut cursor, &mut out) {}
                 }
-                None => return (out, Processed { consumed, tally, ..processed }),
+                None => return (out, (consumed, parsed.close, tally)),
             }
         }
     }
@@ -201,22 +219,22 @@ mod tests {
     fn replies_keep_request_order_around_batched_puts() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), Options::default()).unwrap();
-        let (out, processed) = run(&store, b"put a 1 1\nbad\n\nput a 2 2\nget a\nget\nput a");
+        let (out, (consumed, close, tally)) = run(&store, b"put a 1 1\nbad\n\nput a 2 2\nget a\nget\nput a");
         assert_eq!(
             out,
             b"ok\n\nerror\nwrong command\n\nok\n\nok\na 1.0 1\na 2.0 2\n\nerror\nwrong command\n\n"
         );
-        assert_eq!(processed.consumed, b"put a 1 1\nbad\n\nput a 2 2\nget a\nget\n".len());
-        assert!(!processed.close);
-        assert_eq!(processed.tally, Tally { puts_stored: 2, gets: 1, errors: 2 });
+        assert_eq!(consumed, b"put a 1 1\nbad\n\nput a 2 2\nget a\nget\n".len());
+        assert!(!close);
+        assert_eq!(tally, Tally { puts_stored: 2, gets: 1, errors: 2 });
     }
 
     #[test]
     fn an_overlong_line_answers_the_lines_before_it_then_closes() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), Options::default()).unwrap();
-        let (out, processed) = run(&store, b"put a 1 1\nget aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        let (out, (_, close, _)) = run(&store, b"put a 1 1\nget aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
         assert_eq!(out, b"ok\n\nerror\nwrong command\n\n");
-        assert!(processed.close);
+        assert!(close);
     }
 }

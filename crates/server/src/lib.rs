@@ -172,6 +172,7 @@ impl Server {
         let listener = Listener {
             listener: self.listener,
             store: Arc::clone(&self.store),
+            append_turn: Arc::default(),
             stats: Arc::clone(&self.stats),
             connection_limit: Arc::new(Semaphore::new(self.config.max_connections)),
             max_line_bytes: self.config.max_line_bytes,

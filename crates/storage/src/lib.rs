@@ -64,4 +64,4 @@ pub use error::{Corruption, Error, Result};
 pub use options::{Options, RecoveryMode, SyncMode};
 pub use registry::SeriesId;
 pub use stats::{CheckpointStats, Stats};
-pub use store::{Keys, Sample, ScanCursor, Store};
+pub use store::{Appended, Keys, Sample, ScanCursor, Store};

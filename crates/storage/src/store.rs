@@ -28,6 +28,15 @@ pub struct Sample<'a> {
     pub value: f64,
 }
 
+/// A batch [`Store::append`] wrote to the log: what
+/// [`Store::make_durable`] must sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "under SyncMode::Always an append is not durable until make_durable returns"]
+pub struct Appended {
+    /// The log position the batch's record ends at.
+    lsn: u64,
+}
+
 /// Which series [`Store::scan`] visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keys<'a> {
@@ -231,7 +240,7 @@ impl Store {
     ///
     /// When this returns `Ok`, the batch is in the operating system (it
     /// survives the process being killed) and, with [`SyncMode::Always`], on
-    /// disk.
+    /// disk. It is [`Store::append`] then [`Store::make_durable`].
     ///
     /// # Errors
     ///
@@ -240,12 +249,37 @@ impl Store {
     /// batch is in memory and the log but may not be on disk, and the store
     /// refuses later writes.
     pub fn put(&self, samples: &[Sample<'_>]) -> Result<()> {
+        let appended = self.append(samples)?;
+        self.make_durable(appended)
+    }
+
+    /// The first half of [`Store::put`]: writes the batch's log record and
+    /// applies it to memory, without waiting for a sync. Callers that
+    /// serialise appends themselves (the server, so that its threads never
+    /// sleep on the store's lock) let the syncs of several appends overlap
+    /// by calling [`Store::make_durable`] outside their own lock.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::put`], apart from the sync.
+    pub fn append(&self, samples: &[Sample<'_>]) -> Result<Appended> {
         if samples.is_empty() {
-            return Ok(());
+            return Ok(Appended { lsn: 0 });
         }
         let lsn = lock(&self.shared.state).append(samples)?;
+        Ok(Appended { lsn })
+    }
+
+    /// The second half of [`Store::put`]: with [`SyncMode::Always`], waits
+    /// until the appended batch is on disk (one sync covers every append
+    /// before it); otherwise returns at once.
+    ///
+    /// # Errors
+    ///
+    /// The sync's I/O error; the store is then poisoned.
+    pub fn make_durable(&self, appended: Appended) -> Result<()> {
         if self.shared.options.sync == SyncMode::Always {
-            self.shared.sync_through(lsn)?;
+            self.shared.sync_through(appended.lsn)?;
         }
         Ok(())
     }
