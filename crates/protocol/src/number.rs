@@ -89,6 +89,11 @@ fn parse_short_decimal(text: &[u8]) -> Option<f64> {
 /// ```
 pub fn parse_timestamp(word: &[u8]) -> Option<i64> {
     let (negative, digits) = split_sign(word);
+    // What clients send: up to 18 plain digits, which cannot overflow.
+    if (1..=18).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) {
+        let magnitude = digits.iter().fold(0i64, |total, &byte| total * 10 + i64::from(byte - b'0'));
+        return Some(if negative { -magnitude } else { magnitude });
+    }
     if !is_digit_part(digits) {
         return None;
     }

@@ -153,8 +153,19 @@ impl<'a> Words<'a> {
 
 /// Space, tab, `\r`, vertical tab and form feed: Python's ASCII whitespace.
 fn is_separator(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' | b'\n')
+    SEPARATORS[usize::from(byte)]
 }
+
+/// [`is_separator`] as a table: one load per byte instead of six compares.
+static SEPARATORS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 6 {
+        table[[b' ', b'\t', b'\r', b'\x0b', b'\x0c', b'\n'][i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 impl<'a> Iterator for Words<'a> {
     type Item = &'a [u8];
@@ -162,10 +173,36 @@ impl<'a> Iterator for Words<'a> {
     fn next(&mut self) -> Option<&'a [u8]> {
         let start = self.rest.iter().position(|&b| !is_separator(b))?;
         let rest = &self.rest[start..];
-        let end = rest.iter().position(|&b| is_separator(b)).unwrap_or(rest.len());
+        let end = find_separator(rest).unwrap_or(rest.len());
         self.rest = &rest[end..];
         Some(&rest[..end])
     }
+}
+
+/// The position of the first separator in `bytes`. Words are long and the
+/// gaps between them short, so this looks at eight bytes at a time: every
+/// separator is below `0x21`, and a word-wide subtraction flags the bytes
+/// that are (the lowest flag is always exact; the table settles the rest).
+fn find_separator(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x21; 8]);
+    const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let mut flagged = x.wrapping_sub(ONES) & !x & HIGH_BITS;
+        while flagged != 0 {
+            let at = flagged.trailing_zeros() as usize / 8;
+            if is_separator(chunk[at]) {
+                return Some(offset + at);
+            }
+            flagged &= flagged - 1;
+        }
+        offset += 8;
+    }
+    chunks.remainder().iter().position(|&b| is_separator(b)).map(|at| offset + at)
 }
 
 #[cfg(test)]
@@ -180,6 +217,22 @@ mod tests {
     fn words_split_on_runs_of_ascii_whitespace() {
         let words: Vec<&[u8]> = Words::new(b" \tput  a\x0b1\x0c 2 \r").collect();
         assert_eq!(words, [&b"put"[..], b"a", b"1", b"2"]);
+    }
+
+    #[test]
+    fn separators_are_found_at_any_offset_among_any_bytes() {
+        for separator in [b' ', b'\t', b'\r', b'\x0b', b'\x0c'] {
+            for len in 0..40 {
+                for at in 0..len {
+                    // Control characters and bytes above 0x80 around it are not separators.
+                    let mut bytes: Vec<u8> = (0..len).map(|i| [b'a', 0x01, 0xff, b'!', 0x20 + 1][i % 5]).collect();
+                    bytes[at] = separator;
+                    assert_eq!(find_separator(&bytes), Some(at), "{bytes:?}");
+                }
+                let plain: Vec<u8> = (0..len).map(|i| [0x01, 0x1f, 0x80, b'z'][i % 4]).collect();
+                assert_eq!(find_separator(&plain), None, "{plain:?}");
+            }
+        }
     }
 
     #[test]
