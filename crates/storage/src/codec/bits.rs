@@ -9,35 +9,32 @@ pub(crate) struct BitWriter {
 }
 
 impl BitWriter {
-    /// Appends the low `count` bits of `value` (`count` ≤ 64): first into
-    /// the free bits of the last byte, then whole bytes, then the rest.
+    /// Appends the low `count` bits of `value` (`count` ≤ 64): the first
+    /// into the free bits of the last byte, the rest as whole bytes in one
+    /// eight-byte copy (trimmed after), so no bit or byte is written in a
+    /// loop: this runs twice for every point a head takes.
     pub(crate) fn write_bits(&mut self, value: u64, count: u32) {
         debug_assert!(count <= 64);
         if count == 0 {
             return;
         }
         let value = if count == 64 { value } else { value & ((1u64 << count) - 1) };
-        let mut remaining = count;
-        if self.used_in_last != 0 {
-            let free = 8 - u32::from(self.used_in_last);
-            let last = self.bytes.len() - 1;
-            if remaining <= free {
-                self.bytes[last] |= (value << (free - remaining)) as u8;
-                self.used_in_last = ((u32::from(self.used_in_last) + remaining) % 8) as u8;
+        let free = (8 - u32::from(self.used_in_last)) % 8;
+        if let (true, Some(last)) = (free > 0, self.bytes.last_mut()) {
+            if count <= free {
+                *last |= (value << (free - count)) as u8;
+                self.used_in_last = ((u32::from(self.used_in_last) + count) % 8) as u8;
                 return;
             }
-            remaining -= free;
-            self.bytes[last] |= (value >> remaining) as u8;
-            self.used_in_last = 0;
+            *last |= (value >> (count - free)) as u8;
         }
-        while remaining >= 8 {
-            remaining -= 8;
-            self.bytes.push((value >> remaining) as u8);
-        }
-        if remaining > 0 {
-            self.bytes.push((value << (8 - remaining)) as u8);
-            self.used_in_last = remaining as u8;
-        }
+        // `remaining` is 1..=64: the bits that did not fit, left-aligned.
+        let remaining = count - free;
+        let aligned = value << (64 - remaining);
+        let len = self.bytes.len();
+        self.bytes.extend_from_slice(&aligned.to_be_bytes());
+        self.bytes.truncate(len + remaining.div_ceil(8) as usize);
+        self.used_in_last = (remaining % 8) as u8;
     }
 
     /// Appends one bit.
