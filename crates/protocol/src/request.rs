@@ -225,7 +225,8 @@ mod tests {
             for len in 0..40 {
                 for at in 0..len {
                     // Control characters and bytes above 0x80 around it are not separators.
-                    let mut bytes: Vec<u8> = (0..len).map(|i| [b'a', 0x01, 0xff, b'!', 0x20 + 1][i % 5]).collect();
+                    let mut bytes: Vec<u8> =
+                        (0..len).map(|i| [b'a', 0x01, 0xff, b'!', 0x20 + 1][i % 5]).collect();
                     bytes[at] = separator;
                     assert_eq!(find_separator(&bytes), Some(at), "{bytes:?}");
                 }

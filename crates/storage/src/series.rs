@@ -114,7 +114,7 @@ impl Series {
             self.fold_window(window);
         } else {
             let mut bytes = Vec::new();
-            chunk::encode(&head.points(), &mut bytes);
+            head.seal(&mut bytes);
             self.push_chunk(bytes.into_boxed_slice());
         }
     }

@@ -23,7 +23,6 @@
 pub(crate) mod block;
 pub(crate) mod manifest;
 
-use crate::codec::chunk;
 use crate::error::{Corruption, Error, Result};
 use crate::failpoint;
 use crate::series::Part;
@@ -105,7 +104,7 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
                 Part::Chunk(bytes) => writer.add(*id, bytes),
                 Part::Head(head) => {
                     encoded.clear();
-                    chunk::encode(&head.points(), &mut encoded);
+                    head.seal(&mut encoded);
                     writer.add(*id, &encoded);
                 }
             }

@@ -42,6 +42,12 @@ impl BitWriter {
         self.write_bits(u64::from(bit), 1);
     }
 
+    /// How many bits were written.
+    pub(crate) fn bit_len(&self) -> u64 {
+        let padding = (8 - u64::from(self.used_in_last)) % 8;
+        self.bytes.len() as u64 * 8 - padding
+    }
+
     /// The bytes written; the last one is zero-padded.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes

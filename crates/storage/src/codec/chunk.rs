@@ -22,7 +22,7 @@
 //! tried); all others take XOR.
 
 use super::bits::{BitReader, BitWriter};
-use super::ints::{bucketed_bits, read_bucketed, unzigzag, write_bucketed, zigzag};
+use super::ints::{bit_width, bucketed_bits, read_bucketed, unzigzag, write_bucketed, zigzag};
 use super::values::{
     read_delta_bucketed, scale, to_scaled, unscale, write_deltas_bucketed, Packing, XorDecoder, XorEncoder,
     MAX_DECIMALS,
@@ -47,10 +47,6 @@ pub(crate) fn encode(points: &[(i64, f64)], out: &mut Vec<u8>) {
         return;
     };
     let last_ts = points.last().map_or(first_ts, |&(t, _)| t);
-    varint::write_u64(out, points.len() as u64);
-    varint::write_u64(out, zigzag(first_ts));
-    varint::write_u64(out, last_ts.wrapping_sub(first_ts) as u64);
-
     let mut timestamps = BitWriter::default();
     let mut previous = (first_ts, 0i64);
     for &(timestamp, _) in &points[1..] {
@@ -58,8 +54,7 @@ pub(crate) fn encode(points: &[(i64, f64)], out: &mut Vec<u8>) {
         write_bucketed(&mut timestamps, delta.wrapping_sub(previous.1));
         previous = (timestamp, delta);
     }
-    varint::write_u64(out, timestamps.as_bytes().len() as u64);
-    out.extend_from_slice(timestamps.as_bytes());
+    write_header(out, points.len(), first_ts, last_ts, &timestamps);
 
     let values: Vec<f64> = points.iter().map(|&(_, v)| v).collect();
     // Values with few decimals take one of the decimal encodings, whichever
@@ -69,11 +64,9 @@ pub(crate) fn encode(points: &[(i64, f64)], out: &mut Vec<u8>) {
     let encoded = match scale(&values) {
         Some(scaled) => {
             let packing = Packing::for_integers(&scaled.integers);
-            let packed_bits = u64::from(packing.width) * (scaled.integers.len() as u64 - 1);
             let bucketed_bits: u64 =
                 scaled.integers.windows(2).map(|pair| bucketed_bits(pair[1].wrapping_sub(pair[0]))).sum();
-            // The packed header spends two more fields (about two bytes).
-            if bucketed_bits <= packed_bits + 16 {
+            if prefer_bucketed(bucketed_bits, packing, scaled.integers.len()) {
                 encode_decimal_bucketed(&scaled)
             } else {
                 encode_decimal_packed(&scaled, packing)
@@ -82,6 +75,23 @@ pub(crate) fn encode(points: &[(i64, f64)], out: &mut Vec<u8>) {
         None => encode_xor(&values),
     };
     out.extend_from_slice(&encoded);
+}
+
+/// The chunk's fields before its values: count, time range, timestamps.
+fn write_header(out: &mut Vec<u8>, count: usize, first_ts: i64, last_ts: i64, timestamps: &BitWriter) {
+    varint::write_u64(out, count as u64);
+    varint::write_u64(out, zigzag(first_ts));
+    varint::write_u64(out, last_ts.wrapping_sub(first_ts) as u64);
+    varint::write_u64(out, timestamps.as_bytes().len() as u64);
+    out.extend_from_slice(timestamps.as_bytes());
+}
+
+/// Whether `count` decimal values whose differences take `bucketed_bits`
+/// in the bucketed code are smaller that way than packed.
+fn prefer_bucketed(bucketed_bits: u64, packing: Packing, count: usize) -> bool {
+    let packed_bits = u64::from(packing.width) * (count as u64).saturating_sub(1);
+    // The packed header spends two more fields (about two bytes).
+    bucketed_bits <= packed_bits + 16
 }
 
 fn encode_xor(values: &[f64]) -> Vec<u8> {
@@ -277,8 +287,9 @@ pub(crate) struct Head {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum HeadEncoding {
     /// Values are `integer / 10^decimals`; the stream holds the differences
-    /// after `first`.
-    Decimal { decimals: u8, first: i64, last: i64 },
+    /// after `first`, the smallest and largest of which are kept so that
+    /// sealing knows the packed size without reading them.
+    Decimal { decimals: u8, first: i64, last: i64, min_delta: i64, max_delta: i64 },
     /// Values are an XOR stream.
     Xor(XorEncoder),
 }
@@ -297,7 +308,13 @@ impl Head {
         let encoding = match scale(&values) {
             Some(scaled) => {
                 let first = scaled.integers[0];
-                HeadEncoding::Decimal { decimals: scaled.decimals, first, last: first }
+                HeadEncoding::Decimal {
+                    decimals: scaled.decimals,
+                    first,
+                    last: first,
+                    min_delta: i64::MAX,
+                    max_delta: i64::MIN,
+                }
             }
             None => HeadEncoding::Xor(XorEncoder::default()),
         };
@@ -323,22 +340,26 @@ impl Head {
     pub(crate) fn push(&mut self, timestamp: i64, value: f64) {
         debug_assert!(timestamp > self.last_ts);
         match &mut self.encoding {
-            HeadEncoding::Decimal { decimals, last, .. } => match to_scaled(value, *decimals) {
-                Some(integer) => {
-                    write_bucketed(&mut self.values, integer.wrapping_sub(*last));
-                    *last = integer;
+            HeadEncoding::Decimal { decimals, last, min_delta, max_delta, .. } => {
+                match to_scaled(value, *decimals) {
+                    Some(integer) => {
+                        let delta = integer.wrapping_sub(*last);
+                        write_bucketed(&mut self.values, delta);
+                        (*min_delta, *max_delta) = ((*min_delta).min(delta), (*max_delta).max(delta));
+                        *last = integer;
+                    }
+                    None => {
+                        // More decimals than so far, or not decimal at all:
+                        // re-encode everything with an encoding that fits. This
+                        // happens a few times per head at most, as decimals only
+                        // grow and XOR is final.
+                        let mut points = self.points();
+                        points.push((timestamp, value));
+                        *self = Head::from_points(&points);
+                        return;
+                    }
                 }
-                None => {
-                    // More decimals than so far, or not decimal at all:
-                    // re-encode everything with an encoding that fits. This
-                    // happens a few times per head at most, as decimals only
-                    // grow and XOR is final.
-                    let mut points = self.points();
-                    points.push((timestamp, value));
-                    *self = Head::from_points(&points);
-                    return;
-                }
-            },
+            }
             HeadEncoding::Xor(xor) => xor.push(&mut self.values, value),
         }
         let delta = timestamp.wrapping_sub(self.last_ts);
@@ -376,6 +397,43 @@ impl Head {
             timestamps: BitReader::new(self.timestamps.as_bytes()),
             values: BitReader::new(self.values.as_bytes()),
             value_state,
+        }
+    }
+
+    /// Appends the chunk of the points held to `out`: the bytes
+    /// [`encode`] would write for [`Head::points`], mostly copied from the
+    /// head's streams, which already are the chunk's. Only values better
+    /// packed than bucketed are read back, and no timestamp is.
+    pub(crate) fn seal(&self, out: &mut Vec<u8>) {
+        write_header(out, self.len(), self.first_ts, self.last_ts, &self.timestamps);
+        match &self.encoding {
+            HeadEncoding::Xor(_) => {
+                out.push(XOR);
+                out.extend_from_slice(self.values.as_bytes());
+            }
+            &HeadEncoding::Decimal { decimals, first, min_delta, max_delta, .. } => {
+                let packing = match self.count {
+                    0 | 1 => Packing { min_delta: 0, width: 0 },
+                    _ => Packing { min_delta, width: bit_width(max_delta.wrapping_sub(min_delta) as u64) },
+                };
+                let bucketed = prefer_bucketed(self.values.bit_len(), packing, self.len());
+                out.extend_from_slice(&[if bucketed { DECIMAL_BUCKETED } else { DECIMAL_PACKED }, decimals]);
+                varint::write_u64(out, zigzag(first));
+                if bucketed {
+                    out.extend_from_slice(self.values.as_bytes());
+                    return;
+                }
+                varint::write_u64(out, zigzag(packing.min_delta));
+                out.push(packing.width as u8);
+                let mut differences = BitReader::new(self.values.as_bytes());
+                let mut packed = BitWriter::default();
+                for _ in 1..self.count {
+                    // A head is written by this process only, so its stream reads.
+                    let delta = read_bucketed(&mut differences).unwrap_or(0);
+                    packed.write_bits(delta.wrapping_sub(packing.min_delta) as u64, packing.width);
+                }
+                out.extend_from_slice(packed.as_bytes());
+            }
         }
     }
 

@@ -163,6 +163,29 @@ fn named_cases_round_trip_and_choose_their_encoding() {
     }
 }
 
+/// Sealing a head built point by point must give exactly the bytes
+/// `encode` writes for the same points: a block written from either reads
+/// the same, and size figures hold for both.
+fn assert_head_seals_like_encode(points: &[(i64, f64)]) {
+    let mut head = Head::new(points[0].0, points[0].1);
+    for &(t, v) in &points[1..] {
+        head.push(t, v);
+    }
+    let (mut sealed, mut encoded) = (Vec::new(), Vec::new());
+    head.seal(&mut sealed);
+    encode(points, &mut encoded);
+    assert_eq!(sealed, encoded, "{} points", points.len());
+}
+
+#[test]
+fn heads_seal_to_the_bytes_encode_writes() {
+    for case in cases() {
+        for len in [1, 2, case.points.len()] {
+            assert_head_seals_like_encode(&case.points[..len.min(case.points.len())]);
+        }
+    }
+}
+
 #[test]
 fn a_head_decodes_what_was_pushed_and_seals_to_the_same_points() {
     let points = regular(120, |i| 20.0 + ((noise(i) % 50) as f64) / 10.0);
@@ -232,6 +255,11 @@ proptest! {
     #[test]
     fn any_sorted_points_round_trip_to_the_bit(points in points_strategy()) {
         round_trip(&points);
+    }
+
+    #[test]
+    fn any_sorted_points_seal_from_a_head_as_they_encode(points in points_strategy()) {
+        assert_head_seals_like_encode(&points);
     }
 
     #[test]
