@@ -71,9 +71,9 @@ pub struct ServeArgs {
     /// it covers deleted, e.g. 5m; 0 checkpoints only at shutdown.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub checkpoint_interval: Duration,
-    /// Threads serving connections; 0 means one per CPU. Appends to the
-    /// store are serialised anyway, so on a machine shared with its clients
-    /// fewer threads can be faster (see BENCHMARKS.md).
+    /// Threads serving connections; 0 means half the CPUs, at least 1 and
+    /// at most 4: appends to the store are serialised anyway, and idle
+    /// threads cost wake-ups (see BENCHMARKS.md).
     #[arg(long, default_value_t = 0, env = "EARDRUM_THREADS")]
     pub threads: usize,
     /// If the log is damaged (not just a torn last write), move the damaged
@@ -135,7 +135,7 @@ pub struct BenchArgs {
     /// instead; reports its CPU time and peak memory.
     #[arg(long)]
     pub serve: bool,
-    /// The --threads of the server --serve starts (0: one per CPU).
+    /// The --threads of the server --serve starts (0: its default).
     #[arg(long, default_value_t = 0)]
     pub server_threads: usize,
     /// The --fsync policy of the server --serve starts.

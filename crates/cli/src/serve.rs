@@ -30,9 +30,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         ..Config::default()
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if args.threads > 0 {
-        runtime.worker_threads(args.threads);
-    }
+    runtime.worker_threads(match args.threads {
+        0 => default_threads(std::thread::available_parallelism().map_or(1, usize::from)),
+        threads => threads,
+    });
     let runtime =
         runtime.enable_all().thread_name("eardrum-worker").build().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -43,6 +44,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         signals.abort();
         anyhow::Ok(())
     })
+}
+
+/// Connection threads when `--threads` is not given: half the CPUs, at
+/// least one and at most four.
+///
+/// Every put batch takes a turn on the store (a log write and the memory
+/// update: about a third of a batch's CPU, measured), so threads beyond
+/// three or four only queue for it. And a thread that runs out of work
+/// sleeps and must be woken, which on a small machine costs more than the
+/// parallelism gains: on 2 CPUs one thread served 4 pipelining clients
+/// faster than two did, and strict request/response clients too
+/// (BENCHMARKS.md). The other CPUs are left to the kernel's network stack,
+/// the log's syncs, checkpoints and the HTTP API.
+fn default_threads(cpus: usize) -> usize {
+    (cpus / 2).clamp(1, 4)
 }
 
 /// Adds what an operator needs to act on a store that will not open.
