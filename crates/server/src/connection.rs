@@ -1,10 +1,11 @@
 //! One client connection: read bytes, hand complete lines to the handler,
 //! write the replies.
 
+use crate::committer::Committer;
 use crate::handler::{begin_get, continue_get, parse, Parsed, Query};
 use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
-use eardrum_storage::{ScanCursor, Store, SyncMode};
+use eardrum_storage::{ScanCursor, Store};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,24 +32,18 @@ pub(crate) struct Connection {
     input: BytesMut,
     output: Vec<u8>,
     store: Arc<Store>,
-    /// Shared by every connection: appends to the store take turns here,
-    /// so a connection waiting for its turn yields its worker thread to
-    /// other connections instead of putting it to sleep on the store's
-    /// lock (two context switches per collision).
-    append_turn: Arc<AppendTurn>,
+    /// Stores put batches, several connections' in one log write.
+    committer: Arc<Committer>,
     stats: Arc<Stats>,
     max_line_bytes: usize,
 }
-
-/// The turn to append to the store; see `Connection::append_turn`.
-pub(crate) type AppendTurn = tokio::sync::Mutex<()>;
 
 impl Connection {
     pub(crate) fn new(
         stream: TcpStream,
         peer: SocketAddr,
         store: Arc<Store>,
-        append_turn: Arc<AppendTurn>,
+        committer: Arc<Committer>,
         stats: Arc<Stats>,
         max_line_bytes: usize,
     ) -> Self {
@@ -58,7 +53,7 @@ impl Connection {
             input: BytesMut::with_capacity(READ_CHUNK_BYTES),
             output: Vec::with_capacity(READ_CHUNK_BYTES),
             store,
-            append_turn,
+            committer,
             stats,
             max_line_bytes,
         }
@@ -78,13 +73,6 @@ impl Connection {
     }
 
     async fn serve(&mut self, shutdown: &CancellationToken) -> std::io::Result<()> {
-        // With a sync per batch the handler blocks on the disk; tell tokio so
-        // that other connections keep their worker thread meanwhile.
-        // (block_in_place needs the multi-thread runtime; on a current-thread
-        // one there is no other worker to keep anyway.)
-        let multi_thread =
-            tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
-        let blocks_on_disk = multi_thread && self.store.sync_mode() == SyncMode::Always;
         loop {
             self.input.reserve(READ_CHUNK_BYTES);
             let read = tokio::select! {
@@ -97,7 +85,7 @@ impl Connection {
                 // every complete line was answered after its read.
                 return Ok(());
             }
-            if self.answer_buffered(blocks_on_disk).await? {
+            if self.answer_buffered().await? {
                 self.linger().await;
                 return Ok(());
             }
@@ -106,24 +94,12 @@ impl Connection {
 
     /// Answers every complete line buffered so far, streaming `get`
     /// replies; returns whether the connection must close.
-    async fn answer_buffered(&mut self, blocks_on_disk: bool) -> std::io::Result<bool> {
+    async fn answer_buffered(&mut self) -> std::io::Result<bool> {
         loop {
             let Parsed { consumed, close, get, batch } =
                 parse(&self.input, self.max_line_bytes, &mut self.output);
-            let tally = if batch.has_puts() {
-                let appended = {
-                    let _turn = self.append_turn.lock().await;
-                    batch.append(&self.store)
-                };
-                let (store, output) = (&*self.store, &mut self.output);
-                if blocks_on_disk {
-                    tokio::task::block_in_place(|| batch.commit(store, appended, output))
-                } else {
-                    batch.commit(store, appended, output)
-                }
-            } else {
-                batch.tally()
-            };
+            let stored = batch.samples().is_empty() || self.committer.store(batch.samples()).await;
+            let tally = batch.answer(stored, &mut self.output);
             self.stats.add(tally);
             self.input.advance(consumed);
             let Some(query) = get else {

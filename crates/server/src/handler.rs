@@ -3,7 +3,7 @@
 
 use crate::stats::Tally;
 use eardrum_protocol::{next_line, reply, Request, Selector};
-use eardrum_storage::{Appended, Keys, Sample, ScanCursor, Store};
+use eardrum_storage::{Keys, Sample, ScanCursor, Store};
 
 /// The requests [`parse`] found in a buffer, up to the first `get`.
 #[derive(Debug)]
@@ -41,9 +41,9 @@ impl Query {
 /// Reads the complete lines in `input` up to and including the first
 /// `get`: puts are gathered into one batch, and the replies that need no
 /// store are appended to `out`, or held behind the batch's puts so that
-/// replies keep request order. Nothing is stored until
-/// [`Batch::commit`]: parsing needs no lock, so connections parse in
-/// parallel and only take turns to store.
+/// replies keep request order. Nothing is stored here: parsing needs no
+/// lock, so connections parse in parallel, and then store their batches
+/// through the server's `Committer`.
 ///
 /// A `get` ends the batch, so that it sees every earlier `put` of the
 /// same connection; its answer is left to the caller, which streams it.
@@ -51,8 +51,11 @@ pub(crate) fn parse<'a>(input: &'a [u8], max_line_bytes: usize, out: &mut Vec<u8
     // Sized for the lines a buffer of typical puts holds, so that pushing
     // them rarely grows the vectors.
     let lines = input.len() / TYPICAL_PUT_BYTES + 1;
-    let mut batch =
-        Batch { samples: Vec::with_capacity(lines), held: Vec::with_capacity(lines), tally: Tally::default() };
+    let mut batch = Batch {
+        samples: Vec::with_capacity(lines),
+        held: Vec::with_capacity(lines),
+        tally: Tally::default(),
+    };
     let mut consumed = 0;
     let mut close = false;
     let mut get = None;
@@ -144,40 +147,14 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Whether there is anything to store.
-    pub(crate) fn has_puts(&self) -> bool {
-        !self.samples.is_empty()
+    /// The puts to store.
+    pub(crate) fn samples(&self) -> &[Sample<'a>] {
+        &self.samples
     }
 
-    /// The counts of a batch with no puts, whose replies are all written.
-    pub(crate) fn tally(&self) -> Tally {
-        self.tally
-    }
-
-    /// Appends the puts to the store's log and memory (see
-    /// [`Store::append`]); the caller makes sure one batch appends at a
-    /// time.
-    pub(crate) fn append(&self, store: &Store) -> eardrum_storage::Result<Appended> {
-        store.append(&self.samples)
-    }
-
-    /// Finishes what [`Batch::append`] began: waits until the batch is as
-    /// durable as the store promises, then writes every held reply, `ok`
-    /// only if the batch was stored; returns the counts.
-    pub(crate) fn commit(
-        mut self,
-        store: &Store,
-        appended: eardrum_storage::Result<Appended>,
-        out: &mut Vec<u8>,
-    ) -> Tally {
-        let stored = match appended.and_then(|appended| store.make_durable(appended)) {
-            Ok(()) => true,
-            Err(error) => {
-                let error: &dyn std::error::Error = &error;
-                tracing::error!(error, points = self.samples.len(), "refused a batch of puts");
-                false
-            }
-        };
+    /// Writes every held reply once the batch's fate is known: `ok` for
+    /// each put if `stored`, else the error reply; returns the counts.
+    pub(crate) fn answer(mut self, stored: bool, out: &mut Vec<u8>) -> Tally {
         for &is_put in &self.held {
             if is_put && stored {
                 out.extend_from_slice(reply::OK_REPLY);
@@ -207,8 +184,8 @@ mod tests {
         loop {
             let parsed = parse(&input[consumed..], 32, &mut out);
             consumed += parsed.consumed;
-            let appended = parsed.batch.append(store);
-            let counted = parsed.batch.commit(store, appended, &mut out);
+            let stored = parsed.batch.samples().is_empty() || store.put(parsed.batch.samples()).is_ok();
+            let counted = parsed.batch.answer(stored, &mut out);
             tally.puts_stored += counted.puts_stored;
             tally.gets += counted.gets;
             tally.errors += counted.errors;

@@ -9,6 +9,8 @@
 //!
 //! - `listener`: accepts connections under a limit, with backoff on errors.
 //! - `connection`: reads bytes, writes replies, one task per client.
+//! - `committer`: stores the connections' put batches, several in one log
+//!   write.
 //! - `handler`: the protocol's logic over a buffer of lines, with no I/O:
 //!   consecutive puts become one store batch before their `ok`s are sent.
 //! - `http`: the HTTP API beside the protocol port (statistics for now).
@@ -33,6 +35,7 @@
 
 #![deny(clippy::unwrap_used)]
 
+mod committer;
 mod connection;
 mod error;
 mod handler;
@@ -46,6 +49,7 @@ pub use stats::Stats;
 /// The shutdown token [`Server::run`] watches, re-exported for callers.
 pub use tokio_util::sync::CancellationToken;
 
+use committer::Committer;
 use eardrum_storage::Store;
 use listener::Listener;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -172,7 +176,7 @@ impl Server {
         let listener = Listener {
             listener: self.listener,
             store: Arc::clone(&self.store),
-            append_turn: Arc::default(),
+            committer: Arc::new(Committer::new(Arc::clone(&self.store))),
             stats: Arc::clone(&self.stats),
             connection_limit: Arc::new(Semaphore::new(self.config.max_connections)),
             max_line_bytes: self.config.max_line_bytes,

@@ -1,6 +1,7 @@
 //! Accepting connections under a limit, with backoff on accept errors.
 
-use crate::connection::{AppendTurn, Connection};
+use crate::committer::Committer;
+use crate::connection::Connection;
 use crate::stats::Stats;
 use eardrum_storage::Store;
 use std::sync::atomic::Ordering;
@@ -15,7 +16,7 @@ use tokio_util::task::TaskTracker;
 pub(crate) struct Listener {
     pub(crate) listener: TcpListener,
     pub(crate) store: Arc<Store>,
-    pub(crate) append_turn: Arc<AppendTurn>,
+    pub(crate) committer: Arc<Committer>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) connection_limit: Arc<Semaphore>,
     pub(crate) max_line_bytes: usize,
@@ -62,7 +63,7 @@ impl Listener {
                 stream,
                 peer,
                 Arc::clone(&self.store),
-                Arc::clone(&self.append_turn),
+                Arc::clone(&self.committer),
                 Arc::clone(&self.stats),
                 self.max_line_bytes,
             );

@@ -67,6 +67,10 @@ pub enum Error {
     /// file itself (fsync errors cannot be retried safely on Linux).
     #[error("the log is poisoned by an earlier failed sync; restart to recover")]
     Poisoned,
+    /// The batch was taken by another caller's commit, which failed; that
+    /// caller got (and logged) the reason.
+    #[error("not stored: the log write that held this batch failed")]
+    NotStored,
 }
 
 /// Why a log record was judged corrupt.

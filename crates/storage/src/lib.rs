@@ -1,9 +1,10 @@
 //! The eardrum storage engine: durable, synchronous, no I/O but files.
 //!
-//! A [`Store`] lives in a data folder. Every batch of puts is appended to a
-//! write-ahead log ([`wal`]) as one checksummed record before it
-//! is applied to memory, so an acknowledged point survives the process being
-//! killed; [`SyncMode`] says what also survives a power loss. In memory,
+//! A [`Store`] lives in a data folder. Batches of puts are appended to a
+//! write-ahead log ([`wal`]) as one checksummed record per commit (batches
+//! staged by several callers share one) before they are applied to memory,
+//! so an acknowledged point survives the process being killed; [`SyncMode`]
+//! says what also survives a power loss. In memory,
 //! series are compressed chunks ([`codec`]); checkpoints write them to block
 //! files and delete the log they cover. Opening a store loads the newest
 //! checkpoint, replays the log after it, cuts off a torn last write, and
@@ -11,7 +12,8 @@
 //!
 //! # Layout
 //!
-//! - [`Store`]: open, [`put`](Store::put) a batch of [`Sample`]s,
+//! - [`Store`]: open, [`put`](Store::put) a batch of [`Sample`]s (or
+//!   [`stage`](Store::stage) batches and [`commit`](Store::commit) them together),
 //!   [`scan`](Store::scan) or [`scan_some`](Store::scan_some) series,
 //!   [`checkpoint`](Store::checkpoint), [`stats`](Store::stats),
 //!   [`close`](Store::close).
@@ -64,4 +66,4 @@ pub use error::{Corruption, Error, Result};
 pub use options::{Options, RecoveryMode, SyncMode};
 pub use registry::SeriesId;
 pub use stats::{CheckpointStats, Stats};
-pub use store::{Appended, Keys, Sample, ScanCursor, Store};
+pub use store::{Keys, Sample, ScanCursor, Staged, Store};

@@ -50,9 +50,16 @@ pub(crate) fn frame_into(out: &mut Vec<u8>, payload: &[u8]) {
 
 /// Builds one record's payload, with room for its frame in front so that the
 /// whole record goes to the file in one write.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RecordBuilder {
     bytes: Vec<u8>,
+}
+
+impl Default for RecordBuilder {
+    /// An empty record.
+    fn default() -> Self {
+        RecordBuilder { bytes: vec![0; FRAME_BYTES] }
+    }
 }
 
 impl RecordBuilder {

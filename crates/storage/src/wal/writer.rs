@@ -137,6 +137,11 @@ impl Writer {
         segment_path(&self.dir, self.sequence)
     }
 
+    /// Whether the writer refuses appends (see [`Writer::poison`]).
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     /// Refuses every later append: a sync failed, so what the disk holds is
     /// unknown.
     pub(crate) fn poison(&mut self) {

@@ -1,16 +1,27 @@
 //! The store: one shared handle over the log, the series in memory and
 //! the checkpoints on disk.
+//!
+//! Writes go in two steps. [`Store::stage`] adds a batch to the open log
+//! record (memory only, microseconds); [`Store::commit`] writes every
+//! staged batch in one `write` (and, with [`SyncMode::Always`], one sync),
+//! then applies them to memory in staging order. So batches of many
+//! connections share one write, and memory always holds exactly what
+//! replaying the log gives, nothing unwritten. [`Store::put`] does both.
 
-use crate::checkpoint::{self, block, manifest, History, Snapshot, BLOCKS_DIR};
+mod decisions;
+mod state;
+
+use crate::checkpoint::{self, block, manifest, History, BLOCKS_DIR};
 use crate::error::{Corruption, Error, Result};
 use crate::periodic::Periodic;
 use crate::registry::{Registry, SeriesId};
-use crate::series::{window_of, Series};
-use crate::wal::record::{Entries, Entry, RecordBuilder};
-use crate::wal::writer::Writer;
+use crate::series::Series;
+use crate::wal::record::RecordBuilder;
 use crate::wal::{recovery, sync_dir};
 use crate::{CheckpointStats, Options, Stats, SyncMode};
+use decisions::Decisions;
 use parking_lot::{Mutex, MutexGuard};
+use state::{replay, Commit, Replayed, State};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -28,13 +39,13 @@ pub struct Sample<'a> {
     pub value: f64,
 }
 
-/// A batch [`Store::append`] wrote to the log: what
-/// [`Store::make_durable`] must sync.
+/// A batch [`Store::stage`] took, stored by the next [`Store::commit`];
+/// [`Store::outcome`] says whether it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use = "under SyncMode::Always an append is not durable until make_durable returns"]
-pub struct Appended {
-    /// The log position the batch's record ends at.
-    lsn: u64,
+#[must_use = "a staged batch is stored only once a commit has taken it"]
+pub struct Staged {
+    /// Batches are numbered in staging order from 1.
+    seq: u64,
 }
 
 /// Which series [`Store::scan`] visits.
@@ -65,10 +76,10 @@ impl ScanCursor {
 /// A metrics store in a data folder: a write-ahead log, compressed series
 /// in memory, and checkpoints of them in block files.
 ///
-/// `Store` is `Sync`: every connection shares one, and [`Store::put`] from
-/// many threads is serialised by a short lock around the log append and the
-/// memory update, in one order, so that replay rebuilds exactly the state
-/// that readers saw. Syncing and checkpoint writing happen outside that lock.
+/// `Store` is `Sync`: every connection shares one. Staging and committing
+/// are serialised by a short lock around the log record and the memory
+/// update, in one order, so that replay rebuilds exactly the state that
+/// readers saw. Syncing and checkpoint writing happen outside that lock.
 #[derive(Debug)]
 pub struct Store {
     shared: Arc<Shared>,
@@ -85,6 +96,10 @@ pub struct Store {
 #[derive(Debug)]
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// Held for a whole commit, sync included, so that commits decide their
+    /// batches in order while later batches keep being staged.
+    commit_turn: Mutex<()>,
+    decisions: Decisions,
     /// The LSN up to which the log is known to be on disk. Held while a sync
     /// runs, so concurrent callers wait for it and then find their records
     /// covered (group commit) instead of syncing again.
@@ -96,26 +111,6 @@ pub(crate) struct Shared {
     history: Mutex<History>,
     options: Options,
     dir: PathBuf,
-}
-
-#[derive(Debug)]
-struct State {
-    registry: Registry,
-    series: Vec<Series>,
-    wal: Writer,
-    /// Reused for every batch, so a put allocates nothing in steady state.
-    record: RecordBuilder,
-    batch_ids: Vec<SeriesId>,
-    /// Windows written since the last checkpoint began.
-    dirty: BTreeSet<i64>,
-    /// The newest timestamp ever put, for retention.
-    newest_ts: Option<i64>,
-    /// Distinct points held.
-    points: u64,
-    records_replayed: u64,
-    /// The log position of the last checkpoint's snapshot; `None` until the
-    /// first one, since the log may hold replayed records.
-    checkpointed_lsn: Option<u64>,
 }
 
 /// Series copied per hold of the store's lock while a checkpoint takes its
@@ -210,13 +205,17 @@ impl Store {
                 series,
                 wal: recovered.writer,
                 record: RecordBuilder::default(),
-                batch_ids: Vec::new(),
+                staged_points: Vec::new(),
+                staged_seq: 0,
+                committed_seq: 0,
                 dirty,
                 newest_ts,
                 points,
                 records_replayed: recovered.records,
                 checkpointed_lsn: None,
             }),
+            commit_turn: Mutex::new(()),
+            decisions: Decisions::default(),
             synced_lsn: Mutex::new(0),
             manifest: Mutex::new(current),
             history: Mutex::new(History::default()),
@@ -234,54 +233,69 @@ impl Store {
         Ok(Store { shared, flusher, checkpointer, closed: false, _lock: lock_file })
     }
 
-    /// Stores a batch of samples: one log record for all of them, then the
-    /// memory update. A later sample for the same key and timestamp replaces
-    /// an earlier one.
+    /// Stores a batch of samples: [`Store::stage`], [`Store::commit`], and
+    /// the batch's outcome. A later sample for the same key and timestamp
+    /// replaces an earlier one.
     ///
     /// When this returns `Ok`, the batch is in the operating system (it
     /// survives the process being killed) and, with [`SyncMode::Always`], on
-    /// disk. It is [`Store::append`] then [`Store::make_durable`].
+    /// disk.
     ///
     /// # Errors
     ///
-    /// The I/O error of the log write or sync, or [`Error::Poisoned`]. On a
-    /// failed write nothing of the batch is stored; on a failed sync the
-    /// batch is in memory and the log but may not be on disk, and the store
-    /// refuses later writes.
+    /// The I/O error of the log write or sync, [`Error::Poisoned`], or
+    /// [`Error::NotStored`] when another caller's commit took the batch and
+    /// failed. On a failed write nothing of the batch is stored; on a
+    /// failed sync the batch is in memory and the log but may not be on
+    /// disk, and the store refuses later writes.
     pub fn put(&self, samples: &[Sample<'_>]) -> Result<()> {
-        let appended = self.append(samples)?;
-        self.make_durable(appended)
-    }
-
-    /// The first half of [`Store::put`]: writes the batch's log record and
-    /// applies it to memory, without waiting for a sync. Callers that
-    /// serialise appends themselves (the server, so that its threads never
-    /// sleep on the store's lock) let the syncs of several appends overlap
-    /// by calling [`Store::make_durable`] outside their own lock.
-    ///
-    /// # Errors
-    ///
-    /// As [`Store::put`], apart from the sync.
-    pub fn append(&self, samples: &[Sample<'_>]) -> Result<Appended> {
         if samples.is_empty() {
-            return Ok(Appended { lsn: 0 });
+            return Ok(());
         }
-        let lsn = lock(&self.shared.state).append(samples)?;
-        Ok(Appended { lsn })
+        let staged = self.stage(samples);
+        self.commit()?;
+        match self.outcome(staged) {
+            Some(true) => Ok(()),
+            _ => Err(Error::NotStored),
+        }
     }
 
-    /// The second half of [`Store::put`]: with [`SyncMode::Always`], waits
-    /// until the appended batch is on disk (one sync covers every append
-    /// before it); otherwise returns at once.
+    /// Adds a batch to the next commit: new keys are registered and the
+    /// batch's log entries encoded, but nothing is written, and nothing is
+    /// visible to readers until a commit has written it.
+    pub fn stage(&self, samples: &[Sample<'_>]) -> Staged {
+        Staged { seq: lock(&self.shared.state).stage(samples) }
+    }
+
+    /// Stores every batch staged so far, by anyone: one log record for all
+    /// of them, then the memory update, then with [`SyncMode::Always`] one
+    /// sync. Concurrent calls take turns; a call that finds nothing staged
+    /// returns at once.
     ///
     /// # Errors
     ///
-    /// The sync's I/O error; the store is then poisoned.
-    pub fn make_durable(&self, appended: Appended) -> Result<()> {
-        if self.shared.options.sync == SyncMode::Always {
-            self.shared.sync_through(appended.lsn)?;
+    /// As [`Store::put`]; every batch the failed commit took is then
+    /// reported not stored by [`Store::outcome`].
+    pub fn commit(&self) -> Result<()> {
+        let _turn = lock(&self.shared.commit_turn);
+        let Some(Commit { batches, written }) = lock(&self.shared.state).commit() else {
+            return Ok(());
+        };
+        let durable = written.and_then(|lsn| match self.shared.options.sync {
+            SyncMode::Always => self.shared.sync_through(lsn),
+            SyncMode::EverySecond | SyncMode::Never => Ok(()),
+        });
+        match durable {
+            Ok(()) => self.shared.decisions.stored(&batches),
+            Err(_) => self.shared.decisions.failed(&batches),
         }
-        Ok(())
+        durable
+    }
+
+    /// Whether a staged batch was stored: `None` until a commit has taken
+    /// it, then `Some(true)` once it is as durable as [`SyncMode`] says.
+    pub fn outcome(&self, staged: Staged) -> Option<bool> {
+        self.shared.decisions.outcome(staged.seq)
     }
 
     /// Calls `visit(key, timestamp, value)` for every point of the selected
@@ -319,7 +333,7 @@ impl Store {
                         break;
                     }
                 },
-                Keys::All => match state.registry.keys().get(cursor.position) {
+                Keys::All => match state.keys().get(cursor.position) {
                     Some(key) => (SeriesId(cursor.position as u32), &**key),
                     None => {
                         cursor.done = true;
@@ -367,7 +381,7 @@ impl Store {
             let memory = state.series.iter().map(Series::heap_bytes).sum::<usize>()
                 + state.series.capacity() * std::mem::size_of::<Series>()
                 + state.registry.heap_bytes();
-            (state.registry.len() as u64, points, memory as u64, state.wal.lsn(), state.records_replayed)
+            (state.series.len() as u64, points, memory as u64, state.wal.lsn(), state.records_replayed)
         };
         let history = lock(&self.shared.history).clone();
         Stats {
@@ -452,6 +466,11 @@ impl Shared {
         // without it so that writers keep appending meanwhile.
         let (file, written) = {
             let state = lock(&self.state);
+            if state.wal.is_poisoned() {
+                // A failed sync may have dropped pages: a retry that succeeds
+                // proves nothing (Linux forgets the error once reported).
+                return Err(Error::Poisoned);
+            }
             (state.wal.file(), state.wal.lsn())
         };
         if let Err(source) = file.sync_data() {
@@ -522,160 +541,6 @@ impl Shared {
         history.last = Some(stats.clone());
         Ok(stats)
     }
-}
-
-impl State {
-    /// Appends one record for `samples`, then applies them; returns the LSN
-    /// the record ends at.
-    fn append(&mut self, samples: &[Sample<'_>]) -> Result<u64> {
-        let registered_before = self.registry.len();
-        self.record.clear();
-        self.batch_ids.clear();
-        for sample in samples {
-            let id = match self.registry.id(sample.key) {
-                Some(id) => id,
-                None => {
-                    let id = self.registry.insert(sample.key);
-                    self.record.define_series(id.0, sample.key);
-                    id
-                }
-            };
-            self.record.point(id.0, sample.timestamp, sample.value);
-            self.batch_ids.push(id);
-        }
-        let lsn = match self.wal.append(self.record.finish()) {
-            Ok(lsn) => lsn,
-            Err(error) => {
-                self.registry.truncate(registered_before);
-                return Err(error);
-            }
-        };
-        self.series.resize_with(self.registry.len(), Series::default);
-        let mut last_window = None;
-        for (sample, id) in samples.iter().zip(&self.batch_ids) {
-            if self.series[id.index()].insert(sample.timestamp, sample.value) {
-                self.points += 1;
-            }
-            note_write(&mut self.dirty, &mut self.newest_ts, &mut last_window, sample.timestamp);
-        }
-        Ok(lsn)
-    }
-
-    /// Phase 1 begins: a new log segment, the registry and the set of
-    /// changed windows as of this instant; `None` when nothing was written
-    /// since the last checkpoint. The windows' contents are copied after,
-    /// in batches (see [`State::copy_parts`]).
-    fn begin_snapshot(&mut self, options: &Options) -> Result<Option<Snapshot>> {
-        if self.dirty.is_empty() && self.checkpointed_lsn == Some(self.wal.lsn()) {
-            return Ok(None);
-        }
-        let wal_start = self.wal.rotate()?;
-        self.checkpointed_lsn = Some(self.wal.lsn());
-        let retain_from = options.retention.zip(self.newest_ts).map(|(retention, newest)| {
-            let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
-            window_of(newest.saturating_sub(seconds))
-        });
-        let windows = std::mem::take(&mut self.dirty)
-            .into_iter()
-            .filter(|&window| retain_from.is_none_or(|from| window >= from))
-            .map(|window| (window, Vec::new()))
-            .collect();
-        Ok(Some(Snapshot {
-            wal_start,
-            newest_ts: self.newest_ts,
-            keys: self.registry.keys().to_vec(),
-            retain_from,
-            windows,
-        }))
-    }
-
-    /// Phase 1 continues, for the series in `ids`: retention, folding, and
-    /// a copy of their parts in the snapshot's windows.
-    ///
-    /// Writers run between batches, so a batch may copy points put after
-    /// the snapshot began. That is harmless: those points are also in the
-    /// log after `wal_start`, and replaying a put over a state that already
-    /// holds it gives the same state, because a later put of the same key
-    /// and timestamp is also later in the log.
-    fn copy_parts(&mut self, snapshot: &mut Snapshot, ids: std::ops::Range<usize>) {
-        for id in ids {
-            let Some(series) = self.series.get_mut(id) else { break };
-            if let Some(retain_from) = snapshot.retain_from {
-                series.drop_before(retain_from);
-            }
-            if series.has_overlay() {
-                series.fold();
-            }
-            for (&window, parts) in snapshot.windows.iter_mut() {
-                parts.extend(series.parts_in(window).into_iter().map(|part| (id as u32, part)));
-            }
-        }
-    }
-}
-
-/// Marks the window of a written timestamp dirty and tracks the newest
-/// timestamp; `last_window` skips the set lookup for runs in one window.
-fn note_write(
-    dirty: &mut BTreeSet<i64>,
-    newest: &mut Option<i64>,
-    last_window: &mut Option<i64>,
-    timestamp: i64,
-) {
-    let window = window_of(timestamp);
-    if *last_window != Some(window) {
-        dirty.insert(window);
-        *last_window = Some(window);
-    }
-    if newest.is_none_or(|n| timestamp > n) {
-        *newest = Some(timestamp);
-    }
-}
-
-/// What replay keeps track of besides the series.
-struct Replayed<'a> {
-    dirty: &'a mut BTreeSet<i64>,
-    newest: &'a mut Option<i64>,
-    points: &'a mut u64,
-}
-
-/// Applies one replayed record, all of it or (if it is inconsistent) none.
-fn replay(
-    registry: &mut Registry,
-    series: &mut Vec<Series>,
-    replayed: &mut Replayed<'_>,
-    payload: &[u8],
-) -> Result<(), Corruption> {
-    let mut defined = registry.len() as u64;
-    let mut new_keys = Vec::new();
-    for entry in Entries::new(payload) {
-        match entry? {
-            Entry::Series { id, key } => {
-                if id != defined || registry.id(key).is_some() || new_keys.contains(&key) {
-                    return Err(Corruption::UnknownSeries { id });
-                }
-                new_keys.push(key);
-                defined += 1;
-            }
-            Entry::Point { id, .. } if id >= defined => return Err(Corruption::UnknownSeries { id }),
-            Entry::Point { .. } => {}
-        }
-    }
-    let mut last_window = None;
-    for entry in Entries::new(payload).flatten() {
-        match entry {
-            Entry::Series { key, .. } => {
-                registry.insert(key);
-                series.push(Series::default());
-            }
-            Entry::Point { id, timestamp, value } => {
-                if series[id as usize].insert(timestamp, value) {
-                    *replayed.points += 1;
-                }
-                note_write(replayed.dirty, replayed.newest, &mut last_window, timestamp);
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Total size of the files directly in `dir`.

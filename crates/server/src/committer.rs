@@ -1,0 +1,83 @@
+//! Storing the connections' put batches: each connection stages its batch,
+//! and one of them commits for all, so that the connections ready at the
+//! same moment share one log write (and, with `--fsync always`, one sync).
+
+use eardrum_storage::{Sample, Store, SyncMode};
+use std::sync::Arc;
+use tokio::sync::{Mutex, MutexGuard, Notify};
+
+/// Shared by every connection of a server.
+#[derive(Debug)]
+pub(crate) struct Committer {
+    store: Arc<Store>,
+    /// Held by the connection that is committing for everyone.
+    turn: Mutex<()>,
+    /// Woken after every commit, and when a committer gives up its turn.
+    committed: Notify,
+}
+
+/// The turn to commit; waiters are woken when it ends, however it ends (a
+/// connection dropped mid-commit must not leave them waiting).
+struct Turn<'a> {
+    _held: MutexGuard<'a, ()>,
+    committed: &'a Notify,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.committed.notify_waiters();
+    }
+}
+
+impl Committer {
+    pub(crate) fn new(store: Arc<Store>) -> Committer {
+        Committer { store, turn: Mutex::new(()), committed: Notify::new() }
+    }
+
+    /// Stores `samples` (not empty) as one batch; returns whether they were
+    /// stored, with the durability the store promises.
+    ///
+    /// The batch is staged at once. Then either a commit is running and
+    /// this waits for the next one to take the batch, or this connection
+    /// commits: first it lets every other connection that is ready stage
+    /// its batch (a yield to the runtime), then it writes them all.
+    pub(crate) async fn store(&self, samples: &[Sample<'_>]) -> bool {
+        let staged = self.store.stage(samples);
+        loop {
+            let notified = self.committed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(stored) = self.store.outcome(staged) {
+                return stored;
+            }
+            let Ok(held) = self.turn.try_lock() else {
+                notified.await;
+                continue;
+            };
+            let _turn = Turn { _held: held, committed: &self.committed };
+            tokio::task::yield_now().await;
+            if let Err(error) = self.commit().await {
+                let error: &dyn std::error::Error = &error;
+                tracing::error!(error, "refused the puts of a commit");
+            }
+        }
+    }
+
+    /// One commit. A sync per commit waits on the disk: that runs on
+    /// tokio's blocking pool, so the thread keeps serving connections,
+    /// which stage their batches for the next commit meanwhile.
+    async fn commit(&self) -> eardrum_storage::Result<()> {
+        if self.store.sync_mode() != SyncMode::Always {
+            return self.store.commit();
+        }
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || store.commit()).await {
+            Ok(committed) => committed,
+            Err(join_error) => match join_error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // The runtime is shutting down; waiters find out on their own.
+                Err(_) => Ok(()),
+            },
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The store's state under its lock: series, registry, the log writer,
+//! and the batches staged for the next commit.
+
+use crate::checkpoint::Snapshot;
+use crate::error::{Corruption, Result};
+use crate::registry::{Registry, SeriesId};
+use crate::series::{window_of, Series};
+use crate::wal::record::{Entries, Entry, RecordBuilder};
+use crate::wal::writer::Writer;
+use crate::{Options, Sample};
+use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+
+/// Everything [`super::Store`] keeps behind its one lock.
+#[derive(Debug)]
+pub(super) struct State {
+    pub(super) registry: Registry,
+    pub(super) series: Vec<Series>,
+    pub(super) wal: Writer,
+    /// The open log record: the entries of every staged batch, framed and
+    /// written by the next commit. Reused, so staging allocates nothing in
+    /// steady state.
+    pub(super) record: RecordBuilder,
+    /// The points of the staged batches, to apply once the record is written.
+    pub(super) staged_points: Vec<(SeriesId, i64, f64)>,
+    /// Sequence number of the last batch staged, and of the last one a
+    /// commit took (written or failed).
+    pub(super) staged_seq: u64,
+    pub(super) committed_seq: u64,
+    /// Windows written since the last checkpoint began.
+    pub(super) dirty: BTreeSet<i64>,
+    /// The newest timestamp ever put, for retention.
+    pub(super) newest_ts: Option<i64>,
+    /// Distinct points held.
+    pub(super) points: u64,
+    pub(super) records_replayed: u64,
+    /// The log position of the last checkpoint's snapshot; `None` until the
+    /// first one, since the log may hold replayed records.
+    pub(super) checkpointed_lsn: Option<u64>,
+}
+
+/// What one commit did.
+#[derive(Debug)]
+pub(super) struct Commit {
+    /// The sequence numbers of the batches it took.
+    pub(super) batches: RangeInclusive<u64>,
+    /// The log position its record ends at, or why it could not be written.
+    pub(super) written: Result<u64>,
+}
+
+impl State {
+    /// Stages `samples`: registers new keys and adds the batch's entries to
+    /// the open log record, without writing or applying anything; returns
+    /// the batch's sequence number.
+    pub(super) fn stage(&mut self, samples: &[Sample<'_>]) -> u64 {
+        for sample in samples {
+            let id = match self.registry.id(sample.key) {
+                Some(id) => id,
+                None => {
+                    let id = self.registry.insert(sample.key);
+                    self.record.define_series(id.0, sample.key);
+                    id
+                }
+            };
+            self.record.point(id.0, sample.timestamp, sample.value);
+            self.staged_points.push((id, sample.timestamp, sample.value));
+        }
+        self.staged_seq += 1;
+        self.staged_seq
+    }
+
+    /// Writes every staged batch as one log record, then applies them to
+    /// memory in staging order; `None` when nothing was staged.
+    ///
+    /// On a failed write nothing of them is stored: the keys they
+    /// registered are forgotten and their points dropped.
+    pub(super) fn commit(&mut self) -> Option<Commit> {
+        if self.staged_seq == self.committed_seq {
+            return None;
+        }
+        let batches = self.committed_seq + 1..=self.staged_seq;
+        self.committed_seq = self.staged_seq;
+        let written = self.wal.append(self.record.finish());
+        self.record.clear();
+        if written.is_err() {
+            // Staged keys are exactly those past the last series.
+            self.registry.truncate(self.series.len());
+            self.staged_points.clear();
+            return Some(Commit { batches, written });
+        }
+        self.series.resize_with(self.registry.len(), Series::default);
+        let mut last_window = None;
+        for &(id, timestamp, value) in &self.staged_points {
+            if self.series[id.index()].insert(timestamp, value) {
+                self.points += 1;
+            }
+            note_write(&mut self.dirty, &mut self.newest_ts, &mut last_window, timestamp);
+        }
+        self.staged_points.clear();
+        Some(Commit { batches, written })
+    }
+
+    /// Keys of the series that hold points, in first-put order (keys
+    /// registered by staged batches come after them, and are left out).
+    pub(super) fn keys(&self) -> &[Arc<str>] {
+        &self.registry.keys()[..self.series.len()]
+    }
+
+    /// Phase 1 begins: a new log segment, the registry and the set of
+    /// changed windows as of this instant; `None` when nothing was written
+    /// since the last checkpoint. The windows' contents are copied after,
+    /// in batches (see [`State::copy_parts`]).
+    pub(super) fn begin_snapshot(&mut self, options: &Options) -> Result<Option<Snapshot>> {
+        if self.dirty.is_empty() && self.checkpointed_lsn == Some(self.wal.lsn()) {
+            return Ok(None);
+        }
+        let wal_start = self.wal.rotate()?;
+        self.checkpointed_lsn = Some(self.wal.lsn());
+        let retain_from = options.retention.zip(self.newest_ts).map(|(retention, newest)| {
+            let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+            window_of(newest.saturating_sub(seconds))
+        });
+        let windows = std::mem::take(&mut self.dirty)
+            .into_iter()
+            .filter(|&window| retain_from.is_none_or(|from| window >= from))
+            .map(|window| (window, Vec::new()))
+            .collect();
+        Ok(Some(Snapshot {
+            wal_start,
+            newest_ts: self.newest_ts,
+            keys: self.keys().to_vec(),
+            retain_from,
+            windows,
+        }))
+    }
+
+    /// Phase 1 continues, for the series in `ids`: retention, folding, and
+    /// a copy of their parts in the snapshot's windows.
+    ///
+    /// Writers run between batches, so a batch may copy points put after
+    /// the snapshot began. That is harmless: those points are also in the
+    /// log after `wal_start`, and replaying a put over a state that already
+    /// holds it gives the same state, because a later put of the same key
+    /// and timestamp is also later in the log.
+    pub(super) fn copy_parts(&mut self, snapshot: &mut Snapshot, ids: std::ops::Range<usize>) {
+        for id in ids {
+            let Some(series) = self.series.get_mut(id) else { break };
+            if let Some(retain_from) = snapshot.retain_from {
+                series.drop_before(retain_from);
+            }
+            if series.has_overlay() {
+                series.fold();
+            }
+            for (&window, parts) in snapshot.windows.iter_mut() {
+                parts.extend(series.parts_in(window).into_iter().map(|part| (id as u32, part)));
+            }
+        }
+    }
+}
+
+/// Marks the window of a written timestamp dirty and tracks the newest
+/// timestamp; `last_window` skips the set lookup for runs in one window.
+fn note_write(
+    dirty: &mut BTreeSet<i64>,
+    newest: &mut Option<i64>,
+    last_window: &mut Option<i64>,
+    timestamp: i64,
+) {
+    let window = window_of(timestamp);
+    if *last_window != Some(window) {
+        dirty.insert(window);
+        *last_window = Some(window);
+    }
+    if newest.is_none_or(|n| timestamp > n) {
+        *newest = Some(timestamp);
+    }
+}
+
+/// What replay keeps track of besides the series.
+pub(super) struct Replayed<'a> {
+    pub(super) dirty: &'a mut BTreeSet<i64>,
+    pub(super) newest: &'a mut Option<i64>,
+    pub(super) points: &'a mut u64,
+}
+
+/// Applies one replayed record, all of it or (if it is inconsistent) none.
+pub(super) fn replay(
+    registry: &mut Registry,
+    series: &mut Vec<Series>,
+    replayed: &mut Replayed<'_>,
+    payload: &[u8],
+) -> Result<(), Corruption> {
+    let mut defined = registry.len() as u64;
+    let mut new_keys = Vec::new();
+    for entry in Entries::new(payload) {
+        match entry? {
+            Entry::Series { id, key } => {
+                if id != defined || registry.id(key).is_some() || new_keys.contains(&key) {
+                    return Err(Corruption::UnknownSeries { id });
+                }
+                new_keys.push(key);
+                defined += 1;
+            }
+            Entry::Point { id, .. } if id >= defined => return Err(Corruption::UnknownSeries { id }),
+            Entry::Point { .. } => {}
+        }
+    }
+    let mut last_window = None;
+    for entry in Entries::new(payload).flatten() {
+        match entry {
+            Entry::Series { key, .. } => {
+                registry.insert(key);
+                series.push(Series::default());
+            }
+            Entry::Point { id, timestamp, value } => {
+                if series[id as usize].insert(timestamp, value) {
+                    *replayed.points += 1;
+                }
+                note_write(replayed.dirty, replayed.newest, &mut last_window, timestamp);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! Staging and committing: batches staged by several callers are invisible
+//! until one commit writes them all in one log record, in staging order.
+
+use eardrum_storage::{Keys, Options, Sample, Store};
+
+fn points(store: &Store, key: &str) -> Vec<(i64, f64)> {
+    let mut points = Vec::new();
+    store.scan(Keys::One(key), |_, timestamp, value| points.push((timestamp, value)));
+    points
+}
+
+fn sample(key: &str, timestamp: i64, value: f64) -> Sample<'_> {
+    Sample { key, timestamp, value }
+}
+
+#[test]
+fn staged_batches_are_invisible_until_committed_then_applied_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let first = store.stage(&[sample("a", 1, 1.0), sample("new", 5, 5.0)]);
+    let second = store.stage(&[sample("a", 1, 2.0), sample("a", 2, 3.0)]);
+    assert_eq!(store.outcome(first), None);
+    assert_eq!(points(&store, "a"), []);
+    assert_eq!(points(&store, "new"), []);
+    assert_eq!(store.stats().series, 0, "staged keys are not series yet");
+    let mut keys = Vec::new();
+    store.scan(Keys::All, |key, _, _| keys.push(key.to_owned()));
+    assert!(keys.is_empty());
+
+    store.commit().unwrap();
+    assert_eq!((store.outcome(first), store.outcome(second)), (Some(true), Some(true)));
+    assert_eq!(points(&store, "a"), [(1, 2.0), (2, 3.0)], "the later batch wins");
+    assert_eq!(points(&store, "new"), [(5, 5.0)]);
+    store.close().unwrap();
+
+    let reopened = Store::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(points(&reopened, "a"), [(1, 2.0), (2, 3.0)]);
+    assert_eq!(points(&reopened, "new"), [(5, 5.0)]);
+}
+
+#[test]
+fn one_commit_writes_one_record_for_every_staged_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    store.put(&[sample("a", 0, 1.0)]).unwrap();
+    let before = store.stats().log_bytes_written;
+    store.put(&[sample("a", 1, 1.0)]).unwrap();
+    store.put(&[sample("a", 2, 1.0)]).unwrap();
+    let two_records = store.stats().log_bytes_written - before;
+    let _ = store.stage(&[sample("a", 3, 1.0)]);
+    let _ = store.stage(&[sample("a", 4, 1.0)]);
+    store.commit().unwrap();
+    let one_record = store.stats().log_bytes_written - before - two_records;
+    // The same entries, one frame (length and checksum, 8 bytes) fewer.
+    assert_eq!(one_record + 8, two_records);
+    store.commit().unwrap();
+    assert_eq!(store.stats().log_bytes_written - before, two_records + one_record, "nothing staged");
+}
