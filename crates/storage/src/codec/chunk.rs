@@ -82,8 +82,8 @@ fn write_header(out: &mut Vec<u8>, count: usize, first_ts: i64, last_ts: i64, ti
     varint::write_u64(out, count as u64);
     varint::write_u64(out, zigzag(first_ts));
     varint::write_u64(out, last_ts.wrapping_sub(first_ts) as u64);
-    varint::write_u64(out, timestamps.as_bytes().len() as u64);
-    out.extend_from_slice(timestamps.as_bytes());
+    varint::write_u64(out, timestamps.byte_len() as u64);
+    timestamps.write_to(out);
 }
 
 /// Whether `count` decimal values whose differences take `bucketed_bits`
@@ -99,7 +99,7 @@ fn encode_xor(values: &[f64]) -> Vec<u8> {
     let mut encoder = XorEncoder::default();
     values.iter().for_each(|&value| encoder.push(&mut bits, value));
     let mut out = vec![XOR];
-    out.extend_from_slice(bits.as_bytes());
+    bits.write_to(&mut out);
     out
 }
 
@@ -113,7 +113,7 @@ fn encode_decimal_bucketed(scaled: &super::values::Scaled) -> Vec<u8> {
     let mut out = decimal_header(scaled, DECIMAL_BUCKETED);
     let mut bits = BitWriter::default();
     write_deltas_bucketed(&mut bits, &scaled.integers);
-    out.extend_from_slice(bits.as_bytes());
+    bits.write_to(&mut out);
     out
 }
 
@@ -123,7 +123,7 @@ fn encode_decimal_packed(scaled: &super::values::Scaled, packing: Packing) -> Ve
     out.push(packing.width as u8);
     let mut bits = BitWriter::default();
     packing.write(&mut bits, &scaled.integers);
-    out.extend_from_slice(bits.as_bytes());
+    bits.write_to(&mut out);
     out
 }
 
@@ -394,8 +394,8 @@ impl Head {
             started: false,
             timestamp: self.first_ts,
             delta: 0,
-            timestamps: BitReader::new(self.timestamps.as_bytes()),
-            values: BitReader::new(self.values.as_bytes()),
+            timestamps: self.timestamps.reader(),
+            values: self.values.reader(),
             value_state,
         }
     }
@@ -409,7 +409,7 @@ impl Head {
         match &self.encoding {
             HeadEncoding::Xor(_) => {
                 out.push(XOR);
-                out.extend_from_slice(self.values.as_bytes());
+                self.values.write_to(out);
             }
             &HeadEncoding::Decimal { decimals, first, min_delta, max_delta, .. } => {
                 let packing = match self.count {
@@ -420,19 +420,19 @@ impl Head {
                 out.extend_from_slice(&[if bucketed { DECIMAL_BUCKETED } else { DECIMAL_PACKED }, decimals]);
                 varint::write_u64(out, zigzag(first));
                 if bucketed {
-                    out.extend_from_slice(self.values.as_bytes());
+                    self.values.write_to(out);
                     return;
                 }
                 varint::write_u64(out, zigzag(packing.min_delta));
                 out.push(packing.width as u8);
-                let mut differences = BitReader::new(self.values.as_bytes());
+                let mut differences = self.values.reader();
                 let mut packed = BitWriter::default();
                 for _ in 1..self.count {
                     // A head is written by this process only, so its stream reads.
                     let delta = read_bucketed(&mut differences).unwrap_or(0);
                     packed.write_bits(delta.wrapping_sub(packing.min_delta) as u64, packing.width);
                 }
-                out.extend_from_slice(packed.as_bytes());
+                packed.write_to(out);
             }
         }
     }

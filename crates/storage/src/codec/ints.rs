@@ -98,8 +98,8 @@ mod tests {
                 write_bucketed(&mut writer, value);
                 expected_bits += bucketed_bits(value);
             }
-            prop_assert_eq!(writer.as_bytes().len() as u64, expected_bits.div_ceil(8));
-            let mut reader = BitReader::new(writer.as_bytes());
+            prop_assert_eq!(writer.bit_len(), expected_bits);
+            let mut reader = writer.reader();
             for &value in &values {
                 prop_assert_eq!(read_bucketed(&mut reader), Some(value));
             }
@@ -113,7 +113,7 @@ mod tests {
         for value in edges.into_iter().chain([i64::MIN, i64::MAX]) {
             let mut writer = BitWriter::default();
             write_bucketed(&mut writer, value);
-            assert_eq!(read_bucketed(&mut BitReader::new(writer.as_bytes())), Some(value), "{value}");
+            assert_eq!(read_bucketed(&mut writer.reader()), Some(value), "{value}");
         }
         assert_eq!(bucketed_bits(0), 1);
         assert_eq!(bucketed_bits(-2), 4);

@@ -216,7 +216,7 @@ mod tests {
         for &value in &values {
             encoder.push(&mut writer, value);
         }
-        let mut reader = BitReader::new(writer.as_bytes());
+        let mut reader = writer.reader();
         let mut decoder = XorDecoder::default();
         for &value in &values {
             assert_eq!(decoder.next(&mut reader).map(f64::to_bits), Some(value.to_bits()));
