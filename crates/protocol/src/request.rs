@@ -89,6 +89,9 @@ impl<'a> Request<'a> {
     /// assert!(Request::parse(b"got palm.cpu").is_err());
     /// ```
     pub fn parse(line: &'a [u8]) -> Result<Option<Request<'a>>> {
+        if let Some(put) = parse_plain_put(line) {
+            return Ok(Some(Request::Put(put)));
+        }
         let mut words = Words::new(line);
         let Some(command) = words.next() else {
             return Ok(None);
@@ -124,6 +127,27 @@ impl<'a> Request<'a> {
         };
         Ok(Some(request))
     }
+}
+
+/// The shape nearly every put has: `put KEY VALUE TIMESTAMP`, one space
+/// between words, nothing around them but a `\r` at the end. `None` means
+/// "not this shape or not valid": the general path then accepts or rejects
+/// the line, so this only has to be right when it says yes.
+fn parse_plain_put(line: &[u8]) -> Option<Put<'_>> {
+    let rest = line.strip_prefix(b"put ")?;
+    let rest = rest.strip_suffix(b"\r").unwrap_or(rest);
+    let (key, rest) = rest.split_at(find_separator(rest)?);
+    let rest = rest.strip_prefix(b" ")?;
+    let (value, rest) = rest.split_at(find_separator(rest)?);
+    let timestamp = rest.strip_prefix(b" ")?;
+    if key.is_empty() || value.is_empty() || find_separator(timestamp).is_some() {
+        return None;
+    }
+    Some(Put {
+        timestamp: parse_timestamp(timestamp)?,
+        value: parse_value(value)?,
+        key: std::str::from_utf8(key).ok()?,
+    })
 }
 
 fn as_key(word: &[u8]) -> Result<&str> {
@@ -234,6 +258,54 @@ mod tests {
                 assert_eq!(find_separator(&plain), None, "{plain:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_plain_put_shape_parses_as_the_general_path_does() {
+        let lines: &[&[u8]] = &[
+            b"put a 1 2",
+            b"put a 1 2\r",
+            b"put host1.cpu 23.5 1700000000",
+            b"put a 1 2 ",
+            b"put a  1 2",
+            b"put a 1\t2",
+            b"put  a 1 2",
+            b"put a 1 2\r\r",
+            b"put a 1",
+            b"put a 1 2 3",
+            b"put a x 2",
+            b"put a 1 x",
+            b"put \xff 1 2",
+            b"put a 1_0 -2",
+            b"put a nan +2",
+            b"put a 1 ",
+            b"put a ",
+            b"put ",
+        ];
+        for &line in lines {
+            let general = {
+                let mut words = Words::new(line);
+                words.next();
+                match (words.next(), words.next(), words.next(), words.next()) {
+                    (Some(key), Some(value), Some(ts), None) => {
+                        std::str::from_utf8(key).ok().and_then(|key| {
+                            Some(Put { key, value: parse_value(value)?, timestamp: parse_timestamp(ts)? })
+                        })
+                    }
+                    _ => None,
+                }
+            };
+            let plain = parse_plain_put(line);
+            if let Some(put) = plain {
+                let expected = general.unwrap_or_else(|| panic!("{line:?} is not a valid put"));
+                assert_eq!(
+                    (put.key, put.value.to_bits(), put.timestamp),
+                    (expected.key, expected.value.to_bits(), expected.timestamp)
+                );
+            }
+            assert_eq!(Request::parse(line).ok().flatten().is_some(), general.is_some(), "{line:?}");
+        }
+        assert!(parse_plain_put(b"put host1.cpu 23.5 1700000000\r").is_some());
     }
 
     #[test]
