@@ -1,7 +1,7 @@
 //! Parse and format throughput: the per-line work of every request.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use eardrum_protocol::{format_value, next_line, reply, Request};
+use eardrum_protocol::{format_value, next_line, parse_put_line, reply, Request};
 use std::hint::black_box;
 
 /// A fleet-shaped pipelined burst: `host<N>.<metric>` keys, 10 s steps,
@@ -29,6 +29,17 @@ fn parse(c: &mut Criterion) {
                 if let Ok(Some(Request::Put(_))) = Request::parse(line) {
                     puts += 1;
                 }
+                rest = &rest[used..];
+            }
+            puts
+        })
+    });
+    group.bench_function("put_lines_one_pass", |b| {
+        b.iter(|| {
+            let mut rest = black_box(&burst[..]);
+            let mut puts = 0usize;
+            while let Some((_, used)) = parse_put_line(rest, 64 * 1024) {
+                puts += 1;
                 rest = &rest[used..];
             }
             puts

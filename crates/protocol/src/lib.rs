@@ -55,4 +55,4 @@ pub use error::{Error, Result};
 pub use number::{parse_timestamp, parse_value};
 pub use reply::{Reply, Row};
 pub use repr::{format_value, PyFloat};
-pub use request::{next_line, Put, Request, Selector, DEFAULT_MAX_LINE_BYTES};
+pub use request::{next_line, parse_put_line, Put, Request, Selector, DEFAULT_MAX_LINE_BYTES};

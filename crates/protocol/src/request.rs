@@ -89,7 +89,8 @@ impl<'a> Request<'a> {
     /// assert!(Request::parse(b"got palm.cpu").is_err());
     /// ```
     pub fn parse(line: &'a [u8]) -> Result<Option<Request<'a>>> {
-        if let Some(put) = parse_plain_put(line) {
+        let line_end = line.strip_suffix(b"\r").unwrap_or(line).len();
+        if let Some((put, _)) = parse_plain_put(line).filter(|&(_, end)| end == line_end) {
             return Ok(Some(Request::Put(put)));
         }
         let mut words = Words::new(line);
@@ -129,25 +130,51 @@ impl<'a> Request<'a> {
     }
 }
 
+/// Reads a put of the usual shape from the front of `buf`, when a whole
+/// line of it is there: the put and the bytes its line used, `\n`
+/// included. This is [`next_line`] and [`Request::parse`] in one pass for
+/// what nearly every line is; `None` means "use those two", which accept or
+/// reject whatever this does not take.
+///
+/// # Examples
+///
+/// ```
+/// use eardrum_protocol::{parse_put_line, Put};
+///
+/// let put = Put { key: "palm.cpu", value: 23.7, timestamp: 1150864247 };
+/// assert_eq!(parse_put_line(b"put palm.cpu 23.7 1150864247\nget", 100), Some((put, 29)));
+/// assert_eq!(parse_put_line(b"put palm.cpu 23.7 1150864247", 100), None);
+/// ```
+pub fn parse_put_line(buf: &[u8], max_line_bytes: usize) -> Option<(Put<'_>, usize)> {
+    let (put, end) = parse_plain_put(buf)?;
+    let line_len = match &buf[end..] {
+        [b'\n', ..] => end,
+        [b'\r', b'\n', ..] => end + 1,
+        _ => return None,
+    };
+    (line_len <= max_line_bytes).then_some((put, line_len + 1))
+}
+
 /// The shape nearly every put has: `put KEY VALUE TIMESTAMP`, one space
-/// between words, nothing around them but a `\r` at the end. `None` means
-/// "not this shape or not valid": the general path then accepts or rejects
-/// the line, so this only has to be right when it says yes.
-fn parse_plain_put(line: &[u8]) -> Option<Put<'_>> {
-    let rest = line.strip_prefix(b"put ")?;
-    let rest = rest.strip_suffix(b"\r").unwrap_or(rest);
+/// between words. Returns the put and where its timestamp ends; `None`
+/// means "not this shape or not valid", so this only has to be right when
+/// it says yes.
+fn parse_plain_put(bytes: &[u8]) -> Option<(Put<'_>, usize)> {
+    let rest = bytes.strip_prefix(b"put ")?;
     let (key, rest) = rest.split_at(find_separator(rest)?);
     let rest = rest.strip_prefix(b" ")?;
     let (value, rest) = rest.split_at(find_separator(rest)?);
-    let timestamp = rest.strip_prefix(b" ")?;
-    if key.is_empty() || value.is_empty() || find_separator(timestamp).is_some() {
+    let rest = rest.strip_prefix(b" ")?;
+    let timestamp = &rest[..find_separator(rest).unwrap_or(rest.len())];
+    if key.is_empty() || value.is_empty() {
         return None;
     }
-    Some(Put {
+    let put = Put {
         timestamp: parse_timestamp(timestamp)?,
         value: parse_value(value)?,
         key: std::str::from_utf8(key).ok()?,
-    })
+    };
+    Some((put, bytes.len() - rest.len() + timestamp.len()))
 }
 
 fn as_key(word: &[u8]) -> Result<&str> {
@@ -295,8 +322,11 @@ mod tests {
                     _ => None,
                 }
             };
-            let plain = parse_plain_put(line);
-            if let Some(put) = plain {
+            let mut framed = line.to_vec();
+            framed.push(b'\n');
+            let plain = parse_put_line(&framed, 100);
+            if let Some((put, used)) = plain {
+                assert_eq!(used, framed.len());
                 let expected = general.unwrap_or_else(|| panic!("{line:?} is not a valid put"));
                 assert_eq!(
                     (put.key, put.value.to_bits(), put.timestamp),
@@ -305,7 +335,8 @@ mod tests {
             }
             assert_eq!(Request::parse(line).ok().flatten().is_some(), general.is_some(), "{line:?}");
         }
-        assert!(parse_plain_put(b"put host1.cpu 23.5 1700000000\r").is_some());
+        assert!(parse_put_line(b"put host1.cpu 23.5 1700000000\r\n", 100).is_some());
+        assert!(parse_put_line(b"put host1.cpu 23.5 1700000000\n", 20).is_none(), "too long");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! with no socket in sight.
 
 use crate::stats::Tally;
-use eardrum_protocol::{next_line, reply, Request, Selector};
+use eardrum_protocol::{next_line, parse_put_line, reply, Request, Selector};
 use eardrum_storage::{Keys, Sample, ScanCursor, Store};
 
 /// The requests [`parse`] found in a buffer, up to the first `get`.
@@ -60,6 +60,11 @@ pub(crate) fn parse<'a>(input: &'a [u8], max_line_bytes: usize, out: &mut Vec<u8
     let mut close = false;
     let mut get = None;
     loop {
+        if let Some((put, used)) = parse_put_line(&input[consumed..], max_line_bytes) {
+            consumed += used;
+            batch.push(Sample { key: put.key, timestamp: put.timestamp, value: put.value });
+            continue;
+        }
         match next_line(&input[consumed..], max_line_bytes) {
             Ok(Some((line, used))) => {
                 consumed += used;
