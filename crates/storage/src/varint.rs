@@ -1,19 +1,33 @@
 //! LEB128 variable-length integers, used by the log's entries: small ids and
 //! nearby timestamps take one to five bytes instead of eight.
 
+/// The most bytes a value takes.
+pub(crate) const MAX_BYTES: usize = 10;
+
 /// Appends `value` as unsigned LEB128: seven bits a byte, low bits first, the
 /// high bit set on every byte but the last.
-pub(crate) fn write_u64(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
+pub(crate) fn write_u64(out: &mut Vec<u8>, value: u64) {
+    let mut bytes = [0u8; MAX_BYTES];
+    let len = encode_u64(&mut bytes, value);
+    out.extend_from_slice(&bytes[..len]);
 }
 
-/// Appends `value` zigzag-encoded, so small negatives stay small.
-pub(crate) fn write_i64(out: &mut Vec<u8>, value: i64) {
-    write_u64(out, ((value << 1) ^ (value >> 63)) as u64);
+/// Writes `value` as [`write_u64`] does at the front of `out` (which has
+/// room for [`MAX_BYTES`]); returns the bytes written.
+pub(crate) fn encode_u64(out: &mut [u8], mut value: u64) -> usize {
+    let mut len = 0;
+    while value >= 0x80 {
+        out[len] = (value as u8) | 0x80;
+        value >>= 7;
+        len += 1;
+    }
+    out[len] = value as u8;
+    len + 1
+}
+
+/// Maps signed to unsigned so that small negatives stay small.
+pub(crate) fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
 }
 
 /// Reads an unsigned LEB128 value from the front of `input`, advancing it.
@@ -58,7 +72,7 @@ mod tests {
         #[test]
         fn signed_round_trip(value: i64) {
             let mut out = Vec::new();
-            write_i64(&mut out, value);
+            write_u64(&mut out, zigzag(value));
             let mut input = &out[..];
             prop_assert_eq!(read_i64(&mut input), Some(value));
         }

@@ -19,6 +19,20 @@ use super::bits::{BitReader, BitWriter};
 
 const BUCKETS: [u32; 6] = [2, 6, 12, 18, 32, 64];
 
+/// The smallest bucket that holds a value of each bit width (0 to 64).
+static BUCKET_FOR_WIDTH: [u8; 65] = {
+    let mut table = [0u8; 65];
+    let (mut width, mut bucket) = (0, 0);
+    while width <= 64 {
+        while BUCKETS[bucket] < width as u32 {
+            bucket += 1;
+        }
+        table[width] = bucket as u8;
+        width += 1;
+    }
+    table
+};
+
 /// Maps signed to unsigned so that small magnitudes stay small.
 pub(crate) fn zigzag(value: i64) -> u64 {
     ((value << 1) ^ (value >> 63)) as u64
@@ -37,8 +51,7 @@ pub(crate) fn write_bucketed(writer: &mut BitWriter, value: i64) {
         writer.write_bits(0, 1);
         return;
     }
-    let index =
-        BUCKETS.iter().position(|&width| width == 64 || z < (1u64 << width)).unwrap_or(BUCKETS.len() - 1);
+    let index = usize::from(BUCKET_FOR_WIDTH[bit_width(z) as usize]);
     let width = BUCKETS[index];
     // `index + 1` ones, then a zero unless this is the last bucket.
     let ones = index as u32 + 1;

@@ -136,11 +136,15 @@ pub(crate) fn scale(values: &[f64]) -> Option<Scaled> {
 /// `value` as an integer at `decimals`, if it is exactly one.
 pub(crate) fn to_scaled(value: f64, decimals: u8) -> Option<i64> {
     let factor = *POW10.get(usize::from(decimals))?;
-    let scaled = (value * factor).round();
+    let scaled = value * factor;
     if !scaled.is_finite() || scaled.abs() >= MAX_SCALED as f64 {
         return None;
     }
-    let integer = scaled as i64;
+    // Round half away from zero by truncation: `f64::round` is a library
+    // call on the baseline x86-64 target, and this runs for every value put.
+    // A candidate off by one in a corner case fails the check below, which
+    // is what decides.
+    let integer = (scaled + 0.5f64.copysign(scaled)) as i64;
     ((integer as f64 / factor).to_bits() == value.to_bits()).then_some(integer)
 }
 

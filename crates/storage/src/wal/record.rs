@@ -79,10 +79,15 @@ impl RecordBuilder {
 
     /// Adds one point of series `id`.
     pub(crate) fn point(&mut self, id: u32, timestamp: i64, value: f64) {
-        self.bytes.push(TAG_POINT);
-        varint::write_u64(&mut self.bytes, u64::from(id));
-        varint::write_i64(&mut self.bytes, timestamp);
-        self.bytes.extend_from_slice(&value.to_bits().to_le_bytes());
+        // Encoded on the stack and appended at once: one capacity check per
+        // entry instead of one per byte, on the path of every put.
+        let mut entry = [0u8; 1 + varint::MAX_BYTES * 2 + 8];
+        entry[0] = TAG_POINT;
+        let mut len = 1;
+        len += varint::encode_u64(&mut entry[len..], u64::from(id));
+        len += varint::encode_u64(&mut entry[len..], varint::zigzag(timestamp));
+        entry[len..len + 8].copy_from_slice(&value.to_bits().to_le_bytes());
+        self.bytes.extend_from_slice(&entry[..len + 8]);
     }
 
     /// Fills in the frame and returns the whole record.
