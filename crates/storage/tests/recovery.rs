@@ -229,3 +229,41 @@ fn unknown_format_version_is_refused() {
     std::fs::write(segment, bytes).unwrap();
     assert!(matches!(Store::open(dir.path(), log_only()), Err(Error::UnsupportedVersion { found: 99, .. })));
 }
+
+/// A log written by eardrum 0.1 (format version 1: absolute timestamps) is
+/// read, and writing goes on in a new segment of the current version, so
+/// the old one stays readable by the build that wrote it.
+#[test]
+fn a_version_one_log_is_read_and_continued_in_a_new_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = dir.path().join("wal");
+    std::fs::create_dir_all(&wal).unwrap();
+    // define series 0 = "palm.cpu", then put (1150864247, 23.7) as a 0x02 entry.
+    let mut payload = vec![0x01, 0x00, 8];
+    payload.extend_from_slice(b"palm.cpu");
+    payload.extend_from_slice(&[0x02, 0x00]);
+    let mut zigzag = (1150864247u64) << 1;
+    while zigzag >= 0x80 {
+        payload.push(zigzag as u8 | 0x80);
+        zigzag >>= 7;
+    }
+    payload.push(zigzag as u8);
+    payload.extend_from_slice(&23.7f64.to_le_bytes());
+    let mut segment = b"EDRMWAL\x01".to_vec();
+    segment.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    segment.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    segment.extend_from_slice(&payload);
+    let old = wal.join(format!("{:020}.wal", 1));
+    std::fs::write(&old, &segment).unwrap();
+
+    let store = Store::open(dir.path(), log_only()).unwrap();
+    assert_eq!(all_points(&store), [("palm.cpu".to_owned(), 1150864247, 23.7)]);
+    store.put(&[Sample { key: "palm.cpu", timestamp: 1150864248, value: 1.0 }]).unwrap();
+    store.close().unwrap();
+    assert_eq!(std::fs::read(&old).unwrap(), segment, "the old segment is untouched");
+    let reopened = Store::open(dir.path(), log_only()).unwrap();
+    assert_eq!(
+        all_points(&reopened),
+        [("palm.cpu".to_owned(), 1150864247, 23.7), ("palm.cpu".to_owned(), 1150864248, 1.0)]
+    );
+}

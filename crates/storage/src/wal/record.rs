@@ -2,12 +2,19 @@
 //!
 //! ```text
 //! segment file   = header record*
-//! header         = "EDRMWAL" version:u8                       (8 bytes, version 1)
+//! header         = "EDRMWAL" version:u8                       (8 bytes, version 2)
 //! record         = length:u32le crc32:u32le payload[length]
 //! payload        = entry+
 //! entry          = 0x01 series_id:varint key_len:varint key   define a series
+//!                | 0x03 series_id:varint delta:zigzag-varint value:f64le
 //!                | 0x02 series_id:varint timestamp:zigzag-varint value:f64le
 //! ```
+//!
+//! A point's `delta` is its timestamp minus the previous point's in the same
+//! record (0 before the first), wrapping: a batch's points mostly share a
+//! timestamp, so it takes one byte where the timestamp took five. Version 1
+//! segments, which hold absolute `0x02` points only, are still read; this
+//! build writes version 2 (and only `0x03` points).
 //!
 //! Invariants: the checksum is CRC-32 (IEEE) of the payload alone; a record is
 //! written with one `write` call after the previous one completed, so the
@@ -20,8 +27,10 @@ use crate::varint;
 
 /// The first bytes of every segment: the magic and the format version.
 pub(crate) const MAGIC: &[u8; 7] = b"EDRMWAL";
-/// The format version this build writes and reads.
-pub(crate) const VERSION: u8 = 1;
+/// The format version this build writes.
+pub(crate) const VERSION: u8 = 2;
+/// The oldest format version this build reads.
+pub(crate) const OLDEST_READABLE_VERSION: u8 = 1;
 /// Length of the segment header.
 pub(crate) const HEADER_BYTES: usize = MAGIC.len() + 1;
 /// Length of a record's frame (length and checksum) before its payload.
@@ -31,6 +40,7 @@ pub(crate) const MAX_RECORD_BYTES: u32 = 256 * 1024 * 1024;
 
 const TAG_SERIES: u8 = 0x01;
 const TAG_POINT: u8 = 0x02;
+const TAG_POINT_DELTA: u8 = 0x03;
 
 /// The segment header, ready to write.
 pub(crate) fn header() -> [u8; HEADER_BYTES] {
@@ -53,18 +63,22 @@ pub(crate) fn frame_into(out: &mut Vec<u8>, payload: &[u8]) {
 #[derive(Debug)]
 pub(crate) struct RecordBuilder {
     bytes: Vec<u8>,
+    /// The timestamp of the last point added, which the next one's delta
+    /// counts from.
+    previous_ts: i64,
 }
 
 impl Default for RecordBuilder {
     /// An empty record.
     fn default() -> Self {
-        RecordBuilder { bytes: vec![0; FRAME_BYTES] }
+        RecordBuilder { bytes: vec![0; FRAME_BYTES], previous_ts: 0 }
     }
 }
 
 impl RecordBuilder {
     /// Starts an empty record, reusing the buffer.
     pub(crate) fn clear(&mut self) {
+        self.previous_ts = 0;
         self.bytes.clear();
         self.bytes.extend_from_slice(&[0; FRAME_BYTES]);
     }
@@ -82,10 +96,12 @@ impl RecordBuilder {
         // Encoded on the stack and appended at once: one capacity check per
         // entry instead of one per byte, on the path of every put.
         let mut entry = [0u8; 1 + varint::MAX_BYTES * 2 + 8];
-        entry[0] = TAG_POINT;
+        entry[0] = TAG_POINT_DELTA;
         let mut len = 1;
         len += varint::encode_u64(&mut entry[len..], u64::from(id));
-        len += varint::encode_u64(&mut entry[len..], varint::zigzag(timestamp));
+        len +=
+            varint::encode_u64(&mut entry[len..], varint::zigzag(timestamp.wrapping_sub(self.previous_ts)));
+        self.previous_ts = timestamp;
         entry[len..len + 8].copy_from_slice(&value.to_bits().to_le_bytes());
         self.bytes.extend_from_slice(&entry[..len + 8]);
     }
@@ -127,11 +143,13 @@ pub(crate) enum Entry<'a> {
 /// Iterates over the entries of a payload whose checksum already matched.
 pub(crate) struct Entries<'a> {
     rest: &'a [u8],
+    /// The timestamp of the last point read, for deltas.
+    previous_ts: i64,
 }
 
 impl<'a> Entries<'a> {
     pub(crate) fn new(payload: &'a [u8]) -> Self {
-        Entries { rest: payload }
+        Entries { rest: payload, previous_ts: 0 }
     }
 
     fn decode_one(&mut self) -> Result<Entry<'a>, Corruption> {
@@ -147,10 +165,13 @@ impl<'a> Entries<'a> {
                 rest = &rest[len..];
                 Entry::Series { id, key }
             }
-            TAG_POINT => {
-                let timestamp = varint::read_i64(&mut rest).ok_or(bad("truncated timestamp"))?;
+            TAG_POINT | TAG_POINT_DELTA => {
+                let stored = varint::read_i64(&mut rest).ok_or(bad("truncated timestamp"))?;
+                let timestamp =
+                    if tag == TAG_POINT_DELTA { self.previous_ts.wrapping_add(stored) } else { stored };
                 let (value, tail) = rest.split_first_chunk::<8>().ok_or(bad("truncated value"))?;
                 rest = tail;
+                self.previous_ts = timestamp;
                 Entry::Point { id, timestamp, value: f64::from_bits(u64::from_le_bytes(*value)) }
             }
             _ => return Err(bad("unknown entry tag")),
@@ -187,6 +208,9 @@ mod tests {
         builder.define_series(0, "palm.cpu");
         builder.point(0, -5, f64::NEG_INFINITY);
         builder.point(0, i64::MAX, -0.0);
+        // Deltas wrap: from i64::MAX to i64::MIN is one step.
+        builder.point(0, i64::MIN, 1.5);
+        builder.point(0, i64::MIN, 2.5);
         let record = builder.finish().to_vec();
         let length = u32::from_le_bytes(record[..4].try_into().unwrap()) as usize;
         assert_eq!(length, record.len() - FRAME_BYTES);
@@ -199,6 +223,32 @@ mod tests {
                 Entry::Series { id: 0, key: "palm.cpu" },
                 Entry::Point { id: 0, timestamp: -5, value: f64::NEG_INFINITY },
                 Entry::Point { id: 0, timestamp: i64::MAX, value: -0.0 },
+                Entry::Point { id: 0, timestamp: i64::MIN, value: 1.5 },
+                Entry::Point { id: 0, timestamp: i64::MIN, value: 2.5 },
+            ]
+        );
+        builder.clear();
+        builder.point(0, 1_700_000_000, 1.0);
+        builder.point(0, 1_700_000_000, 1.0);
+        // Tag, id, delta and value: the second point's delta takes one byte.
+        assert_eq!(builder.finish().len() - FRAME_BYTES, (1 + 1 + 5 + 8) + (1 + 1 + 1 + 8));
+    }
+
+    #[test]
+    fn version_one_absolute_points_still_decode() {
+        let mut payload = vec![TAG_SERIES, 0, 1, b'a'];
+        for timestamp in [1_700_000_010i64, 1_700_000_000] {
+            payload.push(TAG_POINT);
+            payload.push(0);
+            varint::write_u64(&mut payload, varint::zigzag(timestamp));
+            payload.extend_from_slice(&2.5f64.to_le_bytes());
+        }
+        let points: Vec<_> = Entries::new(&payload).skip(1).collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            points,
+            [
+                Entry::Point { id: 0, timestamp: 1_700_000_010, value: 2.5 },
+                Entry::Point { id: 0, timestamp: 1_700_000_000, value: 2.5 },
             ]
         );
     }

@@ -3,7 +3,7 @@
 //! unless the operator asks to move it aside.
 
 use super::reader::{BadRecord, Reader};
-use super::record::{header, HEADER_BYTES, MAGIC, VERSION};
+use super::record::{header, HEADER_BYTES, MAGIC, OLDEST_READABLE_VERSION, VERSION};
 use super::writer::Writer;
 use super::{list_segments, sync_dir};
 use crate::error::{Corruption, Error, Result};
@@ -53,18 +53,23 @@ pub(crate) fn recover(
     let (mut records, mut torn_bytes) = (0, 0);
     // Where appending resumes in the newest segment.
     let mut newest_valid_bytes = HEADER_BYTES as u64;
+    let mut newest_version = VERSION;
     for (index, (sequence, path)) in segments.iter().enumerate() {
         let is_newest = *sequence == newest_sequence;
         let bytes = std::fs::read(path).map_err(Error::io("reading log segment", path))?;
-        if let Err(bad) = check_header(path, &bytes)? {
-            if is_newest && header().starts_with(&bytes) {
-                // A crash while the segment was being created: no record was
-                // ever acknowledged in it.
-                rewrite_header(path)?;
-                newest_valid_bytes = HEADER_BYTES as u64;
-                continue;
+        match check_header(path, &bytes)? {
+            Ok(version) if is_newest => newest_version = version,
+            Ok(_) => {}
+            Err(bad) => {
+                if is_newest && header().starts_with(&bytes) {
+                    // A crash while the segment was being created: no record was
+                    // ever acknowledged in it.
+                    rewrite_header(path)?;
+                    newest_valid_bytes = HEADER_BYTES as u64;
+                    continue;
+                }
+                return salvage_or_refuse(dir, mode, &segments[index..], bad, segment_max_bytes, records);
             }
-            return salvage_or_refuse(dir, mode, &segments[index..], bad, segment_max_bytes, records);
         }
         let mut failure = None;
         for record in Reader::new(&bytes) {
@@ -104,21 +109,28 @@ pub(crate) fn recover(
         }
         return salvage_or_refuse(dir, mode, &segments[index..], bad, segment_max_bytes, records);
     }
-    let writer = Writer::resume(dir, newest_sequence, newest_valid_bytes, segment_max_bytes)?;
+    // An older format's segment is left as it is (readable, and readable
+    // by the build that wrote it) and the log goes on in a new one.
+    let writer = if newest_version < VERSION {
+        Writer::create(dir, newest_sequence + 1, segment_max_bytes)?
+    } else {
+        Writer::resume(dir, newest_sequence, newest_valid_bytes, segment_max_bytes)?
+    };
     Ok(Recovered { writer, records, torn_bytes, salvaged_to: None })
 }
 
-/// Checks magic and version; `Ok(Err(_))` is damage that salvage may move.
-fn check_header(path: &Path, bytes: &[u8]) -> Result<Result<(), BadRecord>> {
+/// Checks magic and version and returns the version; `Ok(Err(_))` is
+/// damage that salvage may move.
+fn check_header(path: &Path, bytes: &[u8]) -> Result<Result<u8, BadRecord>> {
     let damaged = Err(BadRecord { offset: 0, reason: Corruption::BadMagic, torn: false });
     if bytes.len() < HEADER_BYTES || &bytes[..MAGIC.len()] != MAGIC {
         return Ok(damaged);
     }
     let found = bytes[MAGIC.len()];
-    if found != VERSION {
+    if !(OLDEST_READABLE_VERSION..=VERSION).contains(&found) {
         return Err(Error::UnsupportedVersion { path: path.to_owned(), found, supported: VERSION });
     }
-    Ok(Ok(()))
+    Ok(Ok(found))
 }
 
 /// With [`RecoveryMode::Strict`], refuses to start. With
