@@ -14,12 +14,12 @@
 
 use crate::codec::ints::{unzigzag, zigzag};
 use crate::error::{Corruption, Error, Result};
+use crate::registry::KeyList;
 use crate::varint;
 use crate::wal::reader::Reader;
 use crate::wal::record::{frame_into, HEADER_BYTES};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 const MAGIC: &[u8; 7] = b"EDRMCKP";
 const VERSION: u8 = 1;
@@ -35,7 +35,7 @@ pub(crate) struct Manifest {
     /// The newest timestamp ever put, for retention.
     pub(crate) newest_ts: Option<i64>,
     /// Every key, in first-put order (the id is the position).
-    pub(crate) keys: Vec<Arc<str>>,
+    pub(crate) keys: KeyList,
     /// Window → generation of the block file holding it.
     pub(crate) windows: BTreeMap<i64, u64>,
 }
@@ -64,7 +64,7 @@ impl Manifest {
             None => payload.push(0),
         }
         varint::write_u64(&mut payload, self.keys.len() as u64);
-        for key in &self.keys {
+        for key in self.keys.iter() {
             varint::write_u64(&mut payload, key.len() as u64);
             payload.extend_from_slice(key.as_bytes());
         }
@@ -110,11 +110,11 @@ fn decode(payload: &[u8]) -> Option<Manifest> {
         _ => return None,
     };
     let key_count = varint::read_u64(&mut input)?;
-    let mut keys = Vec::with_capacity(usize::try_from(key_count.min(1 << 20)).ok()?);
+    let mut keys = KeyList::default();
     for _ in 0..key_count {
         let len = usize::try_from(varint::read_u64(&mut input)?).ok()?;
         let key = std::str::from_utf8(input.get(..len)?).ok()?;
-        keys.push(Arc::from(key));
+        keys.push(key);
         input = &input[len..];
     }
     let window_count = varint::read_u64(&mut input)?;
@@ -136,7 +136,10 @@ mod tests {
             generation: 7,
             wal_start: 12,
             newest_ts: Some(-3),
-            keys: vec![Arc::from("palm.cpu"), Arc::from("ключ")],
+            keys: ["palm.cpu", "ключ"].into_iter().fold(KeyList::default(), |mut keys, key| {
+                keys.push(key);
+                keys
+            }),
             windows: BTreeMap::from([(-1, 3), (236_000, 7)]),
         };
         let dir = tempfile::tempdir().unwrap();

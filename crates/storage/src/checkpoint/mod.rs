@@ -25,13 +25,13 @@ pub(crate) mod manifest;
 
 use crate::error::{Corruption, Error, Result};
 use crate::failpoint;
+use crate::registry::KeyList;
 use crate::series::Part;
 use crate::wal::{self, sync_dir};
 use block::BlockWriter;
 use manifest::Manifest;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 /// The folder of block files inside the data folder.
 pub(crate) const BLOCKS_DIR: &str = "blocks";
@@ -42,7 +42,7 @@ pub(crate) struct Snapshot {
     /// The first log segment after the snapshot.
     pub(crate) wal_start: u64,
     pub(crate) newest_ts: Option<i64>,
-    pub(crate) keys: Vec<Arc<str>>,
+    pub(crate) keys: KeyList,
     /// Windows before this one were dropped by retention.
     pub(crate) retain_from: Option<i64>,
     /// The changed windows, each with every series' parts in it.

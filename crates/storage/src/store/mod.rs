@@ -156,10 +156,7 @@ impl Store {
             Some((_, path)) => manifest::Manifest::read(path)?,
             None => manifest::Manifest::default(),
         };
-        let mut registry = Registry::default();
-        for key in &current.keys {
-            registry.insert(key);
-        }
+        let mut registry = Registry::from_keys(current.keys.clone());
         let mut series = vec![Series::default(); registry.len()];
         for (&window, &generation) in &current.windows {
             let path = block::path(&dir.join(BLOCKS_DIR), window, generation);
@@ -333,8 +330,8 @@ impl Store {
                         break;
                     }
                 },
-                Keys::All => match state.keys().get(cursor.position) {
-                    Some(key) => (SeriesId(cursor.position as u32), &**key),
+                Keys::All => match state.key(cursor.position) {
+                    Some(key) => (SeriesId(cursor.position as u32), key),
                     None => {
                         cursor.done = true;
                         break;

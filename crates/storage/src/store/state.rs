@@ -10,7 +10,6 @@ use crate::wal::writer::Writer;
 use crate::{Options, Sample};
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
-use std::sync::Arc;
 
 /// Everything [`super::Store`] keeps behind its one lock.
 #[derive(Debug)]
@@ -101,10 +100,10 @@ impl State {
         Some(Commit { batches, written })
     }
 
-    /// Keys of the series that hold points, in first-put order (keys
-    /// registered by staged batches come after them, and are left out).
-    pub(super) fn keys(&self) -> &[Arc<str>] {
-        &self.registry.keys()[..self.series.len()]
+    /// The key of series `id`, if it holds points (keys registered by
+    /// staged batches come after those, and are left out).
+    pub(super) fn key(&self, id: usize) -> Option<&str> {
+        self.registry.keys().get(id).filter(|_| id < self.series.len())
     }
 
     /// Phase 1 begins: a new log segment, the registry and the set of
@@ -129,7 +128,7 @@ impl State {
         Ok(Some(Snapshot {
             wal_start,
             newest_ts: self.newest_ts,
-            keys: self.keys().to_vec(),
+            keys: self.registry.keys().prefix(self.series.len()),
             retain_from,
             windows,
         }))
