@@ -9,6 +9,7 @@
 //! replaying the log gives, nothing unwritten. [`Store::put`] does both.
 
 mod decisions;
+mod shared;
 mod state;
 
 use crate::checkpoint::{self, block, manifest, History, BLOCKS_DIR};
@@ -21,12 +22,13 @@ use crate::wal::{recovery, sync_dir};
 use crate::{CheckpointStats, Options, Stats, SyncMode};
 use decisions::Decisions;
 use parking_lot::{Mutex, MutexGuard};
+use shared::Shared;
 use state::{replay, Commit, Replayed, State};
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// One point to store: the unit of [`Store::put`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,31 +93,6 @@ pub struct Store {
     /// would interleave its log with ours.
     _lock: File,
 }
-
-/// The part of the store the background threads need too.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    state: Mutex<State>,
-    /// Held for a whole commit, sync included, so that commits decide their
-    /// batches in order while later batches keep being staged.
-    commit_turn: Mutex<()>,
-    decisions: Decisions,
-    /// The LSN up to which the log is known to be on disk. Held while a sync
-    /// runs, so concurrent callers wait for it and then find their records
-    /// covered (group commit) instead of syncing again.
-    synced_lsn: Mutex<u64>,
-    /// The manifest in force; held for a whole checkpoint, so that only one
-    /// runs at a time.
-    manifest: Mutex<manifest::Manifest>,
-    /// Completed checkpoints, for [`Store::stats`]; never held for long.
-    history: Mutex<History>,
-    options: Options,
-    dir: PathBuf,
-}
-
-/// Series copied per hold of the store's lock while a checkpoint takes its
-/// snapshot: small enough that writers wait milliseconds, not seconds.
-const SNAPSHOT_BATCH_SERIES: usize = 2_000;
 
 /// Takes a lock. parking_lot's mutex spins briefly before sleeping: the
 /// store's critical sections are microseconds long, and with connections
@@ -449,94 +426,6 @@ impl Drop for Store {
         if let Err(error) = self.shut_down() {
             tracing::error!(%error, "closing the store while dropping it");
         }
-    }
-}
-
-impl Shared {
-    /// Makes the log durable at least up to `lsn`.
-    pub(crate) fn sync_through(&self, lsn: u64) -> Result<()> {
-        let mut synced = lock(&self.synced_lsn);
-        if *synced >= lsn {
-            return Ok(());
-        }
-        // Take the file and the LSN it reaches under the state lock, then sync
-        // without it so that writers keep appending meanwhile.
-        let (file, written) = {
-            let state = lock(&self.state);
-            if state.wal.is_poisoned() {
-                // A failed sync may have dropped pages: a retry that succeeds
-                // proves nothing (Linux forgets the error once reported).
-                return Err(Error::Poisoned);
-            }
-            (state.wal.file(), state.wal.lsn())
-        };
-        if let Err(source) = file.sync_data() {
-            let mut state = lock(&self.state);
-            state.wal.poison();
-            return Err(Error::Io { action: "syncing log segment", path: state.wal.path(), source });
-        }
-        *synced = written;
-        Ok(())
-    }
-
-    /// Makes everything appended so far durable.
-    pub(crate) fn sync_written(&self) -> Result<()> {
-        let written = lock(&self.state).wal.lsn();
-        self.sync_through(written)
-    }
-
-    /// Runs one checkpoint; see the `checkpoint` module for the phases.
-    pub(crate) fn checkpoint(&self) -> Result<CheckpointStats> {
-        let mut current = lock(&self.manifest);
-        let started = Instant::now();
-        let began = lock(&self.state).begin_snapshot(&self.options)?;
-        let mut longest_stall = started.elapsed();
-        let Some(mut snapshot) = began else {
-            let unchanged = CheckpointStats { generation: current.generation, ..CheckpointStats::default() };
-            return Ok(lock(&self.history).last.clone().unwrap_or(unchanged));
-        };
-        // Only the series registered when the snapshot began: later ones are
-        // defined in the log after `wal_start`, where replay expects them.
-        for start in (0..snapshot.keys.len()).step_by(SNAPSHOT_BATCH_SERIES) {
-            let batch_started = Instant::now();
-            let end = (start + SNAPSHOT_BATCH_SERIES).min(snapshot.keys.len());
-            lock(&self.state).copy_parts(&mut snapshot, start..end);
-            longest_stall = longest_stall.max(batch_started.elapsed());
-        }
-        let (manifest, bytes_written) = match checkpoint::write(&self.dir, &current, &snapshot) {
-            Ok(written) => written,
-            Err(error) => {
-                // Keep what was not written dirty for the next attempt.
-                lock(&self.state).dirty.extend(snapshot.windows.keys());
-                return Err(error);
-            }
-        };
-        checkpoint::remove_covered_log(&self.dir, &manifest);
-        crate::failpoint::hit("checkpoint-after-log-cleanup");
-        checkpoint::remove_obsolete_files(&self.dir, &manifest);
-        let stats = CheckpointStats {
-            generation: manifest.generation,
-            finished_unix_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            duration_ms: started.elapsed().as_millis() as u64,
-            longest_stall_ms: longest_stall.as_millis() as u64,
-            windows_written: snapshot.windows.len() as u64,
-            bytes_written,
-        };
-        tracing::info!(
-            generation = stats.generation,
-            windows = stats.windows_written,
-            bytes = stats.bytes_written,
-            duration_ms = stats.duration_ms,
-            longest_stall_ms = stats.longest_stall_ms,
-            "checkpoint written"
-        );
-        *current = manifest;
-        let mut history = lock(&self.history);
-        history.completed += 1;
-        history.last = Some(stats.clone());
-        Ok(stats)
     }
 }
 
