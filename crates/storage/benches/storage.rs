@@ -1,5 +1,7 @@
-//! Storage hot paths: chunk encode and decode across data shapes, and the
-//! write path (log append plus memory insert) across batch sizes.
+//! Storage hot paths: chunk encode and decode across data shapes, the
+//! write path (log append plus memory insert) across batch sizes, and its
+//! two halves apart (staging: registry and log entries; committing: the
+//! log write and the insert into heads).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use eardrum_client::fleet::Fleet;
@@ -77,5 +79,50 @@ fn write_path(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, codec, write_path);
+/// The two halves of a put, apart: `stage` (registry lookup and the log
+/// entries, in memory) and `commit` (one log write, then the memory insert
+/// into heads), for batches of 64.
+fn stage_and_commit(c: &mut Criterion) {
+    const BATCH: usize = 64;
+    let mut group = c.benchmark_group("store");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let options = Options { sync: SyncMode::Never, checkpoint_interval: None, ..Options::default() };
+    let store = Store::open(dir.path(), options).expect("opening the store");
+    let mut fleet = Fleet::new(10_000, 11);
+    let keys: Vec<String> = (0..fleet.len()).map(|i| fleet.key(i).to_owned()).collect();
+    let mut step = 0u64;
+    let mut next_batch = || {
+        step += 1;
+        (0..BATCH)
+            .map(|i| {
+                let (timestamp, value) = fleet.next_point(i, step);
+                Sample { key: &keys[i], timestamp, value }
+            })
+            .collect::<Vec<_>>()
+    };
+    group.bench_function("stage_64", |b| {
+        b.iter_batched(
+            || {
+                // Commits what the previous iteration staged, untimed.
+                store.commit().expect("commit");
+                next_batch()
+            },
+            |samples| store.stage(&samples),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("commit_64", |b| {
+        b.iter_batched(
+            || {
+                let _staged = store.stage(&next_batch());
+            },
+            |()| store.commit().expect("commit"),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, codec, write_path, stage_and_commit);
 criterion_main!(benches);
