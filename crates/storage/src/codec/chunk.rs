@@ -297,7 +297,10 @@ enum HeadEncoding {
 impl Head {
     /// A head holding one point.
     pub(crate) fn new(timestamp: i64, value: f64) -> Head {
-        Head::from_points(&[(timestamp, value)])
+        // The fewest decimals that fit the one value, found without the
+        // allocations of `scale`: a head starts with every sealed chunk.
+        let decimals = (0..=MAX_DECIMALS).find_map(|decimals| Some((decimals, to_scaled(value, decimals)?)));
+        Head::starting_with(timestamp, value, decimals)
     }
 
     /// A head holding `points` (sorted, unique timestamps, at least one),
@@ -305,33 +308,38 @@ impl Head {
     fn from_points(points: &[(i64, f64)]) -> Head {
         let (first_ts, first_value) = points.first().copied().unwrap_or((0, 0.0));
         let values: Vec<f64> = points.iter().map(|&(_, v)| v).collect();
-        let encoding = match scale(&values) {
-            Some(scaled) => {
-                let first = scaled.integers[0];
-                HeadEncoding::Decimal {
-                    decimals: scaled.decimals,
-                    first,
-                    last: first,
-                    min_delta: i64::MAX,
-                    max_delta: i64::MIN,
-                }
-            }
+        let decimals = scale(&values).map(|scaled| (scaled.decimals, scaled.integers[0]));
+        let mut head = Head::starting_with(first_ts, first_value, decimals);
+        for &(timestamp, value) in &points[1..] {
+            head.push(timestamp, value);
+        }
+        head
+    }
+
+    /// A head of one point, whose value is `first` over `10^decimals` if
+    /// `decimal` is given, else XOR-encoded.
+    fn starting_with(timestamp: i64, value: f64, decimal: Option<(u8, i64)>) -> Head {
+        let encoding = match decimal {
+            Some((decimals, first)) => HeadEncoding::Decimal {
+                decimals,
+                first,
+                last: first,
+                min_delta: i64::MAX,
+                max_delta: i64::MIN,
+            },
             None => HeadEncoding::Xor(XorEncoder::default()),
         };
         let mut head = Head {
             count: 1,
-            first_ts,
-            last_ts: first_ts,
+            first_ts: timestamp,
+            last_ts: timestamp,
             last_delta: 0,
             timestamps: BitWriter::default(),
             values: BitWriter::default(),
             encoding,
         };
         if let HeadEncoding::Xor(xor) = &mut head.encoding {
-            xor.push(&mut head.values, first_value);
-        }
-        for &(timestamp, value) in &points[1..] {
-            head.push(timestamp, value);
+            xor.push(&mut head.values, value);
         }
         head
     }
