@@ -151,7 +151,9 @@ pub(crate) fn to_scaled(value: f64, decimals: u8) -> Option<i64> {
 /// The double an integer at `decimals` stands for.
 pub(crate) fn unscale(integer: i64, decimals: u8) -> Option<f64> {
     let factor = *POW10.get(usize::from(decimals))?;
-    (integer.abs() < MAX_SCALED).then(|| integer as f64 / factor)
+    // `unsigned_abs`: a damaged chunk can sum its differences to i64::MIN,
+    // whose `abs` overflows.
+    (integer.unsigned_abs() < MAX_SCALED as u64).then(|| integer as f64 / factor)
 }
 
 /// Appends the differences of `integers` after the first in the bucketed
@@ -210,6 +212,15 @@ mod tests {
         assert_eq!(scale(&[-0.0]), None);
         assert_eq!(scale(&[1e300]), None);
         assert_eq!(scale(&[0.0000001]), None);
+    }
+
+    #[test]
+    fn unscaling_the_most_negative_integer_is_none_not_an_overflow() {
+        // Found by the chunk fuzz target: a damaged chunk's differences
+        // summed to i64::MIN, and `abs` panicked (or, without overflow
+        // checks, let a garbage value through).
+        assert_eq!(unscale(i64::MIN, 0), None);
+        assert_eq!(unscale(-(1 << 53) + 1, 0), Some(-9_007_199_254_740_991.0));
     }
 
     #[test]
