@@ -62,6 +62,10 @@ pub struct ServeArgs {
     /// Most connections open at once; further ones are closed on accept.
     #[arg(long, default_value_t = eardrum_server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,
+    /// Close a connection that has sent nothing for this long, e.g. 1h, 90s;
+    /// 0 never does.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
     /// Keep points no older than this before the newest timestamp put, e.g.
     /// 30d, 12h, 90m; enforced in whole two-hour windows at checkpoints.
     /// Omitted: keep everything.

@@ -88,10 +88,11 @@ fn render_stats(stats: &serde_json::Value) -> String {
     line(
         "connections",
         format!(
-            "{} open, {} accepted, {} refused",
+            "{} open, {} accepted, {} refused, {} closed idle",
             number("connections_open"),
             number("connections_accepted"),
-            number("connections_refused")
+            number("connections_refused"),
+            number("connections_closed_idle")
         ),
     );
     line(

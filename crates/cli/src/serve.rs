@@ -27,6 +27,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         http_addr: (args.http_port != 0).then(|| SocketAddr::new(args.host, args.http_port)),
         max_line_bytes: args.max_line_bytes,
         max_connections: args.max_connections,
+        idle_timeout: (!args.idle_timeout.is_zero()).then_some(args.idle_timeout),
         ..Config::default()
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();

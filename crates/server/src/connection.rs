@@ -7,6 +7,7 @@ use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
 use eardrum_storage::{ScanCursor, Store};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,6 +37,7 @@ pub(crate) struct Connection {
     committer: Arc<Committer>,
     stats: Arc<Stats>,
     max_line_bytes: usize,
+    idle_timeout: Option<Duration>,
 }
 
 impl Connection {
@@ -46,6 +48,7 @@ impl Connection {
         committer: Arc<Committer>,
         stats: Arc<Stats>,
         max_line_bytes: usize,
+        idle_timeout: Option<Duration>,
     ) -> Self {
         Connection {
             stream,
@@ -56,6 +59,7 @@ impl Connection {
             committer,
             stats,
             max_line_bytes,
+            idle_timeout,
         }
     }
 
@@ -73,13 +77,24 @@ impl Connection {
     }
 
     async fn serve(&mut self, shutdown: &CancellationToken) -> std::io::Result<()> {
+        // One timer for the connection's life, pushed back after each read.
+        let idle = tokio::time::sleep(self.idle_timeout.unwrap_or(Duration::MAX));
+        tokio::pin!(idle);
         loop {
             self.input.reserve(READ_CHUNK_BYTES);
             let read = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Ok(()),
                 read = self.stream.read_buf(&mut self.input) => read?,
+                () = &mut idle, if self.idle_timeout.is_some() => {
+                    self.stats.connections_closed_idle.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(peer = %self.peer, "closing an idle connection");
+                    return Ok(());
+                }
             };
+            if let Some(timeout) = self.idle_timeout {
+                idle.as_mut().reset(tokio::time::Instant::now() + timeout);
+            }
             if read == 0 {
                 // End of stream: a trailing line without `\n` gets no reply;
                 // every complete line was answered after its read.

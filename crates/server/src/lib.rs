@@ -65,6 +65,11 @@ pub const DEFAULT_PORT: u16 = 8888;
 /// The HTTP API's port, beside the protocol's.
 pub const DEFAULT_HTTP_PORT: u16 = 8889;
 
+/// The default of [`Config::idle_timeout`]: long enough for any client that
+/// is still there (agents report every few seconds), short enough to free
+/// what vanished ones hold.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// The default of [`Config::shutdown_grace`].
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -84,6 +89,10 @@ pub struct Config {
     pub max_line_bytes: usize,
     /// Connections beyond this many are closed as soon as they are accepted.
     pub max_connections: usize,
+    /// A connection that sends nothing for this long is closed (a client
+    /// that vanished without a FIN, or one that holds a slot and does
+    /// nothing); `None` never closes one.
+    pub idle_timeout: Option<Duration>,
     /// How long shutdown waits for connections to finish the requests they
     /// have read. A client that stops reading its replies would otherwise
     /// hold the shutdown forever; past this the log is synced and `run`
@@ -98,6 +107,7 @@ impl Default for Config {
             http_addr: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_HTTP_PORT)),
             max_line_bytes: eardrum_protocol::DEFAULT_MAX_LINE_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
@@ -180,6 +190,7 @@ impl Server {
             stats: Arc::clone(&self.stats),
             connection_limit: Arc::new(Semaphore::new(self.config.max_connections)),
             max_line_bytes: self.config.max_line_bytes,
+            idle_timeout: self.config.idle_timeout,
         };
         listener.run(shutdown, tracker.clone()).await;
         tracker.close();

@@ -20,6 +20,7 @@ pub(crate) struct Listener {
     pub(crate) stats: Arc<Stats>,
     pub(crate) connection_limit: Arc<Semaphore>,
     pub(crate) max_line_bytes: usize,
+    pub(crate) idle_timeout: Option<Duration>,
 }
 
 impl Listener {
@@ -66,6 +67,7 @@ impl Listener {
                 Arc::clone(&self.committer),
                 Arc::clone(&self.stats),
                 self.max_line_bytes,
+                self.idle_timeout,
             );
             let (stats, shutdown) = (Arc::clone(&self.stats), shutdown.clone());
             tracker.spawn(async move {

@@ -12,6 +12,8 @@ pub struct Stats {
     pub connections_accepted: AtomicU64,
     /// Connections closed at once because `max_connections` were open.
     pub connections_refused: AtomicU64,
+    /// Connections closed because they sent nothing for `idle_timeout`.
+    pub connections_closed_idle: AtomicU64,
     /// Connections open now.
     pub connections_open: AtomicU64,
     /// `put` requests answered `ok`.

@@ -54,6 +54,7 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
         "connections_open": counter(&server.connections_open),
         "connections_accepted": counter(&server.connections_accepted),
         "connections_refused": counter(&server.connections_refused),
+        "connections_closed_idle": counter(&server.connections_closed_idle),
         "puts_stored": counter(&server.puts_stored),
         "gets": counter(&server.gets),
         "errors": counter(&server.errors),

@@ -33,12 +33,16 @@ pub async fn start_server(dir: &Path) -> TestServer {
 }
 
 pub async fn start_server_with(dir: &Path, sync: SyncMode, max_line_bytes: usize) -> TestServer {
+    start_server_with_config(dir, sync, Config { max_line_bytes, ..Config::default() }).await
+}
+
+/// A server with `config`, but on ports the system picks.
+pub async fn start_server_with_config(dir: &Path, sync: SyncMode, config: Config) -> TestServer {
     let store = Store::open(dir, Options { sync, ..Options::default() }).unwrap();
     let config = Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         http_addr: Some("127.0.0.1:0".parse().unwrap()),
-        max_line_bytes,
-        ..Config::default()
+        ..config
     };
     let server = Server::bind(config, store).await.unwrap();
     let addr = server.local_addr();

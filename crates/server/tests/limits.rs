@@ -1,0 +1,76 @@
+//! Limits on connections: how many may be open, and how long one may say
+//! nothing.
+
+mod common;
+
+use common::{http_get, start_server_with_config};
+use eardrum_server::Config;
+use eardrum_storage::SyncMode;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_idle_timeout_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config { idle_timeout: Some(Duration::from_millis(300)), ..Config::default() };
+    let server = start_server_with_config(dir.path(), SyncMode::Never, config).await;
+
+    // A client that keeps talking more often than the timeout stays.
+    let mut busy = TcpStream::connect(server.addr).await.unwrap();
+    // One that says nothing is closed: its read ends (0 bytes) once the
+    // timeout has passed, not before.
+    let mut idle = TcpStream::connect(server.addr).await.unwrap();
+    let connected = Instant::now();
+    let waiting = tokio::spawn(async move {
+        let mut byte = [0u8; 1];
+        let read = idle.read(&mut byte).await;
+        (read.map_err(|e| e.kind()), connected.elapsed())
+    });
+    let mut reply = [0u8; 4];
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        busy.write_all(b"put k 1 1\n").await.unwrap();
+        busy.read_exact(&mut reply).await.unwrap();
+        assert_eq!(&reply, b"ok\n\n");
+    }
+    let (read, after) = tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
+    assert_eq!(read, Ok(0), "the idle connection should be closed");
+    assert!(after >= Duration::from_millis(300), "closed after only {after:?}");
+    // 600 ms in, the busy one still works.
+    busy.write_all(b"get k\n").await.unwrap();
+    let mut rows = [0u8; 12];
+    busy.read_exact(&mut rows).await.unwrap();
+    assert_eq!(&rows, b"ok\nk 1.0 1\n\n");
+
+    let (_, body) = http_get(server.http_addr, "/api/v1/stats").await;
+    assert!(body.contains("\"connections_closed_idle\":1"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_closed_and_counted_while_the_others_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config { max_connections: 2, ..Config::default() };
+    let server = start_server_with_config(dir.path(), SyncMode::Never, config).await;
+    let mut reply = [0u8; 4];
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream.write_all(b"put k 1 1\n").await.unwrap();
+        stream.read_exact(&mut reply).await.unwrap();
+        open.push(stream);
+    }
+    let mut third = TcpStream::connect(server.addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut byte)).await.unwrap();
+    assert!(matches!(read, Ok(0) | Err(_)), "the third connection should be closed: {read:?}");
+    for stream in &mut open {
+        stream.write_all(b"put k 2 2\n").await.unwrap();
+        stream.read_exact(&mut reply).await.unwrap();
+        assert_eq!(&reply, b"ok\n\n");
+    }
+    let (_, body) = http_get(server.http_addr, "/api/v1/stats").await;
+    assert!(body.contains("\"connections_refused\":1"), "{body}");
+    server.stop().await;
+}
