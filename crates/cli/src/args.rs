@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// the error reply and its connection closed.
     #[arg(long, default_value_t = eardrum_protocol::DEFAULT_MAX_LINE_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(16..=64 * 1024 * 1024))]
     pub max_line_bytes: usize,
+    /// Longest key a put may create, in bytes; a longer one gets the error
+    /// reply.
+    #[arg(long, default_value_t = eardrum_server::DEFAULT_MAX_KEY_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64 * 1024 * 1024))]
+    pub max_key_bytes: usize,
     /// Most connections open at once; further ones are closed on accept.
     #[arg(long, default_value_t = eardrum_server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,

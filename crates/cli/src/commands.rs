@@ -97,7 +97,13 @@ fn render_stats(stats: &serde_json::Value) -> String {
     );
     line(
         "requests",
-        format!("{} puts, {} gets, {} errors", number("puts_stored"), number("gets"), number("errors")),
+        format!(
+            "{} puts, {} gets, {} errors ({} keys too long)",
+            number("puts_stored"),
+            number("gets"),
+            number("errors"),
+            number("keys_too_long")
+        ),
     );
     text
 }

@@ -26,6 +26,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         addr: SocketAddr::new(args.host, args.port),
         http_addr: (args.http_port != 0).then(|| SocketAddr::new(args.host, args.http_port)),
         max_line_bytes: args.max_line_bytes,
+        max_key_bytes: args.max_key_bytes,
         max_connections: args.max_connections,
         idle_timeout: (!args.idle_timeout.is_zero()).then_some(args.idle_timeout),
         ..Config::default()

@@ -2,7 +2,7 @@
 //! write the replies.
 
 use crate::committer::Committer;
-use crate::handler::{begin_get, continue_get, parse, Parsed, Query};
+use crate::handler::{begin_get, continue_get, parse, Limits, Parsed, Query};
 use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
 use eardrum_storage::{ScanCursor, Store};
@@ -36,7 +36,7 @@ pub(crate) struct Connection {
     /// Stores put batches, several connections' in one log write.
     committer: Arc<Committer>,
     stats: Arc<Stats>,
-    max_line_bytes: usize,
+    limits: Limits,
     idle_timeout: Option<Duration>,
 }
 
@@ -47,7 +47,7 @@ impl Connection {
         store: Arc<Store>,
         committer: Arc<Committer>,
         stats: Arc<Stats>,
-        max_line_bytes: usize,
+        limits: Limits,
         idle_timeout: Option<Duration>,
     ) -> Self {
         Connection {
@@ -58,7 +58,7 @@ impl Connection {
             store,
             committer,
             stats,
-            max_line_bytes,
+            limits,
             idle_timeout,
         }
     }
@@ -111,8 +111,7 @@ impl Connection {
     /// replies; returns whether the connection must close.
     async fn answer_buffered(&mut self) -> std::io::Result<bool> {
         loop {
-            let Parsed { consumed, close, get, batch } =
-                parse(&self.input, self.max_line_bytes, &mut self.output);
+            let Parsed { consumed, close, get, batch } = parse(&self.input, self.limits, &mut self.output);
             let stored = batch.samples().is_empty() || self.committer.store(batch.samples()).await;
             let tally = batch.answer(stored, &mut self.output);
             self.stats.add(tally);

@@ -2,7 +2,7 @@
 //! with no socket in sight.
 
 use crate::stats::Tally;
-use eardrum_protocol::{next_line, parse_put_line, reply, Request, Selector};
+use eardrum_protocol::{next_line, parse_put_line, reply, Put, Request, Selector};
 use eardrum_storage::{Keys, Sample, ScanCursor, Store};
 
 /// The requests [`parse`] found in a buffer, up to the first `get`.
@@ -47,7 +47,8 @@ impl Query {
 ///
 /// A `get` ends the batch, so that it sees every earlier `put` of the
 /// same connection; its answer is left to the caller, which streams it.
-pub(crate) fn parse<'a>(input: &'a [u8], max_line_bytes: usize, out: &mut Vec<u8>) -> Parsed<'a> {
+pub(crate) fn parse<'a>(input: &'a [u8], limits: Limits, out: &mut Vec<u8>) -> Parsed<'a> {
+    let max_line_bytes = limits.max_line_bytes;
     // Sized for the lines a buffer of typical puts holds, so that pushing
     // them rarely grows the vectors.
     let lines = input.len() / TYPICAL_PUT_BYTES + 1;
@@ -62,7 +63,7 @@ pub(crate) fn parse<'a>(input: &'a [u8], max_line_bytes: usize, out: &mut Vec<u8
     loop {
         if let Some((put, used)) = parse_put_line(&input[consumed..], max_line_bytes) {
             consumed += used;
-            batch.push(Sample { key: put.key, timestamp: put.timestamp, value: put.value });
+            batch.push_put(put, limits, out);
             continue;
         }
         match next_line(&input[consumed..], max_line_bytes) {
@@ -70,9 +71,7 @@ pub(crate) fn parse<'a>(input: &'a [u8], max_line_bytes: usize, out: &mut Vec<u8
                 consumed += used;
                 match Request::parse(line) {
                     Ok(None) => {}
-                    Ok(Some(Request::Put(put))) => {
-                        batch.push(Sample { key: put.key, timestamp: put.timestamp, value: put.value })
-                    }
+                    Ok(Some(Request::Put(put))) => batch.push_put(put, limits, out),
                     Ok(Some(Request::Get(selector))) => {
                         batch.tally.gets += 1;
                         get = Some(match selector {
@@ -99,6 +98,15 @@ pub(crate) fn parse<'a>(input: &'a [u8], max_line_bytes: usize, out: &mut Vec<u8
         }
     }
     Parsed { consumed, close, get, batch }
+}
+
+/// What [`parse`] enforces on each line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// The longest line; a longer one closes the connection.
+    pub(crate) max_line_bytes: usize,
+    /// The longest key a put may create; a longer one gets the error reply.
+    pub(crate) max_key_bytes: usize,
 }
 
 /// A `put` line as metric agents send them, about: `put host17.cpu.user
@@ -137,8 +145,21 @@ pub(crate) struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    fn push(&mut self, sample: Sample<'a>) {
-        self.samples.push(sample);
+    /// Adds a put to the batch, or answers it with the error reply when its
+    /// key is over the limit (a series is kept for good: one huge key per
+    /// put would fill the memory).
+    fn push_put(&mut self, put: Put<'a>, limits: Limits, out: &mut Vec<u8>) {
+        if put.key.len() > limits.max_key_bytes {
+            tracing::debug!(
+                bytes = put.key.len(),
+                limit = limits.max_key_bytes,
+                "rejected a key over the limit"
+            );
+            self.tally.keys_too_long += 1;
+            self.reject(out);
+            return;
+        }
+        self.samples.push(Sample { key: put.key, timestamp: put.timestamp, value: put.value });
         self.held.push(true);
     }
 
@@ -187,13 +208,14 @@ mod tests {
         let mut consumed = 0;
         let mut tally = Tally::default();
         loop {
-            let parsed = parse(&input[consumed..], 32, &mut out);
+            let parsed = parse(&input[consumed..], Limits { max_line_bytes: 32, max_key_bytes: 8 }, &mut out);
             consumed += parsed.consumed;
             let stored = parsed.batch.samples().is_empty() || store.put(parsed.batch.samples()).is_ok();
             let counted = parsed.batch.answer(stored, &mut out);
             tally.puts_stored += counted.puts_stored;
             tally.gets += counted.gets;
             tally.errors += counted.errors;
+            tally.keys_too_long += counted.keys_too_long;
             match parsed.get {
                 Some(query) => {
                     let mut cursor = ScanCursor::default();
@@ -216,7 +238,17 @@ mod tests {
         );
         assert_eq!(consumed, b"put a 1 1\nbad\n\nput a 2 2\nget a\nget\n".len());
         assert!(!close);
-        assert_eq!(tally, Tally { puts_stored: 2, gets: 1, errors: 2 });
+        assert_eq!(tally, Tally { puts_stored: 2, gets: 1, errors: 2, keys_too_long: 0 });
+    }
+
+    #[test]
+    fn a_put_with_a_key_over_the_limit_gets_the_error_reply_and_the_rest_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Options::default()).unwrap();
+        let (out, (_, close, tally)) = run(&store, b"put abcdefghi 1 1\nput abcdefgh 2 2\nget abcdefghi\n");
+        assert_eq!(out, b"error\nwrong command\n\nok\n\nok\n\n");
+        assert!(!close);
+        assert_eq!(tally, Tally { puts_stored: 1, gets: 1, errors: 1, keys_too_long: 1 });
     }
 
     #[test]

@@ -65,6 +65,10 @@ pub const DEFAULT_PORT: u16 = 8888;
 /// The HTTP API's port, beside the protocol's.
 pub const DEFAULT_HTTP_PORT: u16 = 8889;
 
+/// The default of [`Config::max_key_bytes`]: far above real metric names,
+/// far below what would let a client fill the memory with a few puts.
+pub const DEFAULT_MAX_KEY_BYTES: usize = 1024;
+
 /// The default of [`Config::idle_timeout`]: long enough for any client that
 /// is still there (agents report every few seconds), short enough to free
 /// what vanished ones hold.
@@ -87,6 +91,9 @@ pub struct Config {
     /// The longest request line accepted; a longer one gets the error reply
     /// and its connection is closed.
     pub max_line_bytes: usize,
+    /// The longest key a put may create; a longer one gets the error reply
+    /// (and the connection stays open).
+    pub max_key_bytes: usize,
     /// Connections beyond this many are closed as soon as they are accepted.
     pub max_connections: usize,
     /// A connection that sends nothing for this long is closed (a client
@@ -106,6 +113,7 @@ impl Default for Config {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             http_addr: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_HTTP_PORT)),
             max_line_bytes: eardrum_protocol::DEFAULT_MAX_LINE_BYTES,
+            max_key_bytes: DEFAULT_MAX_KEY_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
@@ -189,7 +197,10 @@ impl Server {
             committer: Arc::new(Committer::new(Arc::clone(&self.store))),
             stats: Arc::clone(&self.stats),
             connection_limit: Arc::new(Semaphore::new(self.config.max_connections)),
-            max_line_bytes: self.config.max_line_bytes,
+            limits: handler::Limits {
+                max_line_bytes: self.config.max_line_bytes,
+                max_key_bytes: self.config.max_key_bytes,
+            },
             idle_timeout: self.config.idle_timeout,
         };
         listener.run(shutdown, tracker.clone()).await;

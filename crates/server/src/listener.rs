@@ -2,6 +2,7 @@
 
 use crate::committer::Committer;
 use crate::connection::Connection;
+use crate::handler::Limits;
 use crate::stats::Stats;
 use eardrum_storage::Store;
 use std::sync::atomic::Ordering;
@@ -19,7 +20,7 @@ pub(crate) struct Listener {
     pub(crate) committer: Arc<Committer>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) connection_limit: Arc<Semaphore>,
-    pub(crate) max_line_bytes: usize,
+    pub(crate) limits: Limits,
     pub(crate) idle_timeout: Option<Duration>,
 }
 
@@ -66,7 +67,7 @@ impl Listener {
                 Arc::clone(&self.store),
                 Arc::clone(&self.committer),
                 Arc::clone(&self.stats),
-                self.max_line_bytes,
+                self.limits,
                 self.idle_timeout,
             );
             let (stats, shutdown) = (Arc::clone(&self.stats), shutdown.clone());

@@ -22,6 +22,9 @@ pub struct Stats {
     pub gets: AtomicU64,
     /// Requests answered with the error reply (malformed, or not stored).
     pub errors: AtomicU64,
+    /// Puts refused because their key was longer than `max_key_bytes`
+    /// (counted in `errors` too).
+    pub keys_too_long: AtomicU64,
 }
 
 /// Counts of one read buffer's requests, added to [`Stats`] in one go.
@@ -30,6 +33,7 @@ pub(crate) struct Tally {
     pub(crate) puts_stored: u64,
     pub(crate) gets: u64,
     pub(crate) errors: u64,
+    pub(crate) keys_too_long: u64,
 }
 
 impl Stats {
@@ -37,5 +41,6 @@ impl Stats {
         self.puts_stored.fetch_add(tally.puts_stored, Ordering::Relaxed);
         self.gets.fetch_add(tally.gets, Ordering::Relaxed);
         self.errors.fetch_add(tally.errors, Ordering::Relaxed);
+        self.keys_too_long.fetch_add(tally.keys_too_long, Ordering::Relaxed);
     }
 }

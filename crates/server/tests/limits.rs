@@ -1,5 +1,5 @@
-//! Limits on connections: how many may be open, and how long one may say
-//! nothing.
+//! Limits: how many connections may be open, how long one may say
+//! nothing, and how long a key may be.
 
 mod common;
 
@@ -72,5 +72,21 @@ async fn connections_beyond_the_limit_are_closed_and_counted_while_the_others_go
     }
     let (_, body) = http_get(server.http_addr, "/api/v1/stats").await;
     assert!(body.contains("\"connections_refused\":1"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_key_over_the_limit_gets_the_error_reply_creates_no_series_and_keeps_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server_with_config(dir.path(), SyncMode::Never, Config::default()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let long_key = "k".repeat(eardrum_server::DEFAULT_MAX_KEY_BYTES + 1);
+    stream.write_all(format!("put {long_key} 1 1\nput k 1 1\nget *\n").as_bytes()).await.unwrap();
+    let expected = b"error\nwrong command\n\nok\n\nok\nk 1.0 1\n\n";
+    let mut replies = vec![0u8; expected.len()];
+    stream.read_exact(&mut replies).await.unwrap();
+    assert_eq!(replies, expected);
+    let (_, body) = http_get(server.http_addr, "/api/v1/stats").await;
+    assert!(body.contains("\"keys_too_long\":1"), "{body}");
     server.stop().await;
 }

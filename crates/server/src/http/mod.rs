@@ -58,5 +58,6 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
         "puts_stored": counter(&server.puts_stored),
         "gets": counter(&server.gets),
         "errors": counter(&server.errors),
+        "keys_too_long": counter(&server.keys_too_long),
     }))
 }
