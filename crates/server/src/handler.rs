@@ -211,11 +211,7 @@ mod tests {
             let parsed = parse(&input[consumed..], Limits { max_line_bytes: 32, max_key_bytes: 8 }, &mut out);
             consumed += parsed.consumed;
             let stored = parsed.batch.samples().is_empty() || store.put(parsed.batch.samples()).is_ok();
-            let counted = parsed.batch.answer(stored, &mut out);
-            tally.puts_stored += counted.puts_stored;
-            tally.gets += counted.gets;
-            tally.errors += counted.errors;
-            tally.keys_too_long += counted.keys_too_long;
+            tally += parsed.batch.answer(stored, &mut out);
             match parsed.get {
                 Some(query) => {
                     let mut cursor = ScanCursor::default();

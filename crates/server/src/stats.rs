@@ -36,6 +36,15 @@ pub(crate) struct Tally {
     pub(crate) keys_too_long: u64,
 }
 
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, other: Tally) {
+        self.puts_stored += other.puts_stored;
+        self.gets += other.gets;
+        self.errors += other.errors;
+        self.keys_too_long += other.keys_too_long;
+    }
+}
+
 impl Stats {
     pub(crate) fn add(&self, tally: Tally) {
         self.puts_stored.fetch_add(tally.puts_stored, Ordering::Relaxed);

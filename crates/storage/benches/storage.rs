@@ -43,13 +43,20 @@ fn codec(c: &mut Criterion) {
     group.finish();
 }
 
-fn write_path(c: &mut Criterion) {
-    let mut group = c.benchmark_group("store_put");
+/// An empty store that never syncs, in a temporary folder (kept alive by
+/// the returned guard), and a 10,000-series fleet with its keys.
+fn fleet_store(seed: u64) -> (tempfile::TempDir, Store, Fleet, Vec<String>) {
     let dir = tempfile::tempdir().expect("temporary folder");
     let options = Options { sync: SyncMode::Never, checkpoint_interval: None, ..Options::default() };
     let store = Store::open(dir.path(), options).expect("opening the store");
-    let mut fleet = Fleet::new(10_000, 7);
-    let keys: Vec<String> = (0..fleet.len()).map(|i| fleet.key(i).to_owned()).collect();
+    let fleet = Fleet::new(10_000, seed);
+    let keys = (0..fleet.len()).map(|i| fleet.key(i).to_owned()).collect();
+    (dir, store, fleet, keys)
+}
+
+fn write_path(c: &mut Criterion) {
+    let mut group = c.benchmark_group("store_put");
+    let (_dir, store, mut fleet, keys) = fleet_store(7);
     let mut step = 0u64;
     for batch in [1usize, 64, 1000] {
         group.throughput(Throughput::Elements(batch as u64));
@@ -86,11 +93,7 @@ fn stage_and_commit(c: &mut Criterion) {
     const BATCH: usize = 64;
     let mut group = c.benchmark_group("store");
     group.throughput(Throughput::Elements(BATCH as u64));
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let options = Options { sync: SyncMode::Never, checkpoint_interval: None, ..Options::default() };
-    let store = Store::open(dir.path(), options).expect("opening the store");
-    let mut fleet = Fleet::new(10_000, 11);
-    let keys: Vec<String> = (0..fleet.len()).map(|i| fleet.key(i).to_owned()).collect();
+    let (_dir, store, mut fleet, keys) = fleet_store(11);
     let mut step = 0u64;
     let mut next_batch = || {
         step += 1;
