@@ -36,7 +36,10 @@ pub fn store_model(data: &[u8]) {
                 let (first, second) = ([sample(op[1], op[3])], [sample(op[2], op[1])]);
                 let staged = (current.stage(&first), current.stage(&second));
                 current.commit().expect("commit");
-                assert_eq!((current.outcome(staged.0), current.outcome(staged.1)), (Some(true), Some(true)));
+                assert_eq!(
+                    (current.outcome(&staged.0), current.outcome(&staged.1)),
+                    (Some(true), Some(true))
+                );
                 model.put(&first);
                 model.put(&second);
             }

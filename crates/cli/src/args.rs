@@ -5,6 +5,11 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The default of `--max-series`: InfluxDB 1.x's default per database
+/// too. About half a GiB of series bookkeeping before any point, and
+/// room for 10,000 hosts with 100 metrics each.
+const DEFAULT_MAX_SERIES: usize = 1_000_000;
+
 /// eardrum: a durable metrics server, its client and shell.
 #[derive(Debug, Parser)]
 #[command(name = "eardrum", version, about, long_about = None, arg_required_else_help = true)]
@@ -63,6 +68,15 @@ pub struct ServeArgs {
     /// reply.
     #[arg(long, default_value_t = eardrum_server::DEFAULT_MAX_KEY_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64 * 1024 * 1024))]
     pub max_key_bytes: usize,
+    /// Most reply bytes a connection buffers before writing them; a client
+    /// that pipelines without reading its replies is then slowed by
+    /// backpressure (the server stops reading from it).
+    #[arg(long, default_value_t = eardrum_server::DEFAULT_MAX_REPLY_BUFFER_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=1024 * 1024 * 1024))]
+    pub max_reply_buffer_bytes: usize,
+    /// Most series the store creates; a put of a new key beyond it gets the
+    /// error reply, while existing keys keep working. 0: no limit.
+    #[arg(long, default_value_t = DEFAULT_MAX_SERIES)]
+    pub max_series: usize,
     /// Most connections open at once; further ones are closed on accept.
     #[arg(long, default_value_t = eardrum_server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,

@@ -98,13 +98,15 @@ fn render_stats(stats: &serde_json::Value) -> String {
     line(
         "requests",
         format!(
-            "{} puts, {} gets, {} errors ({} keys too long)",
+            "{} puts, {} gets, {} errors ({} keys too long, {} new series over the limit)",
             number("puts_stored"),
             number("gets"),
             number("errors"),
-            number("keys_too_long")
+            number("keys_too_long"),
+            number("series_refused")
         ),
     );
+    line("backpressure", format!("{} reply writes waited for a slow reader", number("reply_stalls")));
     text
 }
 

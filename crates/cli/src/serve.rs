@@ -19,6 +19,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         recovery: if args.salvage_log { RecoveryMode::Salvage } else { RecoveryMode::Strict },
         retention: args.retention,
         checkpoint_interval: (!args.checkpoint_interval.is_zero()).then_some(args.checkpoint_interval),
+        max_series: (args.max_series != 0).then_some(args.max_series),
         ..Options::default()
     };
     let store = Store::open(&args.data_dir, options).map_err(|error| explain_open_error(error, &args))?;
@@ -27,6 +28,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         http_addr: (args.http_port != 0).then(|| SocketAddr::new(args.host, args.http_port)),
         max_line_bytes: args.max_line_bytes,
         max_key_bytes: args.max_key_bytes,
+        max_reply_buffer_bytes: args.max_reply_buffer_bytes,
         max_connections: args.max_connections,
         idle_timeout: (!args.idle_timeout.is_zero()).then_some(args.idle_timeout),
         ..Config::default()

@@ -2,7 +2,7 @@
 //! and one of them commits for all, so that the connections ready at the
 //! same moment share one log write (and, with `--fsync always`, one sync).
 
-use eardrum_storage::{Sample, Store, SyncMode};
+use eardrum_storage::{Sample, Staged, Store, SyncMode};
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
@@ -35,20 +35,21 @@ impl Committer {
     }
 
     /// Stores `samples` (not empty) as one batch; returns whether they were
-    /// stored, with the durability the store promises.
+    /// stored, with the durability the store promises, and the staged batch,
+    /// which lists the samples the series limit refused.
     ///
     /// The batch is staged at once. Then either a commit is running and
     /// this waits for the next one to take the batch, or this connection
     /// commits: first it lets every other connection that is ready stage
     /// its batch (a yield to the runtime), then it writes them all.
-    pub(crate) async fn store(&self, samples: &[Sample<'_>]) -> bool {
+    pub(crate) async fn store(&self, samples: &[Sample<'_>]) -> (bool, Staged) {
         let staged = self.store.stage(samples);
         loop {
             let notified = self.committed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(stored) = self.store.outcome(staged) {
-                return stored;
+            if let Some(stored) = self.store.outcome(&staged) {
+                return (stored, staged);
             }
             let Ok(held) = self.turn.try_lock() else {
                 notified.await;

@@ -18,9 +18,6 @@ use tokio_util::sync::CancellationToken;
 /// pipelined requests can span beyond a partial line.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
-/// A streamed reply is written out whenever this much of it is buffered.
-const STREAM_FLUSH_BYTES: usize = 256 * 1024;
-
 /// How long, and how many bytes, a connection closed for a protocol
 /// violation keeps reading (and discarding) what the client still sends.
 const LINGER: Duration = Duration::from_secs(1);
@@ -111,16 +108,27 @@ impl Connection {
     /// replies; returns whether the connection must close.
     async fn answer_buffered(&mut self) -> std::io::Result<bool> {
         loop {
-            let Parsed { consumed, close, get, batch } = parse(&self.input, self.limits, &mut self.output);
-            let stored = batch.samples().is_empty() || self.committer.store(batch.samples()).await;
-            let tally = batch.answer(stored, &mut self.output);
+            let Parsed { consumed, close, get, batch, reply_buffer_full } =
+                parse(&self.input, self.limits, &mut self.output);
+            let outcome = match batch.samples() {
+                [] => None,
+                samples => Some(self.committer.store(samples).await),
+            };
+            let (stored, refused) =
+                outcome.as_ref().map_or((true, &[][..]), |(stored, staged)| (*stored, staged.refused()));
+            let tally = batch.answer(stored, refused, &mut self.output);
             self.stats.add(tally);
             self.input.advance(consumed);
-            let Some(query) = get else {
-                self.flush().await?;
-                return Ok(close);
-            };
-            self.stream_get(&query).await?;
+            match get {
+                Some(query) => self.stream_get(&query).await?,
+                // Written before parsing on: the client must read these
+                // before the server reads more of its requests.
+                None if reply_buffer_full => self.flush().await?,
+                None => {
+                    self.flush().await?;
+                    return Ok(close);
+                }
+            }
         }
     }
 
@@ -130,18 +138,29 @@ impl Connection {
         let mut cursor = ScanCursor::default();
         begin_get(&mut self.output);
         while !continue_get(&self.store, query, &mut cursor, &mut self.output) {
-            if self.output.len() >= STREAM_FLUSH_BYTES {
+            if self.output.len() >= self.limits.max_reply_bytes {
                 self.flush().await?;
             }
         }
         Ok(())
     }
 
+    /// Writes the buffered replies; waits while the client is not reading
+    /// them (the socket's send buffer is full), reading nothing meanwhile.
     async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.output.is_empty() {
-            self.stream.write_all(&self.output).await?;
-            self.output.clear();
+        if self.output.is_empty() {
+            return Ok(());
         }
+        let written = match self.stream.try_write(&self.output) {
+            Ok(written) => written,
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => 0,
+            Err(error) => return Err(error),
+        };
+        if written < self.output.len() {
+            self.stats.reply_stalls.fetch_add(1, Ordering::Relaxed);
+            self.stream.write_all(&self.output[written..]).await?;
+        }
+        self.output.clear();
         Ok(())
     }
 

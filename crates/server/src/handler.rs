@@ -18,6 +18,10 @@ pub(crate) struct Parsed<'a> {
     pub(crate) get: Option<Query>,
     /// The puts to store, and the replies held back behind them.
     pub(crate) batch: Batch<'a>,
+    /// Parsing stopped because the replies reached
+    /// [`Limits::max_reply_bytes`]: complete lines may remain, to parse
+    /// once these replies are written.
+    pub(crate) reply_buffer_full: bool,
 }
 
 /// What a `get` reads, owned so that it outlives the input buffer.
@@ -60,7 +64,14 @@ pub(crate) fn parse<'a>(input: &'a [u8], limits: Limits, out: &mut Vec<u8>) -> P
     let mut consumed = 0;
     let mut close = false;
     let mut get = None;
+    let mut reply_buffer_full = false;
     loop {
+        // Every held reply counted at its longest; at least one line is
+        // always read, so that a tiny limit still makes progress.
+        if consumed > 0 && out.len() + batch.held.len() * reply::ERROR_REPLY.len() >= limits.max_reply_bytes {
+            reply_buffer_full = true;
+            break;
+        }
         if let Some((put, used)) = parse_put_line(&input[consumed..], max_line_bytes) {
             consumed += used;
             batch.push_put(put, limits, out);
@@ -97,7 +108,7 @@ pub(crate) fn parse<'a>(input: &'a [u8], limits: Limits, out: &mut Vec<u8>) -> P
             }
         }
     }
-    Parsed { consumed, close, get, batch }
+    Parsed { consumed, close, get, batch, reply_buffer_full }
 }
 
 /// What [`parse`] enforces on each line.
@@ -107,6 +118,10 @@ pub(crate) struct Limits {
     pub(crate) max_line_bytes: usize,
     /// The longest key a put may create; a longer one gets the error reply.
     pub(crate) max_key_bytes: usize,
+    /// About the most reply bytes a connection buffers before writing them
+    /// to its socket: parsing pauses there, and a streamed `get` is written
+    /// out in pieces of about this size.
+    pub(crate) max_reply_bytes: usize,
 }
 
 /// A `put` line as metric agents send them, about: `put host17.cpu.user
@@ -179,15 +194,22 @@ impl<'a> Batch<'a> {
     }
 
     /// Writes every held reply once the batch's fate is known: `ok` for
-    /// each put if `stored`, else the error reply; returns the counts.
-    pub(crate) fn answer(mut self, stored: bool, out: &mut Vec<u8>) -> Tally {
+    /// each put if `stored`, else the error reply; the puts at the sample
+    /// indices in `refused` (ascending: new keys beyond the series limit)
+    /// get the error reply either way. Returns the counts.
+    pub(crate) fn answer(mut self, stored: bool, refused: &[u32], out: &mut Vec<u8>) -> Tally {
+        let mut refused = refused.iter().peekable();
+        let mut index = 0;
         for &is_put in &self.held {
-            if is_put && stored {
+            let is_refused = is_put && refused.next_if_eq(&&index).is_some();
+            index += u32::from(is_put);
+            if is_put && stored && !is_refused {
                 out.extend_from_slice(reply::OK_REPLY);
                 self.tally.puts_stored += 1;
             } else {
                 out.extend_from_slice(reply::ERROR_REPLY);
                 self.tally.errors += u64::from(is_put);
+                self.tally.series_refused += u64::from(is_refused);
             }
         }
         self.tally
@@ -202,22 +224,33 @@ mod tests {
     /// What [`run`] did: bytes consumed, whether to close, the counts.
     type Outcome = (usize, bool, Tally);
 
+    const LIMITS: Limits = Limits { max_line_bytes: 32, max_key_bytes: 8, max_reply_bytes: 1024 };
+
+    fn open(options: Options) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), options).unwrap();
+        (dir, store)
+    }
+
     /// Handles all of `input` the way a connection does, answering gets.
-    fn run(store: &Store, input: &[u8]) -> (Vec<u8>, Outcome) {
+    fn run(store: &Store, input: &[u8], limits: Limits) -> (Vec<u8>, Outcome) {
         let mut out = Vec::new();
         let mut consumed = 0;
         let mut tally = Tally::default();
         loop {
-            let parsed = parse(&input[consumed..], Limits { max_line_bytes: 32, max_key_bytes: 8 }, &mut out);
+            let parsed = parse(&input[consumed..], limits, &mut out);
             consumed += parsed.consumed;
-            let stored = parsed.batch.samples().is_empty() || store.put(parsed.batch.samples()).is_ok();
-            tally += parsed.batch.answer(stored, &mut out);
+            let staged = store.stage(parsed.batch.samples());
+            store.commit().unwrap();
+            let stored = store.outcome(&staged) == Some(true);
+            tally += parsed.batch.answer(stored, staged.refused(), &mut out);
             match parsed.get {
                 Some(query) => {
                     let mut cursor = ScanCursor::default();
                     begin_get(&mut out);
                     while !continue_get(store, &query, &mut cursor, &mut out) {}
                 }
+                None if parsed.reply_buffer_full => {}
                 None => return (out, (consumed, parsed.close, tally)),
             }
         }
@@ -225,33 +258,67 @@ mod tests {
 
     #[test]
     fn replies_keep_request_order_around_batched_puts() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Options::default()).unwrap();
-        let (out, (consumed, close, tally)) = run(&store, b"put a 1 1\nbad\n\nput a 2 2\nget a\nget\nput a");
+        let (_dir, store) = open(Options::default());
+        let (out, (consumed, close, tally)) =
+            run(&store, b"put a 1 1\nbad\n\nput a 2 2\nget a\nget\nput a", LIMITS);
         assert_eq!(
             out,
             b"ok\n\nerror\nwrong command\n\nok\n\nok\na 1.0 1\na 2.0 2\n\nerror\nwrong command\n\n"
         );
         assert_eq!(consumed, b"put a 1 1\nbad\n\nput a 2 2\nget a\nget\n".len());
         assert!(!close);
-        assert_eq!(tally, Tally { puts_stored: 2, gets: 1, errors: 2, keys_too_long: 0 });
+        assert_eq!(tally, Tally { puts_stored: 2, gets: 1, errors: 2, ..Tally::default() });
     }
 
     #[test]
     fn a_put_with_a_key_over_the_limit_gets_the_error_reply_and_the_rest_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Options::default()).unwrap();
-        let (out, (_, close, tally)) = run(&store, b"put abcdefghi 1 1\nput abcdefgh 2 2\nget abcdefghi\n");
+        let (_dir, store) = open(Options::default());
+        let (out, (_, close, tally)) =
+            run(&store, b"put abcdefghi 1 1\nput abcdefgh 2 2\nget abcdefghi\n", LIMITS);
         assert_eq!(out, b"error\nwrong command\n\nok\n\nok\n\n");
         assert!(!close);
-        assert_eq!(tally, Tally { puts_stored: 1, gets: 1, errors: 1, keys_too_long: 1 });
+        assert_eq!(tally, Tally { puts_stored: 1, gets: 1, errors: 1, keys_too_long: 1, ..Tally::default() });
+    }
+
+    #[test]
+    fn puts_of_new_keys_beyond_the_series_limit_get_the_error_reply_in_their_place() {
+        let (_dir, store) = open(Options { max_series: Some(1), ..Options::default() });
+        let (out, (_, close, tally)) = run(&store, b"put a 1 1\nput b 1 1\nbad\nput a 2 2\nget *\n", LIMITS);
+        assert_eq!(
+            out,
+            b"ok\n\nerror\nwrong command\n\nerror\nwrong command\n\nok\n\nok\na 1.0 1\na 2.0 2\n\n"
+        );
+        assert!(!close);
+        assert_eq!(
+            tally,
+            Tally { puts_stored: 2, gets: 1, errors: 2, series_refused: 1, ..Tally::default() }
+        );
+    }
+
+    #[test]
+    fn a_full_reply_buffer_pauses_parsing_until_the_replies_are_written() {
+        let (_dir, store) = open(Options::default());
+        let input = b"put a 1 1\nbad\nput a 2 2\nput a 3 3\nbad\nput a 4 4\n";
+        let limits = Limits { max_reply_bytes: 30, ..LIMITS };
+        let mut out = Vec::new();
+        let first = parse(input, limits, &mut out);
+        assert!(first.reply_buffer_full);
+        assert_eq!(
+            first.consumed,
+            b"put a 1 1\nbad\n".len(),
+            "stops once the held replies may reach the limit"
+        );
+        let (out, (consumed, close, tally)) = run(&store, input, limits);
+        assert_eq!((consumed, close), (input.len(), false));
+        assert_eq!(tally, Tally { puts_stored: 4, errors: 2, ..Tally::default() });
+        assert_eq!(out.len(), 4 * reply::OK_REPLY.len() + 2 * reply::ERROR_REPLY.len());
     }
 
     #[test]
     fn an_overlong_line_answers_the_lines_before_it_then_closes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Options::default()).unwrap();
-        let (out, (_, close, _)) = run(&store, b"put a 1 1\nget aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        let (_dir, store) = open(Options::default());
+        let (out, (_, close, _)) =
+            run(&store, b"put a 1 1\nget aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", LIMITS);
         assert_eq!(out, b"ok\n\nerror\nwrong command\n\n");
         assert!(close);
     }

@@ -69,6 +69,11 @@ pub const DEFAULT_HTTP_PORT: u16 = 8889;
 /// far below what would let a client fill the memory with a few puts.
 pub const DEFAULT_MAX_KEY_BYTES: usize = 1024;
 
+/// The default of [`Config::max_reply_buffer_bytes`]: thousands of
+/// pipelined replies, and a `get` written in pieces big enough to keep
+/// the socket busy.
+pub const DEFAULT_MAX_REPLY_BUFFER_BYTES: usize = 256 * 1024;
+
 /// The default of [`Config::idle_timeout`]: long enough for any client that
 /// is still there (agents report every few seconds), short enough to free
 /// what vanished ones hold.
@@ -94,6 +99,11 @@ pub struct Config {
     /// The longest key a put may create; a longer one gets the error reply
     /// (and the connection stays open).
     pub max_key_bytes: usize,
+    /// About the most reply bytes one connection holds before writing them:
+    /// a client that pipelines requests without reading the replies is
+    /// slowed by its socket's backpressure (the server stops reading from
+    /// it), not allowed to grow the server's memory.
+    pub max_reply_buffer_bytes: usize,
     /// Connections beyond this many are closed as soon as they are accepted.
     pub max_connections: usize,
     /// A connection that sends nothing for this long is closed (a client
@@ -114,6 +124,7 @@ impl Default for Config {
             http_addr: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_HTTP_PORT)),
             max_line_bytes: eardrum_protocol::DEFAULT_MAX_LINE_BYTES,
             max_key_bytes: DEFAULT_MAX_KEY_BYTES,
+            max_reply_buffer_bytes: DEFAULT_MAX_REPLY_BUFFER_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
@@ -200,6 +211,7 @@ impl Server {
             limits: handler::Limits {
                 max_line_bytes: self.config.max_line_bytes,
                 max_key_bytes: self.config.max_key_bytes,
+                max_reply_bytes: self.config.max_reply_buffer_bytes,
             },
             idle_timeout: self.config.idle_timeout,
         };

@@ -25,6 +25,13 @@ pub struct Stats {
     /// Puts refused because their key was longer than `max_key_bytes`
     /// (counted in `errors` too).
     pub keys_too_long: AtomicU64,
+    /// Puts refused because their key would have created a series beyond
+    /// the store's series limit (counted in `errors` too).
+    pub series_refused: AtomicU64,
+    /// Times a connection's replies did not fit in its socket's send buffer
+    /// (a client slow to read its replies, or not reading them at all): the
+    /// connection then reads no more requests until they are written.
+    pub reply_stalls: AtomicU64,
 }
 
 /// Counts of one read buffer's requests, added to [`Stats`] in one go.
@@ -34,6 +41,7 @@ pub(crate) struct Tally {
     pub(crate) gets: u64,
     pub(crate) errors: u64,
     pub(crate) keys_too_long: u64,
+    pub(crate) series_refused: u64,
 }
 
 impl std::ops::AddAssign for Tally {
@@ -42,6 +50,7 @@ impl std::ops::AddAssign for Tally {
         self.gets += other.gets;
         self.errors += other.errors;
         self.keys_too_long += other.keys_too_long;
+        self.series_refused += other.series_refused;
     }
 }
 
@@ -51,5 +60,6 @@ impl Stats {
         self.gets.fetch_add(tally.gets, Ordering::Relaxed);
         self.errors.fetch_add(tally.errors, Ordering::Relaxed);
         self.keys_too_long.fetch_add(tally.keys_too_long, Ordering::Relaxed);
+        self.series_refused.fetch_add(tally.series_refused, Ordering::Relaxed);
     }
 }

@@ -1,11 +1,12 @@
 //! Limits: how many connections may be open, how long one may say
-//! nothing, and how long a key may be.
+//! nothing, how long a key may be, how many series there may be, and how
+//! many replies a connection may leave unread.
 
 mod common;
 
-use common::{http_get, start_server_with_config};
+use common::{exchange, http_get, start_server_with_config, start_server_with_options};
 use eardrum_server::Config;
-use eardrum_storage::SyncMode;
+use eardrum_storage::{Options, SyncMode};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -88,5 +89,59 @@ async fn a_key_over_the_limit_gets_the_error_reply_creates_no_series_and_keeps_t
     assert_eq!(replies, expected);
     let (_, body) = http_get(server.http_addr, "/api/v1/stats").await;
     assert!(body.contains("\"keys_too_long\":1"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn new_keys_beyond_the_series_limit_get_the_error_reply_and_existing_keys_keep_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options { max_series: Some(2), sync: SyncMode::Never, ..Options::default() };
+    let server = start_server_with_options(dir.path(), options, Config::default()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    exchange(&mut stream, b"put a 1 1\nput b 1 1\n", b"ok\n\nok\n\n").await;
+    exchange(&mut stream, b"put c 1 1\nput a 2 2\n", b"error\nwrong command\n\nok\n\n").await;
+    // Another connection: the limit is the store's, not the connection's.
+    let mut other = TcpStream::connect(server.addr).await.unwrap();
+    exchange(
+        &mut other,
+        b"put d 1 1\nput b 2 2\nget *\n",
+        b"error\nwrong command\n\nok\n\nok\na 1.0 1\na 2.0 2\nb 1.0 1\nb 2.0 2\n\n",
+    )
+    .await;
+    let (_, body) = http_get(server.http_addr, "/api/v1/stats").await;
+    assert!(body.contains("\"series_refused\":2"), "{body}");
+    assert!(body.contains("\"series\":2"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_its_replies_is_stopped_by_backpressure_and_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server_with_config(dir.path(), SyncMode::Never, Config::default()).await;
+    let mut greedy = TcpStream::connect(server.addr).await.unwrap();
+    let chunk = b"put k 1 1\n".repeat(6_554);
+    let mut sent = 0usize;
+    // Writes until the server stops reading: its replies fill the socket
+    // buffers, then its reply buffer, and it waits instead of buffering
+    // more.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), greedy.write_all(&chunk)).await {
+            Ok(written) => written.unwrap(),
+            Err(_) => break,
+        }
+        sent += chunk.len();
+        assert!(sent < 512 << 20, "the server kept reading a client that reads nothing ({sent} bytes)");
+    }
+    let mut other = TcpStream::connect(server.addr).await.unwrap();
+    exchange(&mut other, b"put other 1 1\nget other\n", b"ok\n\nok\nother 1.0 1\n\n").await;
+    let (_, body) = http_get(server.http_addr, "/api/v1/stats").await;
+    let stalls: u64 = body
+        .split("\"reply_stalls\":")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(stalls >= 1, "{body}");
+    drop(greedy);
     server.stop().await;
 }

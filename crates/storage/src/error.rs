@@ -71,6 +71,16 @@ pub enum Error {
     /// caller got (and logged) the reason.
     #[error("not stored: the log write that held this batch failed")]
     NotStored,
+    /// Some samples had new keys and the store already holds
+    /// [`Options::max_series`](crate::Options::max_series) series; the
+    /// batch's other samples were stored.
+    #[error("{refused} point(s) refused: their keys would create series beyond the limit of {limit}")]
+    SeriesLimit {
+        /// How many samples of the batch were refused.
+        refused: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// Why a log record was judged corrupt.

@@ -61,6 +61,11 @@ pub struct Options {
     /// the next open replays almost nothing. Turning it off leaves the whole
     /// log to replay: faster to close, slower to open.
     pub checkpoint_on_close: bool,
+    /// The most series the store creates: a put of a new key beyond it is
+    /// refused (see [`Staged::refused`](crate::Staged::refused)), while keys
+    /// that exist keep taking points. Series already in the data folder
+    /// are all kept, even past a lowered limit. `None` sets no limit.
+    pub max_series: Option<usize>,
 }
 
 impl Default for Options {
@@ -73,6 +78,7 @@ impl Default for Options {
             checkpoint_interval: Some(Duration::from_secs(300)),
             retention: None,
             checkpoint_on_close: true,
+            max_series: None,
         }
     }
 }

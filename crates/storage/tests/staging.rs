@@ -19,7 +19,7 @@ fn staged_batches_are_invisible_until_committed_then_applied_in_order() {
     let store = Store::open(dir.path(), Options::default()).unwrap();
     let first = store.stage(&[sample("a", 1, 1.0), sample("new", 5, 5.0)]);
     let second = store.stage(&[sample("a", 1, 2.0), sample("a", 2, 3.0)]);
-    assert_eq!(store.outcome(first), None);
+    assert_eq!(store.outcome(&first), None);
     assert_eq!(points(&store, "a"), []);
     assert_eq!(points(&store, "new"), []);
     assert_eq!(store.stats().series, 0, "staged keys are not series yet");
@@ -28,7 +28,7 @@ fn staged_batches_are_invisible_until_committed_then_applied_in_order() {
     assert!(keys.is_empty());
 
     store.commit().unwrap();
-    assert_eq!((store.outcome(first), store.outcome(second)), (Some(true), Some(true)));
+    assert_eq!((store.outcome(&first), store.outcome(&second)), (Some(true), Some(true)));
     assert_eq!(points(&store, "a"), [(1, 2.0), (2, 3.0)], "the later batch wins");
     assert_eq!(points(&store, "new"), [(5, 5.0)]);
     store.close().unwrap();
@@ -55,4 +55,47 @@ fn one_commit_writes_one_record_for_every_staged_batch() {
     assert_eq!(one_record + 8, two_records);
     store.commit().unwrap();
     assert_eq!(store.stats().log_bytes_written - before, two_records + one_record, "nothing staged");
+}
+
+fn keys(store: &Store) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    store.scan(Keys::All, |key, _, _| {
+        if keys.last().is_none_or(|last| last != key) {
+            keys.push(key.to_owned());
+        }
+    });
+    keys
+}
+
+#[test]
+fn new_keys_beyond_the_series_limit_are_refused_and_existing_keys_keep_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let limited = |max_series| Options { max_series: Some(max_series), ..Options::default() };
+    let store = Store::open(dir.path(), limited(2)).unwrap();
+    store.put(&[sample("a", 1, 1.0), sample("b", 1, 1.0)]).unwrap();
+
+    let staged =
+        store.stage(&[sample("a", 2, 2.0), sample("c", 2, 2.0), sample("b", 2, 2.0), sample("d", 2, 2.0)]);
+    assert_eq!(staged.refused(), [1, 3]);
+    store.commit().unwrap();
+    assert_eq!(store.outcome(&staged), Some(true), "the batch's other samples are stored");
+    let error = store.put(&[sample("e", 3, 3.0), sample("a", 3, 3.0)]).unwrap_err();
+    assert!(matches!(error, eardrum_storage::Error::SeriesLimit { refused: 1, limit: 2 }), "{error}");
+
+    // A batch with nothing left to store still gets its outcome.
+    let all_refused = store.stage(&[sample("f", 4, 4.0)]);
+    store.commit().unwrap();
+    assert_eq!((store.outcome(&all_refused), all_refused.refused()), (Some(true), &[0][..]));
+
+    assert_eq!(keys(&store), ["a", "b"]);
+    assert_eq!(points(&store, "a"), [(1, 1.0), (2, 2.0), (3, 3.0)]);
+    assert_eq!(points(&store, "b"), [(1, 1.0), (2, 2.0)]);
+    store.close().unwrap();
+
+    // Series already stored are kept past a lowered limit, and take points.
+    let store = Store::open(dir.path(), limited(1)).unwrap();
+    assert_eq!(keys(&store), ["a", "b"], "refused keys never reached the log");
+    store.put(&[sample("b", 5, 5.0)]).unwrap();
+    assert!(store.put(&[sample("g", 5, 5.0)]).is_err());
+    assert_eq!(points(&store, "b"), [(1, 1.0), (2, 2.0), (5, 5.0)]);
 }

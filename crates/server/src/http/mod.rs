@@ -59,5 +59,7 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
         "gets": counter(&server.gets),
         "errors": counter(&server.errors),
         "keys_too_long": counter(&server.keys_too_long),
+        "series_refused": counter(&server.series_refused),
+        "reply_stalls": counter(&server.reply_stalls),
     }))
 }

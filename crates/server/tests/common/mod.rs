@@ -38,7 +38,13 @@ pub async fn start_server_with(dir: &Path, sync: SyncMode, max_line_bytes: usize
 
 /// A server with `config`, but on ports the system picks.
 pub async fn start_server_with_config(dir: &Path, sync: SyncMode, config: Config) -> TestServer {
-    let store = Store::open(dir, Options { sync, ..Options::default() }).unwrap();
+    start_server_with_options(dir, Options { sync, ..Options::default() }, config).await
+}
+
+/// A server over a store opened with `options`, with `config` but on ports
+/// the system picks.
+pub async fn start_server_with_options(dir: &Path, options: Options, config: Config) -> TestServer {
+    let store = Store::open(dir, options).unwrap();
     let config = Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         http_addr: Some("127.0.0.1:0".parse().unwrap()),

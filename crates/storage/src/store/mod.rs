@@ -43,11 +43,23 @@ pub struct Sample<'a> {
 
 /// A batch [`Store::stage`] took, stored by the next [`Store::commit`];
 /// [`Store::outcome`] says whether it was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a staged batch is stored only once a commit has taken it"]
 pub struct Staged {
     /// Batches are numbered in staging order from 1.
     seq: u64,
+    /// Indices of the samples left out by the series limit, ascending.
+    refused: Vec<u32>,
+}
+
+impl Staged {
+    /// The indices, ascending, of the batch's samples that were refused
+    /// because their keys would have created a series beyond
+    /// [`Options::max_series`]; they are not stored whatever the outcome.
+    /// Empty (and not allocated) when every sample was taken.
+    pub fn refused(&self) -> &[u32] {
+        &self.refused
+    }
 }
 
 /// Which series [`Store::scan`] visits.
@@ -221,24 +233,35 @@ impl Store {
     /// [`Error::NotStored`] when another caller's commit took the batch and
     /// failed. On a failed write nothing of the batch is stored; on a
     /// failed sync the batch is in memory and the log but may not be on
-    /// disk, and the store refuses later writes.
+    /// disk, and the store refuses later writes. [`Error::SeriesLimit`]
+    /// when some samples had new keys beyond [`Options::max_series`]: the
+    /// others are stored.
     pub fn put(&self, samples: &[Sample<'_>]) -> Result<()> {
         if samples.is_empty() {
             return Ok(());
         }
         let staged = self.stage(samples);
         self.commit()?;
-        match self.outcome(staged) {
-            Some(true) => Ok(()),
+        match self.outcome(&staged) {
+            Some(true) if staged.refused.is_empty() => Ok(()),
+            Some(true) => Err(Error::SeriesLimit {
+                refused: staged.refused.len(),
+                limit: self.shared.options.max_series.unwrap_or(usize::MAX),
+            }),
             _ => Err(Error::NotStored),
         }
     }
 
     /// Adds a batch to the next commit: new keys are registered and the
     /// batch's log entries encoded, but nothing is written, and nothing is
-    /// visible to readers until a commit has written it.
+    /// visible to readers until a commit has written it. Samples that would
+    /// create a series beyond [`Options::max_series`] are left out and
+    /// listed by [`Staged::refused`].
     pub fn stage(&self, samples: &[Sample<'_>]) -> Staged {
-        Staged { seq: lock(&self.shared.state).stage(samples) }
+        let max_series = self.shared.options.max_series.unwrap_or(usize::MAX);
+        let mut refused = Vec::new();
+        let seq = lock(&self.shared.state).stage(samples, max_series, &mut refused);
+        Staged { seq, refused }
     }
 
     /// Stores every batch staged so far, by anyone: one log record for all
@@ -268,7 +291,7 @@ impl Store {
 
     /// Whether a staged batch was stored: `None` until a commit has taken
     /// it, then `Some(true)` once it is as durable as [`SyncMode`] says.
-    pub fn outcome(&self, staged: Staged) -> Option<bool> {
+    pub fn outcome(&self, staged: &Staged) -> Option<bool> {
         self.shared.decisions.outcome(staged.seq)
     }
 

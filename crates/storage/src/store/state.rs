@@ -51,11 +51,17 @@ pub(super) struct Commit {
 impl State {
     /// Stages `samples`: registers new keys and adds the batch's entries to
     /// the open log record, without writing or applying anything; returns
-    /// the batch's sequence number.
-    pub(super) fn stage(&mut self, samples: &[Sample<'_>]) -> u64 {
-        for sample in samples {
+    /// the batch's sequence number. A sample whose key is new while the
+    /// registry already holds `max_series` keys is left out, and its index
+    /// pushed to `refused`.
+    pub(super) fn stage(&mut self, samples: &[Sample<'_>], max_series: usize, refused: &mut Vec<u32>) -> u64 {
+        for (index, sample) in samples.iter().enumerate() {
             let id = match self.registry.id(sample.key) {
                 Some(id) => id,
+                None if self.registry.len() >= max_series => {
+                    refused.push(u32::try_from(index).unwrap_or(u32::MAX));
+                    continue;
+                }
                 None => {
                     let id = self.registry.insert(sample.key);
                     self.record.define_series(id.0, sample.key);
@@ -80,7 +86,10 @@ impl State {
         }
         let batches = self.committed_seq + 1..=self.staged_seq;
         self.committed_seq = self.staged_seq;
-        let written = self.wal.append(self.record.finish());
+        // Batches whose every sample the series limit refused leave nothing
+        // to write.
+        let written =
+            if self.record.is_empty() { Ok(self.wal.lsn()) } else { self.wal.append(self.record.finish()) };
         self.record.clear();
         if written.is_err() {
             // Staged keys are exactly those past the last series.

@@ -83,6 +83,11 @@ impl RecordBuilder {
         self.bytes.extend_from_slice(&[0; FRAME_BYTES]);
     }
 
+    /// Whether no entry was added since the last [`clear`](Self::clear).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.len() <= FRAME_BYTES
+    }
+
     /// Adds the definition of series `id` with its key.
     pub(crate) fn define_series(&mut self, id: u32, key: &str) {
         self.bytes.push(TAG_SERIES);
