@@ -98,6 +98,18 @@ pub struct ServeArgs {
     /// threads cost wake-ups (see BENCHMARKS.md).
     #[arg(long, default_value_t = 0, env = "EARDRUM_THREADS")]
     pub threads: usize,
+    /// Serve TLS only, on every listener, with this certificate chain (PEM,
+    /// leaf first); needs --tls-key.
+    #[arg(long, env = "EARDRUM_TLS_CERT", value_name = "PEM_FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "EARDRUM_TLS_KEY", value_name = "PEM_FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require the token in this file: protocol connections must start with
+    /// `auth <token>`, HTTP requests must send `Authorization: Bearer
+    /// <token>`. Keep the file readable by the server's user only.
+    #[arg(long, env = "EARDRUM_AUTH_TOKEN_FILE", value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
     /// If the log is damaged (not just a torn last write), move the damaged
     /// part aside into DATA_DIR/wal/damaged/ and start with everything before
     /// it, instead of refusing to start.
@@ -130,6 +142,25 @@ pub struct Remote {
     /// Seconds to wait for connecting and for each reply; 0 waits forever.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
+    #[command(flatten)]
+    pub security: ClientSecurity,
+}
+
+/// TLS and the token, for commands that talk to a server.
+#[derive(Debug, Clone, Args)]
+pub struct ClientSecurity {
+    /// Connect with TLS, trusting the system's certificate authorities
+    /// (for a server started with --tls-cert).
+    #[arg(long, env = "EARDRUM_TLS")]
+    pub tls: bool,
+    /// Connect with TLS, trusting the certificates in this PEM file (a
+    /// private CA, or the server's self-signed certificate).
+    #[arg(long, env = "EARDRUM_TLS_CA", value_name = "PEM_FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Read the server's shared token from this file and authenticate with
+    /// it (for a server started with --auth-token-file).
+    #[arg(long, env = "EARDRUM_AUTH_TOKEN_FILE", value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
 }
 
 /// `eardrum put`.
@@ -193,6 +224,10 @@ pub struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Authenticate every connection with the token in this file (for a
+    /// server started with --auth-token-file).
+    #[arg(long, value_name = "FILE", conflicts_with = "serve")]
+    pub auth_token_file: Option<PathBuf>,
 }
 
 /// `eardrum stats`.
@@ -207,6 +242,8 @@ pub struct StatsArgs {
     /// Print the JSON as the server sent it.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub security: ClientSecurity,
 }
 
 /// `eardrum get`.

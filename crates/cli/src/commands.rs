@@ -1,22 +1,26 @@
 //! The one-shot client commands: `eardrum put` and `eardrum get`.
 
-use crate::args::{GetArgs, PutArgs, Remote, StatsArgs};
+use crate::args::{ClientSecurity, GetArgs, PutArgs, Remote, StatsArgs};
 use anyhow::Context;
-use eardrum_client::{Client, Metrics, PyFloat};
+use eardrum_client::{Client, ClientError, ConnectOptions, Metrics, PyFloat, TlsOptions};
 use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `eardrum put KEY VALUE [TIMESTAMP]`.
 pub fn put(args: PutArgs) -> anyhow::Result<()> {
     let mut client = connect(&args.remote)?;
-    client.put(&args.key, args.value, args.timestamp).context("storing the point")?;
+    let stored = client.put(&args.key, args.value, args.timestamp);
+    stored.map_err(|error| explain(error, &args.remote)).context("storing the point")?;
     Ok(())
 }
 
 /// `eardrum get KEY [--json]`: rows as the protocol prints them, or JSON.
 pub fn get(args: GetArgs) -> anyhow::Result<()> {
     let mut client = connect(&args.remote)?;
-    let metrics = client.get(&args.key).context("reading points")?;
+    let metrics =
+        client.get(&args.key).map_err(|error| explain(error, &args.remote)).context("reading points")?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer(&mut out, &to_json(&metrics))?;
@@ -34,8 +38,15 @@ pub fn get(args: GetArgs) -> anyhow::Result<()> {
 
 /// `eardrum stats`: the server's statistics, readably or as JSON.
 pub fn stats(args: StatsArgs) -> anyhow::Result<()> {
-    let url = format!("http://{}:{}/api/v1/stats", args.host, args.http_port);
-    let body = ureq::get(&url)
+    let security = &args.security;
+    let tls = security.tls || security.tls_ca.is_some();
+    let scheme = if tls { "https" } else { "http" };
+    let url = format!("{scheme}://{}:{}/api/v1/stats", args.host, args.http_port);
+    let mut request = http_agent(security)?.get(&url);
+    if let Some(path) = &security.auth_token_file {
+        request = request.header("Authorization", format!("Bearer {}", read_token(path)?));
+    }
+    let body = request
         .call()
         .and_then(|mut response| response.body_mut().read_to_string())
         .with_context(|| format!("asking {url} (is the server's HTTP API on that port?)"))?;
@@ -107,6 +118,14 @@ fn render_stats(stats: &serde_json::Value) -> String {
         ),
     );
     line("backpressure", format!("{} reply writes waited for a slow reader", number("reply_stalls")));
+    line(
+        "refused",
+        format!(
+            "{} failed authentications, {} failed TLS handshakes",
+            number("auth_failures"),
+            number("tls_handshake_failures")
+        ),
+    );
     text
 }
 
@@ -126,10 +145,66 @@ fn bytes(count: u64) -> String {
     }
 }
 
-/// Connects with the command line's host, port and timeout.
+/// Connects with the command line's host, port, timeout, TLS and token.
 pub fn connect(remote: &Remote) -> anyhow::Result<Client> {
-    let timeout = timeout(remote)?;
-    Ok(Client::connect_timeout((remote.host.as_str(), remote.port), timeout)?)
+    let security = &remote.security;
+    let options = ConnectOptions {
+        timeout: timeout(remote)?,
+        tls: (security.tls || security.tls_ca.is_some())
+            .then(|| TlsOptions { ca_file: security.tls_ca.clone(), server_name: None }),
+        auth_token: security.auth_token_file.as_deref().map(read_token).transpose()?,
+    };
+    let addr = match remote.host.contains(':') {
+        true => format!("[{}]:{}", remote.host, remote.port),
+        false => format!("{}:{}", remote.host, remote.port),
+    };
+    Ok(Client::connect_with(&addr, &options)?)
+}
+
+/// Adds a hint to an `error` reply when no token was given: a server that
+/// requires one answers the first request so, and closes.
+fn explain(error: ClientError, remote: &Remote) -> anyhow::Error {
+    let hint = matches!(error, ClientError::Server { .. }) && remote.security.auth_token_file.is_none();
+    let error = anyhow::Error::new(error);
+    match hint {
+        true => {
+            error.context("the server refused the request (if it requires a token, pass --auth-token-file)")
+        }
+        false => error,
+    }
+}
+
+/// Reads a token file as the server does: its content without the line
+/// end an editor adds.
+pub fn read_token(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the token file {}", path.display()))?;
+    let token = text.trim_end_matches(['\n', '\r']);
+    anyhow::ensure!(
+        eardrum_protocol::auth::is_valid_token(token.as_bytes()),
+        "the token file {} must hold one token: no whitespace or control characters",
+        path.display()
+    );
+    Ok(token.to_owned())
+}
+
+/// An HTTP agent that trusts `--tls-ca` when given, else the usual roots.
+fn http_agent(security: &ClientSecurity) -> anyhow::Result<ureq::Agent> {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    let mut tls = TlsConfig::builder();
+    if let Some(path) = &security.tls_ca {
+        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let certs = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(Ok(cert)),
+                Ok(_) => None,
+                Err(error) => Some(Err(error)),
+            })
+            .collect::<Result<Vec<Certificate<'static>>, _>>()
+            .with_context(|| format!("reading certificates from {}", path.display()))?;
+        tls = tls.root_certs(RootCerts::Specific(Arc::new(certs)));
+    }
+    Ok(ureq::Agent::config_builder().tls_config(tls.build()).build().new_agent())
 }
 
 fn timeout(remote: &Remote) -> anyhow::Result<Option<Duration>> {

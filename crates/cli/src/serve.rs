@@ -3,7 +3,7 @@
 use crate::args::{Fsync, ServeArgs};
 use anyhow::Context;
 use eardrum_server::CancellationToken;
-use eardrum_server::{Config, Server};
+use eardrum_server::{AuthToken, Config, Server, TlsConfig};
 use eardrum_storage::{Options, RecoveryMode, Store, SyncMode};
 use std::net::SocketAddr;
 
@@ -22,6 +22,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_series: (args.max_series != 0).then_some(args.max_series),
         ..Options::default()
     };
+    // Checked before the store opens: a typo in a path should not cost a
+    // log replay.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
+        _ => None,
+    };
+    let auth_token = args.auth_token_file.as_deref().map(AuthToken::read_file).transpose()?;
     let store = Store::open(&args.data_dir, options).map_err(|error| explain_open_error(error, &args))?;
     let config = Config {
         addr: SocketAddr::new(args.host, args.port),
@@ -31,6 +38,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_reply_buffer_bytes: args.max_reply_buffer_bytes,
         max_connections: args.max_connections,
         idle_timeout: (!args.idle_timeout.is_zero()).then_some(args.idle_timeout),
+        auth_token,
+        tls,
         ..Config::default()
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();

@@ -108,7 +108,7 @@ fn a_corrupt_log_is_refused_with_file_offset_and_the_salvage_flag() {
 #[test]
 fn stats_prints_what_the_server_holds() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start_with_http(dir.path());
+    let server = ServerProcess::start_with_http(dir.path(), &[]);
     let port = server.port.to_string();
     for i in 0..3 {
         assert!(run(&["put", "host1.cpu", "1.5", &i.to_string(), "--port", &port]).status.success());

@@ -1,6 +1,8 @@
 //! The blocking client.
 
 use crate::error::{ClientError, Result};
+use crate::stream::{host_of, ConnectOptions, Stream};
+use eardrum_protocol::auth::write_auth_line;
 use eardrum_protocol::reply::complete_len;
 use eardrum_protocol::{format_value, Reply, Row};
 use indexmap::IndexMap;
@@ -30,7 +32,7 @@ const PIPELINE_WINDOW: usize = 1024;
 /// course's protocol), kept open for every request.
 #[derive(Debug)]
 pub struct Client {
-    stream: TcpStream,
+    stream: Stream,
     /// Bytes read but not yet consumed as a reply.
     input: Vec<u8>,
     /// Requests being written, reused between calls.
@@ -71,30 +73,64 @@ impl Client {
     /// # Ok::<(), eardrum_client::ClientError>(())
     /// ```
     pub fn connect_timeout(addr: impl ToSocketAddrs, timeout: Option<Duration>) -> Result<Client> {
-        let unresolved = |source| ClientError::Connect { addr: "the given address".into(), source };
-        let candidates: Vec<_> = addr.to_socket_addrs().map_err(unresolved)?.collect();
-        let name = candidates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-        let connect_error = |source| ClientError::Connect { addr: name.clone(), source };
-        let mut last_error =
-            std::io::Error::new(std::io::ErrorKind::NotFound, "the host resolved to no address");
-        for socket_addr in candidates {
-            let attempt = match timeout {
-                Some(timeout) => TcpStream::connect_timeout(&socket_addr, timeout),
-                None => TcpStream::connect(socket_addr),
-            };
-            match attempt {
-                Ok(stream) => {
-                    stream
-                        .set_read_timeout(timeout)
-                        .and_then(|()| stream.set_write_timeout(timeout))
-                        .and_then(|()| stream.set_nodelay(true))
-                        .map_err(connect_error)?;
-                    return Ok(Client { stream, input: Vec::new(), output: Vec::new(), broken: false });
+        Ok(Client::over(Stream::Plain(connect_tcp(addr, timeout)?)))
+    }
+
+    /// Connects to `addr` (`host:port`) with TLS and a token where the
+    /// options ask for them: the TLS handshake and the `auth` exchange
+    /// happen here, so a refused certificate or token fails the connect.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Connect`] when no address accepts,
+    /// [`ClientError::Tls`] when TLS cannot be set up or the server's
+    /// certificate is not trusted, [`ClientError::Unauthorized`] when the
+    /// server refuses the token.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use eardrum_client::{Client, ConnectOptions, TlsOptions};
+    ///
+    /// let options = ConnectOptions {
+    ///     tls: Some(TlsOptions { ca_file: Some("ca.pem".into()), server_name: None }),
+    ///     auth_token: Some("s3cret".into()),
+    ///     ..ConnectOptions::default()
+    /// };
+    /// let client = Client::connect_with("metrics.example.com:8888", &options)?;
+    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// ```
+    pub fn connect_with(addr: &str, options: &ConnectOptions) -> Result<Client> {
+        let tcp = connect_tcp(addr, options.timeout)?;
+        let stream = match &options.tls {
+            Some(tls) => Stream::tls(tcp, host_of(addr), tls)?,
+            None => Stream::Plain(tcp),
+        };
+        let mut client = Client::over(stream);
+        if let Some(token) = &options.auth_token {
+            client.output.clear();
+            write_auth_line(&mut client.output, token);
+            client.send()?;
+            match client.read_ok() {
+                Err(ClientError::Server { message }) => return Err(ClientError::Unauthorized { message }),
+                // A server that closes without a reply refused it too.
+                Err(ClientError::Closed) => {
+                    return Err(ClientError::Unauthorized { message: "connection closed".into() })
                 }
-                Err(error) => last_error = error,
+                other => other?,
+            }
+        } else if let Stream::Tls(tls) = &mut client.stream {
+            // Finish the handshake now, so that an untrusted certificate
+            // fails the connect rather than the first request.
+            while tls.conn.is_handshaking() {
+                tls.conn.complete_io(&mut tls.sock).map_err(ClientError::from_io)?;
             }
         }
-        Err(connect_error(last_error))
+        Ok(client)
+    }
+
+    fn over(stream: Stream) -> Client {
+        Client { stream, input: Vec::new(), output: Vec::new(), broken: false }
     }
 
     /// Stores one point; without a timestamp, the current Unix time in whole
@@ -237,7 +273,7 @@ impl Client {
         if self.broken {
             return Err(ClientError::Broken);
         }
-        let written = self.stream.write_all(&self.output);
+        let written = self.stream.write_all(&self.output).and_then(|()| self.stream.flush());
         written.map_err(|error| self.fail(ClientError::from_io(error)))
     }
 
@@ -285,6 +321,34 @@ impl Client {
         self.broken = true;
         error
     }
+}
+
+/// A TCP connection to the first address of `addr` that accepts, with
+/// `timeout` on connecting, reads and writes.
+fn connect_tcp(addr: impl ToSocketAddrs, timeout: Option<Duration>) -> Result<TcpStream> {
+    let unresolved = |source| ClientError::Connect { addr: "the given address".into(), source };
+    let candidates: Vec<_> = addr.to_socket_addrs().map_err(unresolved)?.collect();
+    let name = candidates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let connect_error = |source| ClientError::Connect { addr: name.clone(), source };
+    let mut last_error = std::io::Error::new(std::io::ErrorKind::NotFound, "the host resolved to no address");
+    for socket_addr in candidates {
+        let attempt = match timeout {
+            Some(timeout) => TcpStream::connect_timeout(&socket_addr, timeout),
+            None => TcpStream::connect(socket_addr),
+        };
+        match attempt {
+            Ok(stream) => {
+                stream
+                    .set_read_timeout(timeout)
+                    .and_then(|()| stream.set_write_timeout(timeout))
+                    .and_then(|()| stream.set_nodelay(true))
+                    .map_err(connect_error)?;
+                return Ok(stream);
+            }
+            Err(error) => last_error = error,
+        }
+    }
+    Err(connect_error(last_error))
 }
 
 fn encode_put(out: &mut Vec<u8>, key: &str, value: f64, timestamp: i64) {

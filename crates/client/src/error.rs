@@ -60,6 +60,20 @@ pub enum ClientError {
     /// holds a line break (it would be several requests).
     #[error("invalid request: a request is one non-blank line")]
     InvalidRequest,
+    /// TLS could not be set up: the CA file, the server name, or the
+    /// server's certificate.
+    #[error("TLS: {reason}")]
+    Tls {
+        /// What went wrong.
+        reason: String,
+    },
+    /// The server refused the auth token (or requires one and none was
+    /// given).
+    #[error("the server refused the auth token: {message}")]
+    Unauthorized {
+        /// The server's error message.
+        message: String,
+    },
     /// An earlier I/O error, timeout or malformed reply left the connection
     /// out of step with the server; make a new client.
     #[error("the connection is unusable after an earlier failure; reconnect")]
@@ -69,6 +83,9 @@ pub enum ClientError {
 impl ClientError {
     /// Maps an I/O error, telling timeouts apart.
     pub(crate) fn from_io(error: io::Error) -> ClientError {
+        if let Some(tls) = error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            return ClientError::Tls { reason: tls.to_string() };
+        }
         match error.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClientError::Timeout,
             _ => ClientError::Io(error),

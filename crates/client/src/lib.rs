@@ -27,7 +27,9 @@
 mod client;
 mod error;
 pub mod fleet;
+mod stream;
 
 pub use client::{Client, Metrics};
 pub use eardrum_protocol::{PyFloat, Reply, Row};
 pub use error::{ClientError, Result};
+pub use stream::{ConnectOptions, TlsOptions};

@@ -12,6 +12,7 @@
 //!   blank line, which gets no reply).
 //! - [`reply`] encodes the server's replies and decodes them for a client
 //!   with [`Reply::decode`].
+//! - [`auth`]: the opt-in `auth <token>` first line.
 //! - [`parse_value`] / [`parse_timestamp`] read numbers as Python's `float()`
 //!   and `int()` do, and [`format_value`] prints values as Python's
 //!   `repr(float)`, because the course's reference server is written in
@@ -45,6 +46,7 @@
 
 #![deny(clippy::unwrap_used)]
 
+pub mod auth;
 mod error;
 mod number;
 pub mod reply;

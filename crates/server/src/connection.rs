@@ -1,17 +1,21 @@
 //! One client connection: read bytes, hand complete lines to the handler,
 //! write the replies.
 
+use crate::auth::AuthToken;
 use crate::committer::Committer;
 use crate::handler::{begin_get, continue_get, parse, Limits, Parsed, Query};
 use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
+use eardrum_protocol::auth::parse_auth_line;
+use eardrum_protocol::{next_line, reply};
 use eardrum_storage::{ScanCursor, Store};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 /// How much is asked of the socket per read; also the most one batch of
@@ -23,40 +27,39 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 const LINGER: Duration = Duration::from_secs(1);
 const LINGER_MAX_BYTES: usize = 1024 * 1024;
 
-/// A client connection and the buffers it reuses for its whole life.
-pub(crate) struct Connection {
-    stream: TcpStream,
+/// What every connection of a listener shares.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub(crate) store: Arc<Store>,
+    /// Stores put batches, several connections' in one log write.
+    pub(crate) committer: Committer,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) limits: Limits,
+    pub(crate) idle_timeout: Option<Duration>,
+    /// When set, a connection's first line must be `auth <token>`.
+    pub(crate) auth: Option<AuthToken>,
+    /// How long a TLS handshake, then the `auth` line, may take.
+    pub(crate) handshake_timeout: Duration,
+}
+
+/// A client connection (plain TCP or TLS) and the buffers it reuses for
+/// its whole life.
+pub(crate) struct Connection<S> {
+    stream: S,
     peer: SocketAddr,
     input: BytesMut,
     output: Vec<u8>,
-    store: Arc<Store>,
-    /// Stores put batches, several connections' in one log write.
-    committer: Arc<Committer>,
-    stats: Arc<Stats>,
-    limits: Limits,
-    idle_timeout: Option<Duration>,
+    context: Arc<Context>,
 }
 
-impl Connection {
-    pub(crate) fn new(
-        stream: TcpStream,
-        peer: SocketAddr,
-        store: Arc<Store>,
-        committer: Arc<Committer>,
-        stats: Arc<Stats>,
-        limits: Limits,
-        idle_timeout: Option<Duration>,
-    ) -> Self {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    pub(crate) fn new(stream: S, peer: SocketAddr, context: Arc<Context>) -> Self {
         Connection {
             stream,
             peer,
             input: BytesMut::with_capacity(READ_CHUNK_BYTES),
             output: Vec::with_capacity(READ_CHUNK_BYTES),
-            store,
-            committer,
-            stats,
-            limits,
-            idle_timeout,
+            context,
         }
     }
 
@@ -74,8 +77,12 @@ impl Connection {
     }
 
     async fn serve(&mut self, shutdown: &CancellationToken) -> std::io::Result<()> {
-        // One timer for the connection's life, pushed back after each read.
-        let idle = tokio::time::sleep(self.idle_timeout.unwrap_or(Duration::MAX));
+        let mut authenticated = self.context.auth.is_none();
+        let idle_timeout = self.context.idle_timeout;
+        // One timer for the connection's life: first the deadline to
+        // authenticate, then pushed back after each read.
+        let deadline = if authenticated { idle_timeout } else { Some(self.context.handshake_timeout) };
+        let idle = tokio::time::sleep(deadline.unwrap_or(Duration::MAX));
         tokio::pin!(idle);
         loop {
             self.input.reserve(READ_CHUNK_BYTES);
@@ -83,19 +90,34 @@ impl Connection {
                 biased;
                 () = shutdown.cancelled() => return Ok(()),
                 read = self.stream.read_buf(&mut self.input) => read?,
-                () = &mut idle, if self.idle_timeout.is_some() => {
-                    self.stats.connections_closed_idle.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(peer = %self.peer, "closing an idle connection");
+                () = &mut idle, if deadline.is_some() => {
+                    let counter = match authenticated {
+                        true => &self.context.stats.connections_closed_idle,
+                        false => &self.context.stats.auth_failures,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(peer = %self.peer, authenticated, "closing an idle connection");
                     return Ok(());
                 }
             };
-            if let Some(timeout) = self.idle_timeout {
-                idle.as_mut().reset(tokio::time::Instant::now() + timeout);
-            }
             if read == 0 {
                 // End of stream: a trailing line without `\n` gets no reply;
                 // every complete line was answered after its read.
                 return Ok(());
+            }
+            if !authenticated {
+                match self.authenticate() {
+                    None => continue,
+                    Some(true) => authenticated = true,
+                    Some(false) => {
+                        self.flush().await?;
+                        self.linger().await;
+                        return Ok(());
+                    }
+                }
+            }
+            if let Some(timeout) = idle_timeout.filter(|_| authenticated) {
+                idle.as_mut().reset(tokio::time::Instant::now() + timeout);
             }
             if self.answer_buffered().await? {
                 self.linger().await;
@@ -104,20 +126,51 @@ impl Connection {
         }
     }
 
+    /// Checks the first non-blank line against the token: `Some(true)` when
+    /// it is `auth` with the right token (its `ok` reply is buffered),
+    /// `Some(false)` when it is anything else (the error reply is buffered,
+    /// and the connection must close), `None` while no line is complete.
+    fn authenticate(&mut self) -> Option<bool> {
+        let token = self.context.auth.as_ref()?;
+        loop {
+            let line = match next_line(&self.input, self.context.limits.max_line_bytes) {
+                Ok(None) => return None,
+                Ok(Some((line, used))) => {
+                    let accepted = parse_auth_line(line).map(|presented| token.matches(presented));
+                    let blank = line.trim_ascii().is_empty();
+                    self.input.advance(used);
+                    if blank {
+                        continue;
+                    }
+                    accepted
+                }
+                Err(_) => None,
+            };
+            if line == Some(true) {
+                self.output.extend_from_slice(reply::OK_REPLY);
+                return Some(true);
+            }
+            self.context.stats.auth_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(peer = %self.peer, "closing a connection that did not authenticate");
+            self.output.extend_from_slice(reply::ERROR_REPLY);
+            return Some(false);
+        }
+    }
+
     /// Answers every complete line buffered so far, streaming `get`
     /// replies; returns whether the connection must close.
     async fn answer_buffered(&mut self) -> std::io::Result<bool> {
         loop {
             let Parsed { consumed, close, get, batch, reply_buffer_full } =
-                parse(&self.input, self.limits, &mut self.output);
+                parse(&self.input, self.context.limits, &mut self.output);
             let outcome = match batch.samples() {
                 [] => None,
-                samples => Some(self.committer.store(samples).await),
+                samples => Some(self.context.committer.store(samples).await),
             };
             let (stored, refused) =
                 outcome.as_ref().map_or((true, &[][..]), |(stored, staged)| (*stored, staged.refused()));
             let tally = batch.answer(stored, refused, &mut self.output);
-            self.stats.add(tally);
+            self.context.stats.add(tally);
             self.input.advance(consumed);
             match get {
                 Some(query) => self.stream_get(&query).await?,
@@ -137,8 +190,8 @@ impl Connection {
     async fn stream_get(&mut self, query: &Query) -> std::io::Result<()> {
         let mut cursor = ScanCursor::default();
         begin_get(&mut self.output);
-        while !continue_get(&self.store, query, &mut cursor, &mut self.output) {
-            if self.output.len() >= self.limits.max_reply_bytes {
+        while !continue_get(&self.context.store, query, &mut cursor, &mut self.output) {
+            if self.output.len() >= self.context.limits.max_reply_bytes {
                 self.flush().await?;
             }
         }
@@ -151,15 +204,19 @@ impl Connection {
         if self.output.is_empty() {
             return Ok(());
         }
-        let written = match self.stream.try_write(&self.output) {
-            Ok(written) => written,
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => 0,
-            Err(error) => return Err(error),
+        let mut write = std::pin::pin!(self.stream.write_all(&self.output));
+        // One attempt first, to count the writes that had to wait.
+        let written = match std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+            Poll::Ready(written) => written,
+            Poll::Pending => {
+                self.context.stats.reply_stalls.fetch_add(1, Ordering::Relaxed);
+                write.await
+            }
         };
-        if written < self.output.len() {
-            self.stats.reply_stalls.fetch_add(1, Ordering::Relaxed);
-            self.stream.write_all(&self.output[written..]).await?;
-        }
+        written?;
+        // TLS holds encrypted records back until flushed; TCP flushes as a
+        // no-op.
+        self.stream.flush().await?;
         self.output.clear();
         Ok(())
     }

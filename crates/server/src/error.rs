@@ -20,6 +20,29 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The auth token file could not be read.
+    #[error("cannot read the auth token file {path}")]
+    TokenFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The auth token is not usable.
+    #[error("invalid auth token: {reason}")]
+    InvalidToken {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The TLS certificate or key could not be loaded.
+    #[error("TLS: {path}: {reason}")]
+    Tls {
+        /// The file at fault.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The store failed to close (its final sync).
     #[error("closing the store")]
     Storage(#[from] eardrum_storage::Error),

@@ -8,6 +8,8 @@
 //! # Layout
 //!
 //! - `listener`: accepts connections under a limit, with backoff on errors.
+//! - [`tls`]: TLS for every listener, from PEM files.
+//! - [`auth`]: the optional shared token.
 //! - `connection`: reads bytes, writes replies, one task per client.
 //! - `committer`: stores the connections' put batches, several in one log
 //!   write.
@@ -35,6 +37,7 @@
 
 #![deny(clippy::unwrap_used)]
 
+pub mod auth;
 mod committer;
 mod connection;
 mod error;
@@ -43,13 +46,17 @@ mod http;
 mod listener;
 pub mod shutdown;
 mod stats;
+pub mod tls;
 
+pub use auth::AuthToken;
 pub use error::{Error, Result};
 pub use stats::Stats;
+pub use tls::TlsConfig;
 /// The shutdown token [`Server::run`] watches, re-exported for callers.
 pub use tokio_util::sync::CancellationToken;
 
 use committer::Committer;
+use connection::Context;
 use eardrum_storage::Store;
 use listener::Listener;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -78,6 +85,9 @@ pub const DEFAULT_MAX_REPLY_BUFFER_BYTES: usize = 256 * 1024;
 /// is still there (agents report every few seconds), short enough to free
 /// what vanished ones hold.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The default of [`Config::handshake_timeout`].
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The default of [`Config::shutdown_grace`].
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -115,6 +125,16 @@ pub struct Config {
     /// hold the shutdown forever; past this the log is synced and `run`
     /// returns.
     pub shutdown_grace: Duration,
+    /// When set, protocol connections must start with `auth <token>` and
+    /// HTTP requests must carry it as a bearer token.
+    pub auth_token: Option<AuthToken>,
+    /// When set, every listener speaks TLS only.
+    pub tls: Option<TlsConfig>,
+    /// How long a new connection has to finish its TLS handshake, and then
+    /// to authenticate, before it is closed. Short, so that clients without
+    /// the certificate or token cannot hold connection slots for the idle
+    /// timeout.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for Config {
@@ -128,6 +148,9 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            auth_token: None,
+            tls: None,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -188,32 +211,54 @@ impl Server {
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let addr = self.local_addr();
         let http_addr = self.http_addr().map_or_else(|| "off".to_owned(), |a| a.to_string());
-        tracing::info!(%addr, http = %http_addr, data_dir = %self.store.dir().display(), "listening");
+        tracing::info!(
+            %addr,
+            http = %http_addr,
+            tls = self.config.tls.is_some(),
+            auth = self.config.auth_token.is_some(),
+            data_dir = %self.store.dir().display(),
+            "listening"
+        );
         let tracker = TaskTracker::new();
         if let Some(http_listener) = self.http_listener {
             let app = http::router(http::AppState {
                 store: Arc::clone(&self.store),
                 stats: Arc::clone(&self.stats),
+                auth: self.config.auth_token.clone(),
             });
             let stop = shutdown.clone().cancelled_owned();
-            tracker.spawn(async move {
-                if let Err(error) = axum::serve(http_listener, app).with_graceful_shutdown(stop).await {
-                    tracing::error!(%error, "the HTTP listener failed");
+            match &self.config.tls {
+                None => tracker.spawn(http::serve(http_listener, app, stop)),
+                Some(tls) => {
+                    let shutdown = shutdown.clone();
+                    let handshake = (tls.clone(), self.config.handshake_timeout);
+                    let listener =
+                        tls::TlsListener::spawn(http_listener, handshake, Arc::clone(&self.stats), shutdown)
+                            .map_err(|source| Error::Bind {
+                                addr: self.config.http_addr.unwrap_or(addr),
+                                source,
+                            })?;
+                    tracker.spawn(http::serve(listener, app, stop))
                 }
-            });
+            };
         }
         let listener = Listener {
             listener: self.listener,
-            store: Arc::clone(&self.store),
-            committer: Arc::new(Committer::new(Arc::clone(&self.store))),
-            stats: Arc::clone(&self.stats),
+            context: Arc::new(Context {
+                store: Arc::clone(&self.store),
+                committer: Committer::new(Arc::clone(&self.store)),
+                stats: Arc::clone(&self.stats),
+                limits: handler::Limits {
+                    max_line_bytes: self.config.max_line_bytes,
+                    max_key_bytes: self.config.max_key_bytes,
+                    max_reply_bytes: self.config.max_reply_buffer_bytes,
+                },
+                idle_timeout: self.config.idle_timeout,
+                auth: self.config.auth_token.clone(),
+                handshake_timeout: self.config.handshake_timeout,
+            }),
             connection_limit: Arc::new(Semaphore::new(self.config.max_connections)),
-            limits: handler::Limits {
-                max_line_bytes: self.config.max_line_bytes,
-                max_key_bytes: self.config.max_key_bytes,
-                max_reply_bytes: self.config.max_reply_buffer_bytes,
-            },
-            idle_timeout: self.config.idle_timeout,
+            tls: self.config.tls.clone(),
         };
         listener.run(shutdown, tracker.clone()).await;
         tracker.close();

@@ -1,10 +1,7 @@
 //! Accepting connections under a limit, with backoff on accept errors.
 
-use crate::committer::Committer;
-use crate::connection::Connection;
-use crate::handler::Limits;
-use crate::stats::Stats;
-use eardrum_storage::Store;
+use crate::connection::{Connection, Context};
+use crate::tls::TlsConfig;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,12 +13,10 @@ use tokio_util::task::TaskTracker;
 /// The protocol's TCP listener and what each accepted connection needs.
 pub(crate) struct Listener {
     pub(crate) listener: TcpListener,
-    pub(crate) store: Arc<Store>,
-    pub(crate) committer: Arc<Committer>,
-    pub(crate) stats: Arc<Stats>,
+    pub(crate) context: Arc<Context>,
     pub(crate) connection_limit: Arc<Semaphore>,
-    pub(crate) limits: Limits,
-    pub(crate) idle_timeout: Option<Duration>,
+    /// When set, every connection starts with a TLS handshake.
+    pub(crate) tls: Option<TlsConfig>,
 }
 
 impl Listener {
@@ -50,30 +45,33 @@ impl Listener {
                     continue;
                 }
             };
+            let stats = &self.context.stats;
             let Ok(permit) = Arc::clone(&self.connection_limit).try_acquire_owned() else {
-                self.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+                stats.connections_refused.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%peer, "refusing a connection: the connection limit is reached");
                 drop(stream);
                 continue;
             };
             // Replies are written whole per batch; Nagle would only delay them.
             let _ = stream.set_nodelay(true);
-            self.stats.connections_accepted.fetch_add(1, Ordering::Relaxed);
-            self.stats.connections_open.fetch_add(1, Ordering::Relaxed);
+            stats.connections_accepted.fetch_add(1, Ordering::Relaxed);
+            stats.connections_open.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%peer, "accepted a connection");
-            let connection = Connection::new(
-                stream,
-                peer,
-                Arc::clone(&self.store),
-                Arc::clone(&self.committer),
-                Arc::clone(&self.stats),
-                self.limits,
-                self.idle_timeout,
-            );
-            let (stats, shutdown) = (Arc::clone(&self.stats), shutdown.clone());
+            let (context, tls, shutdown) = (Arc::clone(&self.context), self.tls.clone(), shutdown.clone());
             tracker.spawn(async move {
-                connection.run(shutdown).await;
-                stats.connections_open.fetch_sub(1, Ordering::Relaxed);
+                match tls {
+                    None => Connection::new(stream, peer, Arc::clone(&context)).run(shutdown).await,
+                    Some(tls) => {
+                        // The handshake runs in the connection's task, under
+                        // a timeout: a slow client holds up no one else.
+                        if let Some(stream) =
+                            tls.handshake(stream, peer, context.handshake_timeout, &context.stats).await
+                        {
+                            Connection::new(stream, peer, Arc::clone(&context)).run(shutdown).await;
+                        }
+                    }
+                }
+                context.stats.connections_open.fetch_sub(1, Ordering::Relaxed);
                 drop(permit);
             });
         }

@@ -32,6 +32,12 @@ pub struct Stats {
     /// (a client slow to read its replies, or not reading them at all): the
     /// connection then reads no more requests until they are written.
     pub reply_stalls: AtomicU64,
+    /// Connections closed because their first line was not `auth` with the
+    /// right token (or did not come within the handshake timeout), and HTTP
+    /// requests refused for a missing or wrong bearer token.
+    pub auth_failures: AtomicU64,
+    /// Connections whose TLS handshake failed or timed out.
+    pub tls_handshake_failures: AtomicU64,
 }
 
 /// Counts of one read buffer's requests, added to [`Stats`] in one go.

@@ -25,13 +25,13 @@ pub struct Outcome {
 /// in flight). Any reply other than `ok` is an error.
 pub async fn run(
     addr: SocketAddr,
+    token: Option<Arc<str>>,
     requests: Arc<Requests>,
     window: usize,
     deadline: Option<Instant>,
     progress: Arc<AtomicU64>,
 ) -> anyhow::Result<Outcome> {
-    let mut stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
-    stream.set_nodelay(true)?;
+    let mut stream = connect(addr, token.as_deref()).await?;
     let (mut reader, mut writer) = stream.split();
     let total = requests.len();
     let mut outcome = Outcome { acknowledged: 0, latencies_ns: Vec::with_capacity(total) };
@@ -81,6 +81,23 @@ pub async fn run(
         progress.fetch_add(consumed as u64 / 4, Ordering::Relaxed);
     }
     Ok(outcome)
+}
+
+/// Connects with Nagle off and, given a token, authenticates.
+pub async fn connect(addr: SocketAddr, token: Option<&str>) -> anyhow::Result<TcpStream> {
+    let mut stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
+    stream.set_nodelay(true)?;
+    if let Some(token) = token {
+        let mut line = Vec::new();
+        eardrum_protocol::auth::write_auth_line(&mut line, token);
+        stream.write_all(&line).await?;
+        let mut reply = [0u8; 4];
+        stream.read_exact(&mut reply).await.context("reading the reply to auth")?;
+        if reply != eardrum_protocol::reply::OK_REPLY {
+            bail!("the server at {addr} refused the auth token");
+        }
+    }
+    Ok(stream)
 }
 
 /// Sends every line of `requests` as fast as the socket takes them, for

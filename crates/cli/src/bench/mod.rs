@@ -32,6 +32,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             .next()
             .with_context(|| format!("{} resolves to no address", args.addr))?,
     };
+    let token: Option<Arc<str>> =
+        args.auth_token_file.as_deref().map(crate::commands::read_token).transpose()?.map(Into::into);
     let connections = args.connections.min(args.series);
     // Every connection encodes its share from the same starting fleet, so
     // the same flags always send the same points.
@@ -55,7 +57,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             if args.graphite {
                 tasks.spawn(load::send_only(addr, share, progress));
             } else {
-                tasks.spawn(load::run(addr, share, args.window, deadline, progress));
+                tasks.spawn(load::run(addr, token.clone(), share, args.window, deadline, progress));
             }
         }
         let mut outcomes = Vec::new();
@@ -78,7 +80,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let query = if args.no_query || args.graphite {
         None
     } else {
-        Some(runtime.block_on(query(addr, fleet.key(0)))?)
+        Some(runtime.block_on(query(addr, token.as_deref(), fleet.key(0)))?)
     };
     // Read after the query phase, so that the peak covers `get *` too.
     let server_peak_rss = spawned.as_ref().map(SpawnedServer::peak_rss_bytes).transpose()?;
@@ -159,9 +161,8 @@ struct Query {
 
 /// `get <key>` 100 times, then `get *` once, each timed to the last byte
 /// of its reply.
-async fn query(addr: SocketAddr, key: &str) -> anyhow::Result<Query> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
+async fn query(addr: SocketAddr, token: Option<&str>, key: &str) -> anyhow::Result<Query> {
+    let mut stream = load::connect(addr, token).await?;
     let mut buffer = Vec::with_capacity(1 << 20);
     let mut one_key = Vec::new();
     let mut one_key_rows = 0;

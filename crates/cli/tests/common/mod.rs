@@ -34,9 +34,9 @@ impl ServerProcess {
     }
 
     /// As [`ServerProcess::start`], with the HTTP API on a free port.
-    pub fn start_with_http(dir: &Path) -> ServerProcess {
+    pub fn start_with_http(dir: &Path, extra: &[&str]) -> ServerProcess {
         let http_port = free_port();
-        ServerProcess::spawn(dir, &["--http-port", &http_port.to_string()], &[], http_port)
+        ServerProcess::spawn(dir, &[&["--http-port", &http_port.to_string()], extra].concat(), &[], http_port)
     }
 
     fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)], http_port: u16) -> ServerProcess {

@@ -1,12 +1,17 @@
 //! The HTTP listener beside the protocol port. For now it serves the
 //! store's and the server's statistics as JSON at `/api/v1/stats`.
 
+use crate::auth::{bearer_token, AuthToken};
 use crate::stats::Stats;
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use eardrum_storage::Store;
 use serde_json::{json, Value};
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -15,11 +20,51 @@ use std::sync::Arc;
 pub(crate) struct AppState {
     pub(crate) store: Arc<Store>,
     pub(crate) stats: Arc<Stats>,
+    /// When set, every request must carry it as a bearer token.
+    pub(crate) auth: Option<AuthToken>,
 }
 
 /// The HTTP routes.
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new().route("/api/v1/stats", get(stats)).with_state(state)
+    Router::new()
+        .route("/api/v1/stats", get(stats))
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `stop` completes.
+pub(crate) async fn serve<L>(listener: L, app: Router, stop: impl Future<Output = ()> + Send + 'static)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        tracing::error!(%error, "the HTTP listener failed");
+    }
+}
+
+/// Refuses requests without the bearer token, when one is configured:
+/// 401 with a JSON message, as every error of the API.
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(token) = &state.auth else {
+        return next.run(request).await;
+    };
+    let presented =
+        request.headers().get(header::AUTHORIZATION).and_then(|value| bearer_token(value.as_bytes()));
+    if presented.is_some_and(|presented| token.matches(presented)) {
+        return next.run(request).await;
+    }
+    state.stats.auth_failures.fetch_add(1, Ordering::Relaxed);
+    let message = match presented {
+        None => "this server requires a token: send the header `Authorization: Bearer <token>`",
+        Some(_) => "the bearer token is wrong",
+    };
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer realm=\"eardrum\"")],
+        Json(json!({ "error": message })),
+    )
+        .into_response()
 }
 
 /// `GET /api/v1/stats`: sizes, counters and the last checkpoint.
@@ -61,5 +106,7 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
         "keys_too_long": counter(&server.keys_too_long),
         "series_refused": counter(&server.series_refused),
         "reply_stalls": counter(&server.reply_stalls),
+        "auth_failures": counter(&server.auth_failures),
+        "tls_handshake_failures": counter(&server.tls_handshake_failures),
     }))
 }
