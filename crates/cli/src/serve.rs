@@ -29,6 +29,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let auth_token = args.auth_token_file.as_deref().map(AuthToken::read_file).transpose()?;
+    raise_open_file_limit(args.max_connections);
     let store = Store::open(&args.data_dir, options).map_err(|error| explain_open_error(error, &args))?;
     let config = Config {
         addr: SocketAddr::new(args.host, args.port),
@@ -72,6 +73,24 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// the log's syncs, checkpoints and the HTTP API.
 fn default_threads(cpus: usize) -> usize {
     (cpus / 2).clamp(1, 4)
+}
+
+/// Raises this process's open-file limit (the soft limit, up to the hard
+/// one) so that --max-connections can be reached: the usual soft limit of
+/// 1,024 would make accepting fail long before the default 10,000.
+fn raise_open_file_limit(max_connections: usize) {
+    // Log segments, block files, the HTTP API and the listeners need some.
+    let wanted = max_connections as u64 + 256;
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(limit) if limit < wanted => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-file limit is below --max-connections plus 256; accepting will fail before the \
+             connection limit (raise it with `ulimit -n` or LimitNOFILE=)"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot read or raise the open-file limit"),
+    }
 }
 
 /// Adds what an operator needs to act on a store that will not open.

@@ -18,9 +18,15 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-/// How much is asked of the socket per read; also the most one batch of
+/// The most asked of the socket per read; also the most one batch of
 /// pipelined requests can span beyond a partial line.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+/// What a new connection asks for per read: reads that fill it double it,
+/// up to [`READ_CHUNK_BYTES`]. Most connections of a large fleet are idle
+/// agents sending a few lines now and then; they should not each hold
+/// 64 KiB. Six full reads reach the most.
+const FIRST_READ_BYTES: usize = 1024;
 
 /// How long, and how many bytes, a connection closed for a protocol
 /// violation keeps reading (and discarding) what the client still sends.
@@ -48,6 +54,10 @@ pub(crate) struct Connection<S> {
     stream: S,
     peer: SocketAddr,
     input: BytesMut,
+    /// How much the next read asks for (see [`FIRST_READ_BYTES`]).
+    read_size: usize,
+    /// Replies waiting to be written; grows to what the client's
+    /// pipelining needs, and keeps that capacity.
     output: Vec<u8>,
     context: Arc<Context>,
 }
@@ -57,8 +67,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         Connection {
             stream,
             peer,
-            input: BytesMut::with_capacity(READ_CHUNK_BYTES),
-            output: Vec::with_capacity(READ_CHUNK_BYTES),
+            input: BytesMut::new(),
+            read_size: FIRST_READ_BYTES,
+            output: Vec::new(),
             context,
         }
     }
@@ -85,7 +96,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let idle = tokio::time::sleep(deadline.unwrap_or(Duration::MAX));
         tokio::pin!(idle);
         loop {
-            self.input.reserve(READ_CHUNK_BYTES);
+            self.input.reserve(self.read_size);
+            let asked = self.input.capacity() - self.input.len();
             let read = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Ok(()),
@@ -100,6 +112,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     return Ok(());
                 }
             };
+            if read == asked {
+                self.read_size = (self.read_size * 2).min(READ_CHUNK_BYTES);
+            }
             if read == 0 {
                 // End of stream: a trailing line without `\n` gets no reply;
                 // every complete line was answered after its read.
@@ -230,10 +245,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             return;
         }
         let mut discarded = 0;
-        let mut sink = [0u8; 8192];
+        // Discarded through the input buffer: an array here would sit in
+        // every connection's future, lingering or not.
         let drain = async {
             while discarded < LINGER_MAX_BYTES {
-                match self.stream.read(&mut sink).await {
+                self.input.clear();
+                self.input.reserve(READ_CHUNK_BYTES);
+                match self.stream.read_buf(&mut self.input).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => discarded += n,
                 }
