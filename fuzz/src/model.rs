@@ -2,19 +2,23 @@
 //! appeared.
 
 use crate::replay::{all_points, options, scratch};
-use eardrum_storage::{Keys, RecoveryMode, Sample, Store};
+use eardrum_storage::{Error, Keys, Options, RecoveryMode, Sample, Store};
 use std::collections::BTreeMap;
 
 const KEYS: [&str; 5] = ["a", "host1.cpu", "ключ", "*", "a.b.c.d"];
+
+/// Below the number of keys, so that some puts meet the series limit.
+const MAX_SERIES: usize = 4;
 
 /// Reads the bytes as operations (puts, batches staged by two callers and
 /// committed together, gets, checkpoints, reopenings, with timestamps that
 /// go backwards and repeat) and checks after each that the store holds
 /// exactly what the model does: every key in first-put order, points in
-/// timestamp order, the last value put for each timestamp.
+/// timestamp order, the last value put for each timestamp, and new keys
+/// beyond the series limit refused (and reported) while others go on.
 pub fn store_model(data: &[u8]) {
     let dir = scratch();
-    let mut store = Some(Store::open(dir.path(), options(RecoveryMode::Strict)).expect("opening"));
+    let mut store = Some(Store::open(dir.path(), limited()).expect("opening"));
     let mut model = Model::default();
     let mut ops = data.chunks_exact(4);
     for op in &mut ops {
@@ -29,8 +33,12 @@ pub fn store_model(data: &[u8]) {
         match op[0] % 6 {
             0 | 1 => {
                 let samples = [sample(op[1], op[2]), sample(op[2], op[3])];
-                current.put(&samples).expect("put");
-                model.put(&samples);
+                let refused = model.put(&samples);
+                match current.put(&samples) {
+                    Ok(()) => assert!(refused.is_empty(), "a put beyond the series limit was taken"),
+                    Err(Error::SeriesLimit { refused: count, .. }) => assert_eq!(count, refused.len()),
+                    Err(error) => panic!("put: {error}"),
+                }
             }
             2 => {
                 let (first, second) = ([sample(op[1], op[3])], [sample(op[2], op[1])]);
@@ -40,8 +48,8 @@ pub fn store_model(data: &[u8]) {
                     (current.outcome(&staged.0), current.outcome(&staged.1)),
                     (Some(true), Some(true))
                 );
-                model.put(&first);
-                model.put(&second);
+                assert_eq!(staged.0.refused(), model.put(&first));
+                assert_eq!(staged.1.refused(), model.put(&second));
             }
             3 => {
                 let key = KEYS[usize::from(op[1]) % KEYS.len()];
@@ -59,12 +67,17 @@ pub fn store_model(data: &[u8]) {
             }
             _ => {
                 store.take().expect("open").close().expect("close");
-                store = Some(Store::open(dir.path(), options(RecoveryMode::Strict)).expect("reopening"));
+                store = Some(Store::open(dir.path(), limited()).expect("reopening"));
             }
         }
         let current = store.as_ref().expect("open");
         assert_eq!(all_points(current), model.all(), "after operation {op:?}");
     }
+}
+
+/// The fuzzers' store options, with the series limit.
+fn limited() -> Options {
+    Options { max_series: Some(MAX_SERIES), ..options(RecoveryMode::Strict) }
 }
 
 #[derive(Default)]
@@ -74,13 +87,21 @@ struct Model {
 }
 
 impl Model {
-    fn put(&mut self, samples: &[Sample<'static>]) {
-        for sample in samples {
+    /// Applies the samples the series limit lets in; returns the indices of
+    /// those it refuses.
+    fn put(&mut self, samples: &[Sample<'static>]) -> Vec<u32> {
+        let mut refused = Vec::new();
+        for (index, sample) in samples.iter().enumerate() {
             if !self.points.contains_key(sample.key) {
+                if self.order.len() >= MAX_SERIES {
+                    refused.push(index as u32);
+                    continue;
+                }
                 self.order.push(sample.key);
             }
             self.points.entry(sample.key).or_default().insert(sample.timestamp, sample.value.to_bits());
         }
+        refused
     }
 
     fn all(&self) -> Vec<(String, i64, u64)> {
