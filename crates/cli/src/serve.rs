@@ -29,6 +29,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let auth_token = args.auth_token_file.as_deref().map(AuthToken::read_file).transpose()?;
+    warn_about_exposure(&args);
     raise_open_file_limit(args.max_connections);
     let store = Store::open(&args.data_dir, options).map_err(|error| explain_open_error(error, &args))?;
     let config = Config {
@@ -73,6 +74,29 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// the log's syncs, checkpoints and the HTTP API.
 fn default_threads(cpus: usize) -> usize {
     (cpus / 2).clamp(1, 4)
+}
+
+/// Warns about settings that leave the token exposed: readable by other
+/// users of the machine, or sent in clear text beyond this machine.
+fn warn_about_exposure(args: &ServeArgs) {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = &args.auth_token_file else {
+        return;
+    };
+    if let Ok(metadata) = std::fs::metadata(path) {
+        if metadata.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                file = %path.display(),
+                "the auth token file is readable by other users; `chmod 600` it"
+            );
+        }
+    }
+    if args.tls_cert.is_none() && !args.host.is_loopback() {
+        tracing::warn!(
+            host = %args.host,
+            "the auth token travels in clear text to a non-loopback address; add --tls-cert and --tls-key"
+        );
+    }
 }
 
 /// Raises this process's open-file limit (the soft limit, up to the hard

@@ -84,7 +84,14 @@ impl ClientError {
     /// Maps an I/O error, telling timeouts apart.
     pub(crate) fn from_io(error: io::Error) -> ClientError {
         if let Some(tls) = error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-            return ClientError::Tls { reason: tls.to_string() };
+            let mut reason = tls.to_string();
+            if reason.contains("CaUsedAsEndEntity") {
+                reason.push_str(
+                    " (the server presents a CA certificate as its own; issue it one with \
+                     basicConstraints CA:FALSE)",
+                );
+            }
+            return ClientError::Tls { reason };
         }
         match error.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClientError::Timeout,
