@@ -90,8 +90,7 @@ fn parse_short_decimal(text: &[u8]) -> Option<f64> {
 pub fn parse_timestamp(word: &[u8]) -> Option<i64> {
     let (negative, digits) = split_sign(word);
     // What clients send: up to 18 plain digits, which cannot overflow.
-    if (1..=18).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) {
-        let magnitude = digits.iter().fold(0i64, |total, &byte| total * 10 + i64::from(byte - b'0'));
+    if let Some(magnitude) = plain_digits(digits) {
         return Some(if negative { -magnitude } else { magnitude });
     }
     if !is_digit_part(digits) {
@@ -108,6 +107,48 @@ pub fn parse_timestamp(word: &[u8]) -> Option<i64> {
     } else {
         total.checked_neg()
     }
+}
+
+/// The value of 1 to 18 ASCII digits, or `None` for anything else. Unix
+/// timestamps have ten digits: two are read one at a time, the other eight
+/// in one word.
+fn plain_digits(digits: &[u8]) -> Option<i64> {
+    if !(1..=18).contains(&digits.len()) {
+        return None;
+    }
+    let (head, words) = digits.split_at(digits.len() % 8);
+    let mut total = 0i64;
+    for &byte in head {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        total = total * 10 + i64::from(byte - b'0');
+    }
+    for word in words.chunks_exact(8) {
+        let word: [u8; 8] = word.try_into().ok()?;
+        total = total * 100_000_000 + i64::from(eight_digits(word)?);
+    }
+    Some(total)
+}
+
+/// The value of eight ASCII digits, or `None` if any byte is not a digit:
+/// a check and three multiplications on one 64-bit word instead of eight
+/// steps (the method of simdjson's `parse_eight_digits_unrolled`).
+fn eight_digits(bytes: [u8; 8]) -> Option<u32> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let word = u64::from_le_bytes(bytes);
+    // Digits are 0x30..=0x39: high nibble 3, and adding 6 to the low
+    // nibble does not carry into it. No byte can carry into the next.
+    if word & HIGH_NIBBLES != ZEROS || word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS {
+        return None;
+    }
+    // Pairs of digits, then fours, then all eight; the first digit is in
+    // the lowest byte, so each step multiplies the lower half by 10^n.
+    let pairs = ((word & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(10 << 8 | 1)) >> 8;
+    let fours = ((pairs & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 << 16 | 1)) >> 16;
+    let eight = ((fours & 0x0000_FFFF_0000_FFFF).wrapping_mul(10_000 << 32 | 1)) >> 32;
+    u32::try_from(eight).ok()
 }
 
 fn split_sign(word: &[u8]) -> (bool, &[u8]) {
@@ -163,6 +204,34 @@ fn check_decimal(text: &[u8]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn by_steps(digits: &[u8]) -> Option<i64> {
+        let valid = (1..=18).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit);
+        valid.then(|| digits.iter().fold(0i64, |total, &byte| total * 10 + i64::from(byte - b'0')))
+    }
+
+    #[test]
+    fn eight_digits_at_once_reads_every_digit_in_every_place_and_nothing_else() {
+        for place in 0..8 {
+            for byte in 0..=255u8 {
+                let mut word = *b"12345678";
+                word[place] = byte;
+                assert_eq!(eight_digits(word).map(i64::from), by_steps(&word), "{word:?}");
+            }
+        }
+        assert_eq!(eight_digits(*b"00000000"), Some(0));
+        assert_eq!(eight_digits(*b"99999999"), Some(99_999_999));
+    }
+
+    proptest! {
+        #[test]
+        fn plain_digits_agree_with_reading_one_at_a_time(
+            digits in proptest::collection::vec(prop_oneof![8 => b'0'..=b'9', 1 => any::<u8>()], 0..24)
+        ) {
+            prop_assert_eq!(plain_digits(&digits), by_steps(&digits));
+        }
+    }
 
     #[test]
     fn values_python_accepts() {
