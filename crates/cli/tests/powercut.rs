@@ -23,7 +23,7 @@
 
 mod common;
 
-use common::writers::{read_all, SplitMix, Writers};
+use common::writers::{SplitMix, Writers};
 use common::ServerProcess;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -143,7 +143,7 @@ fn power_cut_loop(fsync: &str, cycles: usize) {
         oldest_loss.set(oldest_loss.get().max(age));
         age < window
     };
-    let (acked, lost) = writers.check(&read_all(server.port), may_lose);
+    let (acked, lost) = writers.check(server.port, may_lose);
     eprintln!(
         "power cuts, --fsync {fsync}: {cycles} cuts in {:.1} s, {acked} acknowledged points, {lost} lost \
          ({:.3} %, acknowledged at most {} ms before their cut), none extra, series and points in order",

@@ -5,7 +5,7 @@
 //! values computed from the key and timestamp, so that the check needs no
 //! copy of the points: only which batches were acknowledged, and when.
 
-use eardrum_client::{Client, Metrics};
+use eardrum_client::Client;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +16,11 @@ use std::time::{Duration, Instant};
 /// are created all along, across restarts.
 const POINTS_PER_SERIES: i64 = 300;
 const FIRST_TIMESTAMP: i64 = 1_700_000_000;
+/// The most points a writer sends in one request batch.
+const MAX_BATCH: u64 = 120;
+/// Timestamps one series can have: a batch may run past
+/// `POINTS_PER_SERIES`.
+const SLOTS: i64 = POINTS_PER_SERIES + MAX_BATCH as i64;
 
 /// A batch the server answered `ok` to.
 #[derive(Debug, Clone, Copy)]
@@ -92,42 +97,54 @@ impl Writers {
         }
     }
 
-    /// Checks what a server holds against what the writers did: every
-    /// acknowledged point is there unless `may_lose(when it was acked)`,
-    /// nothing is there that was never sent, points ascend, and each
-    /// writer's series come in the order it first put them. Returns the
-    /// acknowledged points and how many of them were lost.
-    pub fn check(&self, stored: &Metrics, may_lose: impl Fn(Instant) -> bool) -> (u64, u64) {
-        let (mut acked_points, mut lost) = (0, 0);
-        for (id, written) in self.written.iter().enumerate() {
-            let written = written.lock().unwrap();
-            let id = id as u64;
-            let prefix = format!("loop.writer{id}.series");
-            let order: Vec<u64> = stored
-                .keys()
-                .filter_map(|name| name.strip_prefix(&prefix))
-                .map(|s| s.parse().unwrap())
-                .collect();
-            assert!(
-                order.windows(2).all(|pair| pair[0] < pair[1]),
-                "writer {id}'s series out of order: {order:?}"
-            );
-            for (name, points) in stored.iter().filter(|(name, _)| name.starts_with(&prefix)) {
-                let series: u64 = name[prefix.len()..].parse().unwrap();
-                let sent_through = written.sent_through.get(&series).copied().unwrap_or(i64::MIN);
-                assert!(points.windows(2).all(|pair| pair[0].0 < pair[1].0), "{name}: out of order or twice");
-                for &(timestamp, stored_value) in points {
-                    assert!(timestamp <= sent_through, "{name}: a point at {timestamp} that was never sent");
-                    assert_eq!(stored_value, value(id, series, timestamp), "{name}: a value never sent");
-                }
+    /// Checks what the server on `port` holds against what the writers did:
+    /// every acknowledged point is there unless `may_lose(when it was
+    /// acked)`, nothing is there that was never sent, points ascend, and
+    /// each writer's series come in the order it first put them. Returns
+    /// the acknowledged points and how many of them were lost.
+    ///
+    /// The `get *` reply is checked as it streams in, keeping one bit per
+    /// point slot of each series: a power-cut run stores hundreds of
+    /// millions of points, which would not fit in memory as a `Metrics`.
+    pub fn check(&self, port: u16, may_lose: impl Fn(Instant) -> bool) -> (u64, u64) {
+        let written: Vec<_> = self.written.iter().map(|w| w.lock().unwrap()).collect();
+        let mut present: BTreeMap<(u64, u64), [u64; SLOT_WORDS]> = BTreeMap::new();
+        let mut last_series: Vec<Option<u64>> = vec![None; written.len()];
+        let mut previous: Option<(u64, u64, i64)> = None;
+        for_each_point(port, |name, value_text, timestamp| {
+            let (id, series) = parse_key(name);
+            let written = &written[id as usize];
+            if previous.is_none_or(|(w, s, _)| (w, s) != (id, series)) {
+                assert!(
+                    last_series[id as usize] < Some(series),
+                    "writer {id}'s series out of order at {name}"
+                );
+                assert!(!present.contains_key(&(id, series)), "{name} appears twice");
+                last_series[id as usize] = Some(series);
+            } else if let Some((_, _, previous_ts)) = previous {
+                assert!(
+                    previous_ts < timestamp,
+                    "{name}: {timestamp} after {previous_ts}: out of order or twice"
+                );
             }
+            previous = Some((id, series, timestamp));
+            let sent_through = written.sent_through.get(&series).copied().unwrap_or(i64::MIN);
+            assert!(timestamp <= sent_through, "{name}: a point at {timestamp} that was never sent");
+            let slot =
+                slot_of(timestamp).unwrap_or_else(|| panic!("{name}: a timestamp never sent: {timestamp}"));
+            let expected = eardrum_protocol::PyFloat(value(id, series, timestamp)).to_string();
+            assert_eq!(value_text, expected, "{name}: a value never sent at {timestamp}");
+            present.entry((id, series)).or_default()[slot / 64] |= 1 << (slot % 64);
+        });
+        let (mut acked_points, mut lost) = (0, 0);
+        for (id, written) in written.iter().enumerate() {
             for batch in &written.acked {
-                let name = key(id, batch.series);
-                let held: BTreeMap<i64, f64> =
-                    stored.get(&name).map(|p| p.iter().copied().collect()).unwrap_or_default();
+                let bits = present.get(&(id as u64, batch.series));
                 for timestamp in (0..batch.count).map(|i| batch.first_ts + 10 * i) {
                     acked_points += 1;
-                    if held.get(&timestamp) != Some(&value(id, batch.series, timestamp)) {
+                    let slot = slot_of(timestamp).expect("sent timestamps have slots");
+                    if bits.is_none_or(|bits| bits[slot / 64] & (1 << (slot % 64)) == 0) {
+                        let name = key(id as u64, batch.series);
                         assert!(may_lose(batch.at), "{name}: acknowledged point at {timestamp} lost");
                         lost += 1;
                     }
@@ -136,6 +153,49 @@ impl Writers {
         }
         assert!(acked_points > 0, "nothing was acknowledged: the loop tested nothing");
         (acked_points, lost)
+    }
+}
+
+/// Words of one bit per timestamp a series can have.
+const SLOT_WORDS: usize = (SLOTS as usize).div_ceil(64);
+
+/// The place of a timestamp among a series' possible ones.
+fn slot_of(timestamp: i64) -> Option<usize> {
+    let offset = timestamp.checked_sub(FIRST_TIMESTAMP)?;
+    (offset % 10 == 0 && (0..SLOTS * 10).contains(&offset)).then(|| (offset / 10) as usize)
+}
+
+/// Writer and series of a key the writers made.
+fn parse_key(name: &str) -> (u64, u64) {
+    let rest = name.strip_prefix("loop.writer").unwrap_or_else(|| panic!("a key never put: {name}"));
+    let (writer, series) = rest.split_once(".series").unwrap_or_else(|| panic!("a key never put: {name}"));
+    (writer.parse().unwrap(), series.parse().unwrap())
+}
+
+/// Sends `get *` and calls `visit(key, value as printed, timestamp)` for
+/// each row as it arrives.
+fn for_each_point(port: u16, mut visit: impl FnMut(&str, &str, i64)) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(b"get *\n").unwrap();
+    let mut reader = BufReader::with_capacity(1 << 20, stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "ok\n", "the reply to get *");
+    loop {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the reply to get * ended early");
+        let row = line.trim_end_matches('\n');
+        if row.is_empty() {
+            return;
+        }
+        let mut words = row.split(' ');
+        let (Some(name), Some(value), Some(timestamp), None) =
+            (words.next(), words.next(), words.next(), words.next())
+        else {
+            panic!("a malformed row: {row:?}");
+        };
+        visit(name, value, timestamp.parse().unwrap());
     }
 }
 
@@ -160,7 +220,7 @@ fn write(id: u64, port: &AtomicU16, stop: &AtomicBool, written: &Mutex<Written>)
             if next_ts - FIRST_TIMESTAMP >= POINTS_PER_SERIES * 10 {
                 (series, next_ts) = (series + 1, FIRST_TIMESTAMP);
             }
-            let count = 1 + random.below(120) as i64;
+            let count = 1 + random.below(MAX_BATCH) as i64;
             let first_ts = next_ts;
             let name = key(id, series);
             let last_sent = first_ts + 10 * (count - 1);
@@ -183,9 +243,4 @@ fn write(id: u64, port: &AtomicU16, stop: &AtomicBool, written: &Mutex<Written>)
             }
         }
     }
-}
-
-/// Every point a server holds, read with `get *`.
-pub fn read_all(port: u16) -> Metrics {
-    Client::connect(("127.0.0.1", port)).unwrap().get("*").unwrap()
 }
