@@ -162,7 +162,7 @@ const SLOT_WORDS: usize = (SLOTS as usize).div_ceil(64);
 /// The place of a timestamp among a series' possible ones.
 fn slot_of(timestamp: i64) -> Option<usize> {
     let offset = timestamp.checked_sub(FIRST_TIMESTAMP)?;
-    (offset % 10 == 0 && (0..SLOTS * 10).contains(&offset)).then(|| (offset / 10) as usize)
+    (offset % 10 == 0 && (0..SLOTS * 10).contains(&offset)).then_some((offset / 10) as usize)
 }
 
 /// Writer and series of a key the writers made.
