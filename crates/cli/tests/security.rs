@@ -96,3 +96,26 @@ fn bad_tls_and_token_files_stop_the_server_with_a_clear_error() {
         assert!(text(&out.stderr).contains(message), "{flags:?}: {}", text(&out.stderr));
     }
 }
+
+#[test]
+fn bench_authenticates_with_a_token_file_and_is_refused_without_the_right_one() {
+    let files = Files::new();
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), &["--auth-token-file", &files.path("token")]);
+    let addr = server.addr().to_string();
+    let bench = |extra: &[&str]| {
+        let flags =
+            ["bench", "--addr", &addr, "--series", "20", "--points", "5", "--connections", "2", "--json"];
+        run(&[&flags[..], extra].concat())
+    };
+    let out = bench(&["--auth-token-file", &files.path("token")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(
+        (report["acknowledged"].as_u64(), report["query"]["all_rows"].as_u64()),
+        (Some(100), Some(100))
+    );
+    let out = bench(&["--auth-token-file", &files.path("wrong-token")]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("refused the auth token"), "{}", text(&out.stderr));
+}
