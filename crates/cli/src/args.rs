@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// the same address; 0 turns it off.
     #[arg(long, default_value_t = eardrum_server::DEFAULT_HTTP_PORT, env = "EARDRUM_HTTP_PORT")]
     pub http_port: u16,
+    /// TCP port of the Graphite plaintext listener (`name value timestamp`
+    /// lines, no replies), on the same address; 0 turns it off.
+    #[arg(long, default_value_t = eardrum_server::DEFAULT_GRAPHITE_PORT, env = "EARDRUM_GRAPHITE_PORT")]
+    pub graphite_port: u16,
     /// Folder holding the store; created if missing.
     #[arg(long, default_value = "./eardrum-data", env = "EARDRUM_DATA_DIR")]
     pub data_dir: PathBuf,

@@ -117,6 +117,15 @@ fn render_stats(stats: &serde_json::Value) -> String {
             number("series_refused")
         ),
     );
+    line(
+        "graphite",
+        format!(
+            "{} points stored, {} lines rejected, {} points not stored",
+            number("graphite_points_stored"),
+            number("graphite_lines_rejected"),
+            number("graphite_points_not_stored")
+        ),
+    );
     line("backpressure", format!("{} reply writes waited for a slow reader", number("reply_stalls")));
     line(
         "refused",

@@ -35,6 +35,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         addr: SocketAddr::new(args.host, args.port),
         http_addr: (args.http_port != 0).then(|| SocketAddr::new(args.host, args.http_port)),
+        graphite_addr: (args.graphite_port != 0).then(|| SocketAddr::new(args.host, args.graphite_port)),
         max_line_bytes: args.max_line_bytes,
         max_key_bytes: args.max_key_bytes,
         max_reply_buffer_bytes: args.max_reply_buffer_bytes,

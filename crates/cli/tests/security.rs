@@ -77,7 +77,11 @@ fn bad_tls_and_token_files_stop_the_server_with_a_clear_error() {
     std::fs::write(files.dir.path().join("empty-token"), "\n").unwrap();
     let serve = |flags: &[&str]| {
         let dir = data.path().to_str().unwrap();
-        run(&[&["serve", "--port", "0", "--http-port", "0", "--data-dir", dir], flags].concat())
+        run(&[
+            &["serve", "--port", "0", "--http-port", "0", "--graphite-port", "0", "--data-dir", dir],
+            flags,
+        ]
+        .concat())
     };
     let [cert, key, missing, token, other, empty_token] =
         ["cert.pem", "key.pem", "missing.pem", "token", "other.pem", "empty-token"]

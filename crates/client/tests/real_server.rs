@@ -11,7 +11,12 @@ fn start_server() -> (SocketAddr, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), Options::default()).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let config = Config { addr: "127.0.0.1:0".parse().unwrap(), http_addr: None, ..Config::default() };
+    let config = Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: None,
+        graphite_addr: None,
+        ..Config::default()
+    };
     let server = runtime.block_on(Server::bind(config, store)).unwrap();
     let addr = server.local_addr();
     std::thread::spawn(move || runtime.block_on(server.run(Default::default())));

@@ -13,6 +13,8 @@
 //! - [`reply`] encodes the server's replies and decodes them for a client
 //!   with [`Reply::decode`].
 //! - [`auth`]: the opt-in `auth <token>` first line.
+//! - [`graphite`]: Graphite's plaintext lines (`name value timestamp`), for
+//!   the server's Graphite listener.
 //! - [`parse_value`] / [`parse_timestamp`] read numbers as Python's `float()`
 //!   and `int()` do, and [`format_value`] prints values as Python's
 //!   `repr(float)`, because the course's reference server is written in
@@ -48,6 +50,7 @@
 
 pub mod auth;
 mod error;
+pub mod graphite;
 mod number;
 pub mod reply;
 mod repr;

@@ -174,7 +174,7 @@ fn parse_plain_put(bytes: &[u8]) -> Option<(Put<'_>, usize)> {
     Some((put, bytes.len() - rest.len() + timestamp.len()))
 }
 
-fn as_key(word: &[u8]) -> Result<&str> {
+pub(crate) fn as_key(word: &[u8]) -> Result<&str> {
     // Keys are nearly always ASCII, which is checked a word at a time, far
     // faster than validating UTF-8 for words this short.
     if word.is_ascii() {
@@ -185,7 +185,7 @@ fn as_key(word: &[u8]) -> Result<&str> {
     std::str::from_utf8(word).map_err(|_| Error::InvalidUtf8)
 }
 
-fn lossy(word: &[u8]) -> String {
+pub(crate) fn lossy(word: &[u8]) -> String {
     String::from_utf8_lossy(word).into_owned()
 }
 

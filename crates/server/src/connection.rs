@@ -1,8 +1,10 @@
 //! One client connection: read bytes, hand complete lines to the handler,
-//! write the replies.
+//! write the replies; or, on the Graphite port, store the lines' points
+//! and answer nothing.
 
 use crate::auth::AuthToken;
 use crate::committer::Committer;
+use crate::graphite;
 use crate::handler::{begin_get, continue_get, parse, Limits, Parsed, Query};
 use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
@@ -48,11 +50,23 @@ pub(crate) struct Context {
     pub(crate) handshake_timeout: Duration,
 }
 
+/// What a listener's connections speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// The metrics protocol: requests and replies.
+    Protocol,
+    /// Graphite's plaintext lines: points in, nothing out.
+    Graphite,
+}
+
 /// A client connection (plain TCP or TLS) and the buffers it reuses for
 /// its whole life.
 pub(crate) struct Connection<S> {
     stream: S,
     peer: SocketAddr,
+    dialect: Dialect,
+    /// Graphite: the rest of an overlong line is being discarded.
+    skipping: bool,
     input: BytesMut,
     /// How much the next read asks for (see [`FIRST_READ_BYTES`]).
     read_size: usize,
@@ -63,10 +77,12 @@ pub(crate) struct Connection<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
-    pub(crate) fn new(stream: S, peer: SocketAddr, context: Arc<Context>) -> Self {
+    pub(crate) fn new(stream: S, peer: SocketAddr, dialect: Dialect, context: Arc<Context>) -> Self {
         Connection {
             stream,
             peer,
+            dialect,
+            skipping: false,
             input: BytesMut::new(),
             read_size: FIRST_READ_BYTES,
             output: Vec::new(),
@@ -134,7 +150,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if let Some(timeout) = idle_timeout.filter(|_| authenticated) {
                 idle.as_mut().reset(tokio::time::Instant::now() + timeout);
             }
-            if self.answer_buffered().await? {
+            let close = match self.dialect {
+                Dialect::Protocol => self.answer_buffered().await?,
+                Dialect::Graphite => self.store_graphite_lines().await,
+            };
+            if close {
                 self.linger().await;
                 return Ok(());
             }
@@ -161,15 +181,45 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 }
                 Err(_) => None,
             };
-            if line == Some(true) {
-                self.output.extend_from_slice(reply::OK_REPLY);
-                return Some(true);
+            // Graphite has no replies: a refused client is just closed.
+            let reply = match line == Some(true) {
+                true => reply::OK_REPLY,
+                false => reply::ERROR_REPLY,
+            };
+            if self.dialect == Dialect::Protocol {
+                self.output.extend_from_slice(reply);
             }
-            self.context.stats.auth_failures.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(peer = %self.peer, "closing a connection that did not authenticate");
-            self.output.extend_from_slice(reply::ERROR_REPLY);
-            return Some(false);
+            if line != Some(true) {
+                self.context.stats.auth_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(peer = %self.peer, "closing a connection that did not authenticate");
+            }
+            return Some(line == Some(true));
         }
+    }
+
+    /// Stores the points of every complete Graphite line buffered so far;
+    /// never closes the connection (returns `false`).
+    async fn store_graphite_lines(&mut self) -> bool {
+        let lines =
+            graphite::parse_lines(&self.input, self.context.limits, &mut self.skipping, graphite::unix_now());
+        let stats = &self.context.stats;
+        if !lines.samples.is_empty() {
+            let (stored, staged) = self.context.committer.store(&lines.samples).await;
+            let refused = staged.refused().len() as u64;
+            let taken = lines.samples.len() as u64 - refused;
+            let counter =
+                if stored { &stats.graphite_points_stored } else { &stats.graphite_points_not_stored };
+            counter.fetch_add(taken, Ordering::Relaxed);
+            stats.series_refused.fetch_add(refused, Ordering::Relaxed);
+        }
+        if lines.rejected > 0 {
+            stats.graphite_lines_rejected.fetch_add(lines.rejected, Ordering::Relaxed);
+            stats.keys_too_long.fetch_add(lines.keys_too_long, Ordering::Relaxed);
+            tracing::debug!(peer = %self.peer, lines = lines.rejected, "rejected Graphite lines");
+        }
+        let consumed = lines.consumed;
+        self.input.advance(consumed);
+        false
     }
 
     /// Answers every complete line buffered so far, streaming `get`

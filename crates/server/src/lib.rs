@@ -8,6 +8,8 @@
 //! # Layout
 //!
 //! - `listener`: accepts connections under a limit, with backoff on errors.
+//! - `graphite`: Graphite's plaintext lines on their own port, into the
+//!   same store.
 //! - [`tls`]: TLS for every listener, from PEM files.
 //! - [`auth`]: the optional shared token.
 //! - `connection`: reads bytes, writes replies, one task per client.
@@ -41,6 +43,7 @@ pub mod auth;
 mod committer;
 mod connection;
 mod error;
+mod graphite;
 mod handler;
 mod http;
 mod listener;
@@ -56,7 +59,7 @@ pub use tls::TlsConfig;
 pub use tokio_util::sync::CancellationToken;
 
 use committer::Committer;
-use connection::Context;
+use connection::{Context, Dialect};
 use eardrum_storage::Store;
 use listener::Listener;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -71,6 +74,9 @@ pub const DEFAULT_PORT: u16 = 8888;
 
 /// The HTTP API's port, beside the protocol's.
 pub const DEFAULT_HTTP_PORT: u16 = 8889;
+
+/// Graphite's own plaintext port, which agents send to by default.
+pub const DEFAULT_GRAPHITE_PORT: u16 = 2003;
 
 /// The default of [`Config::max_key_bytes`]: far above real metric names,
 /// far below what would let a client fill the memory with a few puts.
@@ -103,6 +109,8 @@ pub struct Config {
     pub addr: SocketAddr,
     /// The address of the HTTP API (statistics as JSON); `None` turns it off.
     pub http_addr: Option<SocketAddr>,
+    /// The address of the Graphite plaintext listener; `None` turns it off.
+    pub graphite_addr: Option<SocketAddr>,
     /// The longest request line accepted; a longer one gets the error reply
     /// and its connection is closed.
     pub max_line_bytes: usize,
@@ -142,6 +150,7 @@ impl Default for Config {
         Config {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             http_addr: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_HTTP_PORT)),
+            graphite_addr: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_GRAPHITE_PORT)),
             max_line_bytes: eardrum_protocol::DEFAULT_MAX_LINE_BYTES,
             max_key_bytes: DEFAULT_MAX_KEY_BYTES,
             max_reply_buffer_bytes: DEFAULT_MAX_REPLY_BUFFER_BYTES,
@@ -160,6 +169,7 @@ impl Default for Config {
 pub struct Server {
     listener: TcpListener,
     http_listener: Option<TcpListener>,
+    graphite_listener: Option<TcpListener>,
     store: Arc<Store>,
     stats: Arc<Stats>,
     config: Config,
@@ -180,12 +190,28 @@ impl Server {
             Some(addr) => Some(bind(addr).await?),
             None => None,
         };
-        Ok(Server { listener, http_listener, store: Arc::new(store), stats: Arc::default(), config })
+        let graphite_listener = match config.graphite_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        Ok(Server {
+            listener,
+            http_listener,
+            graphite_listener,
+            store: Arc::new(store),
+            stats: Arc::default(),
+            config,
+        })
     }
 
     /// The address the HTTP API listens on, if it is on.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The address the Graphite listener listens on, if it is on.
+    pub fn graphite_addr(&self) -> Option<SocketAddr> {
+        self.graphite_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The address actually listened on (useful with port 0).
@@ -211,9 +237,11 @@ impl Server {
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let addr = self.local_addr();
         let http_addr = self.http_addr().map_or_else(|| "off".to_owned(), |a| a.to_string());
+        let graphite_addr = self.graphite_addr().map_or_else(|| "off".to_owned(), |a| a.to_string());
         tracing::info!(
             %addr,
             http = %http_addr,
+            graphite = %graphite_addr,
             tls = self.config.tls.is_some(),
             auth = self.config.auth_token.is_some(),
             data_dir = %self.store.dir().display(),
@@ -242,25 +270,33 @@ impl Server {
                 }
             };
         }
-        let listener = Listener {
-            listener: self.listener,
-            context: Arc::new(Context {
-                store: Arc::clone(&self.store),
-                committer: Committer::new(Arc::clone(&self.store)),
-                stats: Arc::clone(&self.stats),
-                limits: handler::Limits {
-                    max_line_bytes: self.config.max_line_bytes,
-                    max_key_bytes: self.config.max_key_bytes,
-                    max_reply_bytes: self.config.max_reply_buffer_bytes,
-                },
-                idle_timeout: self.config.idle_timeout,
-                auth: self.config.auth_token.clone(),
-                handshake_timeout: self.config.handshake_timeout,
-            }),
-            connection_limit: Arc::new(Semaphore::new(self.config.max_connections)),
+        let context = Arc::new(Context {
+            store: Arc::clone(&self.store),
+            committer: Committer::new(Arc::clone(&self.store)),
+            stats: Arc::clone(&self.stats),
+            limits: handler::Limits {
+                max_line_bytes: self.config.max_line_bytes,
+                max_key_bytes: self.config.max_key_bytes,
+                max_reply_bytes: self.config.max_reply_buffer_bytes,
+            },
+            idle_timeout: self.config.idle_timeout,
+            auth: self.config.auth_token.clone(),
+            handshake_timeout: self.config.handshake_timeout,
+        });
+        // One limit for both listeners' connections.
+        let connection_limit = Arc::new(Semaphore::new(self.config.max_connections));
+        let listener = |listener, dialect| Listener {
+            listener,
+            dialect,
+            context: Arc::clone(&context),
+            connection_limit: Arc::clone(&connection_limit),
             tls: self.config.tls.clone(),
         };
-        listener.run(shutdown, tracker.clone()).await;
+        if let Some(graphite_listener) = self.graphite_listener {
+            let graphite = listener(graphite_listener, Dialect::Graphite);
+            tracker.spawn(graphite.run(shutdown.clone(), tracker.clone()));
+        }
+        listener(self.listener, Dialect::Protocol).run(shutdown, tracker.clone()).await;
         tracker.close();
         if tokio::time::timeout(self.config.shutdown_grace, tracker.wait()).await.is_err() {
             tracing::warn!(

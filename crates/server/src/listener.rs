@@ -1,6 +1,6 @@
 //! Accepting connections under a limit, with backoff on accept errors.
 
-use crate::connection::{Connection, Context};
+use crate::connection::{Connection, Context, Dialect};
 use crate::tls::TlsConfig;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,9 +10,11 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// The protocol's TCP listener and what each accepted connection needs.
+/// A TCP listener (the protocol's or Graphite's) and what each accepted
+/// connection needs.
 pub(crate) struct Listener {
     pub(crate) listener: TcpListener,
+    pub(crate) dialect: Dialect,
     pub(crate) context: Arc<Context>,
     pub(crate) connection_limit: Arc<Semaphore>,
     /// When set, every connection starts with a TLS handshake.
@@ -58,16 +60,17 @@ impl Listener {
             stats.connections_open.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%peer, "accepted a connection");
             let (context, tls, shutdown) = (Arc::clone(&self.context), self.tls.clone(), shutdown.clone());
+            let dialect = self.dialect;
             tracker.spawn(async move {
                 match tls {
-                    None => Connection::new(stream, peer, Arc::clone(&context)).run(shutdown).await,
+                    None => Connection::new(stream, peer, dialect, Arc::clone(&context)).run(shutdown).await,
                     Some(tls) => {
                         // The handshake runs in the connection's task, under
                         // a timeout: a slow client holds up no one else.
                         if let Some(stream) =
                             tls.handshake(stream, peer, context.handshake_timeout, &context.stats).await
                         {
-                            Connection::new(stream, peer, Arc::clone(&context)).run(shutdown).await;
+                            Connection::new(stream, peer, dialect, Arc::clone(&context)).run(shutdown).await;
                         }
                     }
                 }

@@ -38,6 +38,14 @@ pub struct Stats {
     pub auth_failures: AtomicU64,
     /// Connections whose TLS handshake failed or timed out.
     pub tls_handshake_failures: AtomicU64,
+    /// Points stored from the Graphite listener.
+    pub graphite_points_stored: AtomicU64,
+    /// Graphite points whose log write failed (a full disk): no reply can
+    /// say so, so this and the log do.
+    pub graphite_points_not_stored: AtomicU64,
+    /// Graphite lines that could not be read as a point (malformed,
+    /// overlong, or a name over the key limit), skipped.
+    pub graphite_lines_rejected: AtomicU64,
 }
 
 /// Counts of one read buffer's requests, added to [`Stats`] in one go.

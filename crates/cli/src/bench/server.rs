@@ -21,7 +21,7 @@ impl SpawnedServer {
         let data = tempfile::tempdir().context("creating a data folder for the server")?;
         let exe = std::env::current_exe().context("finding the eardrum binary")?;
         let mut child = Command::new(exe)
-            .args(["serve", "--port", "0", "--http-port", "0", "--fsync", fsync])
+            .args(["serve", "--port", "0", "--http-port", "0", "--graphite-port", "0", "--fsync", fsync])
             .args(["--threads", &threads.to_string(), "--data-dir"])
             .arg(data.path())
             .stdin(Stdio::null())

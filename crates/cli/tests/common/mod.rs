@@ -43,7 +43,7 @@ impl ServerProcess {
 
     fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)], http_port: u16) -> ServerProcess {
         let mut child = Command::new(BIN)
-            .args(["serve", "--port", "0", "--data-dir"])
+            .args(["serve", "--port", "0", "--graphite-port", "0", "--data-dir"])
             .arg(dir)
             .args(args)
             .envs(env.iter().copied())

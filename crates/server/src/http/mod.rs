@@ -108,5 +108,8 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
         "reply_stalls": counter(&server.reply_stalls),
         "auth_failures": counter(&server.auth_failures),
         "tls_handshake_failures": counter(&server.tls_handshake_failures),
+        "graphite_points_stored": counter(&server.graphite_points_stored),
+        "graphite_points_not_stored": counter(&server.graphite_points_not_stored),
+        "graphite_lines_rejected": counter(&server.graphite_lines_rejected),
     }))
 }

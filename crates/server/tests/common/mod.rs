@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 pub struct TestServer {
     pub addr: SocketAddr,
     pub http_addr: SocketAddr,
+    pub graphite_addr: SocketAddr,
     pub shutdown: CancellationToken,
     pub task: JoinHandle<eardrum_server::Result<()>>,
 }
@@ -48,14 +49,16 @@ pub async fn start_server_with_options(dir: &Path, options: Options, config: Con
     let config = Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         http_addr: Some("127.0.0.1:0".parse().unwrap()),
+        graphite_addr: Some("127.0.0.1:0".parse().unwrap()),
         ..config
     };
     let server = Server::bind(config, store).await.unwrap();
     let addr = server.local_addr();
     let http_addr = server.http_addr().unwrap();
+    let graphite_addr = server.graphite_addr().unwrap();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(server.run(shutdown.clone()));
-    TestServer { addr, http_addr, shutdown, task }
+    TestServer { addr, http_addr, graphite_addr, shutdown, task }
 }
 
 /// A plain HTTP/1.0 GET; returns the status line and the body.
