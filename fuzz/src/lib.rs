@@ -49,6 +49,30 @@ pub fn request(data: &[u8]) {
     }
 }
 
+/// Graphite plaintext lines: never a panic, and a point that parses
+/// prints back (name, Python `repr` of the value, whole seconds) to a line
+/// that parses to the same point.
+pub fn graphite(data: &[u8]) {
+    for line in data.split(|&b| b == b'\n') {
+        let Ok(Some(point)) = eardrum_protocol::graphite::parse_line(line) else {
+            continue;
+        };
+        let mut again = Vec::new();
+        again.extend_from_slice(point.key.as_bytes());
+        again.push(b' ');
+        format_value(point.value, &mut again);
+        again.extend_from_slice(format!(" {}", point.timestamp.unwrap_or(-1)).as_bytes());
+        let reparsed = eardrum_protocol::graphite::parse_line(&again)
+            .unwrap_or_else(|error| panic!("{:?} does not parse: {error}", String::from_utf8_lossy(&again)))
+            .expect("not blank");
+        assert_eq!((reparsed.key, reparsed.timestamp), (point.key, point.timestamp));
+        assert!(
+            reparsed.value.to_bits() == point.value.to_bits()
+                || (reparsed.value.is_nan() && point.value.is_nan())
+        );
+    }
+}
+
 /// Reply decoding as the client does it: never a panic, and a decoded
 /// reply encodes back to bytes that decode to the same reply.
 pub fn reply(data: &[u8]) {

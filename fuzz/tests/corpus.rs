@@ -83,6 +83,11 @@ fn request() {
 }
 
 #[test]
+fn graphite() {
+    replay("graphite", eardrum_fuzz::graphite, 50_000);
+}
+
+#[test]
 fn reply() {
     replay("reply", eardrum_fuzz::reply, 50_000);
 }
