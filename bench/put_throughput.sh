@@ -23,7 +23,7 @@ for mode in "${modes[@]}"; do
   rates=()
   for _ in $(seq "$runs"); do
     rm -rf "$data/store"
-    target/release/eardrum serve --port "$port" --data-dir "$data/store" --fsync "$mode" 2>"$data/server.log" &
+    target/release/eardrum serve --port "$port" --http-port 0 --graphite-port 0 --data-dir "$data/store" --fsync "$mode" 2>"$data/server.log" &
     server=$!
     for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
     line=$(target/release/examples/put_throughput --addr "127.0.0.1:$port" --connections 4 --points 2000000 --series 10000)

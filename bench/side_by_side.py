@@ -86,7 +86,7 @@ def bench(args, extra):
 def run_eardrum(args, work):
     port, data = free_port(), os.path.join(work, "eardrum")
     server = subprocess.Popen(
-        [EARDRUM, "serve", "--port", str(port), "--http-port", "0", "--data-dir", data],
+        [EARDRUM, "serve", "--port", str(port), "--http-port", "0", "--graphite-port", "0", "--data-dir", data],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port)
     before = cpu_seconds(server.pid)
