@@ -127,5 +127,23 @@ fn stage_and_commit(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, codec, write_path, stage_and_commit);
+/// Graphite pattern lookups over 100,000 fleet-shaped keys (10,000 hosts
+/// of 10 metrics): one exact level then a glob, a glob at every level,
+/// and braces.
+fn name_index(c: &mut Criterion) {
+    use eardrum_storage::names::{NameIndex, Pattern};
+    let fleet = Fleet::new(100_000, 1);
+    let mut index = NameIndex::default();
+    for id in 0..fleet.len() {
+        index.add(id as u32, fleet.key(id));
+    }
+    let mut group = c.benchmark_group("names");
+    for pattern in ["host4242.*", "host42*.cpu.*", "*.*.user", "host{1,2,3}.{cpu,mem}.*"] {
+        let parsed = Pattern::parse(pattern).expect("a valid pattern");
+        group.bench_function(format!("find/{pattern}"), |b| b.iter(|| index.find(&parsed)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, codec, write_path, stage_and_commit, name_index);
 criterion_main!(benches);

@@ -71,6 +71,14 @@ pub enum Error {
     /// caller got (and logged) the reason.
     #[error("not stored: the log write that held this batch failed")]
     NotStored,
+    /// A Graphite name pattern could not be read.
+    #[error("invalid pattern {pattern:?}: {reason}")]
+    InvalidPattern {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Some samples had new keys and the store already holds
     /// [`Options::max_series`](crate::Options::max_series) series; the
     /// batch's other samples were stored.

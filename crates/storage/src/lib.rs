@@ -53,6 +53,7 @@ mod checkpoint;
 pub mod codec;
 mod error;
 mod failpoint;
+pub mod names;
 mod options;
 mod periodic;
 mod registry;

@@ -99,3 +99,20 @@ fn new_keys_beyond_the_series_limit_are_refused_and_existing_keys_keep_working()
     assert!(store.put(&[sample("g", 5, 5.0)]).is_err());
     assert_eq!(points(&store, "b"), [(1, 1.0), (2, 2.0), (5, 5.0)]);
 }
+
+#[test]
+fn a_name_index_catches_up_with_the_stores_keys_in_batches() {
+    use eardrum_storage::names::{NameIndex, Pattern};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let keys: Vec<String> = (0..10_000).map(|i| format!("host{}.cpu{}", i / 10, i % 10)).collect();
+    let samples: Vec<Sample<'_>> = keys.iter().map(|key| sample(key, 1, 1.0)).collect();
+    store.put(&samples).unwrap();
+    let mut index = NameIndex::default();
+    index.catch_up(&store);
+    assert_eq!(index.len(), 10_000);
+    assert_eq!(index.series(&Pattern::parse("host99{7,8}.cpu[0-1]").unwrap()), [9970, 9971, 9980, 9981]);
+    store.put(&[sample("late.key", 2, 2.0)]).unwrap();
+    index.catch_up(&store);
+    assert_eq!(index.series(&Pattern::parse("late.*").unwrap()), [10_000]);
+}

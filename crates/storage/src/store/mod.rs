@@ -295,6 +295,21 @@ impl Store {
         self.shared.decisions.outcome(staged.seq)
     }
 
+    /// Calls `visit(id, key)` for up to `limit` series from id `from` on, in
+    /// first-put order (ids count from 0 in that order); returns how many
+    /// series the store holds. For indexes that follow the store's keys,
+    /// such as [`NameIndex`](crate::names::NameIndex).
+    pub fn keys_from(&self, from: usize, limit: usize, mut visit: impl FnMut(u32, &str)) -> usize {
+        let state = lock(&self.shared.state);
+        let held = state.series.len();
+        for id in from..held.min(from.saturating_add(limit)) {
+            if let Some(key) = state.key(id) {
+                visit(id as u32, key);
+            }
+        }
+        held
+    }
+
     /// Calls `visit(key, timestamp, value)` for every point of the selected
     /// series: series in first-put order, points in ascending timestamp
     /// order. Writers wait while this runs; for large reads use
