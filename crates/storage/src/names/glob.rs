@@ -47,13 +47,13 @@ impl Pattern {
         let invalid =
             |reason: &str| Error::InvalidPattern { pattern: pattern.to_owned(), reason: reason.to_owned() };
         let mut alternatives = Vec::new();
-        for expanded in expand_braces(pattern).map_err(|reason| invalid(reason))? {
+        for expanded in expand_braces(pattern).map_err(&invalid)? {
             let levels = expanded
                 .split('.')
                 .map(|level| match level {
                     "" => Err(invalid("a level is empty (two dots in a row, or a dot at an end)")),
                     level if !level.contains(['*', '?', '[']) => Ok(Level::Exact(level.to_owned())),
-                    level => parse_level(level).map(Level::Glob).map_err(|reason| invalid(reason)),
+                    level => parse_level(level).map(Level::Glob).map_err(&invalid),
                 })
                 .collect::<Result<Vec<_>>>()?;
             if !alternatives.contains(&levels) {
