@@ -127,7 +127,8 @@ pub enum Fsync {
     /// Sync before every acknowledgement (batched): a power loss loses nothing
     /// acknowledged.
     Always,
-    /// Sync about once a second: a power loss loses at most about a second.
+    /// Sync once a second: a power loss loses at most about the last two
+    /// seconds.
     Everysec,
     /// Leave syncing to the operating system: a power loss can lose what it
     /// has not written back yet (typically up to 30 s).

@@ -4,7 +4,7 @@
 use crate::error::Result;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A thread running a task every interval until stopped.
 #[derive(Debug)]
@@ -26,7 +26,16 @@ impl Periodic {
             .name(format!("eardrum-{name}"))
             .spawn(move || {
                 let mut failing = false;
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                // Runs start on a fixed cadence, not an interval after the
+                // previous one ended: a slow run (a sync behind a busy disk)
+                // must not stretch how long a point waits for the next. A
+                // run that overran its slot is followed at once, without
+                // bursts to catch up.
+                let mut next = Instant::now() + interval;
+                while let Err(RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(next.saturating_duration_since(Instant::now()))
+                {
+                    next = (next + interval).max(Instant::now());
                     match task() {
                         Ok(()) => failing = false,
                         Err(error) if !failing => {
