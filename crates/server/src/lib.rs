@@ -253,6 +253,7 @@ impl Server {
                 store: Arc::clone(&self.store),
                 stats: Arc::clone(&self.stats),
                 auth: self.config.auth_token.clone(),
+                names: Arc::default(),
             });
             let stop = shutdown.clone().cancelled_owned();
             match &self.config.tls {

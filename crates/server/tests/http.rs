@@ -30,3 +30,51 @@ async fn stats_report_the_store_and_the_server_as_json() {
     assert_eq!(status, "HTTP/1.0 404 Not Found");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_find_lists_what_a_pattern_matches_by_get_and_by_post() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    let puts = b"put palm.cpu 1 1\nput palm.mem.free 2 1\nput eardrum.cpu 3 1\nput palm.disk.sda 4 1\n";
+    exchange(&mut s, puts, &[OK, OK, OK, OK].concat()).await;
+
+    let (status, body) = http_get(server.http_addr, "/metrics/find?query=palm.*").await;
+    assert_eq!(status, "HTTP/1.0 200 OK");
+    let nodes: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let listed: Vec<(&str, &str, u64)> = nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["text"].as_str().unwrap(), n["id"].as_str().unwrap(), n["leaf"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(listed, [("disk", "palm.disk", 0), ("mem", "palm.mem", 0), ("cpu", "palm.cpu", 1)]);
+
+    // Grafana posts its queries as a form.
+    let mut stream = tokio::net::TcpStream::connect(server.http_addr).await.unwrap();
+    let form = "query=%7Bpalm%2Ceardrum%7D.cpu";
+    let request = format!(
+        "POST /metrics/find HTTP/1.0\r\nHost: test\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let body = response.split_once("\r\n\r\n").unwrap().1;
+    let nodes: serde_json::Value = serde_json::from_str(body).unwrap();
+    let ids: Vec<&str> = nodes.as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    // As graphite-web: ids are the query's base plus the name, and a name
+    // is listed once however many parents it has.
+    assert_eq!(ids, ["{palm,eardrum}.cpu"]);
+
+    for (path, expected) in
+        [("/metrics/find", "missing required parameter"), ("/metrics/find?query=a.%5Bb", "invalid pattern")]
+    {
+        let (status, body) = http_get(server.http_addr, path).await;
+        assert_eq!(status, "HTTP/1.0 400 Bad Request", "{path}");
+        assert!(body.contains(expected), "{path}: {body}");
+    }
+    server.stop().await;
+}

@@ -1,5 +1,8 @@
-//! The HTTP listener beside the protocol port. For now it serves the
-//! store's and the server's statistics as JSON at `/api/v1/stats`.
+//! The HTTP listener beside the protocol port: the store's and the
+//! server's statistics as JSON at `/api/v1/stats`, and Graphite's
+//! `/metrics/find`.
+
+mod find;
 
 use crate::auth::{bearer_token, AuthToken};
 use crate::stats::Stats;
@@ -9,11 +12,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use eardrum_storage::names::NameIndex;
 use eardrum_storage::Store;
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -22,12 +26,17 @@ pub(crate) struct AppState {
     pub(crate) stats: Arc<Stats>,
     /// When set, every request must carry it as a bearer token.
     pub(crate) auth: Option<AuthToken>,
+    /// The keys by level, for name patterns; catches up with the store
+    /// before each query.
+    pub(crate) names: Arc<Mutex<NameIndex>>,
 }
 
 /// The HTTP routes.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/stats", get(stats))
+        .route("/metrics/find", get(find::find_get).post(find::find_post))
+        .route("/metrics/find/", get(find::find_get).post(find::find_post))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state)
 }
@@ -41,6 +50,11 @@ where
     if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
         tracing::error!(%error, "the HTTP listener failed");
     }
+}
+
+/// An error as every route answers them: the status and a JSON message.
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
 }
 
 /// Refuses requests without the bearer token, when one is configured:
