@@ -32,7 +32,7 @@ async fn stats_report_the_store_and_the_server_as_json() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_find_lists_what_a_pattern_matches_by_get_and_by_post() {
+async fn series_and_metrics_find_list_what_a_pattern_matches() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path()).await;
     let mut s = connect(server.addr).await;
@@ -69,9 +69,16 @@ async fn metrics_find_lists_what_a_pattern_matches_by_get_and_by_post() {
     // is listed once however many parents it has.
     assert_eq!(ids, ["{palm,eardrum}.cpu"]);
 
-    for (path, expected) in
-        [("/metrics/find", "missing required parameter"), ("/metrics/find?query=a.%5Bb", "invalid pattern")]
-    {
+    let (_, body) = http_get(server.http_addr, "/api/v1/series?match=palm.*.*").await;
+    assert_eq!(body, r#"{"series":["palm.disk.sda","palm.mem.free"]}"#);
+    let (_, body) = http_get(server.http_addr, "/api/v1/series").await;
+    assert_eq!(body, r#"{"series":["eardrum.cpu","palm.cpu","palm.disk.sda","palm.mem.free"]}"#);
+
+    for (path, expected) in [
+        ("/metrics/find", "missing required parameter"),
+        ("/metrics/find?query=a.%5Bb", "invalid pattern"),
+        ("/api/v1/series?match=a..b", "invalid pattern"),
+    ] {
         let (status, body) = http_get(server.http_addr, path).await;
         assert_eq!(status, "HTTP/1.0 400 Bad Request", "{path}");
         assert!(body.contains(expected), "{path}: {body}");

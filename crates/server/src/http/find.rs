@@ -1,6 +1,7 @@
-//! Graphite's `/metrics/find`: the nodes a pattern matches, listed as
-//! graphite-web's `treejson` format lists them. Grafana's Graphite data
-//! source browses metrics with it.
+//! Finding series by name pattern: eardrum's `/api/v1/series`, and
+//! Graphite's `/metrics/find`, which lists the nodes a pattern matches as
+//! graphite-web's `treejson` format does (Grafana's Graphite data source
+//! browses metrics with it).
 
 use super::{error, AppState};
 use axum::extract::{Form, Query, State};
@@ -26,6 +27,38 @@ pub(crate) async fn find_post(
     Form(params): Form<HashMap<String, String>>,
 ) -> Response {
     find(state, params).await
+}
+
+/// `GET /api/v1/series[?match=PATTERN]`: the keys of the series the
+/// pattern matches (every series without one), sorted.
+pub(crate) async fn series(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let pattern = match params.get("match").map(|text| Pattern::parse(text)).transpose() {
+        Ok(pattern) => pattern,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason.to_string()),
+    };
+    let store = Arc::clone(&state.store);
+    let names = Arc::clone(&state.names);
+    let keys = tokio::task::spawn_blocking(move || {
+        let mut keys = Vec::new();
+        match pattern {
+            Some(pattern) => {
+                let mut index = names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                index.catch_up(&store);
+                keys.extend(index.find(&pattern).into_iter().filter(|f| f.series.is_some()).map(|f| f.path));
+            }
+            None => {
+                store.keys_from(0, usize::MAX, |_, key| keys.push(key.to_owned()));
+                keys.sort_unstable();
+            }
+        }
+        keys
+    })
+    .await
+    .unwrap_or_default();
+    Json(json!({ "series": keys })).into_response()
 }
 
 async fn find(state: AppState, params: HashMap<String, String>) -> Response {

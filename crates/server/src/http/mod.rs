@@ -1,6 +1,7 @@
 //! The HTTP listener beside the protocol port: the store's and the
-//! server's statistics as JSON at `/api/v1/stats`, and Graphite's
-//! `/metrics/find`.
+//! server's statistics as JSON at `/api/v1/stats`, series by name pattern
+//! at `/api/v1/series`, and Graphite's `/metrics/find`. docs/http-api.md
+//! documents the routes.
 
 mod find;
 
@@ -35,6 +36,7 @@ pub(crate) struct AppState {
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/stats", get(stats))
+        .route("/api/v1/series", get(find::series))
         .route("/metrics/find", get(find::find_get).post(find::find_post))
         .route("/metrics/find/", get(find::find_get).post(find::find_post))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
