@@ -109,6 +109,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         // One timer for the connection's life: first the deadline to
         // authenticate, then pushed back after each read.
         let deadline = if authenticated { idle_timeout } else { Some(self.context.handshake_timeout) };
+        let mut timer_on = deadline.is_some();
         let idle = tokio::time::sleep(deadline.unwrap_or(Duration::MAX));
         tokio::pin!(idle);
         loop {
@@ -118,7 +119,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 biased;
                 () = shutdown.cancelled() => return Ok(()),
                 read = self.stream.read_buf(&mut self.input) => read?,
-                () = &mut idle, if deadline.is_some() => {
+                () = &mut idle, if timer_on => {
                     let counter = match authenticated {
                         true => &self.context.stats.connections_closed_idle,
                         false => &self.context.stats.auth_failures,
@@ -139,7 +140,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if !authenticated {
                 match self.authenticate() {
                     None => continue,
-                    Some(true) => authenticated = true,
+                    Some(true) => {
+                        authenticated = true;
+                        // Without an idle timeout, the handshake deadline
+                        // was the only one.
+                        timer_on = idle_timeout.is_some();
+                    }
                     Some(false) => {
                         self.flush().await?;
                         self.linger().await;

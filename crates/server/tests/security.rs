@@ -237,3 +237,15 @@ async fn https_or_http_get(addr: SocketAddr, ca: Option<&Path>, token: Option<&s
     assert!(head.contains(" 200 OK"), "{head}");
     body.to_owned()
 }
+
+#[tokio::test]
+async fn without_an_idle_timeout_an_authenticated_connection_outlives_the_handshake_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config { idle_timeout: None, handshake_timeout: Duration::from_millis(200), ..with_token() };
+    let server = start_server_with_config(dir.path(), SyncMode::Never, config).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    exchange(&mut stream, format!("auth {TOKEN}\n").as_bytes(), OK).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    exchange(&mut stream, b"put a 1 1\n", OK).await;
+    server.stop().await;
+}
