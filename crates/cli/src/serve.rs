@@ -53,7 +53,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime =
         runtime.enable_all().thread_name("eardrum-worker").build().context("starting the async runtime")?;
     runtime.block_on(async {
-        let server = Server::bind(config, store).await?;
+        let ports = (args.port, args.http_port, args.graphite_port);
+        let server = Server::bind(config, store).await.map_err(|error| explain_bind_error(error, ports))?;
         let shutdown = CancellationToken::new();
         let signals = tokio::spawn(eardrum_server::shutdown::cancel_on_signal(shutdown.clone()));
         server.run(shutdown).await?;
@@ -116,6 +117,24 @@ fn raise_open_file_limit(max_connections: usize) {
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "cannot read or raise the open-file limit"),
     }
+}
+
+/// Names the listener whose port is taken, and the flag that moves it.
+fn explain_bind_error(error: eardrum_server::Error, (port, http, graphite): (u16, u16, u16)) -> anyhow::Error {
+    let hint = match &error {
+        eardrum_server::Error::Bind { addr, .. } if addr.port() == graphite => {
+            "the Graphite plaintext port: choose another with --graphite-port, or 0 to turn it off"
+        }
+        eardrum_server::Error::Bind { addr, .. } if addr.port() == http => {
+            "the HTTP port: choose another with --http-port, or 0 to turn it off"
+        }
+        eardrum_server::Error::Bind { addr, .. } if addr.port() == port => {
+            "the protocol port: choose another with --port"
+        }
+        _ => return anyhow::Error::new(error),
+    };
+    let error = anyhow::Error::new(error);
+    anyhow::anyhow!("{error:#}\nhint: is another server running? That is {hint}.")
 }
 
 /// Adds what an operator needs to act on a store that will not open.
