@@ -120,7 +120,10 @@ fn raise_open_file_limit(max_connections: usize) {
 }
 
 /// Names the listener whose port is taken, and the flag that moves it.
-fn explain_bind_error(error: eardrum_server::Error, (port, http, graphite): (u16, u16, u16)) -> anyhow::Error {
+fn explain_bind_error(
+    error: eardrum_server::Error,
+    (port, http, graphite): (u16, u16, u16),
+) -> anyhow::Error {
     let hint = match &error {
         eardrum_server::Error::Bind { addr, .. } if addr.port() == graphite => {
             "the Graphite plaintext port: choose another with --graphite-port, or 0 to turn it off"

@@ -164,7 +164,9 @@ fn a_taken_port_names_its_listener_and_the_flag_that_moves_it() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let data = dir.path().to_str().unwrap();
-    for (flag, others) in [("--graphite-port", ["--http-port", "0"]), ("--http-port", ["--graphite-port", "0"])] {
+    for (flag, others) in
+        [("--graphite-port", ["--http-port", "0"]), ("--http-port", ["--graphite-port", "0"])]
+    {
         let out = run(&["serve", "--port", "0", flag, &port, others[0], others[1], "--data-dir", data]);
         assert_eq!(out.status.code(), Some(1));
         let stderr = text(&out.stderr);

@@ -26,6 +26,10 @@ async fn stats_report_the_store_and_the_server_as_json() {
     assert_eq!(stats["connections_open"], 1);
     assert!(stats["memory_bytes"].as_u64().unwrap() > 0);
     assert!(stats["log_bytes"].as_u64().unwrap() > 0);
+    let (status, body) = http_get(server.http_addr, "/metrics").await;
+    assert_eq!(status, "HTTP/1.0 200 OK");
+    assert!(body.contains("eardrum_points_stored_total{listener=\"protocol\"} 3\n"), "{body}");
+    assert!(body.contains("# TYPE eardrum_series gauge\neardrum_series 2\n"), "{body}");
     let (status, _) = http_get(server.http_addr, "/nowhere").await;
     assert_eq!(status, "HTTP/1.0 404 Not Found");
     server.stop().await;

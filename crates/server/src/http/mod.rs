@@ -1,9 +1,11 @@
 //! The HTTP listener beside the protocol port: the store's and the
 //! server's statistics as JSON at `/api/v1/stats`, series by name pattern
-//! at `/api/v1/series`, and Graphite's `/metrics/find`. docs/http-api.md
-//! documents the routes.
+//! at `/api/v1/series`, Graphite's `/metrics/find`, and the server's own
+//! figures for Prometheus at `/metrics`. docs/http-api.md documents the
+//! routes.
 
 mod find;
+mod prometheus;
 
 use crate::auth::{bearer_token, AuthToken};
 use crate::stats::Stats;
@@ -37,6 +39,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/series", get(find::series))
+        .route("/metrics", get(prometheus::metrics))
         .route("/metrics/find", get(find::find_get).post(find::find_post))
         .route("/metrics/find/", get(find::find_get).post(find::find_post))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
