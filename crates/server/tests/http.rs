@@ -89,3 +89,26 @@ async fn series_and_metrics_find_list_what_a_pattern_matches() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn points_come_back_for_a_range_raw_or_in_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    let puts = b"put palm.cpu 1 100\nput palm.cpu 3 110\nput palm.cpu nan 130\nput palm.mem 5 100\nput eardrum.cpu 9 100\n";
+    exchange(&mut s, puts, &[OK, OK, OK, OK, OK].concat()).await;
+
+    let (status, body) = http_get(server.http_addr, "/api/v1/points?match=palm.*&from=100&until=120").await;
+    assert_eq!(status, "HTTP/1.0 200 OK");
+    assert_eq!(
+        body,
+        r#"{"series":[{"key":"palm.cpu","points":[[100,1.0],[110,3.0]]},{"key":"palm.mem","points":[[100,5.0]]}]}"#
+    );
+    let (_, body) =
+        http_get(server.http_addr, "/api/v1/points?match=palm.cpu&from=100&until=159&step=20&agg=max").await;
+    assert_eq!(body, r#"{"series":[{"key":"palm.cpu","points":[[100,3.0],[120,null],[140,null]]}]}"#);
+    let (status, body) = http_get(server.http_addr, "/api/v1/points?match=palm.cpu&from=later").await;
+    assert_eq!(status, "HTTP/1.0 400 Bad Request");
+    assert!(body.contains("invalid time"), "{body}");
+    server.stop().await;
+}

@@ -1,11 +1,14 @@
 //! The HTTP listener beside the protocol port: the store's and the
 //! server's statistics as JSON at `/api/v1/stats`, series by name pattern
-//! at `/api/v1/series`, Graphite's `/metrics/find`, and the server's own
+//! at `/api/v1/series` and their points over a time range at
+//! `/api/v1/points`, Graphite's `/metrics/find`, and the server's own
 //! figures for Prometheus at `/metrics`. docs/http-api.md documents the
 //! routes.
 
 mod find;
+mod points;
 mod prometheus;
+mod range;
 
 use crate::auth::{bearer_token, AuthToken};
 use crate::stats::Stats;
@@ -39,6 +42,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/series", get(find::series))
+        .route("/api/v1/points", get(points::points))
         .route("/metrics", get(prometheus::metrics))
         .route("/metrics/find", get(find::find_get).post(find::find_post))
         .route("/metrics/find/", get(find::find_get).post(find::find_post))
