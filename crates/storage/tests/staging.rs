@@ -116,3 +116,27 @@ fn a_name_index_catches_up_with_the_stores_keys_in_batches() {
     index.catch_up(&store);
     assert_eq!(index.series(&Pattern::parse("late.*").unwrap()), [10_000]);
 }
+
+#[test]
+fn a_scan_starting_at_a_time_sees_exactly_the_points_from_then_on() {
+    use eardrum_storage::ScanCursor;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    // Several sealed chunks, a head, and late points in an overlay.
+    for timestamp in (0..2_000).step_by(2) {
+        store.put(&[sample("s", timestamp, timestamp as f64)]).unwrap();
+    }
+    for timestamp in [501, 777, 1_999, 3] {
+        store.put(&[sample("s", timestamp, -1.0)]).unwrap();
+    }
+    let all = points(&store, "s");
+    for from in [i64::MIN, 0, 1, 500, 501, 502, 1_500, 1_999, 5_000] {
+        let mut cursor = ScanCursor::starting_at(from);
+        let mut seen = Vec::new();
+        while !cursor.is_done() {
+            store.scan_some(Keys::One("s"), &mut cursor, 100, |_, t, v| seen.push((t, v)));
+        }
+        let expected: Vec<(i64, f64)> = all.iter().copied().filter(|&(t, _)| t >= from).collect();
+        assert_eq!(seen, expected, "from {from}");
+    }
+}

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use eardrum_protocol::PyFloat;
 use eardrum_storage::names::Pattern;
-use eardrum_storage::Keys;
+use eardrum_storage::{Keys, ScanCursor, Store};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,12 +46,7 @@ pub(crate) async fn points(
             .into_iter()
             .filter(|found| found.series.is_some())
             .map(|found| {
-                let mut points = Vec::new();
-                store.scan(Keys::One(&found.path), |_, timestamp, value| {
-                    if (request.from..=request.until).contains(&timestamp) {
-                        points.push((timestamp, value));
-                    }
-                });
+                let points = read_range(&store, &found.path, request.from, request.until);
                 let rows: Vec<Value> = match request.step {
                     None => points.iter().map(|&(t, v)| json!([t, number(v)])).collect(),
                     Some((step, by)) => consolidate(&points, request.from, request.until, step, by)
@@ -66,6 +61,27 @@ pub(crate) async fn points(
     .await
     .unwrap_or_default();
     Json(json!({ "series": series })).into_response()
+}
+
+/// Points read per hold of the store's lock.
+const SCAN_BATCH: usize = 4096;
+
+/// The points of `key` from `from` through `until`: the scan starts at
+/// `from` (older chunks are skipped undecoded) and stops in the batch that
+/// passes `until`.
+fn read_range(store: &Store, key: &str, from: i64, until: i64) -> Vec<(i64, f64)> {
+    let mut points = Vec::new();
+    let mut cursor = ScanCursor::starting_at(from);
+    let mut past_until = false;
+    while !cursor.is_done() && !past_until {
+        store.scan_some(Keys::One(key), &mut cursor, SCAN_BATCH, |_, timestamp, value| {
+            match timestamp <= until {
+                true => points.push((timestamp, value)),
+                false => past_until = true,
+            }
+        });
+    }
+    points
 }
 
 fn read_request(params: &HashMap<String, String>, now: i64) -> Result<Request, String> {

@@ -81,6 +81,13 @@ pub struct ScanCursor {
 }
 
 impl ScanCursor {
+    /// A cursor whose scan starts at `timestamp` (in the first series it
+    /// visits): for reading one series from a time on, skipping its older
+    /// chunks without decoding them.
+    pub fn starting_at(timestamp: i64) -> ScanCursor {
+        ScanCursor { after: timestamp.checked_sub(1), ..ScanCursor::default() }
+    }
+
     /// Whether the scan has visited everything.
     pub fn is_done(&self) -> bool {
         self.done
