@@ -73,6 +73,28 @@ pub fn graphite(data: &[u8]) {
     }
 }
 
+/// Graphite name patterns: parsing any text never panics, and the name
+/// index finds exactly the keys the pattern matches one by one. The first
+/// line of the input is the pattern; the other lines are keys.
+pub fn names(data: &[u8]) {
+    use eardrum_storage::names::{NameIndex, Pattern};
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.lines();
+    let Some(Ok(pattern)) = lines.next().map(Pattern::parse) else {
+        return;
+    };
+    let mut index = NameIndex::default();
+    let mut keys: Vec<&str> = Vec::new();
+    for key in lines.take(64) {
+        if !keys.contains(&key) {
+            index.add(keys.len() as u32, key);
+            keys.push(key);
+        }
+    }
+    let expected: Vec<u32> = (0..keys.len() as u32).filter(|&id| pattern.matches(keys[id as usize])).collect();
+    assert_eq!(index.series(&pattern), expected, "the index and one-by-one matching disagree");
+}
+
 /// Reply decoding as the client does it: never a panic, and a decoded
 /// reply encodes back to bytes that decode to the same reply.
 pub fn reply(data: &[u8]) {

@@ -88,6 +88,11 @@ fn graphite() {
 }
 
 #[test]
+fn names() {
+    replay("names", eardrum_fuzz::names, 20_000);
+}
+
+#[test]
 fn reply() {
     replay("reply", eardrum_fuzz::reply, 50_000);
 }
