@@ -91,7 +91,8 @@ pub fn names(data: &[u8]) {
             keys.push(key);
         }
     }
-    let expected: Vec<u32> = (0..keys.len() as u32).filter(|&id| pattern.matches(keys[id as usize])).collect();
+    let expected: Vec<u32> =
+        (0..keys.len() as u32).filter(|&id| pattern.matches(keys[id as usize])).collect();
     assert_eq!(index.series(&pattern), expected, "the index and one-by-one matching disagree");
 }
 
