@@ -207,7 +207,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// never closes the connection (returns `false`).
     async fn store_graphite_lines(&mut self) -> bool {
         let lines =
-            graphite::parse_lines(&self.input, self.context.limits, &mut self.skipping, graphite::unix_now());
+            graphite::parse_lines(&self.input, self.context.limits, &mut self.skipping, crate::unix_now());
         let stats = &self.context.stats;
         if !lines.samples.is_empty() {
             let (stored, staged) = self.context.committer.store(&lines.samples).await;

@@ -76,12 +76,6 @@ pub(crate) fn parse_lines<'a>(input: &'a [u8], limits: Limits, skipping: &mut bo
     }
 }
 
-/// Seconds since the Unix epoch, for points sent with `-1`.
-pub(crate) fn unix_now() -> i64 {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    since_epoch.map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,6 +101,13 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The default cap on open connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
+/// Seconds since the Unix epoch: the time of Graphite points sent with
+/// `-1`, and what relative times in the HTTP API count from.
+pub(crate) fn unix_now() -> i64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since_epoch.map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// How the server listens and what it tolerates.
 #[derive(Debug, Clone)]
 pub struct Config {

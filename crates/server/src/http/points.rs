@@ -3,7 +3,7 @@
 
 use super::range::{consolidate, parse_time, Aggregation};
 use super::{error, AppState};
-use crate::graphite::unix_now;
+use crate::unix_now;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
