@@ -3,7 +3,7 @@
 //! graphite-web's `treejson` format does (Grafana's Graphite data source
 //! browses metrics with it).
 
-use super::{error, AppState};
+use super::{error, find_names, AppState};
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,7 +11,6 @@ use axum::Json;
 use eardrum_storage::names::{Found, Pattern};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// `GET /metrics/find?query=PATTERN[&wildcards=1][&format=treejson]`.
 pub(crate) async fn find_get(
@@ -39,18 +38,16 @@ pub(crate) async fn series(
         Ok(pattern) => pattern,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason.to_string()),
     };
-    let store = Arc::clone(&state.store);
-    let names = Arc::clone(&state.names);
     let keys = tokio::task::spawn_blocking(move || {
         let mut keys = Vec::new();
         match pattern {
             Some(pattern) => {
-                let mut index = names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                index.catch_up(&store);
-                keys.extend(index.find(&pattern).into_iter().filter(|f| f.series.is_some()).map(|f| f.path));
+                keys.extend(
+                    find_names(&state, &pattern).into_iter().filter(|f| f.series.is_some()).map(|f| f.path),
+                );
             }
             None => {
-                store.keys_from(0, usize::MAX, |_, key| keys.push(key.to_owned()));
+                state.store.keys_from(0, usize::MAX, |_, key| keys.push(key.to_owned()));
                 keys.sort_unstable();
             }
         }
@@ -78,15 +75,7 @@ async fn find(state: AppState, params: HashMap<String, String>) -> Response {
         Ok(pattern) => pattern,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason.to_string()),
     };
-    let (store, names) = (Arc::clone(&state.store), Arc::clone(&state.names));
-    // Catching up with new keys reads the store: off the async workers.
-    let found = tokio::task::spawn_blocking(move || {
-        let mut index = names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        index.catch_up(&store);
-        index.find(&pattern)
-    })
-    .await
-    .unwrap_or_default();
+    let found = tokio::task::spawn_blocking(move || find_names(&state, &pattern)).await.unwrap_or_default();
     let wildcards = params.get("wildcards").is_some_and(|w| w == "1");
     Json(tree_json(query, &found, wildcards)).into_response()
 }

@@ -18,7 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use eardrum_storage::names::NameIndex;
+use eardrum_storage::names::{Found, NameIndex, Pattern};
 use eardrum_storage::Store;
 use serde_json::{json, Value};
 use std::future::Future;
@@ -61,6 +61,15 @@ where
     }
 }
 
+/// The nodes `pattern` matches, after the name index has caught up with
+/// the store's new keys. It reads the store: call it off the async
+/// workers.
+fn find_names(state: &AppState, pattern: &Pattern) -> Vec<Found> {
+    let mut index = state.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    index.catch_up(&state.store);
+    index.find(pattern)
+}
+
 /// An error as every route answers them: the status and a JSON message.
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
@@ -82,12 +91,11 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
         None => "this server requires a token: send the header `Authorization: Bearer <token>`",
         Some(_) => "the bearer token is wrong",
     };
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer realm=\"eardrum\"")],
-        Json(json!({ "error": message })),
-    )
-        .into_response()
+    let mut response = error(StatusCode::UNAUTHORIZED, message);
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"eardrum\""));
+    response
 }
 
 /// `GET /api/v1/stats`: sizes, counters and the last checkpoint.

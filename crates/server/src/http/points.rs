@@ -2,7 +2,7 @@
 //! between two times, raw or consolidated into steps.
 
 use super::range::{consolidate, parse_time, Aggregation};
-use super::{error, AppState};
+use super::{error, find_names, AppState};
 use crate::unix_now;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -13,7 +13,6 @@ use eardrum_storage::names::Pattern;
 use eardrum_storage::{Keys, ScanCursor, Store};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The most buckets one series may have in a reply, so that a tiny step
 /// over a long range cannot make the server build a huge answer.
@@ -36,17 +35,12 @@ pub(crate) async fn points(
         Ok(request) => request,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
-    let (store, names) = (Arc::clone(&state.store), Arc::clone(&state.names));
     let series = tokio::task::spawn_blocking(move || {
-        let mut index = names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        index.catch_up(&store);
-        let found = index.find(&request.pattern);
-        drop(index);
-        found
+        find_names(&state, &request.pattern)
             .into_iter()
             .filter(|found| found.series.is_some())
             .map(|found| {
-                let points = read_range(&store, &found.path, request.from, request.until);
+                let points = read_range(&state.store, &found.path, request.from, request.until);
                 let rows: Vec<Value> = match request.step {
                     None => points.iter().map(|&(t, v)| json!([t, number(v)])).collect(),
                     Some((step, by)) => consolidate(&points, request.from, request.until, step, by)
