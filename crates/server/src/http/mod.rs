@@ -1,7 +1,8 @@
 //! The HTTP listener beside the protocol port: the store's and the
 //! server's statistics as JSON at `/api/v1/stats`, series by name pattern
 //! at `/api/v1/series` and their points over a time range at
-//! `/api/v1/points`, Graphite's `/metrics/find`, and the server's own
+//! `/api/v1/points`, Graphite's `/metrics/find` and `/render` (so that
+//! Grafana's Graphite data source works unchanged), and the server's own
 //! figures for Prometheus at `/metrics`. docs/http-api.md documents the
 //! routes.
 
@@ -9,6 +10,7 @@ mod find;
 mod points;
 mod prometheus;
 mod range;
+mod render;
 
 use crate::auth::{bearer_token, AuthToken};
 use crate::stats::Stats;
@@ -46,6 +48,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/metrics", get(prometheus::metrics))
         .route("/metrics/find", get(find::find_get).post(find::find_post))
         .route("/metrics/find/", get(find::find_get).post(find::find_post))
+        .route("/render", get(render::render).post(render::render))
+        .route("/render/", get(render::render).post(render::render))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state)
 }

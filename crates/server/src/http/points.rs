@@ -138,7 +138,7 @@ mod tests {
             (params(&[("match", "a"), ("from", "now"), ("until", "-1h")]), "is after until"),
             (params(&[("match", "a"), ("step", "0")]), "invalid step"),
             (params(&[("match", "a"), ("from", "-10y"), ("step", "1")]), "more than 100000 buckets"),
-            (params(&[("match", "a"), ("step", "60"), ("agg", "median")]), "unknown aggregation"),
+            (params(&[("match", "a"), ("step", "60"), ("agg", "mode")]), "unknown aggregation"),
             (params(&[("match", "a"), ("agg", "max")]), "agg needs a step"),
         ] {
             let error = read_request(&bad, now).err().unwrap_or_default();

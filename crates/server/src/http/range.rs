@@ -13,27 +13,49 @@ pub(crate) enum Aggregation {
     Sum,
     Last,
     Count,
+    First,
+    Median,
+    /// The largest value less the smallest.
+    Range,
+    /// The first value less all the others.
+    Diff,
+    /// The population standard deviation.
+    Stddev,
+    /// The product.
+    Multiply,
 }
 
 impl Aggregation {
-    /// Reads `avg`, `min`, `max`, `sum`, `last` or `count` (Graphite's
-    /// `average` too).
+    /// Reads an aggregation by name, with Graphite's other spellings
+    /// (`average`, `total`, `current`, `rangeOf`).
     pub(crate) fn parse(text: &str) -> Result<Aggregation, String> {
         Ok(match text {
             "avg" | "average" => Aggregation::Avg,
             "min" => Aggregation::Min,
             "max" => Aggregation::Max,
-            "sum" => Aggregation::Sum,
-            "last" => Aggregation::Last,
+            "sum" | "total" => Aggregation::Sum,
+            "last" | "current" => Aggregation::Last,
             "count" => Aggregation::Count,
+            "first" => Aggregation::First,
+            "median" => Aggregation::Median,
+            "range" | "rangeOf" => Aggregation::Range,
+            "diff" => Aggregation::Diff,
+            "stddev" => Aggregation::Stddev,
+            "multiply" => Aggregation::Multiply,
             other => {
-                return Err(format!("unknown aggregation {other:?}: use avg, min, max, sum, last or count"))
+                return Err(format!(
+                    "unknown aggregation {other:?}: use avg, min, max, sum, last, first, count, \
+                     median, range, diff, stddev or multiply"
+                ))
             }
         })
     }
 
     /// The value of a bucket's points (in timestamp order; not empty).
-    fn of(self, values: &[f64]) -> f64 {
+    pub(crate) fn of(self, values: &[f64]) -> f64 {
+        if values.is_empty() {
+            return f64::NAN;
+        }
         let fold = |start: f64, f: fn(f64, f64) -> f64| values.iter().copied().fold(start, f);
         match self {
             Aggregation::Avg => fold(0.0, |a, b| a + b) / values.len() as f64,
@@ -42,6 +64,23 @@ impl Aggregation {
             Aggregation::Sum => fold(0.0, |a, b| a + b),
             Aggregation::Last => values.last().copied().unwrap_or(f64::NAN),
             Aggregation::Count => values.len() as f64,
+            Aggregation::First => values.first().copied().unwrap_or(f64::NAN),
+            Aggregation::Median => {
+                let mut sorted = values.to_vec();
+                sorted.sort_unstable_by(f64::total_cmp);
+                let middle = sorted.len() / 2;
+                match sorted.len() % 2 {
+                    1 => sorted[middle],
+                    _ => (sorted[middle - 1] + sorted[middle]) / 2.0,
+                }
+            }
+            Aggregation::Range => fold(f64::NEG_INFINITY, f64::max) - fold(f64::INFINITY, f64::min),
+            Aggregation::Diff => values[0] - values[1..].iter().sum::<f64>(), // not empty: checked above
+            Aggregation::Stddev => {
+                let mean = Aggregation::Avg.of(values);
+                (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / values.len() as f64).sqrt()
+            }
+            Aggregation::Multiply => fold(1.0, |a, b| a * b),
         }
     }
 }
@@ -55,29 +94,65 @@ impl fmt::Display for Aggregation {
             Aggregation::Sum => "sum",
             Aggregation::Last => "last",
             Aggregation::Count => "count",
+            Aggregation::First => "first",
+            Aggregation::Median => "median",
+            Aggregation::Range => "range",
+            Aggregation::Diff => "diff",
+            Aggregation::Stddev => "stddev",
+            Aggregation::Multiply => "multiply",
         };
         f.write_str(name)
     }
 }
 
-/// Reads a time: Unix seconds, `now`, or `now` moved by offsets such as
-/// `-1h`, `-30min`, `-7d` (units: s, min or m, h, d, w, mon = 30 d,
-/// y = 365 d, each with Graphite's longer spellings).
+/// Reads a time as Graphite does: Unix seconds, `now`, an offset from now
+/// such as `-1h`, `-30min`, `now-7d`, or a UTC date as `YYYYMMDD` or
+/// `HH:MM_YYYYMMDD`, or `today`, `yesterday`, `tomorrow` (midnight UTC).
+/// Eight digits that read as a date since 1900 are a date, as in Graphite.
 pub(crate) fn parse_time(text: &str, now: i64) -> Result<i64, String> {
     let text = text.trim();
-    if text == "now" {
-        return Ok(now);
+    let invalid = || {
+        format!(
+            "invalid time {text:?}: use Unix seconds, now, an offset such as -1h, -30min, -7d, \
+             or a UTC date as YYYYMMDD or HH:MM_YYYYMMDD"
+        )
+    };
+    let midnight = now.div_euclid(86_400) * 86_400;
+    match text {
+        "now" => return Ok(now),
+        "today" | "midnight" => return Ok(midnight),
+        "yesterday" => return Ok(midnight - 86_400),
+        "tomorrow" => return Ok(midnight + 86_400),
+        _ => {}
+    }
+    if let Some(date) = parse_date(text) {
+        return Ok(date);
+    }
+    if let Some((clock, date)) = text.split_once('_') {
+        let (hours, minutes) = clock.split_once(':').ok_or_else(invalid)?;
+        let hours: i64 = hours.parse().ok().filter(|h| (0..24).contains(h)).ok_or_else(invalid)?;
+        let minutes: i64 = minutes.parse().ok().filter(|m| (0..60).contains(m)).ok_or_else(invalid)?;
+        return Ok(parse_date(date).ok_or_else(invalid)? + hours * 3_600 + minutes * 60);
     }
     if let Ok(seconds) = text.parse::<i64>() {
         return Ok(seconds);
     }
-    let invalid =
-        || format!("invalid time {text:?}: use Unix seconds, now, or an offset such as -1h, -30min, -7d");
     let offset = text.strip_prefix("now").unwrap_or(text);
-    let (sign, rest) = match offset.as_bytes().first() {
-        Some(b'-') => (-1, &offset[1..]),
-        Some(b'+') => (1, &offset[1..]),
-        _ => return Err(invalid()),
+    if !offset.starts_with(['-', '+']) {
+        return Err(invalid());
+    }
+    parse_offset(offset).ok().and_then(|delta| now.checked_add(delta)).ok_or_else(invalid)
+}
+
+/// Reads a signed length of time in seconds: `-1h`, `+2weeks`, `10min`
+/// (units: s, min or m, h, d, w, mon = 30 d, y = 365 d, each with
+/// Graphite's longer spellings).
+pub(crate) fn parse_offset(text: &str) -> Result<i64, String> {
+    let invalid = || format!("invalid interval {text:?}: a count and a unit, such as 1h, 30min, 7d");
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'-') => (-1, &text[1..]),
+        Some(b'+') => (1, &text[1..]),
+        _ => (1, text),
     };
     let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
     let (count, unit) = rest.split_at(digits);
@@ -92,7 +167,33 @@ pub(crate) fn parse_time(text: &str, now: i64) -> Result<i64, String> {
         "y" | "year" | "years" => 365 * 86_400,
         _ => return Err(invalid()),
     };
-    count.checked_mul(unit_seconds).and_then(|delta| now.checked_add(sign * delta)).ok_or_else(invalid)
+    count.checked_mul(unit_seconds).map(|seconds| sign * seconds).ok_or_else(invalid)
+}
+
+/// `YYYYMMDD` as Unix seconds at midnight UTC, if `text` is such a date.
+fn parse_date(text: &str) -> Option<i64> {
+    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let field = |range: std::ops::Range<usize>| text[range].parse::<i64>().ok();
+    let (year, month, day) = (field(0..4)?, field(4..6)?, field(6..8)?);
+    if year <= 1900 || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400)
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar,
+/// counting in 400-year eras that begin on 1 March (so that the leap day
+/// falls at the end of a year).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// Groups `points` (ascending) into buckets of `step` seconds, from `from`
@@ -139,7 +240,15 @@ mod tests {
         assert_eq!(parse_time("-15m", now), Ok(now - 900));
         assert_eq!(parse_time("now-7d", now), Ok(now - 7 * 86_400));
         assert_eq!(parse_time("+2weeks", now), Ok(now + 14 * 86_400));
-        for bad in ["", "yesterday", "-h", "-1fortnight", "1.5", "-99999999999999999y"] {
+        // 2023-11-14 22:13:20 UTC.
+        assert_eq!(parse_time("20231114", now), Ok(1_699_920_000));
+        assert_eq!(parse_time("22:13_20231114", now), Ok(now - 20));
+        assert_eq!(parse_time("today", now), Ok(1_699_920_000));
+        assert_eq!(parse_time("yesterday", now), Ok(1_699_920_000 - 86_400));
+        assert_eq!(parse_time("20000229", now), Ok(951_782_400), "a leap day");
+        assert_eq!(parse_time("19700101", now), Ok(0));
+        assert_eq!(parse_time("12345678", now), Ok(12_345_678), "not a date: seconds");
+        for bad in ["", "soon", "-h", "-1fortnight", "1.5", "-99999999999999999y", "24:00_20231114", "1h"] {
             assert!(parse_time(bad, now).is_err(), "{bad:?}");
         }
     }
@@ -164,6 +273,6 @@ mod tests {
         let with_nan = [(0, f64::NAN), (10, 2.0), (40, f64::NAN)];
         assert_eq!(consolidate(&with_nan, 0, 59, 30, Aggregation::Count), [(0, Some(1.0)), (30, None)]);
         assert_eq!(Aggregation::parse("average"), Ok(Aggregation::Avg));
-        assert!(Aggregation::parse("median").is_err());
+        assert!(Aggregation::parse("mode").is_err());
     }
 }

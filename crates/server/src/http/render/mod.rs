@@ -1,0 +1,182 @@
+//! Graphite's render API, the subset Grafana's Graphite data source uses:
+//! `/render` by GET or form POST, `target` repeated, `from` and `until` in
+//! Graphite's formats, `format=json`, `maxDataPoints`, `noNullPoints`.
+//! The JSON is graphite-web's: a list of
+//! `{"target": NAME, "tags": {...}, "datapoints": [[VALUE, TIMESTAMP], ...]}`.
+
+mod functions;
+mod series;
+mod target;
+
+use super::range::parse_time;
+use super::{error, find_names, AppState};
+use crate::unix_now;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use eardrum_protocol::PyFloat;
+use eardrum_storage::names::Pattern;
+use functions::{evaluate, Context};
+use series::{read_series, Series};
+use std::fmt::Write;
+use target::Expr;
+
+/// The most slots one request may read, over all its series (80 MB of
+/// values): beyond it the request is refused rather than the server's
+/// memory grown without bound.
+const MAX_SLOTS_PER_REQUEST: usize = 10_000_000;
+
+/// What a render request asks for, checked.
+struct Request {
+    targets: Vec<Expr>,
+    from: i64,
+    until: i64,
+    max_data_points: Option<usize>,
+    no_null_points: bool,
+}
+
+/// `GET` or `POST /render`: parameters from the query string and, for a
+/// form post, the body too (graphite-web reads both).
+pub(crate) async fn render(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .chain(form_urlencoded::parse(&body))
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let request = match read_request(&params, unix_now()) {
+        Ok(request) => request,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
+    let rendered = tokio::task::spawn_blocking(move || render_json(&state, &request)).await;
+    match rendered {
+        Ok(Ok(json)) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Ok(Err(message)) => error(StatusCode::BAD_REQUEST, &message),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed"),
+    }
+}
+
+fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String> {
+    let last = |name: &str| params.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+    match last("format") {
+        None | Some("json") => {}
+        Some(other) => return Err(format!("format {other:?} is not served: use format=json")),
+    }
+    let targets = params
+        .iter()
+        .filter(|(key, value)| key == "target" && !value.trim().is_empty())
+        .map(|(_, target)| Expr::parse(target))
+        .collect::<Result<Vec<Expr>, String>>()?;
+    let from = parse_time(last("from").unwrap_or("-1d"), now)?;
+    let until = parse_time(last("until").unwrap_or("now"), now)?;
+    if from >= until {
+        return Err(format!("from ({from}) must be before until ({until})"));
+    }
+    let max_data_points = match last("maxDataPoints") {
+        None => None,
+        Some(text) => Some(
+            text.parse::<f64>()
+                .ok()
+                .filter(|&max| max >= 1.0 && max.is_finite())
+                .ok_or_else(|| format!("invalid maxDataPoints {text:?}: a count of at least 1"))?
+                as usize,
+        ),
+    };
+    let no_null_points = last("noNullPoints").is_some_and(|value| matches!(value, "1" | "true" | "True"));
+    Ok(Request { targets, from, until, max_data_points, no_null_points })
+}
+
+/// Evaluates every target and writes graphite-web's JSON. It reads the
+/// store: call it off the async workers.
+fn render_json(state: &AppState, request: &Request) -> Result<String, String> {
+    let (from, until) = (request.from, request.until);
+    let mut slots_left = MAX_SLOTS_PER_REQUEST;
+    let mut fetch = |text: &str| -> Result<Vec<Series>, String> {
+        let pattern = Pattern::parse(text).map_err(|reason| reason.to_string())?;
+        let mut list = Vec::new();
+        for found in find_names(state, &pattern).into_iter().filter(|found| found.series.is_some()) {
+            let series = read_series(&state.store, &found.path, text, from, until);
+            slots_left = slots_left.checked_sub(series.values.len()).ok_or_else(|| {
+                format!(
+                    "the targets match more than {MAX_SLOTS_PER_REQUEST} points between from and until: \
+                     narrow the patterns or the range"
+                )
+            })?;
+            list.push(series);
+        }
+        Ok(list)
+    };
+    let mut cx = Context { from, until, fetch: &mut fetch };
+    let mut rendered = Vec::new();
+    for target in &request.targets {
+        rendered.extend(evaluate(target, &mut cx)?);
+    }
+    let mut json = String::from("[");
+    for series in rendered {
+        let series = fit_to(series, request.max_data_points);
+        let points = series
+            .values
+            .iter()
+            .enumerate()
+            .map(|(slot, &value)| (series.start + slot as i64 * series.step, value));
+        let points: Vec<(i64, f64)> = match request.no_null_points {
+            true => points.filter(|(_, value)| !value.is_nan()).collect(),
+            false => points.collect(),
+        };
+        if request.no_null_points && points.is_empty() {
+            continue;
+        }
+        if json.len() > 1 {
+            json.push_str(", ");
+        }
+        write_series(&mut json, &series, &points);
+    }
+    json.push(']');
+    Ok(json)
+}
+
+/// The series with at most `max_points` values, as graphite-web thins
+/// them for `maxDataPoints`: consecutive slots consolidated by the series'
+/// function (average unless `consolidateBy` said otherwise), buckets
+/// aligned to multiples of their width so that they stay put as the chart
+/// refreshes.
+fn fit_to(series: Series, max_points: Option<usize>) -> Series {
+    let Some(max_points) = max_points else {
+        return series;
+    };
+    let slots = series.values.len();
+    if slots <= max_points {
+        return series;
+    }
+    if max_points == 1 {
+        let values = series.bucketed(series.start, series.end() - series.start, 1, series.consolidate_by);
+        return Series { step: series.end() - series.start, values, ..series };
+    }
+    let per_point = slots.div_ceil(max_points) as i64;
+    series.resampled(series.step * per_point)
+}
+
+/// One series' JSON object, fields in graphite-web's order. Values print
+/// as Python prints them; infinities as `1e9999` (graphite-web's way to
+/// get them through JSON), and nothing as `null`.
+fn write_series(json: &mut String, series: &Series, points: &[(i64, f64)]) {
+    let quoted = serde_json::Value::String(series.name.clone());
+    let tags = serde_json::Value::Object(series.tags.clone());
+    let _ = write!(json, "{{\"target\": {quoted}, \"tags\": {tags}, \"datapoints\": [");
+    for (index, &(timestamp, value)) in points.iter().enumerate() {
+        let separator = if index == 0 { "" } else { ", " };
+        let _ = match value {
+            v if v.is_nan() => write!(json, "{separator}[null, {timestamp}]"),
+            v if v == f64::INFINITY => write!(json, "{separator}[1e9999, {timestamp}]"),
+            v if v == f64::NEG_INFINITY => write!(json, "{separator}[-1e9999, {timestamp}]"),
+            v => write!(json, "{separator}[{}, {timestamp}]", PyFloat(v)),
+        };
+    }
+    json.push_str("]}");
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,181 @@
+//! `/render` through the router, without a socket: graphite-web's JSON,
+//! field for field, for each function.
+
+use crate::http::{router, AppState};
+use crate::stats::Stats;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use eardrum_storage::{Options, Sample, Store};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// A store with `palm.cpu` and `eardrum.cpu` every 10 s from 1000 to
+/// 1090 (values 0..9 and 10..19) and `palm.mem` every 60 s.
+fn app() -> (tempfile::TempDir, axum::Router) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let mut samples = Vec::new();
+    for i in 0..10 {
+        samples.push(Sample { key: "palm.cpu", timestamp: 1000 + 10 * i, value: i as f64 });
+        samples.push(Sample { key: "eardrum.cpu", timestamp: 1000 + 10 * i, value: 10.0 + i as f64 });
+    }
+    samples.push(Sample { key: "palm.mem", timestamp: 960, value: 512.0 });
+    samples.push(Sample { key: "palm.mem", timestamp: 1020, value: 640.0 });
+    samples.push(Sample { key: "palm.mem", timestamp: 1080, value: 768.0 });
+    store.put(&samples).unwrap();
+    let state = AppState {
+        store: Arc::new(store),
+        stats: Arc::new(Stats::default()),
+        auth: None,
+        names: Arc::default(),
+    };
+    (dir, router(state))
+}
+
+async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")))
+}
+
+async fn render(app: &axum::Router, query: &str) -> (StatusCode, Value) {
+    let query = query.replace(' ', "%20").replace('"', "%22");
+    send(app, Request::get(format!("/render?{query}")).body(Body::empty()).unwrap()).await
+}
+
+/// The datapoints' values, `None` for null.
+fn values(series: &Value) -> Vec<Option<f64>> {
+    series["datapoints"].as_array().unwrap().iter().map(|point| point[0].as_f64()).collect()
+}
+
+fn timestamps(series: &Value) -> Vec<i64> {
+    series["datapoints"].as_array().unwrap().iter().map(|point| point[1].as_i64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_pattern_renders_each_series_as_graphite_web_does() {
+    let (_dir, app) = app();
+    let (status, body) = render(&app, "target=palm.cpu&from=995&until=1030&format=json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!([{
+            "target": "palm.cpu",
+            "tags": {"name": "palm.cpu"},
+            "datapoints": [[0.0, 1000], [1.0, 1010], [2.0, 1020], [3.0, 1030]],
+        }])
+    );
+    let (_, body) = render(&app, "target=*.cpu&from=995&until=1010").await;
+    let names: Vec<&str> = body.as_array().unwrap().iter().map(|s| s["target"].as_str().unwrap()).collect();
+    assert_eq!(names, ["eardrum.cpu", "palm.cpu"]);
+    // A series that has nothing in the range is all nulls; one that
+    // matches nothing is not there.
+    let (_, body) = render(&app, "target=palm.cpu&target=nothing.*&from=2000&until=2300").await;
+    assert_eq!(values(&body[0]), [None; 5], "an unknown step is a minute");
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    let (_, body) = render(&app, "target=palm.mem&from=900&until=1100").await;
+    assert_eq!(timestamps(&body[0]), [960, 1020, 1080]);
+}
+
+#[tokio::test]
+async fn series_functions_name_and_tag_their_results_like_graphite() {
+    let (_dir, app) = app();
+    let range = "from=995&until=1020";
+    let (_, body) = render(&app, &format!("target=sumSeries(*.cpu)&{range}")).await;
+    assert_eq!(body[0]["target"], "sumSeries(*.cpu)");
+    assert_eq!(body[0]["tags"], json!({"name": "sumSeries(*.cpu)", "aggregatedBy": "sum"}));
+    assert_eq!(values(&body[0]), [Some(10.0), Some(12.0), Some(14.0)]);
+    for (function, expected) in [("averageSeries", 6.0), ("maxSeries", 11.0), ("minSeries", 1.0)] {
+        let (_, body) = render(&app, &format!("target={function}(palm.cpu,eardrum.cpu)&{range}")).await;
+        assert_eq!(body[0]["target"], format!("{function}(eardrum.cpu,palm.cpu)"));
+        assert_eq!(values(&body[0])[1], Some(expected), "{function}");
+    }
+    // Steps of 10 s and 60 s combine at 60 s.
+    let (_, body) = render(&app, "target=sumSeries(palm.*)&from=900&until=1100").await;
+    assert_eq!(timestamps(&body[0]), [900, 960, 1020, 1080]);
+    assert_eq!(values(&body[0]), [None, Some(512.0 + 0.5), Some(640.0 + 4.5), Some(768.0 + 8.5)]);
+
+    let (_, body) = render(&app, &format!("target=scale(palm.cpu,0.5)&{range}")).await;
+    assert_eq!(body[0]["target"], "scale(palm.cpu,0.5)");
+    assert_eq!(body[0]["tags"], json!({"name": "palm.cpu", "scale": 0.5}));
+    assert_eq!(values(&body[0]), [Some(0.0), Some(0.5), Some(1.0)]);
+
+    let (_, body) = render(&app, &format!("target=alias(scale(palm.cpu,2),\"cpu x2\")&{range}")).await;
+    assert_eq!(body[0]["target"], "cpu x2");
+    let (_, body) = render(&app, &format!("target=aliasByNode(scale(*.cpu,2),0)&{range}")).await;
+    assert_eq!(body[0]["target"], "eardrum");
+    let (_, body) = render(&app, &format!("target=aliasByNode(*.cpu,-1,0)&{range}")).await;
+    assert_eq!(body[1]["target"], "cpu.palm");
+
+    let (_, body) = render(&app, "target=summarize(palm.cpu,\"30s\",\"max\")&from=990&until=1090").await;
+    assert_eq!(body[0]["target"], "summarize(palm.cpu, \"30s\", \"max\")");
+    assert_eq!(body[0]["tags"], json!({"name": "palm.cpu", "summarize": "30s", "summarizeFunction": "max"}));
+    assert_eq!(timestamps(&body[0]), [990, 1020, 1050, 1080]);
+    assert_eq!(values(&body[0]), [Some(1.0), Some(4.0), Some(7.0), Some(9.0)]);
+    let (_, body) =
+        render(&app, "target=summarize(palm.cpu,'30s',alignToFrom=true)&from=990&until=1090").await;
+    assert_eq!(body[0]["target"], "summarize(palm.cpu, \"30s\", \"sum\", true)");
+    assert_eq!(values(&body[0]), [Some(3.0), Some(12.0), Some(21.0), Some(9.0)]);
+    assert_eq!(timestamps(&body[0]), [1000, 1030, 1060, 1090]);
+
+    let (_, body) = render(&app, "target=constantLine(100)&from=1000&until=1600").await;
+    assert_eq!(
+        body,
+        json!([{
+            "target": "100",
+            "tags": {"name": "100"},
+            "datapoints": [[100.0, 1000], [100.0, 1300], [100.0, 1600]],
+        }])
+    );
+}
+
+#[tokio::test]
+async fn max_data_points_consolidates_by_the_series_function() {
+    let (_dir, app) = app();
+    let (_, body) = render(&app, "target=palm.cpu&from=995&until=1090&maxDataPoints=4").await;
+    assert_eq!(timestamps(&body[0]), [990, 1020, 1050, 1080]);
+    assert_eq!(values(&body[0]), [Some(0.5), Some(3.0), Some(6.0), Some(8.5)]);
+    let query = "target=consolidateBy(palm.cpu,'max')&from=995&until=1090&maxDataPoints=4";
+    let (_, body) = render(&app, query).await;
+    assert_eq!(body[0]["target"], "consolidateBy(palm.cpu,\"max\")");
+    assert_eq!(values(&body[0]), [Some(1.0), Some(4.0), Some(7.0), Some(9.0)]);
+    let (_, body) = render(&app, "target=palm.cpu&from=995&until=1090&maxDataPoints=1").await;
+    assert_eq!(body[0]["datapoints"], json!([[4.5, 1000]]));
+    let (_, body) =
+        render(&app, "target=palm.cpu&target=palm.disk&from=1050&until=1120&noNullPoints=1").await;
+    assert_eq!(timestamps(&body[0]), [1060, 1070, 1080, 1090]);
+}
+
+#[tokio::test]
+async fn grafana_posts_forms_and_gets_errors_as_json() {
+    let (_dir, app) = app();
+    let form = "target=alias(palm.cpu%2C%27a%27)&target=constantLine(1)&from=-100y&until=now&format=json\
+                &maxDataPoints=1000";
+    let request = Request::post("/render")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let (status, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = body.as_array().unwrap().iter().map(|s| s["target"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a", "1"]);
+    for (query, message) in [
+        ("target=sum(a", "expected ',' or ')'"),
+        ("target=median(a)", "unknown function \"median\""),
+        ("target=scale(a,b)", "argument \"factor\" must be a number"),
+        ("target=summarize(a,'soon')", "a positive interval"),
+        ("target=aliasByNode(palm.cpu,5)", "node 5 is beyond the 2 levels"),
+        ("target=a&format=png", "format \"png\" is not served"),
+        ("target=a&from=tomorrow&until=yesterday", "must be before until"),
+        ("target=a&maxDataPoints=0", "invalid maxDataPoints"),
+        ("target=a..b", "invalid pattern"),
+    ] {
+        let (status, body) = render(&app, query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains(message), "{query}: {error}");
+    }
+}
