@@ -42,8 +42,13 @@ impl ServerProcess {
     }
 
     fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)], http_port: u16) -> ServerProcess {
+        // The Graphite listener is off unless a test turns it on.
+        let graphite_off: &[&str] =
+            if args.contains(&"--graphite-port") { &[] } else { &["--graphite-port", "0"] };
         let mut child = Command::new(BIN)
-            .args(["serve", "--port", "0", "--graphite-port", "0", "--data-dir"])
+            .args(["serve", "--port", "0"])
+            .args(graphite_off)
+            .arg("--data-dir")
             .arg(dir)
             .args(args)
             .envs(env.iter().copied())
@@ -141,6 +146,44 @@ pub fn run_with_input(args: &[&str], input: &str) -> Output {
         .unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// Installs what the end-to-end tests drive (Chromium, collectd,
+/// playwright-core) if it is missing, with `.ci/test-deps`.
+pub fn install_test_deps() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/test-deps");
+    let output = Command::new("bash").arg(&script).stdin(Stdio::null()).output().unwrap();
+    assert!(output.status.success(), "{} failed: {}", script.display(), text(&output.stderr));
+}
+
+/// Sends protocol lines and reads their replies to the end.
+pub fn send_lines(addr: SocketAddr, lines: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let writer = {
+        let mut stream = stream.try_clone().unwrap();
+        let lines = lines.to_owned();
+        std::thread::spawn(move || {
+            stream.write_all(lines.as_bytes()).unwrap();
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+        })
+    };
+    let mut replies = String::new();
+    stream.read_to_string(&mut replies).unwrap();
+    writer.join().unwrap();
+    replies
+}
+
+/// A GET to the HTTP API: the status code and the body.
+pub fn http_get(port: u16, path_and_query: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path_and_query} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    (status, body.to_owned())
 }
 
 pub fn text(bytes: &[u8]) -> String {

@@ -3,9 +3,10 @@
 //! at `/api/v1/series` and their points over a time range at
 //! `/api/v1/points`, Graphite's `/metrics/find` and `/render` (so that
 //! Grafana's Graphite data source works unchanged), and the server's own
-//! figures for Prometheus at `/metrics`. docs/http-api.md documents the
-//! routes.
+//! figures for Prometheus at `/metrics`, and the dashboard at `/`.
+//! docs/http-api.md documents the routes.
 
+mod dashboard;
 mod find;
 mod points;
 mod prometheus;
@@ -50,6 +51,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/metrics/find/", get(find::find_get).post(find::find_post))
         .route("/render", get(render::render).post(render::render))
         .route("/render/", get(render::render).post(render::render))
+        .merge(dashboard::routes())
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state)
 }
@@ -63,6 +65,13 @@ where
     if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
         tracing::error!(%error, "the HTTP listener failed");
     }
+}
+
+/// The state of a router over `store`, for tests that call routes without
+/// a socket.
+#[cfg(test)]
+pub(crate) fn state_for_tests(store: Store, auth: Option<AuthToken>) -> AppState {
+    AppState { store: Arc::new(store), stats: Arc::default(), auth, names: Arc::default() }
 }
 
 /// The nodes `pattern` matches, after the name index has caught up with
@@ -85,6 +94,9 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
     let Some(token) = &state.auth else {
         return next.run(request).await;
     };
+    if dashboard::is_public(request.uri().path()) {
+        return next.run(request).await;
+    }
     let presented =
         request.headers().get(header::AUTHORIZATION).and_then(|value| bearer_token(value.as_bytes()));
     if presented.is_some_and(|presented| token.matches(presented)) {

@@ -1,13 +1,11 @@
 //! `/render` through the router, without a socket: graphite-web's JSON,
 //! field for field, for each function.
 
-use crate::http::{router, AppState};
-use crate::stats::Stats;
+use crate::http::{router, state_for_tests};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use eardrum_storage::{Options, Sample, Store};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use tower::ServiceExt;
 
 /// A store with `palm.cpu` and `eardrum.cpu` every 10 s from 1000 to
@@ -24,13 +22,7 @@ fn app() -> (tempfile::TempDir, axum::Router) {
     samples.push(Sample { key: "palm.mem", timestamp: 1020, value: 640.0 });
     samples.push(Sample { key: "palm.mem", timestamp: 1080, value: 768.0 });
     store.put(&samples).unwrap();
-    let state = AppState {
-        store: Arc::new(store),
-        stats: Arc::new(Stats::default()),
-        auth: None,
-        names: Arc::default(),
-    };
-    (dir, router(state))
+    (dir, router(state_for_tests(store, None)))
 }
 
 async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, Value) {
@@ -162,6 +154,15 @@ async fn grafana_posts_forms_and_gets_errors_as_json() {
     assert_eq!(status, StatusCode::OK);
     let names: Vec<&str> = body.as_array().unwrap().iter().map(|s| s["target"].as_str().unwrap()).collect();
     assert_eq!(names, ["a", "1"]);
+    // Grafana's health check, as its backend sends it.
+    let form = "format=json&from=1700000000&maxDataPoints=100&target=constantLine%28100%29&until=1700003600";
+    let request = Request::post("/render")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let (status, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0]["datapoints"], json!([[100.0, 1700000000], [100.0, 1700001800], [100.0, 1700003600]]));
     for (query, message) in [
         ("target=sum(a", "expected ',' or ')'"),
         ("target=median(a)", "unknown function \"median\""),

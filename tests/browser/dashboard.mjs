@@ -1,0 +1,75 @@
+// Drives Debian's Chromium, headless, through eardrum's dashboard:
+//
+//   node dashboard.mjs BASE_URL SCREENSHOT.png EXPECTED.json
+//
+// EXPECTED names a series by its tree path ({"path": ["palm", "cpu"],
+// "points": 180, "last": 42.5}). The script opens the tree to it, clicks
+// it, waits for the chart, and checks that the chart holds that series
+// with exactly those points, that its line is drawn on the canvas, and
+// that the page logged no error. It saves a screenshot either way and
+// exits non-zero with the reasons on failure.
+import { readFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const [base, screenshot, expectedFile] = process.argv.slice(2);
+const expected = JSON.parse(readFileSync(expectedFile, "utf8"));
+const problems = [];
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  // The machine's network is closed: without these Chromium keeps trying
+  // to reach Google's services.
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
+  await page.goto(`${base}/#range=1h`);
+  const [leafName] = expected.path.slice(-1);
+  for (const branch of expected.path.slice(0, -1)) {
+    await page.locator("#series-list .branch > span", { hasText: new RegExp(`^${branch}$`) }).click();
+  }
+  await page.locator("#series-list .leaf > span", { hasText: new RegExp(`^${leafName}$`) }).click();
+  const plot = page.locator(".chart.active .plot");
+  await plot.locator("canvas").waitFor({ timeout: 10000 });
+  const drawn = await plot.evaluate((element) => {
+    const canvas = element.querySelector("canvas");
+    const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    // The first series' colour, #2563eb, allowing for anti-aliasing.
+    let line = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+      const [r, g, b, a] = [pixels[i], pixels[i + 1], pixels[i + 2], pixels[i + 3]];
+      if (a > 128 && b > 180 && r < 110 && g < 150) line += 1;
+    }
+    return {
+      series: JSON.parse(element.dataset.series),
+      points: Number(element.dataset.points),
+      last: JSON.parse(element.dataset.last),
+      line,
+      legend: [...document.querySelectorAll(".chart.active .u-legend .u-series:not(:first-child) .u-label")]
+        .map((label) => label.textContent),
+      hash: decodeURIComponent(location.hash),
+    };
+  });
+  const key = expected.path.join(".");
+  const check = (ok, what) => ok || problems.push(`${what}: ${JSON.stringify(drawn)}`);
+  check(JSON.stringify(drawn.series) === JSON.stringify([key]), `the chart should hold ${key}`);
+  check(JSON.stringify(drawn.legend) === JSON.stringify([key]), `the legend should name ${key}`);
+  check(drawn.points === expected.points, `the chart should have ${expected.points} points`);
+  check(drawn.last[0] === expected.last, `the last value should be ${expected.last}`);
+  check(drawn.line > 200, "the line should be drawn on the canvas");
+  check(drawn.hash.includes(`chart=["${key}"]`), "the URL should remember the chart");
+  console.log(JSON.stringify(drawn));
+  await page.screenshot({ path: screenshot });
+} finally {
+  await browser.close();
+}
+if (problems.length) {
+  console.error(problems.join("\n"));
+  process.exit(1);
+}
