@@ -12,6 +12,8 @@ mod points;
 mod prometheus;
 mod range;
 mod render;
+#[cfg(test)]
+mod tests;
 
 use crate::auth::{bearer_token, AuthToken};
 use crate::stats::Stats;

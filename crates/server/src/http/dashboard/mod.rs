@@ -53,18 +53,14 @@ fn file(content_type: &'static str, body: &'static [u8]) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use crate::auth::AuthToken;
-    use crate::http::{router, state_for_tests};
+    use crate::http::tests::{app_with, send_text};
     use axum::body::Body;
     use axum::http::{header, Request, StatusCode};
-    use eardrum_storage::{Options, Store};
     use tower::ServiceExt;
 
     #[tokio::test]
     async fn the_page_and_its_files_are_served_without_the_token_and_the_data_is_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Options::default()).unwrap();
-        let app = router(state_for_tests(store, Some(AuthToken::new("sesame-sesame-sesame").unwrap())));
+        let (_dir, app) = app_with(&[], Some("sesame-sesame-sesame"));
         let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
         for (path, content_type, text) in [
             ("/", "text/html", "<script src=\"assets/dashboard.js\">"),
@@ -81,12 +77,11 @@ mod tests {
                 .to_str()
                 .unwrap()
                 .contains("default-src 'self'"));
-            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-            assert!(String::from_utf8_lossy(&body).contains(text), "{path}");
+            let (_, body) = send_text(&app, get(path)).await;
+            assert!(body.contains(text), "{path}");
         }
         for path in ["/render?target=a", "/api/v1/series", "/assets/other.js"] {
-            let status = app.clone().oneshot(get(path)).await.unwrap().status();
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(send_text(&app, get(path)).await.0, StatusCode::UNAUTHORIZED, "{path}");
         }
     }
 }

@@ -1,18 +1,15 @@
 //! `/render` through the router, without a socket: graphite-web's JSON,
 //! field for field, for each function.
 
-use crate::http::{router, state_for_tests};
+use crate::http::tests::{app_with, send};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use eardrum_storage::{Options, Sample, Store};
+use eardrum_storage::Sample;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 /// A store with `palm.cpu` and `eardrum.cpu` every 10 s from 1000 to
 /// 1090 (values 0..9 and 10..19) and `palm.mem` every 60 s.
 fn app() -> (tempfile::TempDir, axum::Router) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Options::default()).unwrap();
     let mut samples = Vec::new();
     for i in 0..10 {
         samples.push(Sample { key: "palm.cpu", timestamp: 1000 + 10 * i, value: i as f64 });
@@ -21,16 +18,7 @@ fn app() -> (tempfile::TempDir, axum::Router) {
     samples.push(Sample { key: "palm.mem", timestamp: 960, value: 512.0 });
     samples.push(Sample { key: "palm.mem", timestamp: 1020, value: 640.0 });
     samples.push(Sample { key: "palm.mem", timestamp: 1080, value: 768.0 });
-    store.put(&samples).unwrap();
-    (dir, router(state_for_tests(store, None)))
-}
-
-async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, Value) {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    let text = String::from_utf8(body.to_vec()).unwrap();
-    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")))
+    app_with(&samples, None)
 }
 
 async fn render(app: &axum::Router, query: &str) -> (StatusCode, Value) {
