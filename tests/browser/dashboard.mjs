@@ -9,19 +9,13 @@
 // that the page logged no error. It saves a screenshot either way and
 // exits non-zero with the reasons on failure.
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const [base, screenshot, expectedFile] = process.argv.slice(2);
 const expected = JSON.parse(readFileSync(expectedFile, "utf8"));
 const problems = [];
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  // The machine's network is closed: without these Chromium keeps trying
-  // to reach Google's services.
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));

@@ -2,14 +2,10 @@
 // charts are drawn: how docs/dashboard.png is made.
 //
 //   node screenshot.mjs 'http://127.0.0.1:8889/#range=15min&chart=[...]' OUT.png
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const [url, out] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 820 } });
   await page.goto(url);

@@ -25,6 +25,14 @@ pub(super) async fn send(app: &Router, request: Request<Body>) -> (StatusCode, V
     (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")))
 }
 
+/// A form POST, as Grafana sends its queries.
+pub(super) fn post_form(path: &str, form: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .unwrap()
+}
+
 fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
 }
@@ -78,11 +86,7 @@ async fn each_route_answers_with_its_json_and_errors_say_what_was_wrong() {
         .map(|n| (n["text"].as_str().unwrap(), n["leaf"].as_u64().unwrap()))
         .collect();
     assert_eq!(names, [("mem", 0), ("cpu", 1)]);
-    let form = Request::post("/metrics/find/")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("query=%2A"))
-        .unwrap();
-    let (status, nodes) = send(&app, form).await;
+    let (status, nodes) = send(&app, post_form("/metrics/find/", "query=%2A")).await;
     assert_eq!((status, nodes.as_array().unwrap().len()), (StatusCode::OK, 2));
 
     let (status, text) = send_text(&app, get("/metrics")).await;

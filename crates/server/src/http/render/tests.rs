@@ -1,9 +1,9 @@
 //! `/render` through the router, without a socket: graphite-web's JSON,
 //! field for field, for each function.
 
-use crate::http::tests::{app_with, send};
+use crate::http::tests::{app_with, post_form, send};
 use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use eardrum_storage::Sample;
 use serde_json::{json, Value};
 
@@ -134,21 +134,13 @@ async fn grafana_posts_forms_and_gets_errors_as_json() {
     let (_dir, app) = app();
     let form = "target=alias(palm.cpu%2C%27a%27)&target=constantLine(1)&from=-100y&until=now&format=json\
                 &maxDataPoints=1000";
-    let request = Request::post("/render")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form))
-        .unwrap();
-    let (status, body) = send(&app, request).await;
+    let (status, body) = send(&app, post_form("/render", form)).await;
     assert_eq!(status, StatusCode::OK);
     let names: Vec<&str> = body.as_array().unwrap().iter().map(|s| s["target"].as_str().unwrap()).collect();
     assert_eq!(names, ["a", "1"]);
     // Grafana's health check, as its backend sends it.
     let form = "format=json&from=1700000000&maxDataPoints=100&target=constantLine%28100%29&until=1700003600";
-    let request = Request::post("/render")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form))
-        .unwrap();
-    let (status, body) = send(&app, request).await;
+    let (status, body) = send(&app, post_form("/render", form)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body[0]["datapoints"], json!([[100.0, 1700000000], [100.0, 1700001800], [100.0, 1700003600]]));
     for (query, message) in [
