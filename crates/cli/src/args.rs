@@ -37,6 +37,10 @@ pub enum Command {
     /// Print a running server's statistics: series, points, memory and disk
     /// per point, checkpoints, connections (from its HTTP API).
     Stats(StatsArgs),
+    /// Collect this host's metrics (CPU, load, memory, swap, filesystems,
+    /// disk and network I/O, uptime) every interval and send them to a
+    /// server as <host>.<metric>, buffering while it is away.
+    Agent(AgentArgs),
 }
 
 /// `eardrum serve`.
@@ -233,6 +237,44 @@ pub struct BenchArgs {
     /// server started with --auth-token-file).
     #[arg(long, value_name = "FILE", conflicts_with = "serve")]
     pub auth_token_file: Option<PathBuf>,
+}
+
+/// `eardrum agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    pub remote: Remote,
+    /// The first level of every key; default: this machine's host name,
+    /// with dots and other characters a key level cannot hold made `_`.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Time between rounds (s, m, h: 10s, 1m).
+    #[arg(long, default_value = "10s", value_parser = parse_interval)]
+    pub interval: Duration,
+    /// Collect one round (two readings a second apart, for the rates), send
+    /// it, and exit; fails if the server cannot be reached within --timeout.
+    #[arg(long)]
+    pub once: bool,
+    /// Points kept in memory while the server is away; beyond, the oldest
+    /// are dropped (and counted in <host>.agent.dropped).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub buffer_points: usize,
+    /// Keep unsent points in files in this folder instead of memory, so
+    /// that they outlive a restart of the agent too.
+    #[arg(long, value_name = "DIR")]
+    pub spool_dir: Option<PathBuf>,
+    /// The most bytes of files in --spool-dir; beyond, the oldest files
+    /// are dropped (and counted).
+    #[arg(long, default_value_t = 1 << 30, requires = "spool_dir")]
+    pub spool_max_bytes: u64,
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_duration(text)?;
+    match interval.is_zero() {
+        true => Err("the interval must be at least a second".to_owned()),
+        false => Ok(interval),
+    }
 }
 
 /// `eardrum stats`.

@@ -1,5 +1,6 @@
 //! The `eardrum` binary: argument parsing and dispatch, nothing more.
 
+mod agent;
 mod args;
 mod bench;
 mod commands;
@@ -18,6 +19,7 @@ fn main() {
         Command::Shell(remote) => shell::run(remote),
         Command::Stats(args) => commands::stats(args),
         Command::Bench(args) => bench::run(args),
+        Command::Agent(args) => agent::run(args),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");

@@ -159,7 +159,8 @@ fn explain_open_error(error: eardrum_storage::Error, args: &ServeArgs) -> anyhow
     anyhow::anyhow!("cannot open the data folder {dir}: {error:#}{hint}")
 }
 
-fn init_logging() {
+/// Logs to stderr, filtered by `EARDRUM_LOG` (default `info`).
+pub fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("EARDRUM_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let colors = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -42,12 +42,13 @@ impl ServerProcess {
     }
 
     fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)], http_port: u16) -> ServerProcess {
-        // The Graphite listener is off unless a test turns it on.
-        let graphite_off: &[&str] =
-            if args.contains(&"--graphite-port") { &[] } else { &["--graphite-port", "0"] };
+        // A port the system picks, and the Graphite listener off, unless a
+        // test says otherwise.
+        let default = |flag: &'static str| if args.contains(&flag) { vec![] } else { vec![flag, "0"] };
         let mut child = Command::new(BIN)
-            .args(["serve", "--port", "0"])
-            .args(graphite_off)
+            .arg("serve")
+            .args(default("--port"))
+            .args(default("--graphite-port"))
             .arg("--data-dir")
             .arg(dir)
             .args(args)
