@@ -41,6 +41,12 @@ pub enum Command {
     /// disk and network I/O, uptime) every interval and send them to a
     /// server as <host>.<metric>, buffering while it is away.
     Agent(AgentArgs),
+    /// Load points from a file (or - for standard input) of `key value
+    /// timestamp` lines or CSV, pipelined, with a progress bar.
+    Import(ImportArgs),
+    /// Write the points of the keys a pattern matches (default: all),
+    /// optionally between two times, as `key value timestamp` lines or CSV.
+    Export(ExportArgs),
 }
 
 /// `eardrum serve`.
@@ -237,6 +243,48 @@ pub struct BenchArgs {
     /// server started with --auth-token-file).
     #[arg(long, value_name = "FILE", conflicts_with = "serve")]
     pub auth_token_file: Option<PathBuf>,
+}
+
+/// `eardrum import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub remote: Remote,
+    /// The file to load, or - for standard input.
+    pub file: String,
+    /// The file's format; default: csv for a .csv file, else lines.
+    #[arg(long, value_enum)]
+    pub format: Option<crate::transfer::FileFormat>,
+    /// Skip this many lines first, to go on where an interrupted import
+    /// stopped (it prints the number).
+    #[arg(long, default_value_t = 0)]
+    pub skip_lines: u64,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `eardrum export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub remote: Remote,
+    /// The keys to export: one key, or a pattern with Graphite's rules per
+    /// dot-separated level (`palm.*`, `{palm,eardrum}.cpu`); default all.
+    pub pattern: Option<String>,
+    /// The first time to export (Unix seconds, or relative such as -1h,
+    /// -7d); default the oldest point.
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// The last time to export, as --from; default the newest point.
+    #[arg(long, allow_hyphen_values = true)]
+    pub until: Option<String>,
+    /// The output's format.
+    #[arg(long, value_enum, default_value = "lines")]
+    pub format: crate::transfer::FileFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
 }
 
 /// `eardrum agent`.

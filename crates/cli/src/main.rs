@@ -6,6 +6,7 @@ mod bench;
 mod commands;
 mod serve;
 mod shell;
+mod transfer;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -20,6 +21,8 @@ fn main() {
         Command::Stats(args) => commands::stats(args),
         Command::Bench(args) => bench::run(args),
         Command::Agent(args) => agent::run(args),
+        Command::Import(args) => transfer::import(args),
+        Command::Export(args) => transfer::export(args),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");

@@ -237,6 +237,72 @@ impl Client {
         }
     }
 
+    /// Reads the points of `key`, or of every key with `"*"`, row by row as
+    /// they arrive: `visit(key, timestamp, value)` in the server's order,
+    /// without holding the reply in memory (an export of millions of
+    /// points). Returns the number of rows.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Client::get); unlike it, rows before a malformed one have
+    /// already been visited.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
+    /// let mut sum = 0.0;
+    /// client.get_each("*", |_key, _timestamp, value| sum += value)?;
+    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// ```
+    pub fn get_each(&mut self, key: &str, mut visit: impl FnMut(&str, i64, f64)) -> Result<u64> {
+        check_key(key)?;
+        self.output.clear();
+        self.output.extend_from_slice(b"get ");
+        self.output.extend_from_slice(key.as_bytes());
+        self.output.push(b'\n');
+        self.send()?;
+        let mut status_read = false;
+        let mut rows = 0;
+        loop {
+            // Whole lines first; an `error` reply is read whole, as `get`
+            // reads it.
+            let mut consumed = 0;
+            while let Some(end) = memchr::memchr(b'\n', &self.input[consumed..]) {
+                let line = &self.input[consumed..consumed + end];
+                if !status_read {
+                    match line {
+                        b"ok" => status_read = true,
+                        // Not `ok`: an `error` reply (or a malformed one),
+                        // read whole as `get` reads it.
+                        _ => {
+                            return match self.read_reply()? {
+                                Reply::Error(message) => Err(ClientError::Server { message }),
+                                Reply::Ok(_) => Err(self.fail(ClientError::MalformedReply(
+                                    eardrum_protocol::Error::MalformedReply {
+                                        reason: "a reply that is not ok".into(),
+                                    },
+                                ))),
+                            }
+                        }
+                    }
+                } else if line.is_empty() {
+                    self.input.drain(..consumed + end + 1);
+                    return Ok(rows);
+                } else {
+                    match eardrum_protocol::reply::parse_row(line) {
+                        Ok((key, value, timestamp)) => visit(key, timestamp, value),
+                        Err(error) => return Err(self.fail(ClientError::MalformedReply(error))),
+                    }
+                    rows += 1;
+                }
+                consumed += end + 1;
+            }
+            self.input.drain(..consumed);
+            self.fill_input()?;
+        }
+    }
+
     /// Sends one raw request line (a `\n` is added) and returns the decoded
     /// reply, `error` replies included: for shells and tools that pass on
     /// what a person typed.
@@ -292,7 +358,6 @@ impl Client {
     /// Reads until one whole reply is buffered, and no further than the
     /// socket delivers.
     fn read_reply(&mut self) -> Result<Reply> {
-        let mut chunk = [0u8; 64 * 1024];
         let mut searched = 0;
         loop {
             if let Some(len) = complete_len(&self.input, searched) {
@@ -306,9 +371,20 @@ impl Client {
                 };
             }
             searched = self.input.len();
+            self.fill_input()?;
+        }
+    }
+
+    /// Appends what the socket has (at least a byte) to the input buffer.
+    fn fill_input(&mut self) -> Result<()> {
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Err(self.fail(ClientError::Closed)),
-                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    self.input.extend_from_slice(&chunk[..n]);
+                    return Ok(());
+                }
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(self.fail(ClientError::from_io(error))),
             }

@@ -91,3 +91,27 @@ fn a_put_answered_with_rows_is_malformed() {
     let mut client = Client::connect(addr).unwrap();
     assert!(matches!(client.put("k", 1.0, Some(2)), Err(ClientError::MalformedReply(_))));
 }
+
+#[test]
+fn get_each_streams_rows_in_order_and_fails_as_get_does() {
+    let addr = fake_server(b"ok\nb 2.0 20\nb 1.0 10\na 3.0 5\n\nok\n\n", Duration::ZERO);
+    let mut client = Client::connect(addr).unwrap();
+    let mut rows = Vec::new();
+    let count =
+        client.get_each("*", |key, timestamp, value| rows.push((key.to_owned(), timestamp, value))).unwrap();
+    assert_eq!(count, 3);
+    assert_eq!(rows, [("b".into(), 20, 2.0), ("b".into(), 10, 1.0), ("a".into(), 5, 3.0)]);
+
+    for reply in [&b"ok\nk 1.0\n\n"[..], b"ok\nk x 2\n\n", b"okay\n\n", b"\n\n", b"ok\n\xff 1.0 2\n\n"] {
+        let mut client = Client::connect(fake_server(reply, Duration::ZERO)).unwrap();
+        let result = client.get_each("k", |_, _, _| {});
+        assert!(matches!(result, Err(ClientError::MalformedReply(_))), "{reply:?} gave {result:?}");
+    }
+    for reply in [&b""[..], b"ok", b"ok\nk 1.0 2\n", b"error\nwrong command\n"] {
+        let mut client = Client::connect(fake_server(reply, Duration::ZERO)).unwrap();
+        assert!(matches!(client.get_each("k", |_, _, _| {}), Err(ClientError::Closed)), "{reply:?}");
+    }
+    let mut client = Client::connect(fake_server(b"error\nwrong command\n\n", Duration::ZERO)).unwrap();
+    let result = client.get_each("k", |_, _, _| {});
+    assert!(matches!(result, Err(ClientError::Server { message }) if message == "wrong command"));
+}

@@ -137,6 +137,28 @@ impl Reply {
 }
 
 fn decode_row(line: &[u8]) -> Result<Row> {
+    let (key, value, timestamp) = parse_row(line)?;
+    Ok(Row { key: key.to_owned(), value, timestamp })
+}
+
+/// Reads one row of a `get` reply (`<key> <value> <timestamp>`, without its
+/// `\n`) as borrowed parts, for readers that stream a reply row by row.
+///
+/// # Errors
+///
+/// [`Error::MalformedReply`] for a row without exactly three words, a key
+/// that is not UTF-8, a value that is not a float or a timestamp that is
+/// not an integer.
+///
+/// # Examples
+///
+/// ```
+/// use eardrum_protocol::reply::parse_row;
+///
+/// assert_eq!(parse_row(b"palm.cpu 23.7 1150864247").unwrap(), ("palm.cpu", 23.7, 1150864247));
+/// assert!(parse_row(b"palm.cpu 23.7").is_err());
+/// ```
+pub fn parse_row(line: &[u8]) -> Result<(&str, f64, i64)> {
     let mut words = Words::new(line);
     let (Some(key), Some(value), Some(timestamp), None) =
         (words.next(), words.next(), words.next(), words.next())
@@ -149,7 +171,7 @@ fn decode_row(line: &[u8]) -> Result<Row> {
     let timestamp = parse_timestamp(timestamp).ok_or_else(|| {
         malformed(format!("timestamp {:?} is not an integer", String::from_utf8_lossy(timestamp)))
     })?;
-    Ok(Row { key: key.to_owned(), value, timestamp })
+    Ok((key, value, timestamp))
 }
 
 fn malformed(reason: String) -> Error {

@@ -53,6 +53,7 @@ pub mod tls;
 
 pub use auth::AuthToken;
 pub use error::{Error, Result};
+pub use http::parse_time;
 pub use stats::Stats;
 pub use tls::TlsConfig;
 /// The shutdown token [`Server::run`] watches, re-exported for callers.

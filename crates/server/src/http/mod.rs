@@ -11,6 +11,7 @@ mod find;
 mod points;
 mod prometheus;
 mod range;
+pub use range::parse_time;
 mod render;
 #[cfg(test)]
 mod tests;

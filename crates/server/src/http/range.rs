@@ -109,7 +109,11 @@ impl fmt::Display for Aggregation {
 /// such as `-1h`, `-30min`, `now-7d`, or a UTC date as `YYYYMMDD` or
 /// `HH:MM_YYYYMMDD`, or `today`, `yesterday`, `tomorrow` (midnight UTC).
 /// Eight digits that read as a date since 1900 are a date, as in Graphite.
-pub(crate) fn parse_time(text: &str, now: i64) -> Result<i64, String> {
+///
+/// # Errors
+///
+/// A message naming the text and the forms accepted.
+pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
     let text = text.trim();
     let invalid = || {
         format!(
