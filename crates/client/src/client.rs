@@ -225,12 +225,7 @@ impl Client {
     /// # Ok::<(), eardrum_client::ClientError>(())
     /// ```
     pub fn get(&mut self, key: &str) -> Result<Metrics> {
-        check_key(key)?;
-        self.output.clear();
-        self.output.extend_from_slice(b"get ");
-        self.output.extend_from_slice(key.as_bytes());
-        self.output.push(b'\n');
-        self.send()?;
+        self.send_get(key)?;
         match self.read_reply()? {
             Reply::Ok(rows) => Ok(group(rows)),
             Reply::Error(message) => Err(ClientError::Server { message }),
@@ -256,12 +251,7 @@ impl Client {
     /// # Ok::<(), eardrum_client::ClientError>(())
     /// ```
     pub fn get_each(&mut self, key: &str, mut visit: impl FnMut(&str, i64, f64)) -> Result<u64> {
-        check_key(key)?;
-        self.output.clear();
-        self.output.extend_from_slice(b"get ");
-        self.output.extend_from_slice(key.as_bytes());
-        self.output.push(b'\n');
-        self.send()?;
+        self.send_get(key)?;
         let mut status_read = false;
         let mut rows = 0;
         loop {
@@ -333,6 +323,16 @@ impl Client {
         self.output.push(b'\n');
         self.send()?;
         self.read_reply()
+    }
+
+    /// Sends `get <key>`.
+    fn send_get(&mut self, key: &str) -> Result<()> {
+        check_key(key)?;
+        self.output.clear();
+        self.output.extend_from_slice(b"get ");
+        self.output.extend_from_slice(key.as_bytes());
+        self.output.push(b'\n');
+        self.send()
     }
 
     fn send(&mut self) -> Result<()> {
