@@ -2,7 +2,7 @@
 //! data source issues most. Names, tags and semantics follow graphite-web
 //! 1.1, so that a dashboard built against Graphite shows the same legends.
 
-use super::series::Series;
+use super::series::{Series, MAX_SLOTS_PER_SERIES};
 use super::target::Expr;
 use crate::http::range::{parse_offset, Aggregation};
 use serde_json::Value;
@@ -242,6 +242,13 @@ fn summarize(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, Strin
             false => (series.start.div_euclid(interval) * interval, series.end()),
         };
         let buckets = ((end - start).max(0) + interval - 1) / interval;
+        if buckets > MAX_SLOTS_PER_SERIES {
+            return Err(format!(
+                "summarize: {interval_text:?} makes {buckets} buckets of {:?}, more than {MAX_SLOTS_PER_SERIES}: \
+                 use a longer interval or a shorter range",
+                series.name
+            ));
+        }
         let values = series.bucketed(start, interval, buckets, by);
         let aligned = if align_to_from { ", true" } else { "" };
         series.name = format!("summarize({}, \"{interval_text}\", \"{func}\"{aligned})", series.name);

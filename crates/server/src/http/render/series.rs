@@ -19,7 +19,7 @@ pub(crate) const DEFAULT_STEP: i64 = 60;
 /// The most slots one series may have: a longer range is read at a
 /// multiple of the step, each slot the average of the points in it, as a
 /// Graphite rollup archive would hold it.
-const MAX_SLOTS_PER_SERIES: i64 = 1_000_000;
+pub(crate) const MAX_SLOTS_PER_SERIES: i64 = 1_000_000;
 /// Gaps looked at to find a series' step.
 const STEP_SAMPLE: usize = 64;
 

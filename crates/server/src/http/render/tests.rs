@@ -148,6 +148,7 @@ async fn grafana_posts_forms_and_gets_errors_as_json() {
         ("target=median(a)", "unknown function \"median\""),
         ("target=scale(a,b)", "argument \"factor\" must be a number"),
         ("target=summarize(a,'soon')", "a positive interval"),
+        ("target=summarize(palm.cpu,'1s')&from=-10y", "more than 1000000"),
         ("target=aliasByNode(palm.cpu,5)", "node 5 is beyond the 2 levels"),
         ("target=a&format=png", "format \"png\" is not served"),
         ("target=a&from=tomorrow&until=yesterday", "must be before until"),
