@@ -39,7 +39,7 @@ pub enum Command {
     Stats(StatsArgs),
     /// Collect this host's metrics (CPU, load, memory, swap, filesystems,
     /// disk and network I/O, uptime) every interval and send them to a
-    /// server as <host>.<metric>, buffering while it is away.
+    /// server as HOST.METRIC, buffering while it is away.
     Agent(AgentArgs),
     /// Load points from a file (or - for standard input) of `key value
     /// timestamp` lines or CSV, pipelined, with a progress bar.
@@ -304,7 +304,7 @@ pub struct AgentArgs {
     #[arg(long)]
     pub once: bool,
     /// Points kept in memory while the server is away; beyond, the oldest
-    /// are dropped (and counted in <host>.agent.dropped).
+    /// are dropped (and counted in HOST.agent.dropped).
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub buffer_points: usize,
     /// Keep unsent points in files in this folder instead of memory, so

@@ -149,7 +149,8 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 
 /// The course's client for eardrum: `from eardrum import Client, ClientError`.
 #[pymodule]
-fn eardrum(module: &Bound<'_, PyModule>) -> PyResult<()> {
+#[pyo3(name = "eardrum")]
+fn eardrum_python(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Client>()?;
     module.add("ClientError", module.py().get_type::<ClientError>())?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
