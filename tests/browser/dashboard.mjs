@@ -3,10 +3,11 @@
 //   node dashboard.mjs BASE_URL SCREENSHOT.png EXPECTED.json
 //
 // EXPECTED names a series by its tree path ({"path": ["palm", "cpu"],
-// "points": 180, "last": 42.5}). The script opens the tree to it, clicks
-// it, waits for the chart, and checks that the chart holds that series
-// with exactly those points, that its line is drawn on the canvas, and
-// that the page logged no error. It saves a screenshot either way and
+// "points": 180, "last": 42.5}, and "token" for a server that wants one).
+// The script gives the token when the page asks for it, opens the tree to
+// the series, clicks it, waits for the chart, and checks that the chart
+// holds that series with exactly those points, that its line is drawn on
+// the canvas, and that the page logged no error. It saves a screenshot and
 // exits non-zero with the reasons on failure.
 import { readFileSync } from "node:fs";
 import { launch } from "./chromium.mjs";
@@ -20,10 +21,17 @@ try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+    // Before it has the token, the page's requests are refused: expected.
+    const refused = expected.token && message.text().includes("401");
+    if (message.type() === "error" && !refused) problems.push(`console error: ${message.text()}`);
   });
   page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
   await page.goto(`${base}/#range=1h`);
+  if (expected.token) {
+    await page.locator("#token-bar").waitFor({ state: "visible", timeout: 10000 });
+    await page.fill("#token", expected.token);
+    await page.click("#token-form button");
+  }
   const [leafName] = expected.path.slice(-1);
   for (const branch of expected.path.slice(0, -1)) {
     await page.locator("#series-list .branch > span", { hasText: new RegExp(`^${branch}$`) }).click();

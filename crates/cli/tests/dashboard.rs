@@ -1,7 +1,8 @@
 //! The dashboard in a real browser: Debian's Chromium, headless, driven by
 //! playwright-core (tests/browser/dashboard.mjs) against a server with
-//! data. It selects a series in the tree and checks the chart drawn for it;
-//! the screenshot is kept as target/tmp/dashboard.png.
+//! data. It selects a series in the tree and checks the chart drawn for it,
+//! once on a server without a token and once on one with (the page asks
+//! for it); the screenshots are kept as target/tmp/dashboard*.png.
 
 mod common;
 
@@ -13,9 +14,27 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 #[test]
 fn the_dashboard_draws_a_chart_of_the_series_picked_in_the_tree() {
+    draw_a_chart(None);
+}
+
+#[test]
+fn with_a_token_the_dashboard_asks_for_it_then_draws() {
+    draw_a_chart(Some("dashboard-test-token-0123456789"));
+}
+
+/// Puts half an hour of points, then has the browser script pick
+/// `palm.cpu` and check its chart (giving `token` when asked).
+fn draw_a_chart(token: Option<&str>) {
     install_test_deps();
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start_with_http(dir.path(), &[]);
+    let token_file = dir.path().join("token");
+    let mut extra = Vec::new();
+    if let Some(token) = token {
+        std::fs::write(&token_file, token).unwrap();
+        std::fs::set_permissions(&token_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        extra = vec!["--auth-token-file", token_file.to_str().unwrap()];
+    }
+    let server = ServerProcess::start_with_http(dir.path(), &extra);
     // Half an hour of points every 10 s, the last one apart.
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
     let now = now - now % 10;
@@ -27,11 +46,19 @@ fn the_dashboard_draws_a_chart_of_the_series_picked_in_the_tree() {
         writeln!(lines, "put palm.mem {} {timestamp}", 2048 + i).unwrap();
         writeln!(lines, "put eardrum.cpu {} {timestamp}", 20 + i % 7).unwrap();
     }
-    assert_eq!(send_lines(server.addr(), &lines), "ok\n\n".repeat(540));
+    let auth = token.map(|token| format!("auth {token}\n")).unwrap_or_default();
+    let replies = send_lines(server.addr(), &format!("{auth}{lines}"));
+    assert_eq!(replies, "ok\n\n".repeat(540 + usize::from(token.is_some())));
 
     let expected = dir.path().join("expected.json");
-    std::fs::write(&expected, r#"{"path": ["palm", "cpu"], "points": 180, "last": 42.5}"#).unwrap();
-    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+    let token_field = token.map(|token| format!(r#", "token": "{token}""#)).unwrap_or_default();
+    std::fs::write(
+        &expected,
+        format!(r#"{{"path": ["palm", "cpu"], "points": 180, "last": 42.5{token_field}}}"#),
+    )
+    .unwrap();
+    let name = if token.is_some() { "dashboard-token.png" } else { "dashboard.png" };
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let browser_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
     let output = Command::new("node")
         .current_dir(&browser_tests)
