@@ -163,3 +163,15 @@ fn a_spool_folder_keeps_the_rounds_across_a_restart_of_the_agent_too() {
     let spool_dir = spool.path().to_str().unwrap().to_owned();
     restart_server_while_the_agent_runs(&["--spool-dir", &spool_dir], true);
 }
+
+#[test]
+fn once_against_no_server_retries_until_the_timeout_then_says_what_was_not_sent() {
+    let port = free_port().to_string();
+    let started = Instant::now();
+    let output = run(&["agent", "--once", "--port", &port, "--timeout", "2"]);
+    assert!(!output.status.success());
+    let message = text(&output.stderr);
+    assert!(message.contains(&format!("points could not be sent to 127.0.0.1:{port}")), "{message}");
+    assert!(message.contains("cannot reach the server"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}

@@ -55,8 +55,10 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         collector.collect(unix_now());
         std::thread::sleep(Duration::from_secs(1));
         buffer.push(collector.collect(unix_now()))?;
-        let deadline = Instant::now() + Duration::from_secs_f64(args.remote.timeout.max(1.0));
-        while !buffer.is_empty() && Instant::now() < deadline {
+        // --timeout bounds the retries too (0: retry until it works).
+        let deadline = (args.remote.timeout > 0.0)
+            .then(|| Instant::now() + Duration::from_secs_f64(args.remote.timeout));
+        while !buffer.is_empty() && deadline.is_none_or(|deadline| Instant::now() < deadline) {
             sender.flush(&args, &mut buffer);
             if !buffer.is_empty() {
                 std::thread::sleep(sender.next_attempt.saturating_duration_since(Instant::now()));
@@ -78,7 +80,12 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         ] {
             points.push(Point { key: format!("{host}.agent.{name}"), value, timestamp });
         }
-        buffer.push(points)?;
+        let count = points.len();
+        if let Err(error) = buffer.push(points) {
+            // A full or broken spool disk costs this round, not the agent.
+            buffer.dropped += count as u64;
+            tracing::error!(error = format!("{error:#}"), dropped = count, "could not keep a round");
+        }
         sender.flush(&args, &mut buffer);
         // Rounds keep to the interval from the start, however long a
         // round took.
