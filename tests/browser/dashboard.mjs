@@ -7,9 +7,13 @@
 // The script gives the token when the page asks for it, opens the tree to
 // the series, clicks it, waits for the chart, and checks that the chart
 // holds that series with exactly those points, that its line is drawn on
-// the canvas, and that the page logged no error. It saves a screenshot and
-// exits non-zero with the reasons on failure.
+// the canvas, and that the page logged no error. Then it turns on the
+// 5-second refresh, overwrites the last point through the protocol port
+// ("protocol_port", "last_timestamp") and waits for the chart to show the
+// new value. It saves a screenshot and exits non-zero with the reasons on
+// failure.
 import { readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { launch } from "./chromium.mjs";
 
 const [base, screenshot, expectedFile] = process.argv.slice(2);
@@ -67,6 +71,18 @@ try {
   check(drawn.line > 200, "the line should be drawn on the canvas");
   check(drawn.hash.includes(`chart=["${key}"]`), "the URL should remember the chart");
   console.log(JSON.stringify(drawn));
+
+  await page.selectOption("#refresh", "5");
+  await put(`palm.cpu 77.25 ${expected.last_timestamp}`);
+  const refreshed = await page
+    .waitForFunction(() => document.querySelector(".chart.active .plot").dataset.last === "[77.25]", null, {
+      timeout: 15000,
+    })
+    .then(() => true, () => false);
+  if (!refreshed) problems.push("auto-refresh did not show the new value within 15 s");
+  if (!decodeURIComponent(await page.evaluate(() => location.hash)).includes("refresh=5")) {
+    problems.push("the URL should remember the refresh interval");
+  }
   await page.screenshot({ path: screenshot });
 } finally {
   await browser.close();
@@ -74,4 +90,17 @@ try {
 if (problems.length) {
   console.error(problems.join("\n"));
   process.exit(1);
+}
+
+// Stores one point through the protocol port, with the token if any.
+function put(row) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(expected.protocol_port, "127.0.0.1", () => {
+      socket.end(`${expected.token ? `auth ${expected.token}\n` : ""}put ${row}\n`);
+    });
+    let reply = "";
+    socket.on("data", (data) => (reply += data));
+    socket.on("end", () => (reply.endsWith("ok\n\n") ? resolve() : reject(new Error(`put ${row}: ${reply}`))));
+    socket.on("error", reject);
+  });
 }

@@ -2,7 +2,8 @@
 //! playwright-core (tests/browser/dashboard.mjs) against a server with
 //! data. It selects a series in the tree and checks the chart drawn for it,
 //! once on a server without a token and once on one with (the page asks
-//! for it); the screenshots are kept as target/tmp/dashboard*.png.
+//! for it), then that auto-refresh shows a point written afterwards; the
+//! screenshots are kept as target/tmp/dashboard*.png.
 
 mod common;
 
@@ -52,11 +53,11 @@ fn draw_a_chart(token: Option<&str>) {
 
     let expected = dir.path().join("expected.json");
     let token_field = token.map(|token| format!(r#", "token": "{token}""#)).unwrap_or_default();
-    std::fs::write(
-        &expected,
-        format!(r#"{{"path": ["palm", "cpu"], "points": 180, "last": 42.5{token_field}}}"#),
-    )
-    .unwrap();
+    let fields = format!(
+        r#""path": ["palm", "cpu"], "points": 180, "last": 42.5, "protocol_port": {}, "last_timestamp": {now}{token_field}"#,
+        server.port
+    );
+    std::fs::write(&expected, format!("{{{fields}}}")).unwrap();
     let name = if token.is_some() { "dashboard-token.png" } else { "dashboard.png" };
     let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let browser_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");

@@ -245,7 +245,8 @@ function renderCharts() {
 }
 
 // Fetches a chart's targets from /render at about one point per pixel and
-// draws them; on a refresh, the plot keeps its zoom and only gets new data.
+// draws them; on a refresh, a plot of the same series is given the new data
+// rather than rebuilt.
 async function drawChart(chart, body) {
   if (!chart.targets.length) {
     body.replaceChildren(Object.assign(document.createElement("div"), {
