@@ -1,0 +1,328 @@
+//! eardrum's points in ClickHouse, over ClickHouse's HTTP interface: the
+//! first piece of scale-out, where eardrum front ends keep only their local
+//! write-ahead log and ship points to a ClickHouse cluster.
+//!
+//! Two tables hold the data (created by [`ClickHouse::ensure_schema`] if
+//! missing, in the database the URL names):
+//!
+//! - `points (key String, timestamp Int64, value Float64, version UInt64)`,
+//!   a `ReplacingMergeTree(version)` ordered by `(key, timestamp)`. Every
+//!   write carries a version that grows with time (see [`Version`]); reads
+//!   take the value of the highest version for each key and timestamp
+//!   (`argMax`), so a batch sent twice, or a later value for the same point,
+//!   gives the same answer as the embedded store's last write wins, before
+//!   and after ClickHouse merges parts.
+//! - `series (key String, first_seen UInt64)`, a `MergeTree` of when each
+//!   key was first put; `get *` lists keys by their smallest `first_seen`,
+//!   the embedded store's first-put order. Sent twice, a key keeps its
+//!   smallest time.
+//!
+//! Everything here works with ClickHouse 18.16, Debian's package: plain
+//! `ReplacingMergeTree`, `argMax`, `ANY LEFT JOIN`, TabSeparated
+//! input and output. This crate is synchronous (a blocking HTTP agent), as
+//! the storage engine is; the server calls it off its async workers.
+
+mod tsv;
+
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::time::Duration;
+
+/// One point as ClickHouse stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// The series' key.
+    pub key: String,
+    /// Unix seconds.
+    pub timestamp: i64,
+    /// The value (NaN and the infinities included).
+    pub value: f64,
+    /// Which write wins: the highest.
+    pub version: u64,
+}
+
+/// What can go wrong talking to ClickHouse.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL is not `clickhouse://HOST:PORT/DATABASE`.
+    #[error("invalid ClickHouse URL {url:?}: {reason} (expected clickhouse://HOST:PORT/DATABASE)")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// ClickHouse could not be reached, or the connection broke.
+    #[error("cannot reach ClickHouse at {url}")]
+    Unreachable {
+        /// The HTTP interface's address.
+        url: String,
+        /// Why.
+        #[source]
+        source: ureq::Error,
+    },
+    /// ClickHouse answered with an error.
+    #[error("ClickHouse refused the query ({status}): {message}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// ClickHouse's own message.
+        message: String,
+    },
+    /// A reply did not have the shape asked for.
+    #[error("unexpected reply from ClickHouse: {0}")]
+    Malformed(String),
+}
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A ClickHouse database over the HTTP interface.
+#[derive(Debug, Clone)]
+pub struct ClickHouse {
+    agent: ureq::Agent,
+    /// `http://HOST:PORT/`.
+    base: String,
+    database: String,
+}
+
+impl ClickHouse {
+    /// Reads `clickhouse://HOST:PORT/DATABASE` (the HTTP interface's
+    /// port, 8123 by default in ClickHouse's own configuration); no
+    /// connection is made yet.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] for another shape, or a database name that is
+    /// not letters, digits and `_`.
+    pub fn new(url: &str, timeout: Duration) -> Result<ClickHouse> {
+        let invalid = |reason| Error::InvalidUrl { url: url.to_owned(), reason };
+        let rest =
+            url.strip_prefix("clickhouse://").ok_or_else(|| invalid("it must start with clickhouse://"))?;
+        let (address, database) = rest.split_once('/').ok_or_else(|| invalid("the database is missing"))?;
+        if address.is_empty() || !address.contains(':') {
+            return Err(invalid("it needs a host and a port"));
+        }
+        let valid_name = |name: &str| {
+            name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        if !valid_name(database) {
+            return Err(invalid("the database name must be letters, digits and _"));
+        }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build()
+            .new_agent();
+        Ok(ClickHouse { agent, base: format!("http://{address}/"), database: database.to_owned() })
+    }
+
+    /// The database's name.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// Runs one statement in the database, `body` holding its data if
+    /// any, and returns what ClickHouse printed.
+    fn run(&self, query: &str, body: &[u8]) -> Result<String> {
+        self.run_in(Some(&self.database), query, body)
+    }
+
+    /// Runs one statement, in `database` if given (it may not exist yet).
+    fn run_in(&self, database: Option<&str>, query: &str, body: &[u8]) -> Result<String> {
+        let unreachable = |source| Error::Unreachable { url: self.base.clone(), source };
+        let mut request = self.agent.post(&self.base).query("query", query);
+        if let Some(database) = database {
+            request = request.query("database", database);
+        }
+        let response = request.send(body).map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let mut text = String::new();
+        response.into_body().into_reader().read_to_string(&mut text).map_err(|e| unreachable(e.into()))?;
+        match status {
+            200 => Ok(text),
+            _ => Err(Error::Refused { status, message: text.trim().to_owned() }),
+        }
+    }
+
+    /// The version of the ClickHouse server.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unreachable`] when it does not answer.
+    pub fn server_version(&self) -> Result<String> {
+        Ok(self.run_in(None, "SELECT version()", b"")?.trim().to_owned())
+    }
+
+    /// Creates the database and the tables if they are missing.
+    ///
+    /// # Errors
+    ///
+    /// As every query.
+    pub fn ensure_schema(&self) -> Result<()> {
+        self.run_in(None, &format!("CREATE DATABASE IF NOT EXISTS {}", self.database), b"")?;
+        self.run(
+            "CREATE TABLE IF NOT EXISTS points (key String, timestamp Int64, value Float64, version UInt64) \
+             ENGINE = ReplacingMergeTree(version) PARTITION BY tuple() ORDER BY (key, timestamp)",
+            b"",
+        )?;
+        self.run(
+            "CREATE TABLE IF NOT EXISTS series (key String, first_seen UInt64) \
+             ENGINE = MergeTree PARTITION BY tuple() ORDER BY key",
+            b"",
+        )?;
+        Ok(())
+    }
+
+    /// Stores `points` (in one insert: ClickHouse takes large batches best)
+    /// and the keys' first-seen times.
+    ///
+    /// # Errors
+    ///
+    /// As every query; then nothing or all of the batch may be stored, and
+    /// sending it again is harmless.
+    pub fn insert(&self, points: &[Point], first_seen: &[(String, u64)]) -> Result<()> {
+        if !first_seen.is_empty() {
+            let mut rows = String::new();
+            for (key, seen) in first_seen {
+                tsv::push_field(&mut rows, key);
+                let _ = writeln!(rows, "\t{seen}");
+            }
+            self.run("INSERT INTO series FORMAT TabSeparated", rows.as_bytes())?;
+        }
+        if points.is_empty() {
+            return Ok(());
+        }
+        let mut rows = String::with_capacity(points.len() * 40);
+        for point in points {
+            tsv::push_field(&mut rows, &point.key);
+            let _ = writeln!(rows, "\t{}\t{}\t{}", point.timestamp, tsv::float(point.value), point.version);
+        }
+        self.run("INSERT INTO points FORMAT TabSeparated", rows.as_bytes())?;
+        Ok(())
+    }
+
+    /// The points of `key` from `from` through `until`, one per timestamp
+    /// (the highest version's), ascending.
+    ///
+    /// # Errors
+    ///
+    /// As every query, and [`Error::Malformed`] for a reply without three
+    /// fields a row.
+    pub fn points(&self, key: &str, from: i64, until: i64) -> Result<Vec<(i64, f64)>> {
+        let query = format!(
+            "SELECT timestamp, argMax(value, version) FROM points \
+             WHERE key = {} AND timestamp >= {from} AND timestamp <= {until} \
+             GROUP BY timestamp ORDER BY timestamp FORMAT TabSeparated",
+            tsv::sql_string(key)
+        );
+        let text = self.run(&query, b"")?;
+        text.lines()
+            .map(|line| {
+                let mut fields = line.split('\t');
+                let timestamp = fields.next().and_then(|t| t.parse().ok());
+                let value = fields.next().and_then(tsv::parse_float);
+                timestamp.zip(value).ok_or_else(|| Error::Malformed(format!("row {line:?}")))
+            })
+            .collect()
+    }
+
+    /// Every point, key by key in first-put order, each key's points
+    /// ascending: what `get *` answers. `visit` sees them as they arrive.
+    ///
+    /// # Errors
+    ///
+    /// As [`points`](ClickHouse::points); rows before a malformed one have
+    /// been visited.
+    pub fn scan_all(&self, mut visit: impl FnMut(&str, i64, f64)) -> Result<u64> {
+        let query = "SELECT key, timestamp, argMax(value, version) AS value FROM points \
+                     ANY LEFT JOIN (SELECT key, min(first_seen) AS seen FROM series GROUP BY key) USING key \
+                     GROUP BY key, timestamp, seen ORDER BY seen, key, timestamp FORMAT TabSeparated";
+        let text = self.run(query, b"")?;
+        let mut rows = 0;
+        for line in text.lines() {
+            let mut fields = line.split('\t');
+            let key = fields.next().map(tsv::unescape);
+            let timestamp = fields.next().and_then(|t| t.parse().ok());
+            let value = fields.next().and_then(tsv::parse_float);
+            let (Some(key), Some(timestamp), Some(value)) = (key, timestamp, value) else {
+                return Err(Error::Malformed(format!("row {line:?}")));
+            };
+            visit(&key, timestamp, value);
+            rows += 1;
+        }
+        Ok(rows)
+    }
+
+    /// The keys in first-put order.
+    ///
+    /// # Errors
+    ///
+    /// As every query.
+    pub fn keys(&self) -> Result<Vec<String>> {
+        let text = self.run(
+            "SELECT key FROM series GROUP BY key ORDER BY min(first_seen), key FORMAT TabSeparated",
+            b"",
+        )?;
+        Ok(text.lines().map(tsv::unescape).collect())
+    }
+}
+
+/// Versions that grow with time on every front end and never tie between
+/// two: microseconds since the epoch times 4096, plus the front end's
+/// number (0 to 4095). Within one front end each version is above the
+/// last, however the clock moves, so two writes to one point keep their
+/// order.
+#[derive(Debug)]
+pub struct Version {
+    node: u64,
+    last: u64,
+}
+
+impl Version {
+    /// Versions for front end `node` (taken modulo 4096).
+    pub fn new(node: u16) -> Version {
+        Version { node: u64::from(node) % 4096, last: 0 }
+    }
+
+    /// The next version, from the time now in microseconds since the epoch.
+    pub fn next(&mut self, now_micros: u64) -> u64 {
+        let micros = now_micros.max((self.last >> 12) + 1);
+        self.last = micros << 12 | self.node;
+        self.last
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked() {
+        let clickhouse =
+            ClickHouse::new("clickhouse://127.0.0.1:8123/metrics", Duration::from_secs(1)).unwrap();
+        assert_eq!((clickhouse.base.as_str(), clickhouse.database()), ("http://127.0.0.1:8123/", "metrics"));
+        for (bad, reason) in [
+            ("http://127.0.0.1:8123/metrics", "clickhouse://"),
+            ("clickhouse://127.0.0.1:8123", "database is missing"),
+            ("clickhouse://127.0.0.1/metrics", "host and a port"),
+            ("clickhouse://127.0.0.1:8123/drop table", "letters, digits"),
+            ("clickhouse://127.0.0.1:8123/", "letters, digits"),
+        ] {
+            let error = ClickHouse::new(bad, Duration::from_secs(1)).unwrap_err().to_string();
+            assert!(error.contains(reason), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn versions_grow_and_never_tie_between_front_ends() {
+        let (mut a, mut b) = (Version::new(1), Version::new(2));
+        let first = a.next(1_000);
+        assert!(a.next(1_000) > first, "same microsecond");
+        assert!(a.next(500) > first, "the clock went back");
+        assert_ne!(a.next(2_000), b.next(2_000));
+        assert!(b.next(3_000) > a.next(2_999));
+    }
+}
