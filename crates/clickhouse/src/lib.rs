@@ -17,9 +17,12 @@
 //!   the embedded store's first-put order. Sent twice, a key keeps its
 //!   smallest time.
 //!
+//! With [`ClickHouse::with_cluster`], both are `Distributed` tables over
+//! `points_local` and `series_local` on each shard, sharded by key.
+//!
 //! Everything here works with ClickHouse 18.16, Debian's package: plain
-//! `ReplacingMergeTree`, `argMax`, `ANY LEFT JOIN`, TabSeparated
-//! input and output. This crate is synchronous (a blocking HTTP agent), as
+//! `ReplacingMergeTree`, `argMax`, `ANY LEFT JOIN`, `Distributed` with
+//! `insert_distributed_sync`, TabSeparated input and output. This crate is synchronous (a blocking HTTP agent), as
 //! the storage engine is; the server calls it off its async workers.
 
 mod tsv;
@@ -85,6 +88,8 @@ pub struct ClickHouse {
     /// `http://HOST:PORT/`.
     base: String,
     database: String,
+    /// The cluster whose shards hold the data, if any.
+    cluster: Option<String>,
 }
 
 impl ClickHouse {
@@ -104,10 +109,6 @@ impl ClickHouse {
         if address.is_empty() || !address.contains(':') {
             return Err(invalid("it needs a host and a port"));
         }
-        let valid_name = |name: &str| {
-            name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        };
         if !valid_name(database) {
             return Err(invalid("the database name must be letters, digits and _"));
         }
@@ -116,7 +117,33 @@ impl ClickHouse {
             .timeout_global(Some(timeout))
             .build()
             .new_agent();
-        Ok(ClickHouse { agent, base: format!("http://{address}/"), database: database.to_owned() })
+        Ok(ClickHouse {
+            agent,
+            base: format!("http://{address}/"),
+            database: database.to_owned(),
+            cluster: None,
+        })
+    }
+
+    /// Spreads the data over the shards of `cluster` (as ClickHouse's
+    /// `remote_servers` configuration names it): each node keeps its share
+    /// in `points_local` and `series_local`, and `points` and `series`
+    /// become `Distributed` tables over them, sharded by key so that all the
+    /// points of a key are on one shard. Every front end creates the
+    /// schema on the node it talks to.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] for a name that is not letters, digits and `_`.
+    pub fn with_cluster(mut self, cluster: &str) -> Result<ClickHouse> {
+        if !valid_name(cluster) {
+            return Err(Error::InvalidUrl {
+                url: cluster.to_owned(),
+                reason: "a cluster name is letters, digits and _",
+            });
+        }
+        self.cluster = Some(cluster.to_owned());
+        Ok(self)
     }
 
     /// The database's name.
@@ -133,7 +160,16 @@ impl ClickHouse {
     /// Runs one statement, in `database` if given (it may not exist yet).
     fn run_in(&self, database: Option<&str>, query: &str, body: &[u8]) -> Result<String> {
         let unreachable = |source| Error::Unreachable { url: self.base.clone(), source };
-        let mut request = self.agent.post(&self.base).query("query", query);
+        // Inserts into a Distributed table return once every shard has its
+        // rows, so that what was acknowledged is there to read; a subquery
+        // on a Distributed table inside one reads each shard's own part
+        // (`series` and `points` are sharded alike, by key).
+        let mut request = self
+            .agent
+            .post(&self.base)
+            .query("query", query)
+            .query("insert_distributed_sync", "1")
+            .query("distributed_product_mode", "local");
         if let Some(database) = database {
             request = request.query("database", database);
         }
@@ -162,17 +198,37 @@ impl ClickHouse {
     ///
     /// As every query.
     pub fn ensure_schema(&self) -> Result<()> {
-        self.run_in(None, &format!("CREATE DATABASE IF NOT EXISTS {}", self.database), b"")?;
+        let database = &self.database;
+        self.run_in(None, &format!("CREATE DATABASE IF NOT EXISTS {database}"), b"")?;
+        let (points, series) = match &self.cluster {
+            None => ("points", "series"),
+            Some(_) => ("points_local", "series_local"),
+        };
         self.run(
-            "CREATE TABLE IF NOT EXISTS points (key String, timestamp Int64, value Float64, version UInt64) \
-             ENGINE = ReplacingMergeTree(version) PARTITION BY tuple() ORDER BY (key, timestamp)",
+            &format!(
+                "CREATE TABLE IF NOT EXISTS {points} (key String, timestamp Int64, value Float64, version UInt64) \
+                 ENGINE = ReplacingMergeTree(version) PARTITION BY tuple() ORDER BY (key, timestamp)"
+            ),
             b"",
         )?;
         self.run(
-            "CREATE TABLE IF NOT EXISTS series (key String, first_seen UInt64) \
-             ENGINE = MergeTree PARTITION BY tuple() ORDER BY key",
+            &format!(
+                "CREATE TABLE IF NOT EXISTS {series} (key String, first_seen UInt64) \
+                 ENGINE = MergeTree PARTITION BY tuple() ORDER BY key"
+            ),
             b"",
         )?;
+        if let Some(cluster) = &self.cluster {
+            for (table, local) in [("points", points), ("series", series)] {
+                self.run(
+                    &format!(
+                        "CREATE TABLE IF NOT EXISTS {table} AS {local} \
+                         ENGINE = Distributed({cluster}, {database}, {local}, cityHash64(key))"
+                    ),
+                    b"",
+                )?;
+            }
+        }
         Ok(())
     }
 
@@ -268,6 +324,12 @@ impl ClickHouse {
         )?;
         Ok(text.lines().map(tsv::unescape).collect())
     }
+}
+
+/// A database, table or cluster name ClickHouse takes unquoted.
+fn valid_name(name: &str) -> bool {
+    name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Versions that grow with time on every front end and never tie between

@@ -2,81 +2,11 @@
 //! on loopback by the test in a folder of its own: the schema, inserts,
 //! last-write-wins reads, first-put order, errors.
 
+mod common;
+
+use common::*;
 use eardrum_clickhouse::{ClickHouse, Error, Point, Version};
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A ClickHouse server in a temporary folder, stopped when dropped.
-struct Server {
-    child: Child,
-    http_port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start_clickhouse() -> Server {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/test-deps");
-    let installed = Command::new("bash").arg(&script).status().unwrap();
-    assert!(installed.success(), "{} failed", script.display());
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().display().to_string();
-    let (http_port, tcp_port) = (free_port(), free_port());
-    std::fs::write(
-        dir.path().join("users.xml"),
-        "<yandex><profiles><default></default></profiles><quotas><default></default></quotas>\
-         <users><default><password></password><networks><ip>127.0.0.1</ip></networks>\
-         <profile>default</profile><quota>default</quota></default></users></yandex>",
-    )
-    .unwrap();
-    let config = dir.path().join("config.xml");
-    std::fs::write(
-        &config,
-        format!(
-            "<yandex><logger><level>warning</level><console>1</console></logger>\
-             <http_port>{http_port}</http_port><tcp_port>{tcp_port}</tcp_port>\
-             <listen_host>127.0.0.1</listen_host><path>{root}/data/</path><tmp_path>{root}/tmp/</tmp_path>\
-             <user_files_path>{root}/files/</user_files_path><users_config>{root}/users.xml</users_config>\
-             <default_profile>default</default_profile><default_database>default</default_database>\
-             <mark_cache_size>104857600</mark_cache_size></yandex>"
-        ),
-    )
-    .unwrap();
-    let child = Command::new("/usr/sbin/clickhouse-server")
-        .arg(format!("--config-file={}", config.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("clickhouse-server runs");
-    let server = Server { child, http_port, _dir: dir };
-    let clickhouse = connect(&server, "probe");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while clickhouse.server_version().is_err() {
-        assert!(Instant::now() < deadline, "ClickHouse did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
-
-fn connect(server: &Server, database: &str) -> ClickHouse {
-    ClickHouse::new(
-        &format!("clickhouse://127.0.0.1:{}/{database}", server.http_port),
-        Duration::from_secs(10),
-    )
-    .unwrap()
-}
+use std::time::Duration;
 
 fn point(key: &str, timestamp: i64, value: f64, version: u64) -> Point {
     Point { key: key.to_owned(), timestamp, value, version }

@@ -1,0 +1,99 @@
+//! Starting real ClickHouse servers (Debian's clickhouse-server) on
+//! loopback, each in a temporary folder, installed by .ci/test-deps when
+//! missing.
+
+#![allow(dead_code, reason = "each test file uses a different part")]
+
+use eardrum_clickhouse::ClickHouse;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A ClickHouse server in a temporary folder, stopped when dropped.
+pub struct Server {
+    child: Child,
+    pub http_port: u16,
+    pub tcp_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One server on its own.
+pub fn start_clickhouse() -> Server {
+    start_node(free_port(), "")
+}
+
+/// `count` servers forming the cluster `cluster`, one shard each.
+pub fn start_cluster(cluster: &str, count: usize) -> Vec<Server> {
+    let ports: Vec<u16> = (0..count).map(|_| free_port()).collect();
+    let shards: String = ports
+        .iter()
+        .map(|port| format!("<shard><replica><host>127.0.0.1</host><port>{port}</port></replica></shard>"))
+        .collect();
+    let remote_servers = format!("<remote_servers><{cluster}>{shards}</{cluster}></remote_servers>");
+    ports.iter().map(|&port| start_node(port, &remote_servers)).collect()
+}
+
+fn start_node(tcp_port: u16, extra_config: &str) -> Server {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/test-deps");
+    let installed = Command::new("bash").arg(&script).status().unwrap();
+    assert!(installed.success(), "{} failed", script.display());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().display().to_string();
+    let http_port = free_port();
+    std::fs::write(
+        dir.path().join("users.xml"),
+        "<yandex><profiles><default></default></profiles><quotas><default></default></quotas>\
+         <users><default><password></password><networks><ip>127.0.0.1</ip></networks>\
+         <profile>default</profile><quota>default</quota></default></users></yandex>",
+    )
+    .unwrap();
+    let config = dir.path().join("config.xml");
+    std::fs::write(
+        &config,
+        format!(
+            "<yandex><logger><level>warning</level><console>1</console></logger>\
+             <http_port>{http_port}</http_port><tcp_port>{tcp_port}</tcp_port>\
+             <listen_host>127.0.0.1</listen_host><path>{root}/data/</path><tmp_path>{root}/tmp/</tmp_path>\
+             <user_files_path>{root}/files/</user_files_path><users_config>{root}/users.xml</users_config>\
+             <default_profile>default</default_profile><default_database>default</default_database>\
+             <mark_cache_size>104857600</mark_cache_size>{extra_config}</yandex>"
+        ),
+    )
+    .unwrap();
+    let child = Command::new("/usr/sbin/clickhouse-server")
+        .arg(format!("--config-file={}", config.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("clickhouse-server runs");
+    let server = Server { child, http_port, tcp_port, _dir: dir };
+    let clickhouse = connect(&server, "probe");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while clickhouse.server_version().is_err() {
+        assert!(Instant::now() < deadline, "ClickHouse did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server
+}
+
+/// A connection to `database` on `server`.
+pub fn connect(server: &Server, database: &str) -> ClickHouse {
+    ClickHouse::new(
+        &format!("clickhouse://127.0.0.1:{}/{database}", server.http_port),
+        Duration::from_secs(10),
+    )
+    .unwrap()
+}
