@@ -216,6 +216,13 @@ fn http_agent(security: &ClientSecurity) -> anyhow::Result<ureq::Agent> {
     Ok(ureq::Agent::config_builder().tls_config(tls.build()).build().new_agent())
 }
 
+/// The time now in Unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
 fn timeout(remote: &Remote) -> anyhow::Result<Option<Duration>> {
     if remote.timeout == 0.0 {
         return Ok(None);

@@ -159,7 +159,16 @@ impl ClickHouse {
 
     /// Runs one statement, in `database` if given (it may not exist yet).
     fn run_in(&self, database: Option<&str>, query: &str, body: &[u8]) -> Result<String> {
-        let unreachable = |source| Error::Unreachable { url: self.base.clone(), source };
+        let mut text = String::new();
+        self.send(database, query, body)?
+            .read_to_string(&mut text)
+            .map_err(|e| self.unreachable(e.into()))?;
+        Ok(text)
+    }
+
+    /// Sends one statement; the reader of ClickHouse's output when it
+    /// succeeded, else ClickHouse's message as [`Error::Refused`].
+    fn send(&self, database: Option<&str>, query: &str, body: &[u8]) -> Result<impl std::io::Read + use<>> {
         // Inserts into a Distributed table return once every shard has its
         // rows, so that what was acknowledged is there to read; a subquery
         // on a Distributed table inside one reads each shard's own part
@@ -173,14 +182,19 @@ impl ClickHouse {
         if let Some(database) = database {
             request = request.query("database", database);
         }
-        let response = request.send(body).map_err(unreachable)?;
+        let response = request.send(body).map_err(|source| self.unreachable(source))?;
         let status = response.status().as_u16();
-        let mut text = String::new();
-        response.into_body().into_reader().read_to_string(&mut text).map_err(|e| unreachable(e.into()))?;
-        match status {
-            200 => Ok(text),
-            _ => Err(Error::Refused { status, message: text.trim().to_owned() }),
+        let mut reader = response.into_body().into_reader();
+        if status == 200 {
+            return Ok(reader);
         }
+        let mut message = String::new();
+        reader.read_to_string(&mut message).map_err(|e| self.unreachable(e.into()))?;
+        Err(Error::Refused { status, message: message.trim().to_owned() })
+    }
+
+    fn unreachable(&self, source: ureq::Error) -> Error {
+        Error::Unreachable { url: self.base.clone(), source }
     }
 
     /// The version of the ClickHouse server.
@@ -296,9 +310,10 @@ impl ClickHouse {
         let query = "SELECT key, timestamp, argMax(value, version) AS value FROM points \
                      ANY LEFT JOIN (SELECT key, min(first_seen) AS seen FROM series GROUP BY key) USING key \
                      GROUP BY key, timestamp, seen ORDER BY seen, key, timestamp FORMAT TabSeparated";
-        let text = self.run(query, b"")?;
+        let reader = std::io::BufReader::new(self.send(Some(&self.database), query, b"")?);
         let mut rows = 0;
-        for line in text.lines() {
+        for line in std::io::BufRead::lines(reader) {
+            let line = line.map_err(|e| self.unreachable(e.into()))?;
             let mut fields = line.split('\t');
             let key = fields.next().map(tsv::unescape);
             let timestamp = fields.next().and_then(|t| t.parse().ok());

@@ -10,12 +10,12 @@ mod collector;
 mod system;
 
 use crate::args::AgentArgs;
-use crate::commands::connect;
+use crate::commands::{connect, unix_now};
 use anyhow::Context;
 use buffer::Buffer;
 use collector::Collector;
 use eardrum_client::{Client, ClientError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// One point to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,9 +175,4 @@ fn address(args: &AgentArgs) -> String {
 /// This machine's name, as the kernel has it.
 fn host_name() -> String {
     rustix::system::uname().nodename().to_string_lossy().into_owned()
-}
-
-/// The time now in Unix seconds.
-pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs() as i64)
 }

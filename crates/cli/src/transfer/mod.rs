@@ -12,7 +12,7 @@
 mod format;
 
 use crate::args::{ExportArgs, ImportArgs};
-use crate::commands::connect;
+use crate::commands::{connect, unix_now};
 use anyhow::{bail, Context};
 use eardrum_storage::names::Pattern;
 use format::{CsvColumns, Format};
@@ -114,7 +114,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
 
 /// `eardrum export [PATTERN]`.
 pub fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let now = crate::agent::unix_now();
+    let now = unix_now();
     let time = |text: &Option<String>, default: i64| match text {
         None => Ok(default),
         Some(text) => eardrum_server::parse_time(text, now).map_err(|reason| anyhow::anyhow!(reason)),

@@ -150,11 +150,15 @@ pub fn run_with_input(args: &[&str], input: &str) -> Output {
 }
 
 /// Installs what the end-to-end tests drive (Chromium, collectd,
-/// playwright-core) if it is missing, with `.ci/test-deps`.
+/// playwright-core) if it is missing, with `.ci/test-deps`, once per test
+/// process.
 pub fn install_test_deps() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/test-deps");
-    let output = Command::new("bash").arg(&script).stdin(Stdio::null()).output().unwrap();
-    assert!(output.status.success(), "{} failed: {}", script.display(), text(&output.stderr));
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/test-deps");
+        let output = Command::new("bash").arg(&script).stdin(Stdio::null()).output().unwrap();
+        assert!(output.status.success(), "{} failed: {}", script.display(), text(&output.stderr));
+    });
 }
 
 /// Sends protocol lines and reads their replies to the end.

@@ -45,10 +45,18 @@ pub fn start_cluster(cluster: &str, count: usize) -> Vec<Server> {
     ports.iter().map(|&port| start_node(port, &remote_servers)).collect()
 }
 
+/// Runs .ci/test-deps once per test process, however many servers start.
+fn install_clickhouse() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/test-deps");
+        let installed = Command::new("bash").arg(&script).status().unwrap();
+        assert!(installed.success(), "{} failed", script.display());
+    });
+}
+
 fn start_node(tcp_port: u16, extra_config: &str) -> Server {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/test-deps");
-    let installed = Command::new("bash").arg(&script).status().unwrap();
-    assert!(installed.success(), "{} failed", script.display());
+    install_clickhouse();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().display().to_string();
     let http_port = free_port();

@@ -316,9 +316,15 @@ function formatValue(v) {
   return Number.isInteger(v) ? String(v) : v.toPrecision(4).replace(/\.?0+$/, "");
 }
 
+// Redraws every chart with fresh data (the auto-refresh).
 async function refreshAll() {
   const cards = document.querySelectorAll(".chart .plot");
   await Promise.all(state.charts.map((chart, i) => cards[i] && drawChart(chart, cards[i])));
+  await showSummary();
+}
+
+// The footer: when the charts were updated, and the store's totals.
+async function showSummary() {
   $("status").textContent = `updated ${new Date().toLocaleTimeString()}`;
   try {
     const stats = await api("/api/v1/stats");
@@ -406,7 +412,7 @@ function setup() {
     $("token-bar").hidden = true;
     search();
     renderCharts();
-    refreshAll();
+    showSummary();
   });
   let resizing = null;
   window.addEventListener("resize", () => {
@@ -417,7 +423,7 @@ function setup() {
   setRefresh(state.refresh);
   search();
   renderCharts();
-  refreshAll();
+  showSummary();
 }
 
 setup();

@@ -73,8 +73,15 @@ impl Series {
         }
         let start = self.start.div_euclid(step) * step;
         let slots = (self.end() - start + step - 1) / step;
-        let values = self.bucketed(start, step, slots, self.consolidate_by);
-        Series { start, step, values, ..self.clone() }
+        Series {
+            name: self.name.clone(),
+            path_expression: self.path_expression.clone(),
+            tags: self.tags.clone(),
+            start,
+            step,
+            values: self.bucketed(start, step, slots, self.consolidate_by),
+            consolidate_by: self.consolidate_by,
+        }
     }
 
     /// `buckets` values, the first for `[start, start + step)` (`start` at
