@@ -2,14 +2,14 @@
 //! and one of them commits for all, so that the connections ready at the
 //! same moment share one log write (and, with `--fsync always`, one sync).
 
-use eardrum_storage::{Sample, Staged, Store, SyncMode};
+use eardrum_storage::{Backend, Sample, SyncMode, Ticket};
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
 /// Shared by every connection of a server.
 #[derive(Debug)]
 pub(crate) struct Committer {
-    store: Arc<Store>,
+    store: Arc<dyn Backend>,
     /// Held by the connection that is committing for everyone.
     turn: Mutex<()>,
     /// Woken after every commit, and when a committer gives up its turn.
@@ -30,19 +30,19 @@ impl Drop for Turn<'_> {
 }
 
 impl Committer {
-    pub(crate) fn new(store: Arc<Store>) -> Committer {
+    pub(crate) fn new(store: Arc<dyn Backend>) -> Committer {
         Committer { store, turn: Mutex::new(()), committed: Notify::new() }
     }
 
     /// Stores `samples` (not empty) as one batch; returns whether they were
-    /// stored, with the durability the store promises, and the staged batch,
-    /// which lists the samples the series limit refused.
+    /// stored, with the durability the store promises, and the batch's
+    /// ticket, which lists the samples the series limit refused.
     ///
     /// The batch is staged at once. Then either a commit is running and
     /// this waits for the next one to take the batch, or this connection
     /// commits: first it lets every other connection that is ready stage
     /// its batch (a yield to the runtime), then it writes them all.
-    pub(crate) async fn store(&self, samples: &[Sample<'_>]) -> (bool, Staged) {
+    pub(crate) async fn store(&self, samples: &[Sample<'_>]) -> (bool, Ticket) {
         let staged = self.store.stage(samples);
         loop {
             let notified = self.committed.notified();

@@ -10,7 +10,7 @@ use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
 use eardrum_protocol::auth::parse_auth_line;
 use eardrum_protocol::{next_line, reply};
-use eardrum_storage::{ScanCursor, Store};
+use eardrum_storage::{Backend, ScanCursor};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -38,7 +38,7 @@ const LINGER_MAX_BYTES: usize = 1024 * 1024;
 /// What every connection of a listener shares.
 #[derive(Debug)]
 pub(crate) struct Context {
-    pub(crate) store: Arc<Store>,
+    pub(crate) store: Arc<dyn Backend>,
     /// Stores put batches, several connections' in one log write.
     pub(crate) committer: Committer,
     pub(crate) stats: Arc<Stats>,
@@ -258,15 +258,48 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Writes a `get` reply in pieces, so that memory stays bounded however
     /// many points it has and writers are never blocked for long.
+    ///
+    /// A backend that cannot be read (ClickHouse down) gets the error reply
+    /// when nothing of the reply was sent yet; after that the reply cannot
+    /// be taken back, and the connection is closed instead, so that the
+    /// client sees an incomplete reply rather than a short one.
     async fn stream_get(&mut self, query: &Query) -> std::io::Result<()> {
         let mut cursor = ScanCursor::default();
+        let reply_start = self.output.len();
+        let mut flushed = false;
         begin_get(&mut self.output);
-        while !continue_get(&self.context.store, query, &mut cursor, &mut self.output) {
+        loop {
+            let store = &*self.context.store;
+            let output = &mut self.output;
+            let mut more = || continue_get(store, query, &mut cursor, output);
+            // A read over the network would stall every connection on this
+            // worker: the runtime moves them elsewhere meanwhile (which only
+            // a multi-threaded runtime can).
+            let multi_threaded = tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread;
+            let step = match store.reads_block() && multi_threaded {
+                true => tokio::task::block_in_place(more),
+                false => more(),
+            };
+            match step {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(failure) => {
+                    let failure: &dyn std::error::Error = &failure;
+                    tracing::warn!(peer = %self.peer, error = failure, "a get could not be read");
+                    if flushed {
+                        return Err(std::io::Error::other("the store failed in the middle of a reply"));
+                    }
+                    self.output.truncate(reply_start);
+                    self.output.extend_from_slice(reply::ERROR_REPLY);
+                    return Ok(());
+                }
+            }
             if self.output.len() >= self.context.limits.max_reply_bytes {
                 self.flush().await?;
+                flushed = true;
             }
         }
-        Ok(())
     }
 
     /// Writes the buffered replies; waits while the client is not reading

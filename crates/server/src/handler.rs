@@ -3,7 +3,7 @@
 
 use crate::stats::Tally;
 use eardrum_protocol::{next_line, parse_put_line, reply, Put, Request, Selector};
-use eardrum_storage::{Keys, Sample, ScanCursor, Store};
+use eardrum_storage::{Backend, Keys, Sample, ScanCursor};
 
 /// The requests [`parse`] found in a buffer, up to the first `get`.
 #[derive(Debug)]
@@ -139,14 +139,23 @@ pub(crate) fn begin_get(out: &mut Vec<u8>) {
 /// Appends the next rows of `query`'s reply to `out`, and the empty line
 /// that ends it once there are no more; returns whether the reply is
 /// complete.
-pub(crate) fn continue_get(store: &Store, query: &Query, cursor: &mut ScanCursor, out: &mut Vec<u8>) -> bool {
-    store.scan_some(query.keys(), cursor, STREAM_POINTS, |key, timestamp, value| {
+///
+/// # Errors
+///
+/// When the backend cannot be read; rows visited before stay in `out`.
+pub(crate) fn continue_get(
+    store: &dyn Backend,
+    query: &Query,
+    cursor: &mut ScanCursor,
+    out: &mut Vec<u8>,
+) -> eardrum_storage::Result<bool> {
+    store.scan_some(query.keys(), cursor, STREAM_POINTS, &mut |key, timestamp, value| {
         reply::write_row(out, key, value, timestamp);
-    });
+    })?;
     if cursor.is_done() {
         reply::end_reply(out);
     }
-    cursor.is_done()
+    Ok(cursor.is_done())
 }
 
 /// Puts waiting to be stored, and the replies that wait with them.
@@ -219,7 +228,7 @@ impl<'a> Batch<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eardrum_storage::Options;
+    use eardrum_storage::{Options, Store};
 
     /// What [`run`] did: bytes consumed, whether to close, the counts.
     type Outcome = (usize, bool, Tally);
@@ -248,7 +257,7 @@ mod tests {
                 Some(query) => {
                     let mut cursor = ScanCursor::default();
                     begin_get(&mut out);
-                    while !continue_get(store, &query, &mut cursor, &mut out) {}
+                    while !continue_get(store, &query, &mut cursor, &mut out).unwrap() {}
                 }
                 None if parsed.reply_buffer_full => {}
                 None => return (out, (consumed, parsed.close, tally)),

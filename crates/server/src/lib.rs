@@ -1,7 +1,8 @@
 //! The eardrum server: the metrics protocol over TCP, on one shared store.
 //!
-//! [`Server::bind`] opens the listening socket over a
-//! `Store` from `eardrum-storage`, and [`Server::run`] serves until its
+//! [`Server::bind`] opens the listening socket over a storage `Backend`
+//! from `eardrum-storage` (the embedded `Store`, or the ClickHouse crate's
+//! front end over a cluster), and [`Server::run`] serves until its
 //! shutdown token fires, then stops accepting, lets every connection answer
 //! the requests it has already read, and closes the store (a final sync).
 //!
@@ -61,7 +62,7 @@ pub use tokio_util::sync::CancellationToken;
 
 use committer::Committer;
 use connection::{Context, Dialect};
-use eardrum_storage::Store;
+use eardrum_storage::Backend;
 use listener::Listener;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -178,7 +179,7 @@ pub struct Server {
     listener: TcpListener,
     http_listener: Option<TcpListener>,
     graphite_listener: Option<TcpListener>,
-    store: Arc<Store>,
+    store: Arc<dyn Backend>,
     stats: Arc<Stats>,
     config: Config,
 }
@@ -189,7 +190,7 @@ impl Server {
     /// # Errors
     ///
     /// [`Error::Bind`] when an address cannot be listened on.
-    pub async fn bind(config: Config, store: Store) -> Result<Server> {
+    pub async fn bind(config: Config, store: impl Backend) -> Result<Server> {
         let bind = |addr: SocketAddr| async move {
             TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })
         };
@@ -252,7 +253,7 @@ impl Server {
             graphite = %graphite_addr,
             tls = self.config.tls.is_some(),
             auth = self.config.auth_token.is_some(),
-            data_dir = %self.store.dir().display(),
+            storage = %self.store.describe(),
             "listening"
         );
         let tracker = TaskTracker::new();
@@ -314,14 +315,7 @@ impl Server {
             );
         }
         let store = self.store;
-        let closed = tokio::task::spawn_blocking(move || match Arc::try_unwrap(store) {
-            Ok(store) => store.close(),
-            // Someone still holds the store (an embedding program): sync what
-            // we wrote and leave closing to the last holder.
-            Err(shared) => shared.sync(),
-        })
-        .await
-        .map_err(Error::CloseTask)?;
+        let closed = tokio::task::spawn_blocking(move || store.close()).await.map_err(Error::CloseTask)?;
         closed?;
         tracing::info!("stopped; the log is synced");
         Ok(())

@@ -79,6 +79,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A backend over a network could not answer (ClickHouse is down or
+    /// refused a query).
+    #[error("the remote store could not answer: {message}")]
+    Remote {
+        /// What failed, as the backend explains it.
+        message: String,
+        /// The backend's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Some samples had new keys and the store already holds
     /// [`Options::max_series`](crate::Options::max_series) series; the
     /// batch's other samples were stored.

@@ -12,6 +12,8 @@
 //!
 //! # Layout
 //!
+//! - [`Backend`]: the boundary a server stores through, which [`Store`]
+//!   implements and the ClickHouse crate implements over a cluster.
 //! - [`Store`]: open, [`put`](Store::put) a batch of [`Sample`]s (or
 //!   [`stage`](Store::stage) batches and [`commit`](Store::commit) them together),
 //!   [`scan`](Store::scan) or [`scan_some`](Store::scan_some) series,
@@ -49,6 +51,7 @@
 
 #![deny(clippy::unwrap_used)]
 
+mod backend;
 mod checkpoint;
 pub mod codec;
 mod error;
@@ -63,6 +66,7 @@ mod store;
 mod varint;
 pub mod wal;
 
+pub use backend::{Backend, Ticket};
 pub use error::{Corruption, Error, Result};
 pub use options::{Options, RecoveryMode, SyncMode};
 pub use registry::SeriesId;

@@ -109,11 +109,11 @@ fn a_name_index_catches_up_with_the_stores_keys_in_batches() {
     let samples: Vec<Sample<'_>> = keys.iter().map(|key| sample(key, 1, 1.0)).collect();
     store.put(&samples).unwrap();
     let mut index = NameIndex::default();
-    index.catch_up(&store);
+    index.catch_up(&store).unwrap();
     assert_eq!(index.len(), 10_000);
     assert_eq!(index.series(&Pattern::parse("host99{7,8}.cpu[0-1]").unwrap()), [9970, 9971, 9980, 9981]);
     store.put(&[sample("late.key", 2, 2.0)]).unwrap();
-    index.catch_up(&store);
+    index.catch_up(&store).unwrap();
     assert_eq!(index.series(&Pattern::parse("late.*").unwrap()), [10_000]);
 }
 

@@ -3,7 +3,7 @@
 //! graphite-web's `treejson` format does (Grafana's Graphite data source
 //! browses metrics with it).
 
-use super::{error, find_names, AppState};
+use super::{error, find_names, unavailable, AppState};
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -42,20 +42,22 @@ pub(crate) async fn series(
         let mut keys = Vec::new();
         match pattern {
             Some(pattern) => {
-                keys.extend(
-                    find_names(&state, &pattern).into_iter().filter(|f| f.series.is_some()).map(|f| f.path),
-                );
+                let found = find_names(&state, &pattern)?;
+                keys.extend(found.into_iter().filter(|f| f.series.is_some()).map(|f| f.path));
             }
             None => {
-                state.store.keys_from(0, usize::MAX, |_, key| keys.push(key.to_owned()));
+                state.store.keys_from(0, usize::MAX, &mut |_, key| keys.push(key.to_owned()))?;
                 keys.sort_unstable();
             }
         }
-        keys
+        Ok(keys)
     })
     .await
-    .unwrap_or_default();
-    Json(json!({ "series": keys })).into_response()
+    .unwrap_or_else(|_| Ok(Vec::new()));
+    match keys {
+        Ok(keys) => Json(json!({ "series": keys })).into_response(),
+        Err(failure) => unavailable(&failure),
+    }
 }
 
 async fn find(state: AppState, params: HashMap<String, String>) -> Response {
@@ -75,7 +77,11 @@ async fn find(state: AppState, params: HashMap<String, String>) -> Response {
         Ok(pattern) => pattern,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason.to_string()),
     };
-    let found = tokio::task::spawn_blocking(move || find_names(&state, &pattern)).await.unwrap_or_default();
+    let found = match tokio::task::spawn_blocking(move || find_names(&state, &pattern)).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(failure)) => return unavailable(&failure),
+        Err(_) => Vec::new(),
+    };
     let wildcards = params.get("wildcards").is_some_and(|w| w == "1");
     Json(tree_json(query, &found, wildcards)).into_response()
 }

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use eardrum_storage::names::{Found, NameIndex, Pattern};
-use eardrum_storage::Store;
+use eardrum_storage::Backend;
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub(crate) struct AppState {
-    pub(crate) store: Arc<Store>,
+    pub(crate) store: Arc<dyn Backend>,
     pub(crate) stats: Arc<Stats>,
     /// When set, every request must carry it as a bearer token.
     pub(crate) auth: Option<AuthToken>,
@@ -73,22 +73,34 @@ where
 /// The state of a router over `store`, for tests that call routes without
 /// a socket.
 #[cfg(test)]
-pub(crate) fn state_for_tests(store: Store, auth: Option<AuthToken>) -> AppState {
+pub(crate) fn state_for_tests(store: eardrum_storage::Store, auth: Option<AuthToken>) -> AppState {
     AppState { store: Arc::new(store), stats: Arc::default(), auth, names: Arc::default() }
 }
 
 /// The nodes `pattern` matches, after the name index has caught up with
-/// the store's new keys. It reads the store: call it off the async
+/// the store's new keys (or, over a backend whose key positions can move,
+/// from an index built afresh). It reads the store: call it off the async
 /// workers.
-fn find_names(state: &AppState, pattern: &Pattern) -> Vec<Found> {
+fn find_names(state: &AppState, pattern: &Pattern) -> eardrum_storage::Result<Vec<Found>> {
+    if !state.store.key_positions_stable() {
+        let mut index = NameIndex::default();
+        index.catch_up(&*state.store)?;
+        return Ok(index.find(pattern));
+    }
     let mut index = state.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    index.catch_up(&state.store);
-    index.find(pattern)
+    index.catch_up(&*state.store)?;
+    Ok(index.find(pattern))
 }
 
 /// An error as every route answers them: the status and a JSON message.
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// 503 for a read the backend could not answer (a ClickHouse cluster that
+/// is down): the client may retry.
+fn unavailable(failure: &eardrum_storage::Error) -> Response {
+    error(StatusCode::SERVICE_UNAVAILABLE, &failure.to_string())
 }
 
 /// Refuses requests without the bearer token, when one is configured:

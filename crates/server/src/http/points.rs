@@ -2,7 +2,7 @@
 //! between two times, raw or consolidated into steps.
 
 use super::range::{consolidate, parse_time, Aggregation};
-use super::{error, find_names, AppState};
+use super::{error, find_names, unavailable, AppState};
 use crate::unix_now;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use eardrum_protocol::PyFloat;
 use eardrum_storage::names::Pattern;
-use eardrum_storage::{Keys, ScanCursor, Store};
+use eardrum_storage::{Backend, Keys, ScanCursor};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -36,11 +36,11 @@ pub(crate) async fn points(
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let series = tokio::task::spawn_blocking(move || {
-        find_names(&state, &request.pattern)
+        find_names(&state, &request.pattern)?
             .into_iter()
             .filter(|found| found.series.is_some())
             .map(|found| {
-                let points = read_range(&state.store, &found.path, request.from, request.until);
+                let points = read_range(&*state.store, &found.path, request.from, request.until)?;
                 let rows: Vec<Value> = match request.step {
                     None => points.iter().map(|&(t, v)| json!([t, number(v)])).collect(),
                     Some((step, by)) => consolidate(&points, request.from, request.until, step, by)
@@ -48,13 +48,16 @@ pub(crate) async fn points(
                         .map(|(t, v)| json!([t, v.map_or(Value::Null, number)]))
                         .collect(),
                 };
-                json!({ "key": found.path, "points": rows })
+                Ok(json!({ "key": found.path, "points": rows }))
             })
-            .collect::<Vec<Value>>()
+            .collect::<eardrum_storage::Result<Vec<Value>>>()
     })
     .await
-    .unwrap_or_default();
-    Json(json!({ "series": series })).into_response()
+    .unwrap_or_else(|_| Ok(Vec::new()));
+    match series {
+        Ok(series) => Json(json!({ "series": series })).into_response(),
+        Err(failure) => unavailable(&failure),
+    }
 }
 
 /// Points read per hold of the store's lock.
@@ -63,19 +66,27 @@ const SCAN_BATCH: usize = 4096;
 /// The points of `key` from `from` through `until`: the scan starts at
 /// `from` (older chunks are skipped undecoded) and stops in the batch that
 /// passes `until`.
-fn read_range(store: &Store, key: &str, from: i64, until: i64) -> Vec<(i64, f64)> {
+fn read_range(
+    store: &dyn Backend,
+    key: &str,
+    from: i64,
+    until: i64,
+) -> eardrum_storage::Result<Vec<(i64, f64)>> {
     let mut points = Vec::new();
     let mut cursor = ScanCursor::starting_at(from);
     let mut past_until = false;
     while !cursor.is_done() && !past_until {
-        store.scan_some(Keys::One(key), &mut cursor, SCAN_BATCH, |_, timestamp, value| {
-            match timestamp <= until {
+        store.scan_some(
+            Keys::One(key),
+            &mut cursor,
+            SCAN_BATCH,
+            &mut |_, timestamp, value| match timestamp <= until {
                 true => points.push((timestamp, value)),
                 false => past_until = true,
-            }
-        });
+            },
+        )?;
     }
-    points
+    Ok(points)
 }
 
 fn read_request(params: &HashMap<String, String>, now: i64) -> Result<Request, String> {

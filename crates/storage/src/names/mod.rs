@@ -11,7 +11,7 @@ mod glob;
 
 pub use glob::Pattern;
 
-use crate::Store;
+use crate::{Backend, Result};
 use glob::Level;
 use std::collections::HashMap;
 
@@ -88,12 +88,17 @@ impl NameIndex {
 
     /// Adds every key the store has that the index has not seen yet, a
     /// batch per hold of the store's lock.
-    pub fn catch_up(&mut self, store: &Store) {
+    ///
+    /// # Errors
+    ///
+    /// When the backend cannot list its keys; the index keeps what it
+    /// added.
+    pub fn catch_up(&mut self, store: &dyn Backend) -> Result<()> {
         loop {
             let before = self.indexed;
-            store.keys_from(before, CATCH_UP_BATCH, |id, key| self.add(id, key));
+            store.keys_from(before, CATCH_UP_BATCH, &mut |id, key| self.add(id, key))?;
             if self.indexed - before < CATCH_UP_BATCH {
-                return;
+                return Ok(());
             }
         }
     }

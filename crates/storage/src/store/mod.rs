@@ -27,6 +27,7 @@ use state::{replay, Commit, Replayed, State};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -78,6 +79,9 @@ pub struct ScanCursor {
     position: usize,
     after: Option<i64>,
     done: bool,
+    /// Where other backends, which order series by a rank and key rather
+    /// than by position, are: the series being read.
+    series: Option<(u64, String)>,
 }
 
 impl ScanCursor {
@@ -92,6 +96,37 @@ impl ScanCursor {
     pub fn is_done(&self) -> bool {
         self.done
     }
+
+    /// The timestamp last visited in the current series, if any.
+    pub fn after(&self) -> Option<i64> {
+        self.after
+    }
+
+    /// For a [`Backend`](crate::Backend) that orders series by rank, then
+    /// key: the series the scan is in, if it has begun.
+    pub fn series(&self) -> Option<(u64, &str)> {
+        self.series.as_ref().map(|(rank, key)| (*rank, key.as_str()))
+    }
+
+    /// Records that the scan visited `timestamp` in the series ranked
+    /// `rank` with `key` (see [`ScanCursor::series`]).
+    pub fn visited(&mut self, rank: u64, key: &str, timestamp: i64) {
+        if self.series.as_ref().is_none_or(|(r, k)| (*r, k.as_str()) != (rank, key)) {
+            self.series = Some((rank, key.to_owned()));
+        }
+        self.after = Some(timestamp);
+    }
+
+    /// Records that the series ranked `rank` with `key` was read to its
+    /// end: the scan goes on with the next one.
+    pub fn finished_series(&mut self, rank: u64, key: &str) {
+        self.visited(rank, key, i64::MAX);
+    }
+
+    /// Marks the scan complete.
+    pub fn finish(&mut self) {
+        self.done = true;
+    }
 }
 
 /// A metrics store in a data folder: a write-ahead log, compressed series
@@ -104,10 +139,10 @@ impl ScanCursor {
 #[derive(Debug)]
 pub struct Store {
     shared: Arc<Shared>,
-    flusher: Option<Periodic>,
-    checkpointer: Option<Periodic>,
-    /// Set by `close`, so that `Drop` does not do it a second time.
-    closed: bool,
+    /// The log flusher and the checkpointer, stopped by the first close.
+    background: Mutex<Vec<Periodic>>,
+    /// Set by a close, so that `Drop` does not do it a second time.
+    closed: AtomicBool,
     /// Held for the life of the store: a second process on the same folder
     /// would interleave its log with ours.
     _lock: File,
@@ -223,7 +258,8 @@ impl Store {
             let shared = Arc::clone(&shared);
             Periodic::start("checkpointer", interval, move || shared.checkpoint().map(drop))
         });
-        Ok(Store { shared, flusher, checkpointer, closed: false, _lock: lock_file })
+        let background = Mutex::new(checkpointer.into_iter().chain(flusher).collect());
+        Ok(Store { shared, background, closed: AtomicBool::new(false), _lock: lock_file })
     }
 
     /// Stores a batch of samples: [`Store::stage`], [`Store::commit`], and
@@ -444,13 +480,17 @@ impl Store {
     /// The final sync's I/O error. A failed final checkpoint is only logged:
     /// the synced log still holds everything. Dropping a store without
     /// `close` syncs too, but can only log a failure.
-    pub fn close(mut self) -> Result<()> {
-        self.closed = true;
+    pub fn close(self) -> Result<()> {
         self.shut_down()
     }
 
-    fn shut_down(&mut self) -> Result<()> {
-        for thread in [self.checkpointer.take(), self.flusher.take()].into_iter().flatten() {
+    /// What [`Store::close`] does, for a store shared behind an `Arc` (see
+    /// [`Backend::close`](crate::Backend::close)); puts after it are still
+    /// stored but synced only by another close.
+    pub(crate) fn shut_down(&self) -> Result<()> {
+        self.closed.store(true, Ordering::Relaxed);
+        let threads = std::mem::take(&mut *lock(&self.background));
+        for thread in threads {
             thread.stop();
         }
         if self.shared.options.checkpoint_on_close {
@@ -465,7 +505,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        if self.closed {
+        if self.closed.load(Ordering::Relaxed) {
             return;
         }
         if let Err(error) = self.shut_down() {

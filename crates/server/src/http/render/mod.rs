@@ -9,7 +9,7 @@ mod series;
 mod target;
 
 use super::range::parse_time;
-use super::{error, find_names, AppState};
+use super::{error, find_names, unavailable, AppState};
 use crate::unix_now;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -54,9 +54,19 @@ pub(crate) async fn render(
     let rendered = tokio::task::spawn_blocking(move || render_json(&state, &request)).await;
     match rendered {
         Ok(Ok(json)) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Ok(Err(message)) => error(StatusCode::BAD_REQUEST, &message),
+        Ok(Err(Failure::BadRequest(message))) => error(StatusCode::BAD_REQUEST, &message),
+        Ok(Err(Failure::Unavailable(failure))) => unavailable(&failure),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed"),
     }
+}
+
+/// Why a render failed.
+#[derive(Debug)]
+enum Failure {
+    /// The request asks for something impossible: the message says what.
+    BadRequest(String),
+    /// The backend could not be read.
+    Unavailable(eardrum_storage::Error),
 }
 
 fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String> {
@@ -91,14 +101,23 @@ fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String
 
 /// Evaluates every target and writes graphite-web's JSON. It reads the
 /// store: call it off the async workers.
-fn render_json(state: &AppState, request: &Request) -> Result<String, String> {
+fn render_json(state: &AppState, request: &Request) -> Result<String, Failure> {
     let (from, until) = (request.from, request.until);
     let mut slots_left = MAX_SLOTS_PER_REQUEST;
+    // A backend failure ends the evaluation like a bad argument would,
+    // but is answered as the server's fault.
+    let mut backend_failure = None;
     let mut fetch = |text: &str| -> Result<Vec<Series>, String> {
         let pattern = Pattern::parse(text).map_err(|reason| reason.to_string())?;
         let mut list = Vec::new();
-        for found in find_names(state, &pattern).into_iter().filter(|found| found.series.is_some()) {
-            let series = read_series(&state.store, &found.path, text, from, until);
+        let mut failed = |failure: eardrum_storage::Error| {
+            let message = failure.to_string();
+            backend_failure = Some(failure);
+            message
+        };
+        let found = find_names(state, &pattern).map_err(&mut failed)?;
+        for found in found.into_iter().filter(|found| found.series.is_some()) {
+            let series = read_series(&*state.store, &found.path, text, from, until).map_err(&mut failed)?;
             slots_left = slots_left.checked_sub(series.values.len()).ok_or_else(|| {
                 format!(
                     "the targets match more than {MAX_SLOTS_PER_REQUEST} points between from and until: \
@@ -112,7 +131,12 @@ fn render_json(state: &AppState, request: &Request) -> Result<String, String> {
     let mut cx = Context { from, until, fetch: &mut fetch };
     let mut rendered = Vec::new();
     for target in &request.targets {
-        rendered.extend(evaluate(target, &mut cx)?);
+        match evaluate(target, &mut cx) {
+            Ok(series) => rendered.extend(series),
+            Err(message) => {
+                return Err(backend_failure.take().map_or(Failure::BadRequest(message), Failure::Unavailable))
+            }
+        }
     }
     let mut json = String::from("[");
     for series in rendered {

@@ -11,7 +11,7 @@
 //! holding `until`.
 
 use crate::http::range::Aggregation;
-use eardrum_storage::{Keys, ScanCursor, Store};
+use eardrum_storage::{Backend, Keys, ScanCursor};
 use serde_json::{Map, Value};
 
 /// The step of a series with fewer than two points in the range.
@@ -119,8 +119,14 @@ impl Series {
 const SCAN_BATCH: usize = 4096;
 
 /// The series stored under `key`, as slots between `from` and `until`.
-pub(crate) fn read_series(store: &Store, key: &str, path_expression: &str, from: i64, until: i64) -> Series {
-    let mut step = native_step(store, key, from);
+pub(crate) fn read_series(
+    store: &dyn Backend,
+    key: &str,
+    path_expression: &str,
+    from: i64,
+    until: i64,
+) -> eardrum_storage::Result<Series> {
+    let mut step = native_step(store, key, from)?;
     let span = until.saturating_sub(from).max(1);
     if span / step > MAX_SLOTS_PER_SERIES {
         step *= (span / step + MAX_SLOTS_PER_SERIES - 1) / MAX_SLOTS_PER_SERIES;
@@ -132,7 +138,7 @@ pub(crate) fn read_series(store: &Store, key: &str, path_expression: &str, from:
     let mut cursor = ScanCursor::starting_at(start);
     let mut past_end = false;
     while !cursor.is_done() && !past_end {
-        store.scan_some(Keys::One(key), &mut cursor, SCAN_BATCH, |_, timestamp, value| {
+        store.scan_some(Keys::One(key), &mut cursor, SCAN_BATCH, &mut |_, timestamp, value| {
             if timestamp >= end {
                 past_end = true;
             } else if timestamp >= start && !value.is_nan() {
@@ -140,43 +146,43 @@ pub(crate) fn read_series(store: &Store, key: &str, path_expression: &str, from:
                 sums[slot] += value;
                 counts[slot] += 1;
             }
-        });
+        })?;
     }
     let values = sums
         .iter()
         .zip(&counts)
         .map(|(&sum, &count)| if count == 0 { f64::NAN } else { sum / f64::from(count) })
         .collect();
-    Series::new(key, path_expression, start, step, values)
+    Ok(Series::new(key, path_expression, start, step, values))
 }
 
 /// The (lower) median gap between the first points of `key` from `from`
 /// on.
-fn native_step(store: &Store, key: &str, from: i64) -> i64 {
+fn native_step(store: &dyn Backend, key: &str, from: i64) -> eardrum_storage::Result<i64> {
     let mut timestamps = Vec::with_capacity(STEP_SAMPLE + 1);
     let mut cursor = ScanCursor::starting_at(from);
     while !cursor.is_done() && timestamps.len() <= STEP_SAMPLE {
-        store.scan_some(Keys::One(key), &mut cursor, STEP_SAMPLE + 1, |_, timestamp, _| {
+        store.scan_some(Keys::One(key), &mut cursor, STEP_SAMPLE + 1, &mut |_, timestamp, _| {
             if timestamps.len() <= STEP_SAMPLE {
                 timestamps.push(timestamp);
             }
-        });
+        })?;
     }
     let mut gaps: Vec<i64> =
         timestamps.windows(2).map(|pair| pair[1] - pair[0]).filter(|&gap| gap > 0).collect();
     if gaps.is_empty() {
-        return DEFAULT_STEP;
+        return Ok(DEFAULT_STEP);
     }
     // The lower median: with two gaps, a missed point is no reason to
     // double the step.
     let middle = (gaps.len() - 1) / 2;
-    *gaps.select_nth_unstable(middle).1
+    Ok(*gaps.select_nth_unstable(middle).1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eardrum_storage::{Options, Sample};
+    use eardrum_storage::{Options, Sample, Store};
 
     #[test]
     fn series_read_at_the_step_their_points_arrive() {
@@ -188,14 +194,14 @@ mod tests {
         let samples: Vec<Sample> =
             points.iter().map(|&(timestamp, value)| Sample { key: "a", timestamp, value }).collect();
         store.put(&samples).unwrap();
-        let series = read_series(&store, "a", "a*", 995, 1060);
+        let series = read_series(&store, "a", "a*", 995, 1060).unwrap();
         assert_eq!((series.start, series.step, series.end()), (1000, 10, 1070));
         let shown: Vec<Option<f64>> = series.values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect();
         assert_eq!(shown, [Some(1.0), Some(2.0), Some(3.0), Some(4.0), None, Some(7.0), Some(9.0)]);
         assert_eq!(series.tags["name"], "a");
         assert_eq!(series.path_expression, "a*");
         // Whisper's slots: the one holding `from` is not returned.
-        assert_eq!(read_series(&store, "a", "a", 1000, 1060).start, 1010);
+        assert_eq!(read_series(&store, "a", "a", 1000, 1060).unwrap().start, 1010);
 
         let coarse = series.resampled(30);
         assert_eq!((coarse.start, coarse.step), (990, 30));
@@ -203,7 +209,7 @@ mod tests {
         assert_eq!((coarse.value_at(1019), coarse.value_at(1020)), (1.5, 3.5));
         assert!(coarse.value_at(989).is_nan() && coarse.value_at(1080).is_nan());
 
-        let lonely = read_series(&store, "missing", "missing", 0, 600);
+        let lonely = read_series(&store, "missing", "missing", 0, 600).unwrap();
         assert_eq!((lonely.step, lonely.values.len()), (DEFAULT_STEP, 10));
         assert!(lonely.values.iter().all(|v| v.is_nan()));
     }
