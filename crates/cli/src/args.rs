@@ -129,6 +129,25 @@ pub struct ServeArgs {
     /// it, instead of refusing to start.
     #[arg(long)]
     pub salvage_log: bool,
+    /// Keep the points in ClickHouse, through its HTTP interface:
+    /// clickhouse://HOST:PORT/DATABASE. The server becomes a front end that
+    /// keeps only its log of recent puts in --data-dir and ships them (see
+    /// docs/scale-out.md). Omitted: the embedded store in --data-dir.
+    #[arg(long, env = "EARDRUM_STORAGE", value_name = "URL")]
+    pub storage: Option<String>,
+    /// With --storage: spread the data over the shards of this ClickHouse
+    /// cluster (as its remote_servers configuration names it), creating
+    /// local and Distributed tables.
+    #[arg(long, env = "EARDRUM_CLICKHOUSE_CLUSTER", value_name = "NAME", requires = "storage")]
+    pub clickhouse_cluster: Option<String>,
+    /// With --storage: how often puts are shipped to ClickHouse, e.g. 1s,
+    /// 200ms: the most other front ends lag behind this one's puts while
+    /// ClickHouse is up.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub ship_interval: Duration,
+    /// With --storage: how long one ClickHouse request may take.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub clickhouse_timeout: Duration,
 }
 
 /// The `--fsync` policies.
@@ -358,19 +377,20 @@ pub struct GetArgs {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let seconds_per_unit: u64 = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(format!("{text:?}: the unit must be s, m, h, d or w (e.g. 30d)")),
+    let millis_per_unit: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return Err(format!("{text:?}: the unit must be ms, s, m, h, d or w (e.g. 30d)")),
     };
     number
         .parse::<u64>()
         .ok()
-        .and_then(|n| n.checked_mul(seconds_per_unit))
-        .map(Duration::from_secs)
+        .and_then(|n| n.checked_mul(millis_per_unit))
+        .map(Duration::from_millis)
         .ok_or_else(|| format!("{text:?} is not a duration such as 90s, 15m, 12h or 30d"))
 }
 

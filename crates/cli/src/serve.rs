@@ -2,10 +2,12 @@
 
 use crate::args::{Fsync, ServeArgs};
 use anyhow::Context;
+use eardrum_clickhouse::{ClickHouse, FrontEnd};
 use eardrum_server::CancellationToken;
 use eardrum_server::{AuthToken, Config, Server, TlsConfig};
-use eardrum_storage::{Options, RecoveryMode, Store, SyncMode};
+use eardrum_storage::{Backend, Options, RecoveryMode, Store, SyncMode};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Runs the server in the foreground.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -31,7 +33,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let auth_token = args.auth_token_file.as_deref().map(AuthToken::read_file).transpose()?;
     warn_about_exposure(&args);
     raise_open_file_limit(args.max_connections);
-    let store = Store::open(&args.data_dir, options).map_err(|error| explain_open_error(error, &args))?;
+    let store = open_backend(&args, options)?;
     let config = Config {
         addr: SocketAddr::new(args.host, args.port),
         http_addr: (args.http_port != 0).then(|| SocketAddr::new(args.host, args.http_port)),
@@ -54,13 +56,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         runtime.enable_all().thread_name("eardrum-worker").build().context("starting the async runtime")?;
     runtime.block_on(async {
         let ports = (args.port, args.http_port, args.graphite_port);
-        let server = Server::bind(config, store).await.map_err(|error| explain_bind_error(error, ports))?;
+        let server =
+            Server::bind_shared(config, store).await.map_err(|error| explain_bind_error(error, ports))?;
         let shutdown = CancellationToken::new();
         let signals = tokio::spawn(eardrum_server::shutdown::cancel_on_signal(shutdown.clone()));
         server.run(shutdown).await?;
         signals.abort();
         anyhow::Ok(())
     })
+}
+
+/// The embedded store in the data folder, or with `--storage` a front end
+/// over ClickHouse whose local log is there.
+fn open_backend(args: &ServeArgs, options: Options) -> anyhow::Result<Arc<dyn Backend>> {
+    let Some(url) = &args.storage else {
+        let store = Store::open(&args.data_dir, options).map_err(|error| explain_open_error(error, args))?;
+        return Ok(Arc::new(store));
+    };
+    let mut clickhouse = ClickHouse::new(url, args.clickhouse_timeout)?;
+    if let Some(cluster) = &args.clickhouse_cluster {
+        clickhouse = clickhouse.with_cluster(cluster)?;
+    }
+    let front_end = FrontEnd::open(&args.data_dir, options, clickhouse, args.ship_interval)
+        .map_err(|error| explain_open_error(error, args))?;
+    Ok(Arc::new(front_end))
 }
 
 /// Connection threads when `--threads` is not given: half the CPUs, at

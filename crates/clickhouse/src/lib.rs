@@ -25,7 +25,12 @@
 //! `insert_distributed_sync`, TabSeparated input and output. This crate is synchronous (a blocking HTTP agent), as
 //! the storage engine is; the server calls it off its async workers.
 
+mod front_end;
+mod read;
 mod tsv;
+
+pub use front_end::{FrontEnd, DEFAULT_SHIP_INTERVAL};
+pub use read::{KeysFrom, VersionedPoint};
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -151,6 +156,25 @@ impl ClickHouse {
         &self.database
     }
 
+    /// Where the data is, for logs: the HTTP address, the database and the
+    /// cluster if any.
+    pub fn describe(&self) -> String {
+        match &self.cluster {
+            None => format!("{}{}", self.base, self.database),
+            Some(cluster) => format!("{}{} (cluster {cluster})", self.base, self.database),
+        }
+    }
+
+    /// Inserts TabSeparated `rows` into `table` (`points` or `series`).
+    ///
+    /// # Errors
+    ///
+    /// As every query; then nothing or all of the rows may be stored, and
+    /// sending them again is harmless.
+    pub fn insert_rows(&self, table: &str, rows: &[u8]) -> Result<()> {
+        self.run(&format!("INSERT INTO {table} FORMAT TabSeparated"), rows).map(drop)
+    }
+
     /// Runs one statement in the database, `body` holding its data if
     /// any, and returns what ClickHouse printed.
     fn run(&self, query: &str, body: &[u8]) -> Result<String> {
@@ -178,7 +202,9 @@ impl ClickHouse {
             .post(&self.base)
             .query("query", query)
             .query("insert_distributed_sync", "1")
-            .query("distributed_product_mode", "local");
+            .query("distributed_product_mode", "local")
+            // A page of `get *` names up to a thousand keys in its query.
+            .query("max_query_size", "67108864");
         if let Some(database) = database {
             request = request.query("database", database);
         }
@@ -260,7 +286,7 @@ impl ClickHouse {
                 tsv::push_field(&mut rows, key);
                 let _ = writeln!(rows, "\t{seen}");
             }
-            self.run("INSERT INTO series FORMAT TabSeparated", rows.as_bytes())?;
+            self.insert_rows("series", rows.as_bytes())?;
         }
         if points.is_empty() {
             return Ok(());
@@ -268,10 +294,11 @@ impl ClickHouse {
         let mut rows = String::with_capacity(points.len() * 40);
         for point in points {
             tsv::push_field(&mut rows, &point.key);
-            let _ = writeln!(rows, "\t{}\t{}\t{}", point.timestamp, tsv::float(point.value), point.version);
+            let _ = write!(rows, "\t{}\t", point.timestamp);
+            tsv::push_float(&mut rows, point.value);
+            let _ = writeln!(rows, "\t{}", point.version);
         }
-        self.run("INSERT INTO points FORMAT TabSeparated", rows.as_bytes())?;
-        Ok(())
+        self.insert_rows("points", rows.as_bytes())
     }
 
     /// The points of `key` from `from` through `until`, one per timestamp

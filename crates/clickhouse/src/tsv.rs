@@ -50,17 +50,18 @@ pub fn sql_string(text: &str) -> String {
     quoted
 }
 
-/// A float as ClickHouse reads it exactly: the shortest digits that read
-/// back to the same double, and `nan`, `inf`, `-inf`.
-pub fn float(value: f64) -> String {
+/// Appends a float as ClickHouse reads it exactly: the shortest digits
+/// that read back to the same double, and `nan`, `inf`, `-inf`.
+pub fn push_float(out: &mut String, value: f64) {
+    use std::fmt::Write as _;
     if value.is_nan() {
-        "nan".to_owned()
+        out.push_str("nan");
     } else if value.is_infinite() {
-        if value > 0.0 { "inf" } else { "-inf" }.to_owned()
+        out.push_str(if value > 0.0 { "inf" } else { "-inf" });
     } else {
         // Rust's `{:?}` is the shortest round-trip form, with an exponent
         // for very large and small numbers (`1e300`), which ClickHouse reads.
-        format!("{value:?}")
+        let _ = write!(out, "{value:?}");
     }
 }
 
@@ -85,6 +86,11 @@ mod tests {
         assert_eq!(field, "a\\\\b\\tc");
         assert_eq!(unescape(&field), "a\\b\tc");
         assert_eq!(sql_string("it's a\\b"), "'it\\'s a\\\\b'");
+        let float = |value| {
+            let mut text = String::new();
+            push_float(&mut text, value);
+            text
+        };
         for value in [0.1, -2.5e-300, 1e300, 23.7, f64::INFINITY, f64::NEG_INFINITY] {
             assert_eq!(parse_float(&float(value)), Some(value));
         }

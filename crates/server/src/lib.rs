@@ -191,6 +191,15 @@ impl Server {
     ///
     /// [`Error::Bind`] when an address cannot be listened on.
     pub async fn bind(config: Config, store: impl Backend) -> Result<Server> {
+        Server::bind_shared(config, Arc::new(store)).await
+    }
+
+    /// [`Server::bind`] over a backend chosen at run time.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::bind`].
+    pub async fn bind_shared(config: Config, store: Arc<dyn Backend>) -> Result<Server> {
         let bind = |addr: SocketAddr| async move {
             TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })
         };
@@ -203,14 +212,7 @@ impl Server {
             Some(addr) => Some(bind(addr).await?),
             None => None,
         };
-        Ok(Server {
-            listener,
-            http_listener,
-            graphite_listener,
-            store: Arc::new(store),
-            stats: Arc::default(),
-            config,
-        })
+        Ok(Server { listener, http_listener, graphite_listener, store, stats: Arc::default(), config })
     }
 
     /// The address the HTTP API listens on, if it is on.

@@ -1,0 +1,280 @@
+//! A front end: the server's [`Backend`] over ClickHouse.
+//!
+//! Puts are acknowledged once they are in the local log (an
+//! [outbox](outbox)), with the embedded engine's durability; a shipper
+//! thread sends each outbox to ClickHouse, at least once, retrying with
+//! backoff while ClickHouse is down, and deletes it once ClickHouse holds
+//! it. Reads ask ClickHouse and merge in what the outboxes still hold, so
+//! a front end reads its own writes at once and the other front ends'
+//! once they are shipped.
+
+mod outbox;
+mod reads;
+mod shipper;
+
+use crate::{ClickHouse, Version};
+use eardrum_storage::{Backend, Keys, Options, Sample, ScanCursor, Stats, SyncMode, Ticket};
+use outbox::Outbox;
+use parking_lot::RwLock;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How often the shipper sends what was put, by default.
+pub const DEFAULT_SHIP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A front end over ClickHouse: see the [module](self) documentation.
+#[derive(Debug)]
+pub struct FrontEnd {
+    shared: Arc<Shared>,
+    shipper: parking_lot::Mutex<Option<shipper::Handle>>,
+}
+
+/// What the front end and its shipper share.
+#[derive(Debug)]
+struct Shared {
+    clickhouse: ClickHouse,
+    /// The folder holding the outboxes.
+    dir: PathBuf,
+    options: Options,
+    outboxes: RwLock<Outboxes>,
+    versions: parking_lot::Mutex<Version>,
+    /// Set by every stage: the active outbox has something to ship.
+    dirty: AtomicBool,
+    counters: Counters,
+}
+
+/// The outboxes: sealed ones oldest first, waiting to be shipped, and the
+/// active one taking puts.
+#[derive(Debug)]
+struct Outboxes {
+    sealed: Vec<Outbox>,
+    active: Outbox,
+}
+
+/// The shipper's figures.
+#[derive(Debug, Default)]
+struct Counters {
+    points_shipped: AtomicU64,
+    inserts: AtomicU64,
+    failed_attempts: AtomicU64,
+}
+
+impl FrontEnd {
+    /// Opens the front end's local log in `dir` (reopening the outboxes an
+    /// earlier run left, which are shipped first) and starts shipping to
+    /// `clickhouse` every `ship_interval`. The schema is created if missing;
+    /// while ClickHouse is unreachable the front end still takes puts, and
+    /// the shipper creates the schema once it answers.
+    ///
+    /// # Errors
+    ///
+    /// The local log's errors, as [`Store::open`](eardrum_storage::Store::open)'s.
+    pub fn open(
+        dir: impl AsRef<Path>,
+        options: Options,
+        clickhouse: ClickHouse,
+        ship_interval: Duration,
+    ) -> eardrum_storage::Result<FrontEnd> {
+        let dir = dir.as_ref().to_owned();
+        std::fs::create_dir_all(&dir).map_err(|source| eardrum_storage::Error::Io {
+            action: "creating the front end's folder",
+            path: dir.clone(),
+            source,
+        })?;
+        let sealed = Outbox::reopen_all(&dir, &options)?;
+        let mut versions = Version::new(node_number(&dir));
+        // Every first-seen time of an older outbox stays below the new one's.
+        let floor = sealed.iter().map(|o| o.version + o.key_count()).max().unwrap_or(0);
+        let version = versions.next(now_micros().max((floor >> 12) + 1));
+        let active = Outbox::open(&dir, version, &options)?;
+        if !sealed.is_empty() {
+            tracing::info!(outboxes = sealed.len(), "found outboxes not yet shipped; shipping them first");
+        }
+        let schema_ready = match clickhouse.ensure_schema() {
+            Ok(()) => true,
+            Err(error) => {
+                let error: &dyn std::error::Error = &error;
+                tracing::warn!(error, "ClickHouse is not answering yet; taking puts meanwhile");
+                false
+            }
+        };
+        let shared = Arc::new(Shared {
+            clickhouse,
+            dir,
+            options,
+            outboxes: RwLock::new(Outboxes { sealed, active }),
+            versions: parking_lot::Mutex::new(versions),
+            dirty: AtomicBool::new(false),
+            counters: Counters::default(),
+        });
+        let shipper = shipper::Handle::start(Arc::clone(&shared), ship_interval, schema_ready);
+        Ok(FrontEnd { shared, shipper: parking_lot::Mutex::new(Some(shipper)) })
+    }
+
+    /// The ClickHouse database the front end ships to.
+    pub fn clickhouse(&self) -> &ClickHouse {
+        &self.shared.clickhouse
+    }
+}
+
+impl Shared {
+    /// Seals the active outbox and opens a new one, when the active one
+    /// took puts and every sealed one was shipped (while ClickHouse is down
+    /// the active outbox grows instead of leaving a trail of small ones).
+    /// Returns whether it sealed one.
+    fn rotate(&self) -> eardrum_storage::Result<bool> {
+        let mut outboxes = self.outboxes.write();
+        if !outboxes.sealed.is_empty() || !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(false);
+        }
+        // Stagers hold the lock while staging: every batch staged in the
+        // old outbox is committed here, before anyone can ship it.
+        outboxes.active.store.commit()?;
+        let floor = outboxes.active.version + outboxes.active.key_count();
+        let version = self.versions.lock().next(now_micros().max((floor >> 12) + 1));
+        let fresh = Outbox::open(&self.dir, version, &self.options)?;
+        let sealed = std::mem::replace(&mut outboxes.active, fresh);
+        outboxes.sealed.push(sealed.clone());
+        drop(outboxes);
+        sealed.seal()?;
+        Ok(true)
+    }
+
+    /// The outboxes, sealed ones first, for reading.
+    fn snapshot(&self) -> Vec<Outbox> {
+        let outboxes = self.outboxes.read();
+        outboxes.sealed.iter().chain([&outboxes.active]).cloned().collect()
+    }
+}
+
+impl Backend for FrontEnd {
+    fn stage(&self, samples: &[Sample<'_>]) -> Ticket {
+        let outboxes = self.shared.outboxes.read();
+        let store = &outboxes.active.store;
+        let ticket = Ticket::in_store(Arc::clone(store), store.stage(samples));
+        self.shared.dirty.store(true, Ordering::Release);
+        ticket
+    }
+
+    fn commit(&self) -> eardrum_storage::Result<()> {
+        let active = Arc::clone(&self.shared.outboxes.read().active.store);
+        active.commit()
+    }
+
+    fn outcome(&self, ticket: &Ticket) -> Option<bool> {
+        ticket.store().and_then(|store| store.outcome(ticket.staged()))
+    }
+
+    fn sync_mode(&self) -> SyncMode {
+        self.shared.options.sync
+    }
+
+    fn reads_block(&self) -> bool {
+        true
+    }
+
+    fn scan_some(
+        &self,
+        keys: Keys<'_>,
+        cursor: &mut ScanCursor,
+        limit: usize,
+        visit: &mut dyn FnMut(&str, i64, f64),
+    ) -> eardrum_storage::Result<()> {
+        let outboxes = self.shared.snapshot();
+        let read = reads::Reader { clickhouse: &self.shared.clickhouse, outboxes: &outboxes };
+        match keys {
+            Keys::One(key) => read.one(key, cursor, limit, visit),
+            Keys::All => read.all(cursor, limit, visit),
+        }
+        .map_err(remote)
+    }
+
+    fn keys_from(
+        &self,
+        from: usize,
+        limit: usize,
+        visit: &mut dyn FnMut(u32, &str),
+    ) -> eardrum_storage::Result<usize> {
+        let outboxes = self.shared.snapshot();
+        let read = reads::Reader { clickhouse: &self.shared.clickhouse, outboxes: &outboxes };
+        let keys = read.every_key().map_err(remote)?;
+        for (position, key) in keys.iter().enumerate().skip(from).take(limit) {
+            visit(position as u32, key);
+        }
+        Ok(keys.len())
+    }
+
+    fn key_positions_stable(&self) -> bool {
+        false
+    }
+
+    fn stats(&self) -> Stats {
+        let mut total = Stats::default();
+        for outbox in self.shared.snapshot() {
+            let stats = outbox.store.stats();
+            total.series += stats.series;
+            total.points += stats.points;
+            total.memory_bytes += stats.memory_bytes;
+            total.block_bytes += stats.block_bytes;
+            total.log_bytes += stats.log_bytes;
+            total.log_bytes_written += stats.log_bytes_written;
+            total.records_replayed += stats.records_replayed;
+            total.checkpoints += stats.checkpoints;
+        }
+        total
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "ClickHouse {}, local log in {}",
+            self.shared.clickhouse.describe(),
+            self.shared.dir.display()
+        )
+    }
+
+    fn close(&self) -> eardrum_storage::Result<()> {
+        if let Some(shipper) = self.shipper.lock().take() {
+            shipper.stop();
+        }
+        let outboxes = self.shared.outboxes.read();
+        for outbox in outboxes.sealed.iter().chain([&outboxes.active]) {
+            Backend::close(&*outbox.store)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for FrontEnd {
+    fn drop(&mut self) {
+        if let Some(shipper) = self.shipper.get_mut().take() {
+            shipper.stop();
+        }
+    }
+}
+
+/// A ClickHouse failure as the storage boundary reports it.
+fn remote(error: crate::Error) -> eardrum_storage::Error {
+    eardrum_storage::Error::Remote { message: error.to_string(), source: Box::new(error) }
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+/// This front end's number in the versions it writes (see [`Version`]):
+/// chosen at random on first start and kept in the folder, so that two
+/// front ends writing one point in the same microsecond still differ.
+fn node_number(dir: &Path) -> u16 {
+    let path = dir.join("node-number");
+    if let Some(number) = std::fs::read_to_string(&path).ok().and_then(|text| text.trim().parse().ok()) {
+        return number;
+    }
+    let seed = now_micros() ^ u64::from(std::process::id()).rotate_left(32);
+    let number = (seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as u16;
+    if let Err(error) = std::fs::write(&path, format!("{number}\n")) {
+        tracing::warn!(%error, path = %path.display(), "could not keep the front end's number");
+    }
+    number
+}
