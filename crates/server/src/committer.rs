@@ -64,11 +64,12 @@ impl Committer {
         }
     }
 
-    /// One commit. A sync per commit waits on the disk: that runs on
-    /// tokio's blocking pool, so the thread keeps serving connections,
-    /// which stage their batches for the next commit meanwhile.
+    /// One commit. A sync per commit waits on the disk, and a backend over
+    /// a network may wait on it: that runs on tokio's blocking pool, so the
+    /// thread keeps serving connections, which stage their batches for the
+    /// next commit meanwhile.
     async fn commit(&self) -> eardrum_storage::Result<()> {
-        if self.store.sync_mode() != SyncMode::Always {
+        if self.store.sync_mode() != SyncMode::Always && !self.store.waits_on_network() {
             return self.store.commit();
         }
         let store = Arc::clone(&self.store);

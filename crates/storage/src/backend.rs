@@ -74,9 +74,9 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// When acknowledged writes reach the disk.
     fn sync_mode(&self) -> SyncMode;
 
-    /// Whether reads wait on a network (callers on an async runtime then
-    /// move them off its workers).
-    fn reads_block(&self) -> bool {
+    /// Whether reads and commits wait on a network (callers on an async
+    /// runtime then move them off its workers).
+    fn waits_on_network(&self) -> bool {
         false
     }
 

@@ -42,6 +42,13 @@ struct Shared {
     versions: parking_lot::Mutex<Version>,
     /// Set by every stage: the active outbox has something to ship.
     dirty: AtomicBool,
+    /// Held for a shipping round, by the thread or an inline commit.
+    shipping: parking_lot::Mutex<shipper::ShipState>,
+    /// Whether every commit ships before acknowledging (no interval).
+    ship_inline: bool,
+    /// Set while shipping fails: inline commits then leave it to the
+    /// thread rather than each wait for ClickHouse to time out.
+    ship_failing: AtomicBool,
     counters: Counters,
 }
 
@@ -67,6 +74,11 @@ impl FrontEnd {
     /// `clickhouse` every `ship_interval`. The schema is created if missing;
     /// while ClickHouse is unreachable the front end still takes puts, and
     /// the shipper creates the schema once it answers.
+    ///
+    /// A zero `ship_interval` ships in every commit, before its puts are
+    /// acknowledged, so that other front ends see them at once: a put then
+    /// costs a ClickHouse insert. If the insert fails the puts are still
+    /// acknowledged (they are in the local log) and a thread retries.
     ///
     /// # Errors
     ///
@@ -107,9 +119,14 @@ impl FrontEnd {
             outboxes: RwLock::new(Outboxes { sealed, active }),
             versions: parking_lot::Mutex::new(versions),
             dirty: AtomicBool::new(false),
+            shipping: parking_lot::Mutex::new(shipper::ShipState::new(schema_ready)),
+            ship_failing: AtomicBool::new(false),
+            ship_inline: ship_interval.is_zero(),
             counters: Counters::default(),
         });
-        let shipper = shipper::Handle::start(Arc::clone(&shared), ship_interval, schema_ready);
+        // Inline shipping still needs the thread, to retry what failed.
+        let interval = if ship_interval.is_zero() { DEFAULT_SHIP_INTERVAL } else { ship_interval };
+        let shipper = shipper::Handle::start(Arc::clone(&shared), interval);
         Ok(FrontEnd { shared, shipper: parking_lot::Mutex::new(Some(shipper)) })
     }
 
@@ -160,7 +177,12 @@ impl Backend for FrontEnd {
 
     fn commit(&self) -> eardrum_storage::Result<()> {
         let active = Arc::clone(&self.shared.outboxes.read().active.store);
-        active.commit()
+        active.commit()?;
+        if self.shared.ship_inline && !self.shared.ship_failing.load(Ordering::Acquire) {
+            // A failure is the thread's to retry: the puts are in the log.
+            let _ = self.shared.ship_round();
+        }
+        Ok(())
     }
 
     fn outcome(&self, ticket: &Ticket) -> Option<bool> {
@@ -171,7 +193,7 @@ impl Backend for FrontEnd {
         self.shared.options.sync
     }
 
-    fn reads_block(&self) -> bool {
+    fn waits_on_network(&self) -> bool {
         true
     }
 

@@ -44,7 +44,15 @@ impl Outbox {
             }
         }
         versions.sort_unstable();
-        versions.into_iter().map(|version| Outbox::open(parent, version, options)).collect()
+        let mut found = Vec::new();
+        for version in versions {
+            let outbox = Outbox::open(parent, version, options)?;
+            match outbox.store.stats().points {
+                0 => outbox.delete()?,
+                _ => found.push(outbox),
+            }
+        }
+        Ok(found)
     }
 
     /// The number of keys, which the outbox's first-seen times use up

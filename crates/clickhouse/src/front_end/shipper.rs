@@ -1,6 +1,7 @@
-//! The shipper: a thread that seals the active outbox on an interval and
-//! sends sealed outboxes to ClickHouse, oldest first, retrying with backoff
-//! while ClickHouse is down.
+//! Shipping: seal the active outbox, send sealed outboxes to ClickHouse
+//! oldest first, and retry with backoff while ClickHouse is down. A thread
+//! does it on an interval; with no interval, every commit does it before
+//! its puts are acknowledged.
 
 use super::outbox::Outbox;
 use super::Shared;
@@ -20,7 +21,23 @@ const POINTS_PER_INSERT: usize = 256 * 1024;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// The running shipper.
+/// What shipping remembers between rounds.
+#[derive(Debug, Default)]
+pub(super) struct ShipState {
+    /// Whether the tables are known to exist.
+    pub(super) schema_ready: bool,
+    /// When the current run of failures began, and the wait before the
+    /// next attempt.
+    failing: Option<(Instant, Duration)>,
+}
+
+impl ShipState {
+    pub(super) fn new(schema_ready: bool) -> ShipState {
+        ShipState { schema_ready, failing: None }
+    }
+}
+
+/// The shipping thread.
 #[derive(Debug)]
 pub(super) struct Handle {
     stop: mpsc::Sender<()>,
@@ -28,19 +45,28 @@ pub(super) struct Handle {
 }
 
 impl Handle {
-    /// Starts shipping every `interval`; `schema_ready` says whether the
-    /// tables are known to exist.
-    pub(super) fn start(shared: Arc<Shared>, interval: Duration, schema_ready: bool) -> Handle {
+    /// Starts a round every `interval`, sooner after a failure's backoff.
+    pub(super) fn start(shared: Arc<Shared>, interval: Duration) -> Handle {
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("eardrum-shipper".to_owned())
-            .spawn(move || Shipper { shared, schema_ready, failing_since: None }.run(interval, &stopped))
+            .spawn(move || {
+                let mut wait = interval;
+                loop {
+                    let stopping = !matches!(stopped.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
+                    let backoff = shared.ship_round();
+                    if stopping {
+                        return;
+                    }
+                    wait = backoff.unwrap_or(interval);
+                }
+            })
             // Failing to spawn a thread at startup leaves nothing sensible to do.
             .expect("spawning the shipper thread");
         Handle { stop, thread }
     }
 
-    /// Stops after the current attempt; a last round ships what it can
+    /// Stops after the current round; a last round ships what it can
     /// without retrying, so that a clean stop leaves little behind.
     pub(super) fn stop(self) {
         drop(self.stop);
@@ -48,61 +74,43 @@ impl Handle {
     }
 }
 
-struct Shipper {
-    shared: Arc<Shared>,
-    schema_ready: bool,
-    /// When the current run of failures began, and the wait before the next
-    /// attempt.
-    failing_since: Option<(Instant, Duration)>,
-}
-
-impl Shipper {
-    fn run(mut self, interval: Duration, stopped: &mpsc::Receiver<()>) {
-        let mut wait = interval;
-        loop {
-            let stopping = !matches!(stopped.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
-            let shipped_all = self.round();
-            if stopping {
-                return;
+impl Shared {
+    /// One round: ship every sealed outbox, then seal the active one if it
+    /// took puts and ship it too. Returns how long to wait before retrying
+    /// when something could not be shipped.
+    pub(super) fn ship_round(&self) -> Option<Duration> {
+        let mut state = self.shipping.lock();
+        if !state.schema_ready {
+            match self.clickhouse.ensure_schema() {
+                Ok(()) => state.schema_ready = true,
+                Err(error) => return Some(self.failed(&mut state, &error)),
             }
-            wait = match (shipped_all, &mut self.failing_since) {
-                (true, _) => interval,
-                (false, Some((_, backoff))) => {
-                    let this = *backoff;
-                    *backoff = (*backoff * 2).min(MAX_BACKOFF);
-                    this
-                }
-                (false, None) => interval,
+        }
+        loop {
+            let oldest = self.outboxes.read().sealed.first().cloned();
+            let oldest = match oldest {
+                Some(oldest) => Some(oldest),
+                None => match self.rotate() {
+                    Ok(true) => self.outboxes.read().sealed.first().cloned(),
+                    Ok(false) => None,
+                    Err(error) => {
+                        let error: &dyn std::error::Error = &error;
+                        tracing::error!(error, "could not seal the active outbox");
+                        None
+                    }
+                },
             };
-        }
-    }
-
-    /// One round: seal the active outbox if it took puts, then ship every
-    /// sealed one. Returns whether nothing is left to ship.
-    fn round(&mut self) -> bool {
-        if let Err(error) = self.shared.rotate() {
-            let error: &dyn std::error::Error = &error;
-            tracing::error!(error, "could not seal the active outbox");
-        }
-        if !self.schema_ready {
-            match self.shared.clickhouse.ensure_schema() {
-                Ok(()) => self.schema_ready = true,
-                Err(error) => return self.failed(&error),
-            }
-        }
-        loop {
-            let Some(oldest) = self.shared.outboxes.read().sealed.first().cloned() else {
-                if let Some((since, _)) = self.failing_since.take() {
+            let Some(oldest) = oldest else {
+                if let Some((since, _)) = state.failing.take() {
+                    self.ship_failing.store(false, Ordering::Release);
                     tracing::info!(after_ms = since.elapsed().as_millis() as u64, "shipping again");
                 }
-                return true;
+                return None;
             };
             if let Err(error) = self.ship(&oldest) {
-                return self.failed(&error);
+                return Some(self.failed(&mut state, &error));
             }
-            let mut outboxes = self.shared.outboxes.write();
-            outboxes.sealed.retain(|o| o.version != oldest.version);
-            drop(outboxes);
+            self.outboxes.write().sealed.retain(|o| o.version != oldest.version);
             if let Err(error) = oldest.delete() {
                 let error: &dyn std::error::Error = &error;
                 tracing::warn!(error, "could not delete a shipped outbox (it is shipped again, harmlessly)");
@@ -110,25 +118,28 @@ impl Shipper {
         }
     }
 
-    /// Notes a failure, logged once per run of failures; returns `false`.
-    fn failed(&mut self, error: &crate::Error) -> bool {
-        self.shared.counters.failed_attempts.fetch_add(1, Ordering::Relaxed);
-        if self.failing_since.is_none() {
+    /// Notes a failure, logged once per run of failures; returns the wait
+    /// before the next attempt, doubling with each failure of the run.
+    fn failed(&self, state: &mut ShipState, error: &crate::Error) -> Duration {
+        self.counters.failed_attempts.fetch_add(1, Ordering::Relaxed);
+        self.ship_failing.store(true, Ordering::Release);
+        let (_, backoff) = state.failing.get_or_insert_with(|| {
             let error: &dyn std::error::Error = error;
             tracing::warn!(
                 error,
                 "cannot ship to ClickHouse; keeping the points in the local log and retrying"
             );
-            self.failing_since = Some((Instant::now(), FIRST_BACKOFF));
-        }
-        false
+            (Instant::now(), FIRST_BACKOFF / 2)
+        });
+        *backoff = (*backoff * 2).min(MAX_BACKOFF);
+        *backoff
     }
 
     /// Sends one outbox: its keys' first-seen times first (so that a key
     /// listed has its points to follow), then its points, a large insert at
     /// a time, all with the outbox's version.
     fn ship(&self, outbox: &Outbox) -> crate::Result<()> {
-        let clickhouse: &ClickHouse = &self.shared.clickhouse;
+        let clickhouse: &ClickHouse = &self.clickhouse;
         let mut rows = String::new();
         for (key, first_seen) in outbox.keys() {
             tsv::push_field(&mut rows, &key);
@@ -152,9 +163,8 @@ impl Shipper {
                 continue;
             }
             clickhouse.insert_rows("points", rows.as_bytes())?;
-            let counters = &self.shared.counters;
-            counters.inserts.fetch_add(1, Ordering::Relaxed);
-            counters.points_shipped.fetch_add(points, Ordering::Relaxed);
+            self.counters.inserts.fetch_add(1, Ordering::Relaxed);
+            self.counters.points_shipped.fetch_add(points, Ordering::Relaxed);
         }
         Ok(())
     }

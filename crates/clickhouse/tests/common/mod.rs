@@ -11,17 +11,38 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A ClickHouse server in a temporary folder, stopped when dropped.
+///
+/// It runs under a watchdog shell that kills it when the test process
+/// goes, so a server shared by a whole test binary (kept in a static,
+/// never dropped) does not outlive it.
 pub struct Server {
-    child: Child,
+    watchdog: Child,
     pub http_port: u16,
     pub tcp_port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
+    }
+}
+
+impl Server {
+    /// SIGKILLs ClickHouse, as a crash would.
+    pub fn kill(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("clickhouse.pid")) {
+            let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+        }
+        let _ = self.watchdog.kill();
+        let _ = self.watchdog.wait();
+    }
+
+    /// Starts ClickHouse again on the same folder and ports, after
+    /// [`Server::kill`].
+    pub fn restart(&mut self) {
+        self.watchdog = spawn(self.dir.path());
+        wait_until_up(self);
     }
 }
 
@@ -67,9 +88,8 @@ fn start_node(tcp_port: u16, extra_config: &str) -> Server {
          <profile>default</profile><quota>default</quota></default></users></yandex>",
     )
     .unwrap();
-    let config = dir.path().join("config.xml");
     std::fs::write(
-        &config,
+        dir.path().join("config.xml"),
         format!(
             "<yandex><logger><level>warning</level><console>1</console></logger>\
              <http_port>{http_port}</http_port><tcp_port>{tcp_port}</tcp_port>\
@@ -80,21 +100,40 @@ fn start_node(tcp_port: u16, extra_config: &str) -> Server {
         ),
     )
     .unwrap();
-    let child = Command::new("/usr/sbin/clickhouse-server")
-        .arg(format!("--config-file={}", config.display()))
+    let watchdog = spawn(dir.path());
+    let server = Server { watchdog, http_port, tcp_port, dir };
+    wait_until_up(&server);
+    server
+}
+
+/// Starts clickhouse-server with the configuration in `dir`, under a shell
+/// that kills it when this process (or the shell itself) is gone.
+fn spawn(dir: &Path) -> Child {
+    let script = format!(
+        "/usr/sbin/clickhouse-server --config-file={dir}/config.xml & server=$!\n\
+         echo $server > {dir}/clickhouse.pid\n\
+         trap 'kill -KILL $server; exit' TERM HUP\n\
+         while kill -0 {parent} 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.5; done\n\
+         kill -KILL $server 2>/dev/null",
+        dir = dir.display(),
+        parent = std::process::id(),
+    );
+    Command::new("bash")
+        .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("clickhouse-server runs");
-    let server = Server { child, http_port, tcp_port, _dir: dir };
-    let clickhouse = connect(&server, "probe");
+        .expect("clickhouse-server runs")
+}
+
+fn wait_until_up(server: &Server) {
+    let clickhouse = connect(server, "probe");
     let deadline = Instant::now() + Duration::from_secs(60);
     while clickhouse.server_version().is_err() {
         assert!(Instant::now() < deadline, "ClickHouse did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    server
 }
 
 /// A connection to `database` on `server`.

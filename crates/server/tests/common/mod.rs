@@ -45,14 +45,21 @@ pub async fn start_server_with_config(dir: &Path, sync: SyncMode, config: Config
 /// A server over a store opened with `options`, with `config` but on ports
 /// the system picks.
 pub async fn start_server_with_options(dir: &Path, options: Options, config: Config) -> TestServer {
-    let store = Store::open(dir, options).unwrap();
+    start_server_over(std::sync::Arc::new(Store::open(dir, options).unwrap()), config).await
+}
+
+/// A server over `store`, with `config` but on ports the system picks.
+pub async fn start_server_over(
+    store: std::sync::Arc<dyn eardrum_storage::Backend>,
+    config: Config,
+) -> TestServer {
     let config = Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         http_addr: Some("127.0.0.1:0".parse().unwrap()),
         graphite_addr: Some("127.0.0.1:0".parse().unwrap()),
         ..config
     };
-    let server = Server::bind(config, store).await.unwrap();
+    let server = Server::bind_shared(config, store).await.unwrap();
     let addr = server.local_addr();
     let http_addr = server.http_addr().unwrap();
     let graphite_addr = server.graphite_addr().unwrap();

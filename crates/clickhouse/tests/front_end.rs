@@ -1,0 +1,147 @@
+//! Front ends over a real ClickHouse: puts acknowledged from the local log,
+//! shipped, read back merged; two front ends over a two-shard cluster
+//! reading each other's writes; a front end reopened with unshipped
+//! outboxes ships them.
+
+mod common;
+
+use common::*;
+use eardrum_clickhouse::{ClickHouse, FrontEnd};
+use eardrum_storage::{Backend, Keys, Options, Sample, ScanCursor, SyncMode};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn open(dir: &Path, clickhouse: ClickHouse, interval: Duration) -> FrontEnd {
+    let options = Options { sync: SyncMode::Never, ..Options::default() };
+    FrontEnd::open(dir, options, clickhouse, interval).unwrap()
+}
+
+fn put(front_end: &FrontEnd, samples: &[(&str, i64, f64)]) {
+    let samples: Vec<Sample<'_>> =
+        samples.iter().map(|&(key, timestamp, value)| Sample { key, timestamp, value }).collect();
+    let ticket = front_end.stage(&samples);
+    front_end.commit().unwrap();
+    assert_eq!(front_end.outcome(&ticket), Some(true));
+}
+
+/// `get *` through the front end, a small batch per call, as the server
+/// streams it.
+fn everything(front_end: &FrontEnd) -> Vec<(String, i64, f64)> {
+    let mut rows = Vec::new();
+    let mut cursor = ScanCursor::default();
+    while !cursor.is_done() {
+        front_end
+            .scan_some(Keys::All, &mut cursor, 3, &mut |key, timestamp, value| {
+                rows.push((key.to_owned(), timestamp, value))
+            })
+            .unwrap();
+    }
+    rows
+}
+
+fn rows(expected: &[(&str, i64, f64)]) -> Vec<(String, i64, f64)> {
+    expected.iter().map(|&(key, timestamp, value)| (key.to_owned(), timestamp, value)).collect()
+}
+
+fn outboxes(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().starts_with("outbox-"))
+        .count()
+}
+
+#[test]
+fn reads_merge_the_local_log_with_clickhouse_until_it_is_shipped() {
+    let server = start_clickhouse();
+    let dir = tempfile::tempdir().unwrap();
+    // An interval long enough that nothing ships on its own during the test.
+    let front_end = open(dir.path(), connect(&server, "merge"), Duration::from_secs(3600));
+    put(&front_end, &[("b", 2, 2.0), ("a", 1, 1.0), ("b", 1, 1.0)]);
+    let clickhouse = connect(&server, "merge");
+    assert!(clickhouse.keys().unwrap().is_empty(), "nothing shipped yet");
+    let local = rows(&[("b", 1, 1.0), ("b", 2, 2.0), ("a", 1, 1.0)]);
+    assert_eq!(everything(&front_end), local, "read your writes before shipping");
+
+    // Closing ships what it can.
+    front_end.close().unwrap();
+    drop(front_end);
+    assert_eq!(clickhouse.keys().unwrap(), ["b", "a"]);
+    assert_eq!(outboxes(dir.path()), 1, "only the new, empty outbox is left");
+
+    // Reopened: ClickHouse's points and new local ones, later writes win.
+    let front_end = open(dir.path(), connect(&server, "merge"), Duration::from_secs(3600));
+    put(&front_end, &[("a", 1, 10.0), ("c", 5, 5.0), ("b", 3, 3.0)]);
+    let merged = rows(&[("b", 1, 1.0), ("b", 2, 2.0), ("b", 3, 3.0), ("a", 1, 10.0), ("c", 5, 5.0)]);
+    assert_eq!(everything(&front_end), merged);
+    let mut one = Vec::new();
+    let mut cursor = ScanCursor::starting_at(2);
+    while !cursor.is_done() {
+        front_end.scan_some(Keys::One("b"), &mut cursor, 1, &mut |_, t, v| one.push((t, v))).unwrap();
+    }
+    assert_eq!(one, [(2, 2.0), (3, 3.0)]);
+    let mut keys = Vec::new();
+    assert_eq!(front_end.keys_from(1, 10, &mut |_, key| keys.push(key.to_owned())).unwrap(), 3);
+    assert_eq!(keys, ["a", "c"]);
+    front_end.close().unwrap();
+    assert_eq!(clickhouse.points("a", 0, 10).unwrap(), [(1, 10.0)], "the later write won in ClickHouse");
+}
+
+#[test]
+fn two_front_ends_over_two_shards_read_each_others_writes() {
+    let nodes = start_cluster("pair", 2);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let front_ends: Vec<FrontEnd> = nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(node, dir)| {
+            let clickhouse = connect(node, "metrics").with_cluster("pair").unwrap();
+            open(dir.path(), clickhouse, Duration::from_millis(50))
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for host in 0..20 {
+        let key = format!("host{host}.cpu");
+        let writer = &front_ends[host % 2];
+        put(writer, &[(&key, 10, host as f64), (&key, 20, host as f64 + 0.5)]);
+        expected.push((key.clone(), 10, host as f64));
+        expected.push((key, 20, host as f64 + 0.5));
+    }
+    // Each sees all once the other has shipped: each front end's keys in
+    // the order it took them (keys first put on different front ends
+    // within one ship interval are ordered by their shipments).
+    let by_writer = |rows: &[(String, i64, f64)], parity: usize| -> Vec<(String, i64, f64)> {
+        rows.iter().filter(|(_, _, value)| *value as usize % 2 == parity).cloned().collect()
+    };
+    for reader in &front_ends {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let seen = everything(reader);
+            if seen.len() == expected.len() && (0..2).all(|p| by_writer(&seen, p) == by_writer(&expected, p))
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{seen:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // A point written through both, a ship interval apart: the later
+    // write wins on both.
+    put(&front_ends[0], &[("host3.cpu", 10, -1.0)]);
+    std::thread::sleep(Duration::from_millis(200));
+    put(&front_ends[1], &[("host3.cpu", 10, -2.0)]);
+    for reader in &front_ends {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut seen = Vec::new();
+            let mut cursor = ScanCursor::starting_at(10);
+            reader
+                .scan_some(Keys::One("host3.cpu"), &mut cursor, 1, &mut |_, t, v| seen.push((t, v)))
+                .unwrap();
+            if seen.first() == Some(&(10, -2.0)) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{seen:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

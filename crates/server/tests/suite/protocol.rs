@@ -1,0 +1,210 @@
+// PROTOCOL.md's rules, byte for byte: included by `protocol.rs` (the
+// embedded store) and `protocol_clickhouse.rs` (a front end over
+// ClickHouse), each with its own `start_server` and `start_server_with`.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worked_telnet_example_with_crlf() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    exchange(&mut s, b"get test_key\r\n", OK).await;
+    exchange(&mut s, b"got test_key\r\n", ERROR).await;
+    exchange(&mut s, b"put test_key 12.0 1503319740\r\n", OK).await;
+    exchange(&mut s, b"put test_key 13.0 1503319739\r\n", OK).await;
+    exchange(&mut s, b"get test_key\r\n", b"ok\ntest_key 13.0 1503319739\ntest_key 12.0 1503319740\n\n")
+        .await;
+    exchange(&mut s, b"put another_key 10 1503319739\r\n", OK).await;
+    exchange(
+        &mut s,
+        b"get *\r\n",
+        b"ok\ntest_key 13.0 1503319739\ntest_key 12.0 1503319740\nanother_key 10.0 1503319739\n\n",
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blank_lines_get_no_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    exchange(&mut s, b"get x\n\n", OK).await;
+    expect_silence(&mut s).await;
+    s.write_all(b"\n \n\t\r\n\r\n").await.unwrap();
+    expect_silence(&mut s).await;
+    exchange(&mut s, b"\n\nget x\n \n", OK).await;
+    expect_silence(&mut s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whitespace_runs_and_tabs_split_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    exchange(&mut s, b"  put\t\tk   1.5 \t 7  \r\n", OK).await;
+    exchange(&mut s, b"\tget   k\t\n", b"ok\nk 1.5 7\n\n").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_keeps_the_connection_open_and_the_store_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    exchange(&mut s, b"put palm.cpu 23.7 1150864247\n", OK).await;
+    let snapshot = b"ok\npalm.cpu 23.7 1150864247\n\n";
+    let bad_requests: &[&[u8]] = &[
+        b"got test_key\n",
+        b"PUT palm.cpu 1 2\n",
+        b"Get palm.cpu\n",
+        b"malformed command test\n",
+        b"put palm.cpu 1\n",
+        b"put palm.cpu 1 2 3\n",
+        b"put\n",
+        b"put palm.cpu\n",
+        b"get\n",
+        b"get a b\n",
+        b"put palm.cpu 10,5 1150864247\n",
+        b"put palm.cpu abc 1150864247\n",
+        b"put palm.cpu 1 1.5\n",
+        b"put palm.cpu 1 1e3\n",
+        b"put palm.cpu 1 abc\n",
+        b"put palm.cpu 1 9223372036854775808\n",
+        b"put palm.cpu 1 -9223372036854775809\n",
+        b"put palm.cpu 0x10 1\n",
+        b"put \xff\xfe 1 1\n",
+        b"get \xc3\x28\n",
+        b"\xff\n",
+        b"put palm.cpu 1 1150864247 \xff\n",
+    ];
+    for request in bad_requests {
+        exchange(&mut s, request, ERROR).await;
+        exchange(&mut s, b"get *\n", snapshot).await;
+    }
+    // Everything at once, pipelined: one error reply each, in order.
+    let all: Vec<u8> = bad_requests.concat();
+    exchange(&mut s, &all, &ERROR.repeat(bad_requests.len())).await;
+    exchange(&mut s, b"get *\n", snapshot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_print_as_python_repr() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    let table = [
+        ("10", "10.0"),
+        ("4200000", "4200000.0"),
+        ("0.1", "0.1"),
+        ("2.50", "2.5"),
+        ("1e16", "1e+16"),
+        ("0.000015", "1.5e-05"),
+        ("0.0001", "0.0001"),
+        ("-0.0", "-0.0"),
+        ("nan", "nan"),
+        ("inf", "inf"),
+        ("-inf", "-inf"),
+    ];
+    for (i, (put, shown)) in table.iter().enumerate() {
+        let key = format!("v{i}");
+        exchange(&mut s, format!("put {key} {put} {i}\n").as_bytes(), OK).await;
+        exchange(&mut s, format!("get {key}\n").as_bytes(), format!("ok\n{key} {shown} {i}\n\n").as_bytes())
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overwrite_keeps_one_row_and_star_is_an_ordinary_key_on_put() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    exchange(&mut s, b"put b 1 5\nput * 2 5\nput b 3 5\nput b 4 4\n", &OK.repeat(4)).await;
+    exchange(&mut s, b"get b\n", b"ok\nb 4.0 4\nb 3.0 5\n\n").await;
+    exchange(&mut s, b"get *\n", b"ok\nb 4.0 4\nb 3.0 5\n* 2.0 5\n\n").await;
+    exchange(&mut s, b"get B\n", OK).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_split_at_every_byte_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server_with(dir.path(), eardrum_storage::SyncMode::Never, 1024).await;
+    // Each split works on its own key, so earlier splits cannot leak in.
+    let script = |key: &str| format!("put {key} 1 10\r\nget {key}\n\nbad\nput {key} 2.5 9\nget {key}\n");
+    let replies = |key: &str| {
+        format!("ok\n\nok\n{key} 1.0 10\n\nerror\nwrong command\n\nok\n\nok\n{key} 2.5 9\n{key} 1.0 10\n\n")
+    };
+    let length = script("k00").len();
+    for split in 1..length {
+        let key = format!("k{split:02}");
+        let script = script(&key);
+        let mut s = connect(server.addr).await;
+        s.write_all(&script.as_bytes()[..split]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        s.write_all(&script.as_bytes()[split..]).await.unwrap();
+        expect_bytes(&mut s, replies(&key).as_bytes()).await;
+    }
+    // And one byte at a time on one connection.
+    let mut s = connect(server.addr).await;
+    for byte in script("bytewise").as_bytes() {
+        s.write_all(std::slice::from_ref(byte)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+    }
+    expect_bytes(&mut s, replies("bytewise").as_bytes()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overlong_line_gets_the_error_reply_and_the_connection_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server_with(dir.path(), eardrum_storage::SyncMode::Always, 100).await;
+    let mut s = connect(server.addr).await;
+    // With a newline...
+    let long = format!("put {} 1 1\n", "k".repeat(200));
+    exchange(&mut s, format!("put a 1 1\n{long}").as_bytes(), &[OK, ERROR].concat()).await;
+    expect_closed(&mut s).await;
+    // ...and without one, as the bytes keep coming.
+    let mut s = connect(server.addr).await;
+    s.write_all(&[b'x'; 150]).await.unwrap();
+    expect_bytes(&mut s, ERROR).await;
+    expect_closed(&mut s).await;
+    // ...and while the client keeps sending megabytes: the reply still
+    // arrives (the server closes gently rather than resetting).
+    let s = connect(server.addr).await;
+    let (mut read_half, mut write_half) = s.into_split();
+    let flood = tokio::spawn(async move {
+        let chunk = vec![b'y'; 64 * 1024];
+        for _ in 0..64 {
+            if write_half.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut reply = vec![0; ERROR.len()];
+    tokio::io::AsyncReadExt::read_exact(&mut read_half, &mut reply).await.unwrap();
+    assert_eq!(reply, ERROR);
+    flood.await.unwrap();
+    // Others are unaffected, and the long line stored nothing.
+    let mut s = connect(server.addr).await;
+    exchange(&mut s, b"get *\n", b"ok\na 1.0 1\n\n").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_cut_off_by_the_client_gets_no_reply_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    s.write_all(b"put a 1 1\nput b 2 2").await.unwrap();
+    s.shutdown().await.unwrap();
+    expect_bytes(&mut s, OK).await;
+    expect_closed(&mut s).await;
+    let mut s = connect(server.addr).await;
+    exchange(&mut s, b"get *\n", b"ok\na 1.0 1\n\n").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_connections_share_one_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut writer = connect(server.addr).await;
+    let mut reader = connect(server.addr).await;
+    exchange(&mut writer, b"put shared 1 1\n", OK).await;
+    exchange(&mut reader, b"get shared\n", b"ok\nshared 1.0 1\n\n").await;
+}
