@@ -43,6 +43,7 @@ fn rows(expected: &[(&str, i64, f64)]) -> Vec<(String, i64, f64)> {
     expected.iter().map(|&(key, timestamp, value)| (key.to_owned(), timestamp, value)).collect()
 }
 
+/// Sealed outboxes not yet deleted.
 fn outboxes(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
@@ -66,7 +67,7 @@ fn reads_merge_the_local_log_with_clickhouse_until_it_is_shipped() {
     front_end.close().unwrap();
     drop(front_end);
     assert_eq!(clickhouse.keys().unwrap(), ["b", "a"]);
-    assert_eq!(outboxes(dir.path()), 1, "only the new, empty outbox is left");
+    assert_eq!(outboxes(dir.path()), 0, "shipped outboxes are deleted");
 
     // Reopened: ClickHouse's points and new local ones, later writes win.
     let front_end = open(dir.path(), connect(&server, "merge"), Duration::from_secs(3600));

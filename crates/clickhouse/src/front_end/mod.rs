@@ -40,6 +40,8 @@ struct Shared {
     options: Options,
     outboxes: RwLock<Outboxes>,
     versions: parking_lot::Mutex<Version>,
+    /// The number of the next active outbox's folder.
+    next_number: AtomicU64,
     /// Set by every stage: the active outbox has something to ship.
     dirty: AtomicBool,
     /// Held for a shipping round, by the thread or an inline commit.
@@ -95,12 +97,20 @@ impl FrontEnd {
             path: dir.clone(),
             source,
         })?;
-        let sealed = Outbox::reopen_all(&dir, &options)?;
+        let (reopened, last_number) = Outbox::reopen_all(&dir, &options)?;
         let mut versions = Version::new(node_number(&dir));
-        // Every first-seen time of an older outbox stays below the new one's.
-        let floor = sealed.iter().map(|o| o.version + o.key_count()).max().unwrap_or(0);
-        let version = versions.next(now_micros().max((floor >> 12) + 1));
-        let active = Outbox::open(&dir, version, &options)?;
+        // Outboxes left active by a crash are sealed now, after the sealed
+        // ones: their points were put before this moment.
+        let mut sealed = Vec::new();
+        for outbox in reopened {
+            if outbox.is_sealed() {
+                sealed.push(outbox);
+            } else {
+                let floor = sealed.iter().map(|o: &Outbox| o.version + o.key_count()).max().unwrap_or(0);
+                sealed.push(outbox.seal(next_version(&mut versions, floor))?);
+            }
+        }
+        let active = Outbox::create(&dir, last_number + 1, &options)?;
         if !sealed.is_empty() {
             tracing::info!(outboxes = sealed.len(), "found outboxes not yet shipped; shipping them first");
         }
@@ -118,6 +128,7 @@ impl FrontEnd {
             options,
             outboxes: RwLock::new(Outboxes { sealed, active }),
             versions: parking_lot::Mutex::new(versions),
+            next_number: AtomicU64::new(last_number + 2),
             dirty: AtomicBool::new(false),
             shipping: parking_lot::Mutex::new(shipper::ShipState::new(schema_ready)),
             ship_failing: AtomicBool::new(false),
@@ -149,14 +160,27 @@ impl Shared {
         // Stagers hold the lock while staging: every batch staged in the
         // old outbox is committed here, before anyone can ship it.
         outboxes.active.store.commit()?;
-        let floor = outboxes.active.version + outboxes.active.key_count();
-        let version = self.versions.lock().next(now_micros().max((floor >> 12) + 1));
-        let fresh = Outbox::open(&self.dir, version, &self.options)?;
-        let sealed = std::mem::replace(&mut outboxes.active, fresh);
-        outboxes.sealed.push(sealed.clone());
+        let number = self.next_number.fetch_add(1, Ordering::Relaxed);
+        let fresh = Outbox::create(&self.dir, number, &self.options)?;
+        let retired = std::mem::replace(&mut outboxes.active, fresh);
+        outboxes.sealed.push(retired.clone());
         drop(outboxes);
-        sealed.seal()?;
+        // Sealing syncs and renames, outside the lock: puts go on into the
+        // fresh outbox, reads see the retired one's points meanwhile, and
+        // only the shipper, which called this, ships.
+        self.seal(&retired)?;
         Ok(true)
+    }
+
+    /// Seals `outbox`, an unsealed one in the sealed list, in place.
+    fn seal(&self, outbox: &Outbox) -> eardrum_storage::Result<()> {
+        let version = next_version(&mut self.versions.lock(), 0);
+        let sealed = outbox.seal(version)?;
+        let mut outboxes = self.outboxes.write();
+        if let Some(slot) = outboxes.sealed.iter_mut().find(|o| o.dir == outbox.dir) {
+            *slot = sealed;
+        }
+        Ok(())
     }
 
     /// The outboxes, sealed ones first, for reading.
@@ -279,6 +303,11 @@ impl Drop for FrontEnd {
 /// A ClickHouse failure as the storage boundary reports it.
 fn remote(error: crate::Error) -> eardrum_storage::Error {
     eardrum_storage::Error::Remote { message: error.to_string(), source: Box::new(error) }
+}
+
+/// A version for sealing now, above `floor`.
+fn next_version(versions: &mut Version, floor: u64) -> u64 {
+    versions.next(now_micros().max((floor >> 12) + 1))
 }
 
 fn now_micros() -> u64 {

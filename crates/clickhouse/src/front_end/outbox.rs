@@ -1,19 +1,27 @@
 //! Outboxes: the front end's local log, one embedded store per shipment.
 //!
-//! Puts go to the *active* outbox, an embedded [`Store`] in its own folder,
-//! so that acknowledging them has exactly the embedded engine's durability
-//! (its log, group commit and fsync policy, and its recovery after a
-//! kill). The shipper *seals* the active outbox (a fresh one takes the
-//! puts), sends the sealed one to ClickHouse, and deletes it. Everything in
-//! one outbox carries the outbox's version, written in its folder's name,
-//! so sending it again after a crash writes the very same rows.
+//! Puts go to the *active* outbox, an embedded [`Store`] in its own folder
+//! (`active-<n>`), so that acknowledging them has exactly the embedded
+//! engine's durability (its log, group commit and fsync policy, and its
+//! recovery after a kill). The shipper *seals* the active outbox (a fresh
+//! one takes the puts): it gets its version, the time of sealing, written
+//! in its folder's new name (`outbox-<version>`); then it is sent to
+//! ClickHouse and deleted. Every point of an outbox carries its version,
+//! so sending it again after a crash writes the very same rows, and a
+//! point's version is never older than the point (an idle outbox does not
+//! make a later write look old).
 
 use eardrum_storage::{Backend, Keys, Options, ScanCursor, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Folder names: `outbox-<version>`.
-const PREFIX: &str = "outbox-";
+/// Folder names of sealed outboxes: `outbox-<version>`.
+const SEALED: &str = "outbox-";
+/// Folder names of active ones: `active-<number>`.
+const ACTIVE: &str = "active-";
+/// The version reads give the active outbox's points: above every sealed
+/// one's, with room for key numbers above it.
+const ACTIVE_VERSION: u64 = u64::MAX >> 1;
 
 /// One outbox: a store, the version of all its points, and its folder.
 #[derive(Debug, Clone)]
@@ -24,35 +32,52 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// Opens (or creates) the outbox with `version` under `parent`.
-    pub(crate) fn open(parent: &Path, version: u64, options: &Options) -> eardrum_storage::Result<Outbox> {
-        let dir = parent.join(format!("{PREFIX}{version:020}"));
+    /// Creates the active outbox number `number` under `parent`.
+    pub(crate) fn create(parent: &Path, number: u64, options: &Options) -> eardrum_storage::Result<Outbox> {
+        let dir = parent.join(format!("{ACTIVE}{number:020}"));
         let store = Arc::new(Store::open(&dir, outbox_options(options))?);
-        Ok(Outbox { version, store, dir })
+        Ok(Outbox { version: ACTIVE_VERSION, store, dir })
     }
 
-    /// The outboxes left under `parent` by an earlier run, oldest first:
-    /// whatever they hold was acknowledged and may not have been shipped.
-    pub(crate) fn reopen_all(parent: &Path, options: &Options) -> eardrum_storage::Result<Vec<Outbox>> {
-        let mut versions = Vec::new();
+    /// The outboxes an earlier run left under `parent`, oldest first, and
+    /// the highest active number seen. Whatever they hold was acknowledged
+    /// and may not have been shipped; empty ones are deleted. Active ones
+    /// are returned unsealed: the caller seals them.
+    pub(crate) fn reopen_all(
+        parent: &Path,
+        options: &Options,
+    ) -> eardrum_storage::Result<(Vec<Outbox>, u64)> {
+        let (mut sealed, mut active) = (Vec::new(), Vec::new());
         let entries = std::fs::read_dir(parent).map_err(io_error("listing the outboxes", parent))?;
         for entry in entries {
             let entry = entry.map_err(io_error("listing the outboxes", parent))?;
             let name = entry.file_name();
-            if let Some(version) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)?.parse::<u64>().ok()) {
-                versions.push(version);
+            let Some(name) = name.to_str() else { continue };
+            if let Some(version) = name.strip_prefix(SEALED).and_then(|v| v.parse::<u64>().ok()) {
+                sealed.push((version, entry.path()));
+            } else if let Some(number) = name.strip_prefix(ACTIVE).and_then(|n| n.parse::<u64>().ok()) {
+                active.push((number, entry.path()));
             }
         }
-        versions.sort_unstable();
+        sealed.sort_unstable();
+        active.sort_unstable();
+        let last_number = active.last().map_or(0, |(number, _)| *number);
         let mut found = Vec::new();
-        for version in versions {
-            let outbox = Outbox::open(parent, version, options)?;
+        let all = sealed.into_iter().chain(active.into_iter().map(|(_, dir)| (ACTIVE_VERSION, dir)));
+        for (version, dir) in all {
+            let store = Arc::new(Store::open(&dir, outbox_options(options))?);
+            let outbox = Outbox { version, store, dir };
             match outbox.store.stats().points {
                 0 => outbox.delete()?,
                 _ => found.push(outbox),
             }
         }
-        Ok(found)
+        Ok((found, last_number))
+    }
+
+    /// Whether the outbox is sealed (has its version).
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.version != ACTIVE_VERSION
     }
 
     /// The number of keys, which the outbox's first-seen times use up
@@ -61,7 +86,7 @@ impl Outbox {
         self.store.keys_from(0, 0, |_, _| {}) as u64
     }
 
-    /// When the key with local id `id` was first put, for `get *`'s order:
+    /// When the key with local id `id` was first seen, for `get *`'s order:
     /// the outbox's version plus the key's place in it, so that keys first
     /// put in one outbox keep their order. The next outbox's version is
     /// above all of these.
@@ -90,11 +115,17 @@ impl Outbox {
         points
     }
 
-    /// Stops the outbox's background work and syncs it: once sealed it
-    /// takes no more puts.
-    pub(crate) fn seal(&self) -> eardrum_storage::Result<()> {
+    /// Seals the outbox with `version`: every batch staged in it is
+    /// committed, its log synced and its background work stopped, and its
+    /// folder renamed to carry the version. It takes no more puts.
+    pub(crate) fn seal(&self, version: u64) -> eardrum_storage::Result<Outbox> {
         self.store.commit()?;
-        Backend::close(&*self.store)
+        Backend::close(&*self.store)?;
+        let parent = self.dir.parent().unwrap_or(Path::new("."));
+        let dir = parent.join(format!("{SEALED}{version:020}"));
+        std::fs::rename(&self.dir, &dir).map_err(io_error("sealing an outbox", &self.dir))?;
+        std::fs::File::open(parent).and_then(|p| p.sync_all()).map_err(io_error("syncing folder", parent))?;
+        Ok(Outbox { version, store: Arc::clone(&self.store), dir })
     }
 
     /// Deletes the outbox's folder, once ClickHouse holds its points.

@@ -100,6 +100,16 @@ impl Shared {
                     }
                 },
             };
+            // One whose sealing failed gets another try before it ships:
+            // its rows need their version.
+            if let Some(unsealed) = oldest.as_ref().filter(|o| !o.is_sealed()) {
+                if let Err(error) = self.seal(unsealed) {
+                    let error: &dyn std::error::Error = &error;
+                    tracing::error!(error, "could not seal an outbox; retrying");
+                    return Some(MAX_BACKOFF);
+                }
+                continue;
+            }
             let Some(oldest) = oldest else {
                 if let Some((since, _)) = state.failing.take() {
                     self.ship_failing.store(false, Ordering::Release);

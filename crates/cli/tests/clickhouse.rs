@@ -1,0 +1,142 @@
+//! `eardrum serve --storage clickhouse://…` as users run it, against a real
+//! ClickHouse (Debian's clickhouse-server) started on loopback by the test:
+//! ClickHouse killed while puts continue loses nothing acknowledged, a
+//! front end killed with unshipped puts ships them when it restarts, and
+//! two front ends over a two-shard cluster read each other's writes.
+
+#[path = "../../clickhouse/tests/common/mod.rs"]
+mod clickhouse_process;
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A protocol connection that puts one point at a time and waits for `ok`.
+struct Putter {
+    writer: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Putter {
+    fn connect(addr: SocketAddr) -> Putter {
+        let writer = TcpStream::connect(addr).unwrap();
+        let reader = BufReader::new(writer.try_clone().unwrap());
+        Putter { writer, reader }
+    }
+
+    /// Whether the server acknowledged the put.
+    fn put(&mut self, key: &str, value: f64, timestamp: i64) -> bool {
+        writeln!(self.writer, "put {key} {value} {timestamp}").unwrap();
+        let mut status = String::new();
+        self.reader.read_line(&mut status).unwrap();
+        let mut blank = String::new();
+        self.reader.read_line(&mut blank).unwrap();
+        status == "ok\n"
+    }
+}
+
+fn front_end(dir: &Path, url: &str, extra: &[&str]) -> ServerProcess {
+    ServerProcess::start(dir, &[&["--storage", url, "--ship-interval", "100ms"], extra].concat())
+}
+
+/// `get *` through a server, as rows.
+fn get_all(addr: SocketAddr) -> Vec<String> {
+    let reply = send_lines(addr, "get *\n");
+    assert!(reply.starts_with("ok\n") && reply.ends_with("\n\n"), "{reply:?}");
+    reply.lines().skip(1).filter(|line| !line.is_empty()).map(str::to_owned).collect()
+}
+
+/// Waits until `get *` through `addr` answers `expected`.
+fn wait_for(addr: SocketAddr, expected: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows = get_all(addr);
+        if rows == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} rows of {}:\n{rows:?}\n{expected:?}",
+            rows.len(),
+            expected.len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn nothing_acknowledged_is_lost_while_clickhouse_or_the_front_end_is_killed() {
+    let mut clickhouse = clickhouse_process::start_clickhouse();
+    let url = format!("clickhouse://127.0.0.1:{}/kill_test", clickhouse.http_port);
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = front_end(dir.path(), &url, &[]);
+    let mut putter = Putter::connect(server.addr());
+    let mut acknowledged = Vec::new();
+    let mut put = |putter: &mut Putter, n: i64| {
+        let key = format!("host{}.cpu", n % 7);
+        if putter.put(&key, n as f64, n) {
+            acknowledged.push(format!("{key} {}.0 {n}", n));
+        }
+    };
+    for n in 0..300 {
+        put(&mut putter, n);
+    }
+    // ClickHouse dies mid-stream: puts go on being acknowledged.
+    clickhouse.kill();
+    for n in 300..600 {
+        put(&mut putter, n);
+    }
+    // The front end dies too, with those puts unshipped, and comes back.
+    drop(putter);
+    server.kill();
+    let server = front_end(dir.path(), &url, &[]);
+    let mut putter = Putter::connect(server.addr());
+    for n in 600..700 {
+        put(&mut putter, n);
+    }
+    assert_eq!(acknowledged.len(), 700, "every put was acknowledged, ClickHouse down or not");
+    clickhouse.restart();
+    // Every acknowledged point comes back, key by key in first-put order.
+    let mut expected = acknowledged.clone();
+    let key_of = |row: &String| row.split(' ').next().unwrap().trim_start_matches("host").to_owned();
+    expected.sort_by_key(|row| (key_of(row), row.rsplit(' ').next().unwrap().parse::<i64>().unwrap()));
+    wait_for(server.addr(), &expected);
+    // And ClickHouse itself holds them all, once shipped.
+    let direct = clickhouse_process::connect(&clickhouse, "kill_test");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while direct.scan_all(|_, _, _| {}).unwrap_or(0) != 700 {
+        assert!(Instant::now() < deadline, "not all shipped");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn two_front_ends_over_a_two_shard_cluster_read_each_others_writes() {
+    let nodes = clickhouse_process::start_cluster("metrics_cluster", 2);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let servers: Vec<ServerProcess> = nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(node, dir)| {
+            let url = format!("clickhouse://127.0.0.1:{}/metrics", node.http_port);
+            front_end(dir.path(), &url, &["--clickhouse-cluster", "metrics_cluster"])
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for (index, server) in servers.iter().enumerate() {
+        let mut putter = Putter::connect(server.addr());
+        for n in 0..50 {
+            let key = format!("fe{index}.metric{n}");
+            assert!(putter.put(&key, n as f64 + 0.5, 1_700_000_000 + n));
+            expected.push(format!("{key} {}.5 {}", n, 1_700_000_000 + n));
+        }
+        // The next front end's puts come a shipment later.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for server in &servers {
+        wait_for(server.addr(), &expected);
+    }
+}
