@@ -122,7 +122,9 @@ fn two_front_ends_over_a_two_shard_cluster_read_each_others_writes() {
         .zip(&dirs)
         .map(|(node, dir)| {
             let url = format!("clickhouse://127.0.0.1:{}/metrics", node.http_port);
-            front_end(dir.path(), &url, &["--clickhouse-cluster", "metrics_cluster"])
+            let flags =
+                ["--storage", &url, "--ship-interval", "100ms", "--clickhouse-cluster", "metrics_cluster"];
+            ServerProcess::start_with_http(dir.path(), &flags)
         })
         .collect();
     let mut expected = Vec::new();
@@ -139,4 +141,22 @@ fn two_front_ends_over_a_two_shard_cluster_read_each_others_writes() {
     for server in &servers {
         wait_for(server.addr(), &expected);
     }
+    // The HTTP API reads through ClickHouse too, and reports shipping.
+    let (status, body) =
+        http_get(servers[0].http_port, "/api/v1/points?match=fe1.metric1&from=1700000000&until=1700000100");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"series":[{"key":"fe1.metric1","points":[[1700000001,1.5]]}]}"#)
+    );
+    let (status, body) = http_get(
+        servers[1].http_port,
+        "/render?target=fe0.metric2&from=1699999000&until=1700000100&format=json",
+    );
+    assert!(status == 200 && body.contains("[2.5, 1699999980]"), "{status} {body}");
+    let (_, stats) = http_get(servers[0].http_port, "/api/v1/stats");
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    let shipping = &stats["shipping"];
+    assert!(shipping["points_shipped"].as_u64().unwrap() >= 50, "{stats}");
+    assert_eq!(shipping["outboxes_waiting"], 0, "{stats}");
+    assert!(shipping["lag_ms"].as_u64().unwrap() < 60_000, "{stats}");
 }

@@ -103,6 +103,12 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The default cap on open connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
+/// Milliseconds since the Unix epoch.
+pub(crate) fn unix_now_ms() -> u64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since_epoch.map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
 /// Seconds since the Unix epoch: the time of Graphite points sent with
 /// `-1`, and what relative times in the HTTP API count from.
 pub(crate) fn unix_now() -> i64 {

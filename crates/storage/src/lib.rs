@@ -70,5 +70,5 @@ pub use backend::{Backend, Ticket};
 pub use error::{Corruption, Error, Result};
 pub use options::{Options, RecoveryMode, SyncMode};
 pub use registry::SeriesId;
-pub use stats::{CheckpointStats, Stats};
+pub use stats::{CheckpointStats, ShippingStats, Stats};
 pub use store::{Keys, Sample, ScanCursor, Staged, Store};

@@ -23,6 +23,36 @@ pub struct Stats {
     pub checkpoints: u64,
     /// The newest checkpoint completed since opening, if any.
     pub last_checkpoint: Option<CheckpointStats>,
+    /// For a backend that ships its points elsewhere (a front end over
+    /// ClickHouse): how shipping goes. The figures above are then those of
+    /// its local log.
+    pub shipping: Option<ShippingStats>,
+}
+
+/// How a front end's shipping goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShippingStats {
+    /// Points sent since start (a point sent again after a failure counts
+    /// again).
+    pub points_shipped: u64,
+    /// Inserts that succeeded since start.
+    pub inserts: u64,
+    /// Attempts that failed since start.
+    pub failed_attempts: u64,
+    /// Sealed outboxes waiting to be sent.
+    pub outboxes_waiting: u64,
+    /// Every point acknowledged before this time (Unix milliseconds) is in
+    /// the remote store; 0 until a first round has finished.
+    pub caught_up_unix_ms: u64,
+}
+
+impl ShippingStats {
+    /// How far shipping is behind at `now_unix_ms`: points acknowledged
+    /// longer ago than this are in the remote store.
+    pub fn lag_ms(&self, now_unix_ms: u64) -> u64 {
+        now_unix_ms.saturating_sub(self.caught_up_unix_ms)
+    }
 }
 
 /// What one checkpoint did.

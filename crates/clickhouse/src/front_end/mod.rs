@@ -13,7 +13,7 @@ mod reads;
 mod shipper;
 
 use crate::{ClickHouse, Version};
-use eardrum_storage::{Backend, Keys, Options, Sample, ScanCursor, Stats, SyncMode, Ticket};
+use eardrum_storage::{Backend, Keys, Options, Sample, ScanCursor, ShippingStats, Stats, SyncMode, Ticket};
 use outbox::Outbox;
 use parking_lot::RwLock;
 use std::path::{Path, PathBuf};
@@ -68,6 +68,8 @@ struct Counters {
     points_shipped: AtomicU64,
     inserts: AtomicU64,
     failed_attempts: AtomicU64,
+    /// See [`ShippingStats::caught_up_unix_ms`].
+    caught_up_unix_ms: AtomicU64,
 }
 
 impl FrontEnd {
@@ -258,7 +260,16 @@ impl Backend for FrontEnd {
 
     fn stats(&self) -> Stats {
         let mut total = Stats::default();
-        for outbox in self.shared.snapshot() {
+        let outboxes = self.shared.snapshot();
+        let counters = &self.shared.counters;
+        let mut shipping = ShippingStats::default();
+        shipping.points_shipped = counters.points_shipped.load(Ordering::Relaxed);
+        shipping.inserts = counters.inserts.load(Ordering::Relaxed);
+        shipping.failed_attempts = counters.failed_attempts.load(Ordering::Relaxed);
+        shipping.caught_up_unix_ms = counters.caught_up_unix_ms.load(Ordering::Relaxed);
+        shipping.outboxes_waiting = outboxes.len().saturating_sub(1) as u64;
+        total.shipping = Some(shipping);
+        for outbox in outboxes {
             let stats = outbox.store.stats();
             total.series += stats.series;
             total.points += stats.points;
@@ -310,6 +321,7 @@ fn next_version(versions: &mut Version, floor: u64) -> u64 {
     versions.next(now_micros().max((floor >> 12) + 1))
 }
 
+/// The time now in Unix microseconds.
 fn now_micros() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }

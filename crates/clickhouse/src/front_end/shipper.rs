@@ -80,6 +80,8 @@ impl Shared {
     /// when something could not be shipped.
     pub(super) fn ship_round(&self) -> Option<Duration> {
         let mut state = self.shipping.lock();
+        // Everything acknowledged before now is sealed in this round.
+        let round_start_ms = super::now_micros() / 1000;
         if !state.schema_ready {
             match self.clickhouse.ensure_schema() {
                 Ok(()) => state.schema_ready = true,
@@ -111,6 +113,7 @@ impl Shared {
                 continue;
             }
             let Some(oldest) = oldest else {
+                self.counters.caught_up_unix_ms.store(round_start_ms, Ordering::Relaxed);
                 if let Some((since, _)) = state.failing.take() {
                     self.ship_failing.store(false, Ordering::Release);
                     tracing::info!(after_ms = since.elapsed().as_millis() as u64, "shipping again");

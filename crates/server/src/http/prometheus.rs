@@ -6,7 +6,7 @@ use crate::stats::Stats;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use eardrum_storage::Stats as StorageStats;
+use eardrum_storage::{ShippingStats, Stats as StorageStats};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,7 +16,8 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     // The storage figures list the data folder: off the async workers.
     let store = Arc::clone(&state.store);
     let storage = tokio::task::spawn_blocking(move || store.stats()).await.unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], exposition(&storage, &state.stats))
+    let exposition = exposition(&storage, &state.stats, crate::unix_now_ms());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], exposition)
 }
 
 /// One metric family: its help, type and samples (`labels`, value).
@@ -27,10 +28,43 @@ struct Family<'a> {
     samples: Vec<(&'a str, f64)>,
 }
 
-fn exposition(storage: &StorageStats, server: &Stats) -> String {
+/// A front end's shipping to ClickHouse.
+fn shipping_families(shipping: &ShippingStats, now_unix_ms: u64) -> [Family<'static>; 4] {
+    [
+        Family {
+            name: "eardrum_shipped_points_total",
+            help: "Points sent to the remote store (again after a failed attempt).",
+            kind: "counter",
+            samples: vec![("", shipping.points_shipped as f64)],
+        },
+        Family {
+            name: "eardrum_ship_attempts_total",
+            help: "Inserts into the remote store, by outcome.",
+            kind: "counter",
+            samples: vec![
+                (r#"outcome="stored""#, shipping.inserts as f64),
+                (r#"outcome="failed""#, shipping.failed_attempts as f64),
+            ],
+        },
+        Family {
+            name: "eardrum_ship_outboxes_waiting",
+            help: "Sealed parts of the local log waiting to be shipped.",
+            kind: "gauge",
+            samples: vec![("", shipping.outboxes_waiting as f64)],
+        },
+        Family {
+            name: "eardrum_ship_lag_seconds",
+            help: "Points acknowledged longer ago than this are in the remote store.",
+            kind: "gauge",
+            samples: vec![("", shipping.lag_ms(now_unix_ms) as f64 / 1000.0)],
+        },
+    ]
+}
+
+fn exposition(storage: &StorageStats, server: &Stats, now_unix_ms: u64) -> String {
     let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed) as f64;
     let checkpoint = storage.last_checkpoint.as_ref();
-    let families = [
+    let mut families = vec![
         Family {
             name: "eardrum_series",
             help: "Series held.",
@@ -134,6 +168,9 @@ fn exposition(storage: &StorageStats, server: &Stats) -> String {
             samples: vec![("", count(&server.reply_stalls))],
         },
     ];
+    if let Some(shipping) = &storage.shipping {
+        families.extend(shipping_families(shipping, now_unix_ms));
+    }
     let mut text = String::new();
     for family in families {
         let _ =
@@ -156,7 +193,11 @@ mod tests {
         server.puts_stored.store(7, Ordering::Relaxed);
         let mut storage = StorageStats::default();
         (storage.series, storage.points) = (2, 7);
-        let text = exposition(&storage, &server);
+        let mut shipping = ShippingStats::default();
+        shipping.caught_up_unix_ms = 1_000;
+        storage.shipping = Some(shipping);
+        let text = exposition(&storage, &server, 3_500);
+        assert!(text.contains("eardrum_ship_lag_seconds 2.5\n"), "{text}");
         assert!(text.contains("eardrum_points_stored_total{listener=\"protocol\"} 7\n"), "{text}");
         assert!(text.contains("# TYPE eardrum_series gauge\neardrum_series 2\n"), "{text}");
         for line in text.lines().filter(|line| !line.starts_with('#')) {

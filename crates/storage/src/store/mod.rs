@@ -449,6 +449,7 @@ impl Store {
             records_replayed,
             checkpoints: history.completed,
             last_checkpoint: history.last,
+            shipping: None,
         }
     }
 
