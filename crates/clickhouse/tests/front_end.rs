@@ -146,3 +146,42 @@ fn two_front_ends_over_two_shards_read_each_others_writes() {
         }
     }
 }
+
+#[test]
+fn get_star_pages_through_thousands_of_keys_shipped_and_not() {
+    let server = start_clickhouse();
+    let dir = tempfile::tempdir().unwrap();
+    let front_end = open(dir.path(), connect(&server, "paging"), Duration::from_secs(3600));
+    // More keys than a page (1,000) and more points than a call (65,536),
+    // half of them shipped, then more points for old keys and new keys
+    // kept local: the merge must neither lose nor repeat a row.
+    let key = |n: usize| format!("host{n}.disk");
+    let mut expected: Vec<(String, i64, f64)> = Vec::new();
+    let batch = |keys: std::ops::Range<usize>, times: std::ops::Range<i64>| -> Vec<(String, i64, f64)> {
+        keys.flat_map(|n| times.clone().map(move |t| (key(n), t, (n as i64 * 100 + t) as f64))).collect()
+    };
+    for (keys, times) in [(0..2500, 0..20), (1000..3500, 20..30)] {
+        let rows = batch(keys.clone(), times.clone());
+        let samples: Vec<(&str, i64, f64)> = rows.iter().map(|(k, t, v)| (k.as_str(), *t, *v)).collect();
+        for chunk in samples.chunks(10_000) {
+            put(&front_end, chunk);
+        }
+        expected.extend(rows);
+        if keys.start == 0 {
+            // Ship the first part: close and reopen.
+            front_end.close().unwrap();
+        }
+    }
+    // The order: keys by first put, each key's points ascending.
+    let first_put: std::collections::HashMap<String, usize> =
+        expected.iter().enumerate().rev().map(|(i, (k, _, _))| (k.clone(), i)).collect();
+    expected.sort_by(|a, b| (first_put[&a.0], a.1).cmp(&(first_put[&b.0], b.1)));
+    assert_eq!(expected.len(), 2500 * 20 + 2500 * 10);
+    let seen = everything(&front_end);
+    assert_eq!(seen.len(), expected.len());
+    assert!(
+        seen == expected,
+        "first difference at {:?}",
+        seen.iter().zip(&expected).position(|(a, b)| a != b)
+    );
+}

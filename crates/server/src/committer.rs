@@ -69,7 +69,7 @@ impl Committer {
     /// thread keeps serving connections, which stage their batches for the
     /// next commit meanwhile.
     async fn commit(&self) -> eardrum_storage::Result<()> {
-        if self.store.sync_mode() != SyncMode::Always && !self.store.waits_on_network() {
+        if self.store.sync_mode() != SyncMode::Always && !self.store.commits_wait_on_network() {
             return self.store.commit();
         }
         let store = Arc::clone(&self.store);

@@ -277,7 +277,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             // a multi-threaded runtime can).
             let multi_threaded = tokio::runtime::Handle::current().runtime_flavor()
                 == tokio::runtime::RuntimeFlavor::MultiThread;
-            let step = match store.waits_on_network() && multi_threaded {
+            let step = match store.reads_wait_on_network() && multi_threaded {
                 true => tokio::task::block_in_place(more),
                 false => more(),
             };

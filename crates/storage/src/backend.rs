@@ -74,9 +74,15 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// When acknowledged writes reach the disk.
     fn sync_mode(&self) -> SyncMode;
 
-    /// Whether reads and commits wait on a network (callers on an async
-    /// runtime then move them off its workers).
-    fn waits_on_network(&self) -> bool {
+    /// Whether reads wait on a network (callers on an async runtime then
+    /// move them off its workers).
+    fn reads_wait_on_network(&self) -> bool {
+        false
+    }
+
+    /// Whether commits wait on a network, as
+    /// [`reads_wait_on_network`](Backend::reads_wait_on_network).
+    fn commits_wait_on_network(&self) -> bool {
         false
     }
 

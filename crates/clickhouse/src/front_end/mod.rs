@@ -219,8 +219,12 @@ impl Backend for FrontEnd {
         self.shared.options.sync
     }
 
-    fn waits_on_network(&self) -> bool {
+    fn reads_wait_on_network(&self) -> bool {
         true
+    }
+
+    fn commits_wait_on_network(&self) -> bool {
+        self.shared.ship_inline
     }
 
     fn scan_some(

@@ -213,17 +213,28 @@ impl Store {
             },
         )?;
         checkpoint::remove_garbage(&dir, &current);
-        tracing::info!(
-            dir = %dir.display(),
-            checkpoint = current.generation,
-            windows = current.windows.len(),
-            records_replayed = recovered.records,
-            torn_bytes_cut = recovered.torn_bytes,
-            series = registry.len(),
-            load_ms = loaded_ms,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "recovered the store"
-        );
+        // A new, empty store is not news (a front end opens one per
+        // shipment); what was recovered is.
+        macro_rules! recovered {
+            ($level:expr) => {
+                tracing::event!(
+                    $level,
+                    dir = %dir.display(),
+                    checkpoint = current.generation,
+                    windows = current.windows.len(),
+                    records_replayed = recovered.records,
+                    torn_bytes_cut = recovered.torn_bytes,
+                    series = registry.len(),
+                    load_ms = loaded_ms,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "recovered the store"
+                )
+            };
+        }
+        match recovered.records == 0 && registry.len() == 0 {
+            true => recovered!(tracing::Level::DEBUG),
+            false => recovered!(tracing::Level::INFO),
+        }
         if let Some(aside) = &recovered.salvaged_to {
             tracing::warn!(moved_to = %aside.display(), "opened after moving a damaged log part aside");
         }
