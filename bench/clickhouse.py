@@ -142,11 +142,11 @@ def one_run(args):
         while int(clickhouse_query(http_port, count_query) or 0) < total:
             time.sleep(0.02)
         visible = time.time()
+        cpu_after = cpu_seconds(server.pid), cpu_seconds(clickhouse.pid)
         with urllib.request.urlopen(f"http://127.0.0.1:{api}/api/v1/stats", timeout=10) as reply:
             shipping = json.load(reply)["shipping"]
         one_key = statistics.median(timed_get(port, first_key(port)) for _ in range(5))
         every_key = timed_get(port, "*")
-        cpu_after = cpu_seconds(server.pid), cpu_seconds(clickhouse.pid)
         ingest_seconds = report["seconds"] + (visible - acked)
         return {
             "acknowledged_per_second": report["samples_per_second"],

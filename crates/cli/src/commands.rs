@@ -127,6 +127,21 @@ fn render_stats(stats: &serde_json::Value) -> String {
         ),
     );
     line("backpressure", format!("{} reply writes waited for a slow reader", number("reply_stalls")));
+    let shipping = &stats["shipping"];
+    if !shipping.is_null() {
+        let field = |name: &str| shipping[name].as_u64().unwrap_or(0);
+        line(
+            "shipping",
+            format!(
+                "{} points in {} inserts, {} failed attempts, {} outboxes waiting, {:.1} s behind",
+                field("points_shipped"),
+                field("inserts"),
+                field("failed_attempts"),
+                field("outboxes_waiting"),
+                field("lag_ms") as f64 / 1000.0
+            ),
+        );
+    }
     line(
         "refused",
         format!(

@@ -159,4 +159,7 @@ fn two_front_ends_over_a_two_shard_cluster_read_each_others_writes() {
     assert!(shipping["points_shipped"].as_u64().unwrap() >= 50, "{stats}");
     assert_eq!(shipping["outboxes_waiting"], 0, "{stats}");
     assert!(shipping["lag_ms"].as_u64().unwrap() < 60_000, "{stats}");
+    let out = run(&["stats", "--http-port", &servers[1].http_port.to_string()]);
+    let printed = text(&out.stdout);
+    assert!(printed.contains("shipping") && printed.contains("0 outboxes waiting"), "{printed}");
 }

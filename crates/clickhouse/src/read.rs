@@ -86,6 +86,7 @@ impl ClickHouse {
             return Ok(Vec::new());
         }
         let list = sql_list(keys);
+        let positions = (1..=keys.len()).map(|p| p.to_string()).collect::<Vec<_>>().join(", ");
         let skip = match resume {
             None => String::new(),
             Some((key, after)) => {
@@ -93,7 +94,8 @@ impl ClickHouse {
             }
         };
         let query = format!(
-            "SELECT indexOf([{list}], key) AS position, timestamp, argMax(value, version), max(version) \
+            "SELECT transform(key, [{list}], [{positions}], 0) AS position, timestamp, \
+             argMax(value, version), max(version) \
              FROM points WHERE key IN ({list}) {skip} GROUP BY key, timestamp \
              ORDER BY position, timestamp LIMIT {limit} FORMAT TabSeparated"
         );
