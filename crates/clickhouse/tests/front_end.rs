@@ -152,7 +152,7 @@ fn get_star_pages_through_thousands_of_keys_shipped_and_not() {
     let server = start_clickhouse();
     let dir = tempfile::tempdir().unwrap();
     let front_end = open(dir.path(), connect(&server, "paging"), Duration::from_secs(3600));
-    // More keys than a page (1,000) and more points than a call (65,536),
+    // More keys than a page (1,000) and more points than a call (262,144),
     // half of them shipped, then more points for old keys and new keys
     // kept local: the merge must neither lose nor repeat a row.
     let key = |n: usize| format!("host{n}.disk");
@@ -160,8 +160,12 @@ fn get_star_pages_through_thousands_of_keys_shipped_and_not() {
     let batch = |keys: std::ops::Range<usize>, times: std::ops::Range<i64>| -> Vec<(String, i64, f64)> {
         keys.flat_map(|n| times.clone().map(move |t| (key(n), t, (n as i64 * 100 + t) as f64))).collect()
     };
-    for (keys, times) in [(0..2500, 0..20), (1000..3500, 20..30)] {
-        let rows = batch(keys.clone(), times.clone());
+    for (keys, times) in [(0..3000, 0..90), (1000..3500, 90..100)] {
+        let mut rows = batch(keys.clone(), times.clone());
+        if keys.start == 0 {
+            // One key with more points than a call: a call ends inside it.
+            rows.extend(batch(1..2, 1000..300_000));
+        }
         let samples: Vec<(&str, i64, f64)> = rows.iter().map(|(k, t, v)| (k.as_str(), *t, *v)).collect();
         for chunk in samples.chunks(10_000) {
             put(&front_end, chunk);
@@ -176,7 +180,7 @@ fn get_star_pages_through_thousands_of_keys_shipped_and_not() {
     let first_put: std::collections::HashMap<String, usize> =
         expected.iter().enumerate().rev().map(|(i, (k, _, _))| (k.clone(), i)).collect();
     expected.sort_by(|a, b| (first_put[&a.0], a.1).cmp(&(first_put[&b.0], b.1)));
-    assert_eq!(expected.len(), 2500 * 20 + 2500 * 10);
+    assert_eq!(expected.len(), 3000 * 90 + 299_000 + 2500 * 10);
     let seen = everything(&front_end);
     assert_eq!(seen.len(), expected.len());
     assert!(

@@ -17,8 +17,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// Keys read from ClickHouse per page of `get *`.
 const KEYS_PER_PAGE: usize = 1000;
 /// The fewest points asked of ClickHouse per call: each call is a round
-/// trip, whatever the caller's batch.
-const MIN_POINTS_PER_CALL: usize = 64 * 1024;
+/// trip and a query, whatever the caller's batch. A page of keys whose
+/// points do not fit is queried again from where the call stopped, so
+/// this is large enough for a page of keys of a few hundred points each
+/// (about 10 MB of rows in flight).
+const MIN_POINTS_PER_CALL: usize = 256 * 1024;
 
 /// One read's view: ClickHouse, and the outboxes at the moment it began.
 pub(super) struct Reader<'a> {
