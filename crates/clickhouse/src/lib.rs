@@ -78,6 +78,21 @@ pub enum Error {
         /// ClickHouse's own message.
         message: String,
     },
+    /// A shard of the cluster lacks the local tables: without ZooKeeper,
+    /// ClickHouse creates tables only on the node asked.
+    #[error(
+        "not every shard of cluster {cluster} has the tables {database}.points_local and \
+         {database}.series_local ({reason}): start a front end against each node once, or create \
+         them there (docs/scale-out.md)"
+    )]
+    ShardsWithoutTables {
+        /// The cluster.
+        cluster: String,
+        /// The database.
+        database: String,
+        /// ClickHouse's error.
+        reason: String,
+    },
     /// A reply did not have the shape asked for.
     #[error("unexpected reply from ClickHouse: {0}")]
     Malformed(String),
@@ -242,7 +257,8 @@ impl ClickHouse {
         Ok(self.run_in(None, "SELECT version()", b"")?.trim().to_owned())
     }
 
-    /// Creates the database and the tables if they are missing. On
+    /// Creates the database and the tables if they are missing, and with a
+    /// cluster checks that every shard has its local tables. On
     /// ClickHouse 19.10 and later the points' columns are compressed with
     /// the codecs made for them (see [`points_columns`]).
     ///
@@ -250,6 +266,32 @@ impl ClickHouse {
     ///
     /// As every query.
     pub fn ensure_schema(&self) -> Result<()> {
+        self.create_schema()?;
+        let Some(cluster) = &self.cluster else {
+            return Ok(());
+        };
+        // Each shard must hold the local tables; ClickHouse creates them on
+        // every node only with ZooKeeper (`ON CLUSTER`), so check.
+        for table in ["series", "points"] {
+            if let Err(error) = self.run(&format!("SELECT count() FROM {table}"), b"") {
+                return Err(Error::ShardsWithoutTables {
+                    cluster: cluster.clone(),
+                    database: self.database.clone(),
+                    reason: error.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// What [`ensure_schema`](ClickHouse::ensure_schema) creates, on the
+    /// node this talks to only, without checking the other shards: for
+    /// preparing each node of a cluster.
+    ///
+    /// # Errors
+    ///
+    /// As every query.
+    pub fn create_schema(&self) -> Result<()> {
         let columns = points_columns(&self.server_version()?);
         let database = &self.database;
         self.run_in(None, &format!("CREATE DATABASE IF NOT EXISTS {database}"), b"")?;

@@ -12,6 +12,14 @@ fn two_shards_share_the_points_and_either_node_reads_them_all() {
     let nodes = start_cluster("eardrum", 2);
     let front_ends: Vec<_> =
         nodes.iter().map(|node| connect(node, "metrics").with_cluster("eardrum").unwrap()).collect();
+    // One node's tables are not enough: the other shard has none yet.
+    match front_ends[0].ensure_schema() {
+        Err(error @ eardrum_clickhouse::Error::ShardsWithoutTables { .. }) => {
+            assert!(error.to_string().contains("start a front end against each node"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    front_ends[1].create_schema().unwrap();
     for front_end in &front_ends {
         front_end.ensure_schema().unwrap();
     }

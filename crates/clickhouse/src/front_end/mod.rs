@@ -39,7 +39,7 @@ struct Shared {
     dir: PathBuf,
     options: Options,
     outboxes: RwLock<Outboxes>,
-    versions: parking_lot::Mutex<Version>,
+    versions: parking_lot::Mutex<SealVersions>,
     /// The number of the next active outbox's folder.
     next_number: AtomicU64,
     /// Set by every stage: the active outbox has something to ship.
@@ -100,17 +100,17 @@ impl FrontEnd {
             source,
         })?;
         let (reopened, last_number) = Outbox::reopen_all(&dir, &options)?;
-        let mut versions = Version::new(node_number(&dir));
+        let mut versions = SealVersions { clock: Version::new(node_number(&dir)), floor: 0 };
         // Outboxes left active by a crash are sealed now, after the sealed
         // ones: their points were put before this moment.
         let mut sealed = Vec::new();
         for outbox in reopened {
-            if outbox.is_sealed() {
-                sealed.push(outbox);
-            } else {
-                let floor = sealed.iter().map(|o: &Outbox| o.version + o.key_count()).max().unwrap_or(0);
-                sealed.push(outbox.seal(next_version(&mut versions, floor))?);
-            }
+            let outbox = match outbox.is_sealed() {
+                true => outbox,
+                false => outbox.seal(versions.next())?,
+            };
+            versions.floor = versions.floor.max(outbox.version + outbox.key_count());
+            sealed.push(outbox);
         }
         let active = Outbox::create(&dir, last_number + 1, &options)?;
         if !sealed.is_empty() {
@@ -120,7 +120,7 @@ impl FrontEnd {
             Ok(()) => true,
             Err(error) => {
                 let error: &dyn std::error::Error = &error;
-                tracing::warn!(error, "ClickHouse is not answering yet; taking puts meanwhile");
+                tracing::warn!(error, "ClickHouse is not ready yet; taking puts meanwhile, and retrying");
                 false
             }
         };
@@ -161,9 +161,10 @@ impl Shared {
         }
         // Stagers hold the lock while staging: every batch staged in the
         // old outbox is committed here, before anyone can ship it.
-        outboxes.active.store.commit()?;
         let number = self.next_number.fetch_add(1, Ordering::Relaxed);
-        let fresh = Outbox::create(&self.dir, number, &self.options)?;
+        let fresh =
+            outboxes.active.store.commit().and_then(|()| Outbox::create(&self.dir, number, &self.options));
+        let fresh = fresh.inspect_err(|_| self.dirty.store(true, Ordering::Release))?;
         let retired = std::mem::replace(&mut outboxes.active, fresh);
         outboxes.sealed.push(retired.clone());
         drop(outboxes);
@@ -176,8 +177,10 @@ impl Shared {
 
     /// Seals `outbox`, an unsealed one in the sealed list, in place.
     fn seal(&self, outbox: &Outbox) -> eardrum_storage::Result<()> {
-        let version = next_version(&mut self.versions.lock(), 0);
-        let sealed = outbox.seal(version)?;
+        let mut versions = self.versions.lock();
+        let sealed = outbox.seal(versions.next())?;
+        versions.floor = sealed.version + sealed.key_count();
+        drop(versions);
         let mut outboxes = self.outboxes.write();
         if let Some(slot) = outboxes.sealed.iter_mut().find(|o| o.dir == outbox.dir) {
             *slot = sealed;
@@ -320,9 +323,21 @@ fn remote(error: crate::Error) -> eardrum_storage::Error {
     eardrum_storage::Error::Remote { message: error.to_string(), source: Box::new(error) }
 }
 
-/// A version for sealing now, above `floor`.
-fn next_version(versions: &mut Version, floor: u64) -> u64 {
-    versions.next(now_micros().max((floor >> 12) + 1))
+/// The versions outboxes are sealed with.
+#[derive(Debug)]
+struct SealVersions {
+    clock: Version,
+    /// Above every first-seen time of the outboxes sealed so far (a
+    /// version plus a key's place in its outbox).
+    floor: u64,
+}
+
+impl SealVersions {
+    /// A version for sealing now: the time, and above the floor, so that
+    /// an outbox's keys come after every earlier outbox's in `get *`.
+    fn next(&mut self) -> u64 {
+        self.clock.next(now_micros().max((self.floor >> 12) + 1))
+    }
 }
 
 /// The time now in Unix microseconds.

@@ -98,7 +98,11 @@ impl Reader<'_> {
             let split = rest.iter().position(|row| row.key_index != index).unwrap_or(rest.len());
             let (own, others) = rest.split_at(split);
             rest = others;
-            let key_after = if index == 0 { skip.map(|(_, after)| after) } else { None };
+            // The cursor's series resumes after its last point; it is the
+            // first of the page unless it moved (shipped meanwhile, its
+            // first-seen time became its outbox's version).
+            let key_after =
+                skip.filter(|(key, _)| index == 0 && *key == page_key.key).map(|(_, after)| after);
             let key_horizon = horizon.filter(|(at, _)| *at == index).map(|(_, timestamp)| timestamp);
             for (timestamp, value) in self.merge(&page_key.key, own, key_after, key_horizon) {
                 visit(&page_key.key, timestamp, value);

@@ -54,6 +54,11 @@ impl Handle {
                 let mut wait = interval;
                 loop {
                     let stopping = !matches!(stopped.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
+                    // A stop while ClickHouse fails does not wait for it to
+                    // time out once more: the next start ships.
+                    if stopping && shared.ship_failing.load(Ordering::Acquire) {
+                        return;
+                    }
                     let backoff = shared.ship_round();
                     if stopping {
                         return;
