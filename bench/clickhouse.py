@@ -23,31 +23,7 @@ import time
 import urllib.parse
 import urllib.request
 
-EARDRUM = os.path.join(os.path.dirname(__file__), "..", "target", "release", "eardrum")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_for_port(port, seconds=60):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on port {port}")
-
+from processes import EARDRUM, cpu_seconds, free_port, wait_for_port
 
 def clickhouse_query(port, query):
     url = f"http://127.0.0.1:{port}/?" + urllib.parse.urlencode({"query": query})
