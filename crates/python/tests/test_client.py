@@ -120,6 +120,15 @@ class Scripted:
                 connection.sendall(reply)
             time.sleep(1)
 
+    def requests_after(self, count):
+        """The requests, once `count` have arrived (or after 3 s): a reply
+        scripted ahead lets the client finish before this thread reads its
+        request."""
+        deadline = time.monotonic() + 3
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.requests
+
 
 @pytest.mark.parametrize(
     "reply",
@@ -155,7 +164,7 @@ def test_the_client_reads_each_reply_to_its_empty_line_and_no_further():
     client = Client("127.0.0.1", server.port, timeout=3)
     client.put("a", 1.0, 1)
     assert client.get("a") == {"a": [(1, 1.0)]}
-    assert server.requests == [b"put a 1.0 1", b"get a"]
+    assert server.requests_after(2) == [b"put a 1.0 1", b"get a"]
 
 
 def test_put_is_exactly_ok_and_an_error_reply_raises():
