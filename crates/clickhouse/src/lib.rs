@@ -1,6 +1,13 @@
-//! eardrum's points in ClickHouse, over ClickHouse's HTTP interface: the
-//! first piece of scale-out, where eardrum front ends keep only their local
-//! write-ahead log and ship points to a ClickHouse cluster.
+//! eardrum's points in ClickHouse, over ClickHouse's HTTP interface:
+//! scale-out, where eardrum front ends keep only their local write-ahead
+//! log and ship points to a ClickHouse cluster (docs/scale-out.md).
+//!
+//! - [`FrontEnd`]: the server's storage [`Backend`](eardrum_storage::Backend)
+//!   over ClickHouse: puts acknowledged from a local log of embedded stores
+//!   (outboxes), shipped by a thread, reads merged from ClickHouse and the
+//!   outboxes.
+//! - [`ClickHouse`]: the database over HTTP: the schema, inserts, and the
+//!   reads the front end pages through.
 //!
 //! Two tables hold the data (created by [`ClickHouse::ensure_schema`] if
 //! missing, in the database the URL names):

@@ -62,6 +62,11 @@ fn reads_merge_the_local_log_with_clickhouse_until_it_is_shipped() {
     assert!(clickhouse.keys().unwrap().is_empty(), "nothing shipped yet");
     let local = rows(&[("b", 1, 1.0), ("b", 2, 2.0), ("a", 1, 1.0)]);
     assert_eq!(everything(&front_end), local, "read your writes before shipping");
+    let stats = front_end.stats();
+    assert_eq!((stats.series, stats.points), (2, 3), "the local log's figures");
+    assert!(stats.log_bytes > 0);
+    let shipping = stats.shipping.unwrap();
+    assert_eq!((shipping.points_shipped, shipping.outboxes_waiting), (0, 0));
 
     // Closing ships what it can.
     front_end.close().unwrap();

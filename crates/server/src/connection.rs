@@ -267,17 +267,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let mut cursor = ScanCursor::default();
         let reply_start = self.output.len();
         let mut flushed = false;
+        // A read over the network would stall every connection on this
+        // worker: the runtime moves them elsewhere meanwhile (which only a
+        // multi-threaded runtime can).
+        let off_the_worker = self.context.store.reads_wait_on_network()
+            && tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread;
         begin_get(&mut self.output);
         loop {
             let store = &*self.context.store;
             let output = &mut self.output;
             let mut more = || continue_get(store, query, &mut cursor, output);
-            // A read over the network would stall every connection on this
-            // worker: the runtime moves them elsewhere meanwhile (which only
-            // a multi-threaded runtime can).
-            let multi_threaded = tokio::runtime::Handle::current().runtime_flavor()
-                == tokio::runtime::RuntimeFlavor::MultiThread;
-            let step = match store.reads_wait_on_network() && multi_threaded {
+            let step = match off_the_worker {
                 true => tokio::task::block_in_place(more),
                 false => more(),
             };

@@ -1,7 +1,7 @@
 //! A front end: the server's [`Backend`] over ClickHouse.
 //!
 //! Puts are acknowledged once they are in the local log (an
-//! [outbox](outbox)), with the embedded engine's durability; a shipper
+//! [outbox]), with the embedded engine's durability; a shipper
 //! thread sends each outbox to ClickHouse, at least once, retrying with
 //! backoff while ClickHouse is down, and deletes it once ClickHouse holds
 //! it. Reads ask ClickHouse and merge in what the outboxes still hold, so
@@ -24,7 +24,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// How often the shipper sends what was put, by default.
 pub const DEFAULT_SHIP_INTERVAL: Duration = Duration::from_secs(1);
 
-/// A front end over ClickHouse: see the [module](self) documentation.
+/// A front end over ClickHouse: puts into a local log, shipped to ClickHouse,
+/// reads merged from both (see the crate documentation).
 #[derive(Debug)]
 pub struct FrontEnd {
     shared: Arc<Shared>,
@@ -281,8 +282,14 @@ impl Backend for FrontEnd {
             total.series += stats.series;
             total.points += stats.points;
             total.memory_bytes += stats.memory_bytes;
-            total.block_bytes += stats.block_bytes;
-            total.log_bytes += stats.log_bytes;
+            // A sealed outbox's store still names the folder it had before
+            // sealing renamed it: measure the folder where it is now.
+            let (blocks, log) = match outbox.is_sealed() {
+                true => (outbox.disk_bytes("blocks"), outbox.disk_bytes("wal")),
+                false => (stats.block_bytes, stats.log_bytes),
+            };
+            total.block_bytes += blocks;
+            total.log_bytes += log;
             total.log_bytes_written += stats.log_bytes_written;
             total.records_replayed += stats.records_replayed;
             total.checkpoints += stats.checkpoints;

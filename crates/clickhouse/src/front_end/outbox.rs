@@ -128,6 +128,14 @@ impl Outbox {
         Ok(Outbox { version, store: Arc::clone(&self.store), dir })
     }
 
+    /// Bytes of the files in the outbox's subfolder `sub` (`wal`, `blocks`).
+    pub(crate) fn disk_bytes(&self, sub: &str) -> u64 {
+        let Ok(entries) = std::fs::read_dir(self.dir.join(sub)) else {
+            return 0;
+        };
+        entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
+    }
+
     /// Deletes the outbox's folder, once ClickHouse holds its points.
     pub(crate) fn delete(self) -> eardrum_storage::Result<()> {
         let dir = self.dir.clone();
