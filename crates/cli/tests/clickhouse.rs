@@ -84,11 +84,13 @@ fn nothing_acknowledged_is_lost_while_clickhouse_or_the_front_end_is_killed() {
     for n in 0..300 {
         put(&mut putter, n);
     }
-    // ClickHouse dies mid-stream: puts go on being acknowledged.
+    // ClickHouse dies mid-stream: puts go on being acknowledged, and a
+    // read, which needs ClickHouse, gets the error reply.
     clickhouse.kill();
     for n in 300..600 {
         put(&mut putter, n);
     }
+    assert_eq!(send_lines(server.addr(), "get host1.cpu\n"), "error\nwrong command\n\n");
     // The front end dies too, with those puts unshipped, and comes back.
     drop(putter);
     server.kill();
