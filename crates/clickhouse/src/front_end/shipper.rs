@@ -101,9 +101,11 @@ impl Shared {
                     Ok(true) => self.outboxes.read().sealed.first().cloned(),
                     Ok(false) => None,
                     Err(error) => {
+                        // The active outbox keeps its puts (and stays
+                        // marked for shipping); the disk is the problem.
                         let error: &dyn std::error::Error = &error;
-                        tracing::error!(error, "could not seal the active outbox");
-                        None
+                        tracing::error!(error, "could not seal the active outbox; retrying");
+                        return Some(MAX_BACKOFF);
                     }
                 },
             };
