@@ -95,11 +95,8 @@ impl FrontEnd {
         ship_interval: Duration,
     ) -> eardrum_storage::Result<FrontEnd> {
         let dir = dir.as_ref().to_owned();
-        std::fs::create_dir_all(&dir).map_err(|source| eardrum_storage::Error::Io {
-            action: "creating the front end's folder",
-            path: dir.clone(),
-            source,
-        })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(eardrum_storage::Error::io("creating the front end's folder", &dir))?;
         let (reopened, last_number) = Outbox::reopen_all(&dir, &options)?;
         let mut versions = SealVersions { clock: Version::new(node_number(&dir)), floor: 0 };
         // Outboxes left active by a crash are sealed now, after the sealed

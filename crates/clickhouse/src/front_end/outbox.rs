@@ -11,7 +11,7 @@
 //! point's version is never older than the point (an idle outbox does not
 //! make a later write look old).
 
-use eardrum_storage::{Backend, Keys, Options, ScanCursor, Store};
+use eardrum_storage::{Backend, Error, Keys, Options, ScanCursor, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -48,9 +48,9 @@ impl Outbox {
         options: &Options,
     ) -> eardrum_storage::Result<(Vec<Outbox>, u64)> {
         let (mut sealed, mut active) = (Vec::new(), Vec::new());
-        let entries = std::fs::read_dir(parent).map_err(io_error("listing the outboxes", parent))?;
+        let entries = std::fs::read_dir(parent).map_err(Error::io("listing the outboxes", parent))?;
         for entry in entries {
-            let entry = entry.map_err(io_error("listing the outboxes", parent))?;
+            let entry = entry.map_err(Error::io("listing the outboxes", parent))?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             if let Some(version) = name.strip_prefix(SEALED).and_then(|v| v.parse::<u64>().ok()) {
@@ -123,8 +123,10 @@ impl Outbox {
         Backend::close(&*self.store)?;
         let parent = self.dir.parent().unwrap_or(Path::new("."));
         let dir = parent.join(format!("{SEALED}{version:020}"));
-        std::fs::rename(&self.dir, &dir).map_err(io_error("sealing an outbox", &self.dir))?;
-        std::fs::File::open(parent).and_then(|p| p.sync_all()).map_err(io_error("syncing folder", parent))?;
+        std::fs::rename(&self.dir, &dir).map_err(Error::io("sealing an outbox", &self.dir))?;
+        std::fs::File::open(parent)
+            .and_then(|p| p.sync_all())
+            .map_err(Error::io("syncing folder", parent))?;
         Ok(Outbox { version, store: Arc::clone(&self.store), dir })
     }
 
@@ -140,7 +142,7 @@ impl Outbox {
     pub(crate) fn delete(self) -> eardrum_storage::Result<()> {
         let dir = self.dir.clone();
         drop(self);
-        std::fs::remove_dir_all(&dir).map_err(io_error("deleting a shipped outbox", &dir))
+        std::fs::remove_dir_all(&dir).map_err(Error::io("deleting a shipped outbox", &dir))
     }
 }
 
@@ -149,9 +151,4 @@ impl Outbox {
 /// restart) short, as in the embedded engine.
 fn outbox_options(options: &Options) -> Options {
     Options { checkpoint_on_close: false, ..options.clone() }
-}
-
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> eardrum_storage::Error {
-    let path = path.to_owned();
-    move |source| eardrum_storage::Error::Io { action, path, source }
 }
