@@ -39,7 +39,6 @@ mod tsv;
 pub use front_end::{FrontEnd, DEFAULT_SHIP_INTERVAL};
 pub use read::{KeysFrom, VersionedPoint};
 
-use std::fmt::Write as _;
 use std::io::Read as _;
 use std::time::Duration;
 
@@ -345,8 +344,7 @@ impl ClickHouse {
         if !first_seen.is_empty() {
             let mut rows = String::new();
             for (key, seen) in first_seen {
-                tsv::push_field(&mut rows, key);
-                let _ = writeln!(rows, "\t{seen}");
+                tsv::push_series_row(&mut rows, key, *seen);
             }
             self.insert_rows("series", rows.as_bytes())?;
         }
@@ -355,10 +353,7 @@ impl ClickHouse {
         }
         let mut rows = String::with_capacity(points.len() * 40);
         for point in points {
-            tsv::push_field(&mut rows, &point.key);
-            let _ = write!(rows, "\t{}\t", point.timestamp);
-            tsv::push_float(&mut rows, point.value);
-            let _ = writeln!(rows, "\t{}", point.version);
+            tsv::push_point_row(&mut rows, &point.key, point.timestamp, point.value, point.version);
         }
         self.insert_rows("points", rows.as_bytes())
     }

@@ -1,6 +1,8 @@
 //! ClickHouse's TabSeparated format and SQL string literals: escaping keys
 //! going in, reading keys and floats coming out.
 
+use std::fmt::Write as _;
+
 /// Appends `text` as a TabSeparated field: backslash, tab, newline and
 /// carriage return escaped with a backslash.
 pub fn push_field(out: &mut String, text: &str) {
@@ -13,6 +15,20 @@ pub fn push_field(out: &mut String, text: &str) {
             c => out.push(c),
         }
     }
+}
+
+/// Appends a row of the `series` table: the key and its first-seen time.
+pub fn push_series_row(out: &mut String, key: &str, first_seen: u64) {
+    push_field(out, key);
+    let _ = writeln!(out, "\t{first_seen}");
+}
+
+/// Appends a row of the `points` table.
+pub fn push_point_row(out: &mut String, key: &str, timestamp: i64, value: f64, version: u64) {
+    push_field(out, key);
+    let _ = write!(out, "\t{timestamp}\t");
+    push_float(out, value);
+    let _ = writeln!(out, "\t{version}");
 }
 
 /// A TabSeparated field read back.
@@ -53,7 +69,6 @@ pub fn sql_string(text: &str) -> String {
 /// Appends a float as ClickHouse reads it exactly: the shortest digits
 /// that read back to the same double, and `nan`, `inf`, `-inf`.
 pub fn push_float(out: &mut String, value: f64) {
-    use std::fmt::Write as _;
     if value.is_nan() {
         out.push_str("nan");
     } else if value.is_infinite() {

@@ -2,7 +2,7 @@
 //! and one of them commits for all, so that the connections ready at the
 //! same moment share one log write (and, with `--fsync always`, one sync).
 
-use eardrum_storage::{Backend, Sample, SyncMode, Ticket};
+use eardrum_storage::{Backend, Sample, Ticket};
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
@@ -64,12 +64,12 @@ impl Committer {
         }
     }
 
-    /// One commit. A sync per commit waits on the disk, and a backend over
-    /// a network may wait on it: that runs on tokio's blocking pool, so the
-    /// thread keeps serving connections, which stage their batches for the
-    /// next commit meanwhile.
+    /// One commit. A commit that waits (a sync per commit waits on the
+    /// disk, a backend may wait on a network) runs on tokio's blocking pool,
+    /// so the thread keeps serving connections, which stage their batches
+    /// for the next commit meanwhile.
     async fn commit(&self) -> eardrum_storage::Result<()> {
-        if self.store.sync_mode() != SyncMode::Always && !self.store.commits_wait_on_network() {
+        if !self.store.commits_wait() {
             return self.store.commit();
         }
         let store = Arc::clone(&self.store);

@@ -61,7 +61,7 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// Takes a batch for the next [`Backend::commit`].
     fn stage(&self, samples: &[Sample<'_>]) -> Ticket;
 
-    /// Stores every staged batch as durably as [`Backend::sync_mode`] says.
+    /// Stores every staged batch, as durably as the backend promises.
     ///
     /// # Errors
     ///
@@ -71,18 +71,13 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// Whether the ticket's batch was stored; `None` until a commit took it.
     fn outcome(&self, ticket: &Ticket) -> Option<bool>;
 
-    /// When acknowledged writes reach the disk.
-    fn sync_mode(&self) -> SyncMode;
+    /// Whether a commit waits on something slow (a disk sync, a network):
+    /// callers on an async runtime then move it off its workers.
+    fn commits_wait(&self) -> bool;
 
-    /// Whether reads wait on a network (callers on an async runtime then
-    /// move them off its workers).
+    /// Whether reads wait on a network, as
+    /// [`commits_wait`](Backend::commits_wait).
     fn reads_wait_on_network(&self) -> bool {
-        false
-    }
-
-    /// Whether commits wait on a network, as
-    /// [`reads_wait_on_network`](Backend::reads_wait_on_network).
-    fn commits_wait_on_network(&self) -> bool {
         false
     }
 
@@ -152,8 +147,9 @@ impl Backend for Store {
         }
     }
 
-    fn sync_mode(&self) -> SyncMode {
-        Store::sync_mode(self)
+    fn commits_wait(&self) -> bool {
+        // With `Always` every commit syncs the log.
+        self.sync_mode() == SyncMode::Always
     }
 
     fn scan_some(

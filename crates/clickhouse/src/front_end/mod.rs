@@ -216,16 +216,12 @@ impl Backend for FrontEnd {
         ticket.store().and_then(|store| store.outcome(ticket.staged()))
     }
 
-    fn sync_mode(&self) -> SyncMode {
-        self.shared.options.sync
+    fn commits_wait(&self) -> bool {
+        self.shared.options.sync == SyncMode::Always || self.shared.ship_inline
     }
 
     fn reads_wait_on_network(&self) -> bool {
         true
-    }
-
-    fn commits_wait_on_network(&self) -> bool {
-        self.shared.ship_inline
     }
 
     fn scan_some(

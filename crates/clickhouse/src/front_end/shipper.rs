@@ -7,7 +7,6 @@ use super::outbox::Outbox;
 use super::Shared;
 use crate::{tsv, ClickHouse};
 use eardrum_storage::{Keys, ScanCursor};
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -162,8 +161,7 @@ impl Shared {
         let clickhouse: &ClickHouse = &self.clickhouse;
         let mut rows = String::new();
         for (key, first_seen) in outbox.keys() {
-            tsv::push_field(&mut rows, &key);
-            let _ = writeln!(rows, "\t{first_seen}");
+            tsv::push_series_row(&mut rows, &key, first_seen);
         }
         if !rows.is_empty() {
             clickhouse.insert_rows("series", rows.as_bytes())?;
@@ -173,10 +171,7 @@ impl Shared {
             rows.clear();
             let mut points = 0;
             outbox.store.scan_some(Keys::All, &mut cursor, POINTS_PER_INSERT, |key, timestamp, value| {
-                tsv::push_field(&mut rows, key);
-                let _ = write!(rows, "\t{timestamp}\t");
-                tsv::push_float(&mut rows, value);
-                let _ = writeln!(rows, "\t{}", outbox.version);
+                tsv::push_point_row(&mut rows, key, timestamp, value, outbox.version);
                 points += 1;
             });
             if points == 0 {

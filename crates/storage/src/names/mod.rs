@@ -87,17 +87,21 @@ impl NameIndex {
     }
 
     /// Adds every key the store has that the index has not seen yet, a
-    /// batch per hold of the store's lock.
+    /// batch per hold of the store's lock. Over a backend whose key
+    /// positions can move, all in one call: batches by position could skip
+    /// or repeat a key, and such a backend lists all its keys per call
+    /// anyway.
     ///
     /// # Errors
     ///
     /// When the backend cannot list its keys; the index keeps what it
     /// added.
     pub fn catch_up(&mut self, store: &dyn Backend) -> Result<()> {
+        let batch = if store.key_positions_stable() { CATCH_UP_BATCH } else { usize::MAX };
         loop {
             let before = self.indexed;
-            store.keys_from(before, CATCH_UP_BATCH, &mut |id, key| self.add(id, key))?;
-            if self.indexed - before < CATCH_UP_BATCH {
+            store.keys_from(before, batch, &mut |id, key| self.add(id, key))?;
+            if self.indexed - before < batch {
                 return Ok(());
             }
         }
