@@ -54,7 +54,7 @@ impl Ticket {
 /// Writes follow [`Store`]'s group commit: every connection stages its
 /// batch, one of them commits for all, and each learns its batch's outcome.
 /// An acknowledged batch must survive the process being killed, and a
-/// power loss as [`Backend::sync_mode`] says. Reads see every acknowledged
+/// power loss as its fsync policy ([`SyncMode`]) says. Reads see every acknowledged
 /// point, series in first-put order and each series' points ascending with
 /// one value per timestamp (the last written).
 pub trait Backend: Send + Sync + fmt::Debug + 'static {
