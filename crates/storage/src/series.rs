@@ -81,15 +81,15 @@ impl Series {
     /// Whether a chunk or the head holds `timestamp`: only the one chunk
     /// whose range covers it is decoded.
     fn sealed_or_head_contains(&self, timestamp: i64) -> bool {
-        let holds = |decoder: Decoder<'_>| decoder.filter_map(Result::ok).any(|(t, _)| t == timestamp);
         if let Some(head) = self.head.as_ref().filter(|h| (h.first_ts()..=h.last_ts()).contains(&timestamp)) {
-            return holds(head.decoder());
+            return head.decoder().holds_timestamp(timestamp);
         }
         let after = self.chunks.partition_point(|c| chunk_summary(c).first_ts <= timestamp);
         let Some(chunk) = after.checked_sub(1).and_then(|index| self.chunks.get(index)) else {
             return false;
         };
-        chunk_summary(chunk).last_ts >= timestamp && Decoder::new(chunk).is_ok_and(holds)
+        chunk_summary(chunk).last_ts >= timestamp
+            && Decoder::new(chunk).is_ok_and(|decoder| decoder.holds_timestamp(timestamp))
     }
 
     /// Adds a chunk read from a block file. Chunks arrive in time order.

@@ -128,6 +128,52 @@ impl<'a> BitReader<'a> {
         Some(value)
     }
 
+    /// Reads ones up to the first zero, which it consumes too, or up to
+    /// `max` ones (≤ 56), whichever comes first; returns how many ones.
+    /// One load where [`BitReader::read_bits`] takes one, rather than a
+    /// read per bit: decoding a regular series is mostly one-bit zeros.
+    pub(crate) fn read_ones(&mut self, max: u32) -> Option<u32> {
+        let index = self.position / 8;
+        if let (1..=56, Some(chunk)) = (max, self.bytes.get(index..index + 8)) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let ones = (u64::from_be_bytes(word) << (self.position % 8)).leading_ones().min(max);
+            let consumed = if ones == max { ones } else { ones + 1 };
+            if self.position + consumed as usize <= self.len * 8 {
+                self.position += consumed as usize;
+                return Some(ones);
+            }
+        }
+        let mut ones = 0;
+        while ones < max && self.read_bit()? {
+            ones += 1;
+        }
+        Some(ones)
+    }
+
+    /// Consumes zero bits up to the next one (left unread), the end, or
+    /// `max` (≤ 56) of them, whichever comes first; returns how many.
+    pub(crate) fn read_zeros(&mut self, max: u32) -> u32 {
+        let index = self.position / 8;
+        if let (1..=56, Some(chunk)) = (max, self.bytes.get(index..index + 8)) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let zeros = (u64::from_be_bytes(word) << (self.position % 8)).leading_zeros().min(max);
+            self.position += zeros as usize;
+            return zeros;
+        }
+        let mut zeros = 0;
+        while zeros < max && self.peek_bit() == Some(false) {
+            self.position += 1;
+            zeros += 1;
+        }
+        zeros
+    }
+
+    fn peek_bit(&self) -> Option<bool> {
+        self.clone().read_bit()
+    }
+
     /// Reads one bit.
     pub(crate) fn read_bit(&mut self) -> Option<bool> {
         self.read_bits(1).map(|bit| bit == 1)
@@ -158,6 +204,38 @@ mod tests {
                 prop_assert_eq!(reader.read_bits(count), Some(value & mask));
             }
             prop_assert_eq!(reader.read_bits(8 - (writer.bit_len() % 8) as u32 % 8 + 1), None);
+        }
+
+        #[test]
+        fn runs_of_ones_and_zeros_read_as_bit_by_bit(
+            bytes in proptest::collection::vec(any::<u8>(), 0..24),
+            skip in 0u32..64,
+            max in 1u32..=56,
+        ) {
+            let mut start = BitReader::new(&bytes);
+            start.read_bits(skip.min(bytes.len() as u32 * 8));
+            // Bit by bit: the ones (and their ending zero), then the zeros.
+            let (mut slow, mut ones) = (start.clone(), Some(0));
+            while let Some(count) = ones.filter(|&count| count < max) {
+                match slow.read_bit() {
+                    Some(true) => ones = Some(count + 1),
+                    Some(false) => break,
+                    None => ones = None,
+                }
+            }
+            let mut fast = start.clone();
+            prop_assert_eq!(fast.read_ones(max), ones);
+            if ones.is_some() {
+                prop_assert_eq!(fast.position, slow.position);
+            }
+            let (mut slow, mut zeros) = (start.clone(), 0);
+            while zeros < max && slow.peek_bit() == Some(false) {
+                slow.read_bit();
+                zeros += 1;
+            }
+            let mut fast = start;
+            prop_assert_eq!(fast.read_zeros(max), zeros);
+            prop_assert_eq!(fast.position, slow.position);
         }
     }
 

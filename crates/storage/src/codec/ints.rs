@@ -66,10 +66,7 @@ pub(crate) fn write_bucketed(writer: &mut BitWriter, value: i64) {
 
 /// Reads one integer in the bucketed code.
 pub(crate) fn read_bucketed(reader: &mut BitReader<'_>) -> Option<i64> {
-    let mut ones = 0;
-    while ones < BUCKETS.len() && reader.read_bit()? {
-        ones += 1;
-    }
+    let ones = reader.read_ones(BUCKETS.len() as u32)? as usize;
     if ones == 0 {
         return Some(0);
     }
@@ -133,5 +130,23 @@ mod tests {
         assert_eq!(bucketed_bits(-32), 9);
         assert_eq!(bucketed_bits(131_071), 23);
         assert_eq!(bucketed_bits(i64::MIN), 70);
+    }
+
+    #[test]
+    fn a_code_cut_short_reads_as_none() {
+        for value in [0, 1, -2, 31, 2048, 131_072, i32::MAX as i64, i64::MIN] {
+            let mut writer = BitWriter::default();
+            write_bucketed(&mut writer, value);
+            let mut bytes = Vec::new();
+            writer.write_to(&mut bytes);
+            for cut in 0..bytes.len() {
+                assert_eq!(
+                    read_bucketed(&mut BitReader::new(&bytes[..cut])),
+                    None,
+                    "{value} cut to {cut} bytes"
+                );
+            }
+            assert_eq!(read_bucketed(&mut BitReader::new(&bytes)), Some(value));
+        }
     }
 }

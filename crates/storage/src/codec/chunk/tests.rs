@@ -231,6 +231,30 @@ fn truncated_or_flipped_chunks_are_errors_not_panics() {
 }
 
 /// Decodes whatever it can; only a panic fails.
+#[test]
+fn holds_timestamp_steps_over_runs_of_regular_points() {
+    // Runs of one interval (runs longer than one 56-bit read included),
+    // a change of interval, and jitter.
+    let mut timestamps: Vec<i64> = (0..130).map(|i| 1_700_000_000 + 10 * i).collect();
+    let last = timestamps[timestamps.len() - 1];
+    timestamps.extend((1..40).map(|i| last + 15 * i));
+    let last = timestamps[timestamps.len() - 1];
+    timestamps.extend([last + 9, last + 20, last + 31, last + 41]);
+    let points: Vec<(i64, f64)> = timestamps.iter().map(|&t| (t, 1.5)).collect();
+    let mut chunk = Vec::new();
+    encode(&points, &mut chunk);
+    let mut head = Head::new(points[0].0, points[0].1);
+    for &(timestamp, value) in &points[1..] {
+        head.push(timestamp, value);
+    }
+    let (first, last) = (timestamps[0], timestamps[timestamps.len() - 1]);
+    for probe in first - 20..=last + 20 {
+        let expected = timestamps.binary_search(&probe).is_ok();
+        assert_eq!(Decoder::new(&chunk).unwrap().holds_timestamp(probe), expected, "chunk, {probe}");
+        assert_eq!(head.decoder().holds_timestamp(probe), expected, "head, {probe}");
+    }
+}
+
 fn drain(bytes: &[u8]) {
     if let Ok(decoder) = Decoder::new(bytes) {
         for point in decoder {
@@ -260,6 +284,22 @@ proptest! {
     #[test]
     fn any_sorted_points_seal_from_a_head_as_they_encode(points in points_strategy()) {
         assert_head_seals_like_encode(&points);
+    }
+
+    #[test]
+    fn holds_timestamp_finds_exactly_the_points_timestamps(points in points_strategy(), other in any::<i64>()) {
+        let mut chunk = Vec::new();
+        encode(&points, &mut chunk);
+        let mut head = Head::new(points[0].0, points[0].1);
+        for &(timestamp, value) in &points[1..] {
+            head.push(timestamp, value);
+        }
+        let probes = points.iter().flat_map(|&(t, _)| [t.wrapping_sub(1), t, t.wrapping_add(1)]);
+        for probe in probes.chain([other, i64::MIN, i64::MAX]) {
+            let expected = points.iter().any(|&(t, _)| t == probe);
+            prop_assert_eq!(Decoder::new(&chunk).unwrap().holds_timestamp(probe), expected, "chunk, {}", probe);
+            prop_assert_eq!(head.decoder().holds_timestamp(probe), expected, "head, {}", probe);
+        }
     }
 
     #[test]
