@@ -130,8 +130,8 @@ impl<'a> BitReader<'a> {
 
     /// Reads ones up to the first zero, which it consumes too, or up to
     /// `max` ones (≤ 56), whichever comes first; returns how many ones.
-    /// One load where [`BitReader::read_bits`] takes one, rather than a
-    /// read per bit: decoding a regular series is mostly one-bit zeros.
+    /// Mostly one load, as in [`BitReader::read_bits`], rather than a read
+    /// per bit: decoding a regular series is mostly one-bit zeros.
     pub(crate) fn read_ones(&mut self, max: u32) -> Option<u32> {
         let index = self.position / 8;
         if let (1..=56, Some(chunk)) = (max, self.bytes.get(index..index + 8)) {
