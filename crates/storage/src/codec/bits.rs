@@ -137,12 +137,10 @@ impl<'a> BitReader<'a> {
         if let (1..=56, Some(chunk)) = (max, self.bytes.get(index..index + 8)) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
+            // At most 56 bits from within the 8 bytes loaded: all there.
             let ones = (u64::from_be_bytes(word) << (self.position % 8)).leading_ones().min(max);
-            let consumed = if ones == max { ones } else { ones + 1 };
-            if self.position + consumed as usize <= self.len * 8 {
-                self.position += consumed as usize;
-                return Some(ones);
-            }
+            self.position += (if ones == max { ones } else { ones + 1 }) as usize;
+            return Some(ones);
         }
         let mut ones = 0;
         while ones < max && self.read_bit()? {
