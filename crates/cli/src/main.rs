@@ -14,7 +14,7 @@ use clap::Parser;
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Put(args) => commands::put(args),
         Command::Get(args) => commands::get(args),
         Command::Shell(remote) => shell::run(remote),

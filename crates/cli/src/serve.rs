@@ -32,7 +32,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let auth_token = args.auth_token_file.as_deref().map(AuthToken::read_file).transpose()?;
     warn_about_exposure(&args);
-    raise_open_file_limit(args.max_connections);
+    raise_open_file_limit(args.max_connections + args.limits.max_pending_connections);
     let store = open_backend(&args, options)?;
     let config = Config {
         addr: SocketAddr::new(args.host, args.port),
@@ -42,6 +42,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_key_bytes: args.max_key_bytes,
         max_reply_buffer_bytes: args.max_reply_buffer_bytes,
         max_connections: args.max_connections,
+        max_pending_connections: args.limits.max_pending_connections,
+        listen_backlog: args.limits.listen_backlog,
+        handshake_timeout: args.limits.handshake_timeout,
+        http_limits: args.limits.http_limits(),
         idle_timeout: (!args.idle_timeout.is_zero()).then_some(args.idle_timeout),
         auth_token,
         tls,
@@ -121,17 +125,18 @@ fn warn_about_exposure(args: &ServeArgs) {
 }
 
 /// Raises this process's open-file limit (the soft limit, up to the hard
-/// one) so that --max-connections can be reached: the usual soft limit of
+/// one) so that every connection slot can be used: the usual soft limit of
 /// 1,024 would make accepting fail long before the default 10,000.
-fn raise_open_file_limit(max_connections: usize) {
-    // Log segments, block files, the HTTP API and the listeners need some.
-    let wanted = max_connections as u64 + 256;
+fn raise_open_file_limit(connection_slots: usize) {
+    // Log segments, block files and the listeners need some.
+    let wanted = connection_slots as u64 + 256;
     match rlimit::increase_nofile_limit(wanted) {
         Ok(limit) if limit < wanted => tracing::warn!(
             limit,
-            max_connections,
-            "the open-file limit is below --max-connections plus 256; accepting will fail before the \
-             connection limit (raise it with `ulimit -n` or LimitNOFILE=)"
+            connection_slots,
+            "the open-file limit is below --max-connections plus --max-pending-connections plus \
+             256; accepting will fail before the connection limit (raise it with `ulimit -n` or \
+             LimitNOFILE=, or lower --max-connections)"
         ),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "cannot read or raise the open-file limit"),

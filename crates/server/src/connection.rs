@@ -6,6 +6,7 @@ use crate::auth::AuthToken;
 use crate::committer::Committer;
 use crate::graphite;
 use crate::handler::{begin_get, continue_get, parse, Limits, Parsed, Query};
+use crate::slots::Slot;
 use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
 use eardrum_protocol::auth::parse_auth_line;
@@ -74,10 +75,18 @@ pub(crate) struct Connection<S> {
     /// pipelining needs, and keeps that capacity.
     output: Vec<u8>,
     context: Arc<Context>,
+    /// The connection's slot: pending until it authenticates.
+    slot: Slot,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
-    pub(crate) fn new(stream: S, peer: SocketAddr, dialect: Dialect, context: Arc<Context>) -> Self {
+    pub(crate) fn new(
+        stream: S,
+        peer: SocketAddr,
+        dialect: Dialect,
+        context: Arc<Context>,
+        slot: Slot,
+    ) -> Self {
         Connection {
             stream,
             peer,
@@ -87,6 +96,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             read_size: FIRST_READ_BYTES,
             output: Vec::new(),
             context,
+            slot,
         }
     }
 
@@ -182,6 +192,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     self.input.advance(used);
                     if blank {
                         continue;
+                    }
+                    // Proved: trade the pending slot for an established
+                    // one, unless every one is taken.
+                    if accepted == Some(true) && !self.slot.establish() {
+                        self.context.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(peer = %self.peer, "closing an authenticated connection: the connection limit is reached");
+                        if self.dialect == Dialect::Protocol {
+                            self.output.extend_from_slice(reply::ERROR_REPLY);
+                        }
+                        return Some(false);
                     }
                     accepted
                 }

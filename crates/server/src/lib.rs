@@ -9,6 +9,8 @@
 //! # Layout
 //!
 //! - `listener`: accepts connections under a limit, with backoff on errors.
+//! - `slots`: the connection slots every listener shares; clients that
+//!   have yet to authenticate cannot take the established ones.
 //! - `graphite`: Graphite's plaintext lines on their own port, into the
 //!   same store.
 //! - [`tls`]: TLS for every listener, from PEM files.
@@ -18,7 +20,10 @@
 //!   write.
 //! - `handler`: the protocol's logic over a buffer of lines, with no I/O:
 //!   consecutive puts become one store batch before their `ok`s are sent.
-//! - `http`: the HTTP API beside the protocol port (statistics for now).
+//! - `http`: the HTTP API beside the protocol port: statistics, series
+//!   and points, Graphite's find and render, Prometheus' `/metrics`, the
+//!   dashboard; each read under a budget, each connection under timeouts.
+//! - `throttle`: a repeated error logged at most once a second.
 //! - [`shutdown`]: SIGINT/SIGTERM to the shutdown token.
 //! - [`Stats`]: counters shared by every connection.
 //!
@@ -49,12 +54,14 @@ mod handler;
 mod http;
 mod listener;
 pub mod shutdown;
+mod slots;
 mod stats;
+mod throttle;
 pub mod tls;
 
 pub use auth::AuthToken;
 pub use error::{Error, Result};
-pub use http::parse_time;
+pub use http::{parse_time, HttpLimits};
 pub use stats::Stats;
 pub use tls::TlsConfig;
 /// The shutdown token [`Server::run`] watches, re-exported for callers.
@@ -64,11 +71,11 @@ use committer::Committer;
 use connection::{Context, Dialect};
 use eardrum_storage::Backend;
 use listener::Listener;
+use slots::ConnectionSlots;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::task::TaskTracker;
 
 /// The protocol's well-known port, from the course.
@@ -103,6 +110,15 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The default cap on open connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
+/// The default cap on connections that have yet to finish their TLS
+/// handshake or authenticate: each is held at most the handshake timeout.
+pub const DEFAULT_MAX_PENDING_CONNECTIONS: usize = 1024;
+
+/// The default length of each listener's queue of connections not yet
+/// accepted: a burst of agents reconnecting at once waits in it rather
+/// than for a SYN retry a second later.
+pub const DEFAULT_LISTEN_BACKLOG: u32 = 1024;
+
 /// Milliseconds since the Unix epoch.
 pub(crate) fn unix_now_ms() -> u64 {
     let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
@@ -122,7 +138,7 @@ pub struct Config {
     /// The address to listen on; loopback unless told otherwise, so nothing
     /// is exposed by accident.
     pub addr: SocketAddr,
-    /// The address of the HTTP API (statistics as JSON); `None` turns it off.
+    /// The address of the HTTP API; `None` turns it off.
     pub http_addr: Option<SocketAddr>,
     /// The address of the Graphite plaintext listener; `None` turns it off.
     pub graphite_addr: Option<SocketAddr>,
@@ -137,8 +153,17 @@ pub struct Config {
     /// slowed by its socket's backpressure (the server stops reading from
     /// it), not allowed to grow the server's memory.
     pub max_reply_buffer_bytes: usize,
-    /// Connections beyond this many are closed as soon as they are accepted.
+    /// Established connections beyond this many, over every listener, are
+    /// closed as soon as they are accepted (or, for one that had to
+    /// authenticate first, as soon as it has).
     pub max_connections: usize,
+    /// Connections still in their TLS handshake or yet to authenticate
+    /// beyond this many are closed as soon as they are accepted.
+    pub max_pending_connections: usize,
+    /// Each listener's queue of connections not yet accepted.
+    pub listen_backlog: u32,
+    /// The HTTP API's budgets and timeouts.
+    pub http_limits: HttpLimits,
     /// A connection that sends nothing for this long is closed (a client
     /// that vanished without a FIN, or one that holds a slot and does
     /// nothing); `None` never closes one.
@@ -170,6 +195,9 @@ impl Default for Config {
             max_key_bytes: DEFAULT_MAX_KEY_BYTES,
             max_reply_buffer_bytes: DEFAULT_MAX_REPLY_BUFFER_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_pending_connections: DEFAULT_MAX_PENDING_CONNECTIONS,
+            listen_backlog: DEFAULT_LISTEN_BACKLOG,
+            http_limits: HttpLimits::default(),
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             auth_token: None,
@@ -206,18 +234,11 @@ impl Server {
     ///
     /// As [`Server::bind`].
     pub async fn bind_shared(config: Config, store: Arc<dyn Backend>) -> Result<Server> {
-        let bind = |addr: SocketAddr| async move {
-            TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })
-        };
-        let listener = bind(config.addr).await?;
-        let http_listener = match config.http_addr {
-            Some(addr) => Some(bind(addr).await?),
-            None => None,
-        };
-        let graphite_listener = match config.graphite_addr {
-            Some(addr) => Some(bind(addr).await?),
-            None => None,
-        };
+        let backlog = config.listen_backlog;
+        let bind = |addr| listen(addr, backlog).map_err(|source| Error::Bind { addr, source });
+        let listener = bind(config.addr)?;
+        let http_listener = config.http_addr.map(bind).transpose()?;
+        let graphite_listener = config.graphite_addr.map(bind).transpose()?;
         Ok(Server { listener, http_listener, graphite_listener, store, stats: Arc::default(), config })
     }
 
@@ -265,28 +286,28 @@ impl Server {
             "listening"
         );
         let tracker = TaskTracker::new();
+        // One pool of slots for every listener's connections.
+        let slots = ConnectionSlots::new(self.config.max_connections, self.config.max_pending_connections);
         if let Some(http_listener) = self.http_listener {
-            let app = http::router(http::AppState {
-                store: Arc::clone(&self.store),
-                stats: Arc::clone(&self.stats),
+            let limits = self.config.http_limits.clone();
+            let state = http::AppState::new(
+                Arc::clone(&self.store),
+                Arc::clone(&self.stats),
+                self.config.auth_token.clone(),
+                limits.clone(),
+            );
+            let listener = http::HttpListener {
+                listener: http_listener,
+                app: http::router(state),
+                tls: self.config.tls.clone(),
                 auth: self.config.auth_token.clone(),
-                names: Arc::default(),
-            });
-            let stop = shutdown.clone().cancelled_owned();
-            match &self.config.tls {
-                None => tracker.spawn(http::serve(http_listener, app, stop)),
-                Some(tls) => {
-                    let shutdown = shutdown.clone();
-                    let handshake = (tls.clone(), self.config.handshake_timeout);
-                    let listener =
-                        tls::TlsListener::spawn(http_listener, handshake, Arc::clone(&self.stats), shutdown)
-                            .map_err(|source| Error::Bind {
-                                addr: self.config.http_addr.unwrap_or(addr),
-                                source,
-                            })?;
-                    tracker.spawn(http::serve(listener, app, stop))
-                }
+                slots: slots.clone(),
+                limits,
+                handshake_timeout: self.config.handshake_timeout,
+                shutdown_grace: self.config.shutdown_grace,
+                stats: Arc::clone(&self.stats),
             };
+            tracker.spawn(listener.run(shutdown.clone(), tracker.clone()));
         }
         let context = Arc::new(Context {
             store: Arc::clone(&self.store),
@@ -301,13 +322,11 @@ impl Server {
             auth: self.config.auth_token.clone(),
             handshake_timeout: self.config.handshake_timeout,
         });
-        // One limit for both listeners' connections.
-        let connection_limit = Arc::new(Semaphore::new(self.config.max_connections));
         let listener = |listener, dialect| Listener {
             listener,
             dialect,
             context: Arc::clone(&context),
-            connection_limit: Arc::clone(&connection_limit),
+            slots: slots.clone(),
             tls: self.config.tls.clone(),
         };
         if let Some(graphite_listener) = self.graphite_listener {
@@ -328,4 +347,18 @@ impl Server {
         tracing::info!("stopped; the log is synced");
         Ok(())
     }
+}
+
+/// A listening socket on `addr` with a queue of `backlog` connections
+/// (the kernel caps it at `net.core.somaxconn`).
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As the standard library does: a restarted server can bind at once
+    // while the old one's connections linger in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }

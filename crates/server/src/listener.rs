@@ -1,12 +1,13 @@
 //! Accepting connections under a limit, with backoff on accept errors.
 
 use crate::connection::{Connection, Context, Dialect};
+use crate::slots::ConnectionSlots;
+use crate::throttle::Throttle;
 use crate::tls::TlsConfig;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -16,7 +17,7 @@ pub(crate) struct Listener {
     pub(crate) listener: TcpListener,
     pub(crate) dialect: Dialect,
     pub(crate) context: Arc<Context>,
-    pub(crate) connection_limit: Arc<Semaphore>,
+    pub(crate) slots: ConnectionSlots,
     /// When set, every connection starts with a TLS handshake.
     pub(crate) tls: Option<TlsConfig>,
 }
@@ -36,9 +37,7 @@ impl Listener {
                     accepted
                 }
                 Err(error) => {
-                    // Typically out of file descriptors: wait for some to be
-                    // released instead of spinning or giving up.
-                    tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "accept failed");
+                    log_accept_failure(&error, backoff);
                     tokio::select! {
                         () = shutdown.cancelled() => return,
                         () = tokio::time::sleep(backoff) => {}
@@ -48,9 +47,12 @@ impl Listener {
                 }
             };
             let stats = &self.context.stats;
-            let Ok(permit) = Arc::clone(&self.connection_limit).try_acquire_owned() else {
+            let needs_proof = self.tls.is_some() || self.context.auth.is_some();
+            let Some(mut slot) = self.slots.admit(needs_proof) else {
                 stats.connections_refused.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%peer, "refusing a connection: the connection limit is reached");
+                if let Some(left_out) = REFUSALS.allow() {
+                    tracing::warn!(%peer, left_out, "refusing a connection: the connection limit is reached");
+                }
                 drop(stream);
                 continue;
             };
@@ -63,20 +65,52 @@ impl Listener {
             let dialect = self.dialect;
             tracker.spawn(async move {
                 match tls {
-                    None => Connection::new(stream, peer, dialect, Arc::clone(&context)).run(shutdown).await,
+                    None => {
+                        Connection::new(stream, peer, dialect, Arc::clone(&context), slot).run(shutdown).await
+                    }
                     Some(tls) => {
                         // The handshake runs in the connection's task, under
                         // a timeout: a slow client holds up no one else.
-                        if let Some(stream) =
-                            tls.handshake(stream, peer, context.handshake_timeout, &context.stats).await
-                        {
-                            Connection::new(stream, peer, dialect, Arc::clone(&context)).run(shutdown).await;
+                        let stream =
+                            tls.handshake(stream, peer, context.handshake_timeout, &context.stats).await;
+                        // Without a token, the handshake was the proof.
+                        let established = context.auth.is_some() || slot.establish();
+                        match stream {
+                            Some(stream) if established => {
+                                Connection::new(stream, peer, dialect, Arc::clone(&context), slot)
+                                    .run(shutdown)
+                                    .await
+                            }
+                            Some(_) => {
+                                context.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+                            }
+                            None => {}
                         }
                     }
                 }
                 context.stats.connections_open.fetch_sub(1, Ordering::Relaxed);
-                drop(permit);
             });
         }
+    }
+}
+
+/// How often accept failures and refusals are logged.
+static ACCEPT_FAILURES: LazyLock<Throttle> = LazyLock::new(Throttle::default);
+static REFUSALS: LazyLock<Throttle> = LazyLock::new(Throttle::default);
+
+/// Logs a failed accept, at most once a second: typically the process is
+/// out of file descriptors, and every listener waits for some to be
+/// released (`backoff`) instead of spinning or giving up.
+pub(crate) fn log_accept_failure(error: &std::io::Error, backoff: Duration) {
+    if let Some(left_out) = ACCEPT_FAILURES.allow() {
+        let retry_in_ms = backoff.as_millis() as u64;
+        // EMFILE and ENFILE: the process's or the system's descriptors.
+        let hint = match error.raw_os_error() {
+            Some(23 | 24) => {
+                "out of file descriptors: raise the limit (ulimit -n) or lower --max-connections"
+            }
+            _ => "",
+        };
+        tracing::warn!(%error, retry_in_ms, left_out, hint, "accept failed");
     }
 }

@@ -10,11 +10,9 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
-use tokio_util::sync::CancellationToken;
 
 /// The server side of TLS, shared by the protocol and HTTP listeners.
 #[derive(Clone)]
@@ -71,67 +69,5 @@ impl TlsConfig {
         stats.tls_handshake_failures.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(%peer, error, "TLS handshake failed");
         None
-    }
-}
-
-/// The HTTP listener with TLS: connections are accepted and their
-/// handshakes run in tasks of their own (a slow client cannot hold up the
-/// others), and finished ones are handed to axum.
-pub(crate) struct TlsListener {
-    streams: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local_addr: SocketAddr,
-}
-
-impl TlsListener {
-    /// Starts accepting on `listener` until `shutdown` fires.
-    pub(crate) fn spawn(
-        listener: TcpListener,
-        (tls, timeout): (TlsConfig, Duration),
-        stats: Arc<Stats>,
-        shutdown: CancellationToken,
-    ) -> std::io::Result<TlsListener> {
-        let local_addr = listener.local_addr()?;
-        let (ready, streams) = mpsc::channel(64);
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    accepted = listener.accept() => accepted,
-                };
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        tracing::warn!(%error, "HTTP accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let (tls, stats, ready) = (tls.clone(), Arc::clone(&stats), ready.clone());
-                tokio::spawn(async move {
-                    if let Some(stream) = tls.handshake(stream, peer, timeout, &stats).await {
-                        let _ = ready.send((stream, peer)).await;
-                    }
-                });
-            }
-        });
-        Ok(TlsListener { streams, local_addr })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.streams.recv().await {
-            Some(accepted) => accepted,
-            // Accepting stopped (shutdown): axum's graceful shutdown ends
-            // the serve loop meanwhile.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local_addr)
     }
 }

@@ -23,7 +23,7 @@ async fn stats_report_the_store_and_the_server_as_json() {
     assert_eq!(stats["puts_stored"], 3);
     assert_eq!(stats["gets"], 1);
     assert_eq!(stats["errors"], 1);
-    assert_eq!(stats["connections_open"], 1);
+    assert_eq!(stats["connections_open"], 2, "the protocol connection and this HTTP one");
     assert!(stats["memory_bytes"].as_u64().unwrap() > 0);
     assert!(stats["log_bytes"].as_u64().unwrap() > 0);
     let (status, body) = http_get(server.http_addr, "/metrics").await;

@@ -71,8 +71,23 @@ async fn connections_beyond_the_limit_are_closed_and_counted_while_the_others_go
         stream.read_exact(&mut reply).await.unwrap();
         assert_eq!(&reply, b"ok\n\n");
     }
-    let (_, body) = http_get(server.http_addr, "/api/v1/stats").await;
-    assert!(body.contains("\"connections_refused\":1"), "{body}");
+    // HTTP connections count against the same limit: the API answers once
+    // a protocol connection has gone.
+    let mut refused = TcpStream::connect(server.http_addr).await.unwrap();
+    refused.write_all(b"GET /api/v1/stats HTTP/1.0\r\n\r\n").await.unwrap();
+    let read = tokio::time::timeout(Duration::from_secs(5), refused.read(&mut byte)).await.unwrap();
+    assert!(matches!(read, Ok(0) | Err(_)), "the HTTP connection should be closed too: {read:?}");
+    drop(open.pop());
+    let body = loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut stream = TcpStream::connect(server.http_addr).await.unwrap();
+        let _ = stream.write_all(b"GET /api/v1/stats HTTP/1.0\r\n\r\n").await;
+        let mut response = String::new();
+        if stream.read_to_string(&mut response).await.is_ok() && !response.is_empty() {
+            break response;
+        }
+    };
+    assert!(body.contains("\"connections_refused\":2"), "{body}");
     server.stop().await;
 }
 

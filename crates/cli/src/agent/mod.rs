@@ -56,8 +56,11 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_secs(1));
         buffer.push(collector.collect(unix_now()))?;
         // --timeout bounds the retries too (0: retry until it works).
+        // (clap checked that it is a finite duration; one too far to be an
+        // instant is no deadline at all.)
         let deadline = (args.remote.timeout > 0.0)
-            .then(|| Instant::now() + Duration::from_secs_f64(args.remote.timeout));
+            .then(|| Instant::now().checked_add(Duration::from_secs_f64(args.remote.timeout)))
+            .flatten();
         while !buffer.is_empty() && deadline.is_none_or(|deadline| Instant::now() < deadline) {
             sender.flush(&args, &mut buffer);
             if !buffer.is_empty() {

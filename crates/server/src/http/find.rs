@@ -3,89 +3,106 @@
 //! graphite-web's `treejson` format does (Grafana's Graphite data source
 //! browses metrics with it).
 
-use super::{error, find_names, unavailable, AppState};
-use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use super::failure::{ApiError, ApiResult};
+use super::limits::Budget;
+use super::{find_names, form_params, query_params, AppState};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
 use axum::Json;
 use eardrum_storage::names::{Found, Pattern};
+use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+
+/// The parameters of `/metrics/find`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct FindParams {
+    query: Option<String>,
+    format: Option<String>,
+    wildcards: Option<String>,
+}
+
+/// The parameters of `/api/v1/series`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SeriesParams {
+    #[serde(rename = "match")]
+    pattern: Option<String>,
+}
 
 /// `GET /metrics/find?query=PATTERN[&wildcards=1][&format=treejson]`.
 pub(crate) async fn find_get(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    find(state, params).await
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    find(state, query_params(query.as_deref())?).await
 }
 
 /// `POST /metrics/find` with the same parameters as a form.
-pub(crate) async fn find_post(
-    State(state): State<AppState>,
-    Form(params): Form<HashMap<String, String>>,
-) -> Response {
-    find(state, params).await
+pub(crate) async fn find_post(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
+    find(state, form_params(&body)?).await
 }
 
 /// `GET /api/v1/series[?match=PATTERN]`: the keys of the series the
 /// pattern matches (every series without one), sorted.
 pub(crate) async fn series(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    let pattern = match params.get("match").map(|text| Pattern::parse(text)).transpose() {
-        Ok(pattern) => pattern,
-        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason.to_string()),
-    };
-    let keys = tokio::task::spawn_blocking(move || {
-        let mut keys = Vec::new();
-        match pattern {
-            Some(pattern) => {
-                let found = find_names(&state, &pattern)?;
-                keys.extend(found.into_iter().filter(|f| f.series.is_some()).map(|f| f.path));
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let params: SeriesParams = query_params(query.as_deref())?;
+    let reads = state.reads.clone();
+    let keys = reads
+        .run(move || {
+            let mut budget = Budget::new(&state.limits);
+            let mut keys = Vec::new();
+            match params.pattern {
+                Some(pattern) => {
+                    let found = find_names(&state, &Pattern::parse(&pattern)?)?;
+                    keys.extend(found.into_iter().filter(|f| f.series.is_some()).map(|f| f.path));
+                    budget.spend_series(keys.len())?;
+                }
+                None => {
+                    // Counted as listed: one key over the budget ends it.
+                    let mut over = None;
+                    state.store.keys_from(0, state.limits.max_series_per_request + 1, &mut |_, key| {
+                        match budget.spend_series(1) {
+                            Ok(()) => keys.push(key.to_owned()),
+                            Err(error) => over = Some(error),
+                        }
+                    })?;
+                    if let Some(error) = over {
+                        return Err(error);
+                    }
+                    keys.sort_unstable();
+                }
             }
-            None => {
-                state.store.keys_from(0, usize::MAX, &mut |_, key| keys.push(key.to_owned()))?;
-                keys.sort_unstable();
-            }
-        }
-        Ok(keys)
-    })
-    .await
-    .unwrap_or_else(|_| Ok(Vec::new()));
-    match keys {
-        Ok(keys) => Json(json!({ "series": keys })).into_response(),
-        Err(failure) => unavailable(&failure),
-    }
+            let reply = json!({ "series": keys });
+            budget.check_reply(keys.iter().map(|key| key.len() + 3).sum())?;
+            Ok(reply)
+        })
+        .await?;
+    Ok(Json(keys))
 }
 
-async fn find(state: AppState, params: HashMap<String, String>) -> Response {
-    let Some(query) = params.get("query") else {
-        return error(StatusCode::BAD_REQUEST, "missing required parameter 'query'");
-    };
-    match params.get("format").map(String::as_str) {
+async fn find(state: AppState, params: FindParams) -> ApiResult<Json<Value>> {
+    let query =
+        params.query.ok_or_else(|| ApiError::BadRequest("missing required parameter 'query'".to_owned()))?;
+    match params.format.as_deref() {
         None | Some("treejson") => {}
         Some(other) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid format {other:?}: only treejson is served"),
-            )
+            return Err(ApiError::BadRequest(format!("invalid format {other:?}: only treejson is served")))
         }
     }
-    let pattern = match Pattern::parse(query) {
-        Ok(pattern) => pattern,
-        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason.to_string()),
-    };
-    let found = match tokio::task::spawn_blocking(move || find_names(&state, &pattern)).await {
-        Ok(Ok(found)) => found,
-        Ok(Err(failure)) => return unavailable(&failure),
-        Err(_) => Vec::new(),
-    };
-    let wildcards = params.get("wildcards").is_some_and(|w| w == "1");
-    Json(tree_json(query, &found, wildcards)).into_response()
+    let wildcards = params.wildcards.is_some_and(|w| w == "1");
+    let reads = state.reads.clone();
+    reads
+        .run(move || {
+            let found = find_names(&state, &Pattern::parse(&query)?)?;
+            let mut budget = Budget::new(&state.limits);
+            budget.spend_series(found.len())?;
+            budget.check_reply(found.iter().map(|f| 2 * f.path.len() + 100).sum())?;
+            Ok(Json(tree_json(&query, &found, wildcards)))
+        })
+        .await
 }
-
 /// graphite-web's `treejson`: an optional `*` node when `wildcards` is set
 /// and several nodes match, then the branches, then the leaves, each by
 /// name. A node that is both a series and the parent of others is listed

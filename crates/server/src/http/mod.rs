@@ -7,27 +7,33 @@
 //! docs/http-api.md documents the routes.
 
 mod dashboard;
+mod failure;
 mod find;
+mod limits;
 mod points;
 mod prometheus;
 mod range;
+pub use limits::HttpLimits;
 pub use range::parse_time;
 mod render;
+mod serve;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use serve::HttpListener;
 
 use crate::auth::{bearer_token, AuthToken};
 use crate::stats::Stats;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use eardrum_storage::names::{Found, NameIndex, Pattern};
 use eardrum_storage::Backend;
+use failure::{error, off_workers, ApiError, ApiResult, ReadSlots};
 use serde_json::{json, Value};
-use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -41,10 +47,28 @@ pub(crate) struct AppState {
     /// The keys by level, for name patterns; catches up with the store
     /// before each query.
     pub(crate) names: Arc<Mutex<NameIndex>>,
+    /// What one request may cost.
+    pub(crate) limits: HttpLimits,
+    /// The cap on reads running at once.
+    pub(crate) reads: ReadSlots,
+}
+
+impl AppState {
+    /// The state of the API over `store`.
+    pub(crate) fn new(
+        store: Arc<dyn Backend>,
+        stats: Arc<Stats>,
+        auth: Option<AuthToken>,
+        limits: HttpLimits,
+    ) -> AppState {
+        let reads = ReadSlots::new(limits.max_concurrent_reads, limits.read_queue_timeout);
+        AppState { store, stats, auth, names: Arc::default(), limits, reads }
+    }
 }
 
 /// The HTTP routes.
 pub(crate) fn router(state: AppState) -> Router {
+    let limits = state.limits.clone();
     Router::new()
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/series", get(find::series))
@@ -55,26 +79,39 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/render", get(render::render).post(render::render))
         .route("/render/", get(render::render).post(render::render))
         .merge(dashboard::routes())
+        // The body is read, in time and within its limit, before a route
+        // runs, but only once the token is checked.
+        .layer(middleware::from_fn_with_state(limits.clone(), serve::read_body_in_time))
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state)
-}
-
-/// Serves `app` on `listener` until `stop` completes.
-pub(crate) async fn serve<L>(listener: L, app: Router, stop: impl Future<Output = ()> + Send + 'static)
-where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
-{
-    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
-        tracing::error!(%error, "the HTTP listener failed");
-    }
 }
 
 /// The state of a router over `store`, for tests that call routes without
 /// a socket.
 #[cfg(test)]
 pub(crate) fn state_for_tests(store: eardrum_storage::Store, auth: Option<AuthToken>) -> AppState {
-    AppState { store: Arc::new(store), stats: Arc::default(), auth, names: Arc::default() }
+    AppState::new(Arc::new(store), Arc::default(), auth, HttpLimits::default())
+}
+
+/// A request's query string read into `T`.
+///
+/// # Errors
+///
+/// [`ApiError::BadRequest`] saying which parameter is wrong.
+fn query_params<T: serde::de::DeserializeOwned>(query: Option<&str>) -> ApiResult<T> {
+    serde_urlencoded::from_str(query.unwrap_or_default())
+        .map_err(|reason| ApiError::BadRequest(format!("invalid query parameters: {reason}")))
+}
+
+/// A form body read into `T`.
+///
+/// # Errors
+///
+/// [`ApiError::BadRequest`] saying which parameter is wrong.
+fn form_params<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_urlencoded::from_bytes(body)
+        .map_err(|reason| ApiError::BadRequest(format!("invalid form parameters: {reason}")))
 }
 
 /// The nodes `pattern` matches, after the name index has caught up with
@@ -90,17 +127,6 @@ fn find_names(state: &AppState, pattern: &Pattern) -> eardrum_storage::Result<Ve
     let mut index = state.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     index.catch_up(&*state.store)?;
     Ok(index.find(pattern))
-}
-
-/// An error as every route answers them: the status and a JSON message.
-fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
-
-/// 503 for a read the backend could not answer (a ClickHouse cluster that
-/// is down): the client may retry.
-fn unavailable(failure: &eardrum_storage::Error) -> Response {
-    error(StatusCode::SERVICE_UNAVAILABLE, &failure.to_string())
 }
 
 /// Refuses requests without the bearer token, when one is configured:
@@ -130,15 +156,15 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
 }
 
 /// `GET /api/v1/stats`: sizes, counters and the last checkpoint.
-async fn stats(State(state): State<AppState>) -> Json<Value> {
+async fn stats(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     // Stats lists the data folder: a little file-system work, off the
     // async workers.
     let store = Arc::clone(&state.store);
-    let storage = tokio::task::spawn_blocking(move || store.stats()).await.unwrap_or_default();
+    let storage = off_workers(move || store.stats()).await?;
     let per_point = |bytes: u64| if storage.points == 0 { 0.0 } else { bytes as f64 / storage.points as f64 };
     let counter = |value: &std::sync::atomic::AtomicU64| value.load(Ordering::Relaxed);
     let server = &state.stats;
-    Json(json!({
+    Ok(Json(json!({
         "series": storage.series,
         "points": storage.points,
         "memory_bytes": storage.memory_bytes,
@@ -181,5 +207,5 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
         "graphite_points_stored": counter(&server.graphite_points_stored),
         "graphite_points_not_stored": counter(&server.graphite_points_not_stored),
         "graphite_lines_rejected": counter(&server.graphite_lines_rejected),
-    }))
+    })))
 }

@@ -1,22 +1,34 @@
 //! `GET /api/v1/points`: the points of the series a pattern matches,
 //! between two times, raw or consolidated into steps.
 
+use super::failure::{ApiError, ApiResult};
+use super::limits::Budget;
 use super::range::{consolidate, parse_time, Aggregation};
-use super::{error, find_names, unavailable, AppState};
+use super::{find_names, query_params, AppState};
 use crate::unix_now;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{RawQuery, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use eardrum_protocol::PyFloat;
 use eardrum_storage::names::Pattern;
 use eardrum_storage::{Backend, Keys, ScanCursor};
-use serde_json::{json, Value};
-use std::collections::HashMap;
+use serde::Deserialize;
+use std::fmt::Write;
 
 /// The most buckets one series may have in a reply, so that a tiny step
 /// over a long range cannot make the server build a huge answer.
 const MAX_BUCKETS: i64 = 100_000;
+
+/// The parameters, as given.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PointsParams {
+    #[serde(rename = "match")]
+    pattern: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    step: Option<String>,
+    agg: Option<String>,
+}
 
 /// What a request asks for, checked.
 struct Request {
@@ -27,36 +39,52 @@ struct Request {
 }
 
 /// `?match=PATTERN&from=-1h&until=now[&step=60&agg=avg]`.
-pub(crate) async fn points(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    let request = match read_request(&params, unix_now()) {
-        Ok(request) => request,
-        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
-    };
-    let series = tokio::task::spawn_blocking(move || {
-        find_names(&state, &request.pattern)?
-            .into_iter()
-            .filter(|found| found.series.is_some())
-            .map(|found| {
-                let points = read_range(&*state.store, &found.path, request.from, request.until)?;
-                let rows: Vec<Value> = match request.step {
-                    None => points.iter().map(|&(t, v)| json!([t, number(v)])).collect(),
-                    Some((step, by)) => consolidate(&points, request.from, request.until, step, by)
-                        .into_iter()
-                        .map(|(t, v)| json!([t, v.map_or(Value::Null, number)]))
-                        .collect(),
-                };
-                Ok(json!({ "key": found.path, "points": rows }))
-            })
-            .collect::<eardrum_storage::Result<Vec<Value>>>()
-    })
-    .await
-    .unwrap_or_else(|_| Ok(Vec::new()));
-    match series {
-        Ok(series) => Json(json!({ "series": series })).into_response(),
-        Err(failure) => unavailable(&failure),
+pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Response> {
+    let params: PointsParams = query_params(query.as_deref())?;
+    let now = unix_now();
+    let reads = state.reads.clone();
+    let json = reads
+        .run(move || {
+            let request = read_request(&params, now).map_err(ApiError::BadRequest)?;
+            let mut budget = Budget::new(&state.limits);
+            let found: Vec<String> = find_names(&state, &request.pattern)?
+                .into_iter()
+                .filter(|found| found.series.is_some())
+                .map(|found| found.path)
+                .collect();
+            budget.spend_series(found.len())?;
+            let mut json = String::from("{\"series\":[");
+            for (index, key) in found.iter().enumerate() {
+                let points = read_range(&*state.store, key, request.from, request.until, &mut budget)?;
+                let separator = if index == 0 { "" } else { "," };
+                let quoted = serde_json::Value::String(key.clone());
+                let _ = write!(json, "{separator}{{\"key\":{quoted},\"points\":[");
+                match request.step {
+                    None => write_points(&mut json, points.iter().map(|&(t, v)| (t, Some(v)))),
+                    Some((step, by)) => write_points(
+                        &mut json,
+                        consolidate(&points, request.from, request.until, step, by).into_iter(),
+                    ),
+                }
+                json.push_str("]}");
+                budget.check_reply(json.len())?;
+            }
+            json.push_str("]}");
+            Ok(json)
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// `[t,v]` pairs, comma-separated as serde_json writes them compactly; a
+/// missing value is `null`.
+fn write_points(json: &mut String, points: impl Iterator<Item = (i64, Option<f64>)>) {
+    for (index, (timestamp, value)) in points.enumerate() {
+        let separator = if index == 0 { "" } else { "," };
+        let _ = match value {
+            None => write!(json, "{separator}[{timestamp},null]"),
+            Some(value) => write!(json, "{separator}[{timestamp},{}]", Number(value)),
+        };
     }
 }
 
@@ -71,10 +99,12 @@ fn read_range(
     key: &str,
     from: i64,
     until: i64,
-) -> eardrum_storage::Result<Vec<(i64, f64)>> {
+    budget: &mut Budget,
+) -> ApiResult<Vec<(i64, f64)>> {
     let mut points = Vec::new();
     let mut cursor = ScanCursor::starting_at(from);
     let mut past_until = false;
+    let mut counted = 0;
     while !cursor.is_done() && !past_until {
         store.scan_some(
             Keys::One(key),
@@ -85,19 +115,21 @@ fn read_range(
                 false => past_until = true,
             },
         )?;
+        budget.spend_points(points.len() - counted)?;
+        counted = points.len();
     }
     Ok(points)
 }
 
-fn read_request(params: &HashMap<String, String>, now: i64) -> Result<Request, String> {
-    let pattern = params.get("match").ok_or("missing required parameter 'match'")?;
+fn read_request(params: &PointsParams, now: i64) -> Result<Request, String> {
+    let pattern = params.pattern.as_deref().ok_or("missing required parameter 'match'")?;
     let pattern = Pattern::parse(pattern).map_err(|e| e.to_string())?;
-    let time = |name: &str, default: &str| parse_time(params.get(name).map_or(default, String::as_str), now);
-    let (from, until) = (time("from", "-1d")?, time("until", "now")?);
+    let time = |given: &Option<String>, default: &str| parse_time(given.as_deref().unwrap_or(default), now);
+    let (from, until) = (time(&params.from, "-1d")?, time(&params.until, "now")?);
     if from > until {
         return Err(format!("from ({from}) is after until ({until})"));
     }
-    let step = match params.get("step") {
+    let step = match &params.step {
         None => None,
         Some(step) => {
             let step: i64 = step
@@ -110,11 +142,11 @@ fn read_request(params: &HashMap<String, String>, now: i64) -> Result<Request, S
                     "step {step} gives more than {MAX_BUCKETS} buckets between from and until"
                 ));
             }
-            let by = Aggregation::parse(params.get("agg").map_or("avg", String::as_str))?;
+            let by = Aggregation::parse(params.agg.as_deref().unwrap_or("avg"))?;
             Some((step, by))
         }
     };
-    if step.is_none() && params.contains_key("agg") {
+    if step.is_none() && params.agg.is_some() {
         return Err("agg needs a step".to_owned());
     }
     Ok(Request { pattern, from, until, step })
@@ -122,17 +154,24 @@ fn read_request(params: &HashMap<String, String>, now: i64) -> Result<Request, S
 
 /// A value as JSON: a number, or for NaN and the infinities (which JSON
 /// lacks) the strings Python prints for them, as `eardrum get --json` does.
-fn number(value: f64) -> Value {
-    serde_json::Number::from_f64(value)
-        .map_or_else(|| Value::String(PyFloat(value).to_string()), Value::Number)
+struct Number(f64);
+
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match serde_json::Number::from_f64(self.0) {
+            Some(number) => write!(f, "{number}"),
+            None => write!(f, "\"{}\"", PyFloat(self.0)),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|&(k, v)| (k.to_owned(), v.to_owned())).collect()
+    fn params(pairs: &[(&str, &str)]) -> PointsParams {
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        serde_urlencoded::from_str(&query).unwrap()
     }
 
     #[test]

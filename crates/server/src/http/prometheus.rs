@@ -1,6 +1,7 @@
 //! `GET /metrics`: the server's own figures in Prometheus' text format
 //! (version 0.0.4), for whatever already scrapes the fleet.
 
+use super::failure::{off_workers, ApiResult};
 use super::AppState;
 use crate::stats::Stats;
 use axum::extract::State;
@@ -12,12 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The exposition, with the content type Prometheus expects.
-pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     // The storage figures list the data folder: off the async workers.
     let store = Arc::clone(&state.store);
-    let storage = tokio::task::spawn_blocking(move || store.stats()).await.unwrap_or_default();
+    let storage = off_workers(move || store.stats()).await?;
     let exposition = exposition(&storage, &state.stats, crate::unix_now_ms());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], exposition)
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], exposition))
 }
 
 /// One metric family: its help, type and samples (`labels`, value).

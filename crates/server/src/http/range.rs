@@ -112,8 +112,24 @@ impl fmt::Display for Aggregation {
 ///
 /// # Errors
 ///
-/// A message naming the text and the forms accepted.
+/// A message naming the text and the forms accepted, or the range for a
+/// time more than 10^11 seconds from the epoch.
 pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
+    let time = parse_any_time(text, now)?;
+    if !(-MAX_TIME..=MAX_TIME).contains(&time) {
+        return Err(format!(
+            "time {text:?} is out of range: between -{MAX_TIME} and {MAX_TIME} Unix seconds"
+        ));
+    }
+    Ok(time)
+}
+
+/// The furthest time from the epoch the API takes (about the year 5138):
+/// far beyond any data, and far enough from `i64`'s ends that arithmetic on
+/// ranges and steps cannot overflow.
+pub(crate) const MAX_TIME: i64 = 100_000_000_000;
+
+fn parse_any_time(text: &str, now: i64) -> Result<i64, String> {
     let text = text.trim();
     let invalid = || {
         format!(
@@ -238,6 +254,12 @@ mod tests {
     fn times_are_seconds_now_or_offsets() {
         let now = 1_700_000_000;
         assert_eq!(parse_time("1690000000", now), Ok(1_690_000_000));
+        for far in ["-9223372036854775808", "9223372036854775807", "100000000001", "-100000000001", "+3200y"]
+        {
+            let error = parse_time(far, now).unwrap_err();
+            assert!(error.contains("out of range"), "{far}: {error}");
+        }
+        assert_eq!(parse_time("-100000000000", now), Ok(-MAX_TIME));
         assert_eq!(parse_time("now", now), Ok(now));
         assert_eq!(parse_time("-1h", now), Ok(now - 3_600));
         assert_eq!(parse_time("-30min", now), Ok(now - 1_800));

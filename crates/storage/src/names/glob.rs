@@ -8,7 +8,17 @@ use crate::error::{Error, Result};
 
 /// At most this many patterns come out of expanding braces, so that a
 /// pattern like `{a,b}{a,b}...` cannot make a query explode.
-const MAX_ALTERNATIVES: usize = 1024;
+pub const MAX_ALTERNATIVES: usize = 1024;
+
+/// The longest pattern read: room for a brace list of a thousand hosts,
+/// and a bound on the work of a single parse.
+pub const MAX_PATTERN_BYTES: usize = 64 * 1024;
+
+/// How deep braces may nest: far beyond what people write.
+pub const MAX_BRACE_DEPTH: usize = 16;
+
+/// The most bytes the expanded alternatives may hold together.
+pub const MAX_EXPANDED_BYTES: usize = 1024 * 1024;
 
 /// A parsed pattern: braces expanded into alternatives, each a list of
 /// levels.
@@ -41,13 +51,15 @@ impl Pattern {
     /// # Errors
     ///
     /// [`Error::InvalidPattern`] for an empty pattern or level, an
-    /// unclosed `[` or `{`, a stray `}`, or braces that expand to more than
-    /// 1,024 alternatives.
+    /// unclosed `[` or `{`, a stray `}`, or past a limit: more than
+    /// [`MAX_PATTERN_BYTES`], braces nested more than [`MAX_BRACE_DEPTH`]
+    /// deep, or expanding to more than [`MAX_ALTERNATIVES`] alternatives
+    /// or [`MAX_EXPANDED_BYTES`] bytes.
     pub fn parse(pattern: &str) -> Result<Pattern> {
         let invalid =
-            |reason: &str| Error::InvalidPattern { pattern: pattern.to_owned(), reason: reason.to_owned() };
+            |reason: &str| Error::InvalidPattern { pattern: abbreviated(pattern), reason: reason.to_owned() };
         let mut alternatives = Vec::new();
-        for expanded in expand_braces(pattern).map_err(&invalid)? {
+        for expanded in expand_braces(pattern).map_err(|reason| invalid(&reason))? {
             let levels = expanded
                 .split('.')
                 .map(|level| match level {
@@ -79,6 +91,17 @@ impl Pattern {
     }
 }
 
+/// The pattern as an error message quotes it: a long one cut short, so that
+/// a hostile pattern is not echoed back whole.
+fn abbreviated(pattern: &str) -> String {
+    const SHOWN: usize = 200;
+    if pattern.len() <= SHOWN {
+        return pattern.to_owned();
+    }
+    let cut = (0..=SHOWN).rev().find(|&at| pattern.is_char_boundary(at)).unwrap_or(0);
+    format!("{}… ({} bytes)", &pattern[..cut], pattern.len())
+}
+
 impl Level {
     /// Whether one dot-free part of a name matches this level.
     pub(crate) fn matches(&self, part: &str) -> bool {
@@ -91,52 +114,131 @@ impl Level {
 }
 
 /// Expands `{a,b}` groups, nested too, into every combination; text
-/// outside braces is kept as is.
-fn expand_braces(pattern: &str) -> std::result::Result<Vec<String>, &'static str> {
-    let Some(open) = pattern.find('{') else {
-        return if pattern.contains('}') {
-            Err("a `}` without its `{`")
-        } else {
-            Ok(vec![pattern.to_owned()])
-        };
-    };
-    // The matching close, counting nested groups.
-    let mut depth = 0;
-    let mut close = None;
-    let mut commas = Vec::new();
-    for (at, c) in pattern[open..].char_indices().map(|(i, c)| (open + i, c)) {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    close = Some(at);
-                    break;
+/// outside braces is kept as is. The pattern is first read into a tree
+/// without recursion, then the number and total length of the expansions
+/// are computed from the tree and checked against the limits before any
+/// of them is built: a hostile pattern costs its own length, not its
+/// expansion.
+fn expand_braces(pattern: &str) -> std::result::Result<Vec<String>, String> {
+    if pattern.len() > MAX_PATTERN_BYTES {
+        return Err(format!(
+            "it is {} bytes long, more than the limit of {MAX_PATTERN_BYTES}",
+            pattern.len()
+        ));
+    }
+    let tree = BraceTree::parse(pattern)?;
+    let (count, bytes) = tree.size(0);
+    if count > MAX_ALTERNATIVES as u64 {
+        return Err(format!("the braces expand to more than {MAX_ALTERNATIVES} alternatives"));
+    }
+    if bytes > MAX_EXPANDED_BYTES as u64 {
+        return Err(format!("the braces expand to more than {MAX_EXPANDED_BYTES} bytes"));
+    }
+    Ok(tree.expand(0))
+}
+
+/// A pattern's brace structure: each sequence is a run of literal texts and
+/// groups, each group a list of alternative sequences. Sequence 0 is the
+/// whole pattern. Nodes refer to each other by index, so that the tree is
+/// built and dropped without recursion.
+struct BraceTree<'p> {
+    sequences: Vec<Vec<Part<'p>>>,
+}
+
+enum Part<'p> {
+    Text(&'p str),
+    /// The sequences of a group's alternatives.
+    Group(Vec<usize>),
+}
+
+impl<'p> BraceTree<'p> {
+    fn parse(pattern: &'p str) -> std::result::Result<BraceTree<'p>, String> {
+        let mut tree = BraceTree { sequences: vec![Vec::new()] };
+        // The open groups, innermost last: (the sequence the group is in,
+        // its alternatives so far).
+        let mut open: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut current = 0;
+        let mut text_start = 0;
+        for (at, byte) in pattern.bytes().enumerate() {
+            if !matches!(byte, b'{' | b'}' | b',') || (byte == b',' && open.is_empty()) {
+                continue;
+            }
+            if text_start < at {
+                tree.sequences[current].push(Part::Text(&pattern[text_start..at]));
+            }
+            text_start = at + 1;
+            match byte {
+                b'{' => {
+                    if open.len() == MAX_BRACE_DEPTH {
+                        return Err(format!("braces nest more than {MAX_BRACE_DEPTH} deep"));
+                    }
+                    open.push((current, Vec::new()));
+                    current = tree.new_sequence();
+                }
+                b',' => {
+                    if let Some((_, alternatives)) = open.last_mut() {
+                        alternatives.push(current);
+                    }
+                    current = tree.new_sequence();
+                }
+                _ => {
+                    let (outer, mut alternatives) = open.pop().ok_or("a `}` without its `{`")?;
+                    alternatives.push(current);
+                    tree.sequences[outer].push(Part::Group(alternatives));
+                    current = outer;
                 }
             }
-            ',' if depth == 1 => commas.push(at),
-            _ => {}
         }
-    }
-    let close = close.ok_or("a `{` without its `}`")?;
-    let (prefix, suffix) = (&pattern[..open], &pattern[close + 1..]);
-    if prefix.contains('}') {
-        return Err("a `}` without its `{`");
-    }
-    let mut bounds = vec![open];
-    bounds.extend(&commas);
-    bounds.push(close);
-    let mut expanded = Vec::new();
-    for pair in bounds.windows(2) {
-        let choice = &pattern[pair[0] + 1..pair[1]];
-        for tail in expand_braces(&format!("{choice}{suffix}"))? {
-            expanded.push(format!("{prefix}{tail}"));
-            if expanded.len() > MAX_ALTERNATIVES {
-                return Err("the braces expand to more than 1,024 alternatives");
-            }
+        if !open.is_empty() {
+            return Err("a `{` without its `}`".to_owned());
         }
+        if text_start < pattern.len() {
+            tree.sequences[current].push(Part::Text(&pattern[text_start..]));
+        }
+        Ok(tree)
     }
-    Ok(expanded)
+
+    fn new_sequence(&mut self) -> usize {
+        self.sequences.push(Vec::new());
+        self.sequences.len() - 1
+    }
+
+    /// How many strings sequence `at` expands to, and their total length,
+    /// saturating rather than overflowing. Recursion follows the nesting,
+    /// which parsing bounds to [`MAX_BRACE_DEPTH`].
+    fn size(&self, at: usize) -> (u64, u64) {
+        let (mut count, mut bytes) = (1u64, 0u64);
+        for part in &self.sequences[at] {
+            let (part_count, part_bytes) = match part {
+                Part::Text(text) => (1, text.len() as u64),
+                Part::Group(alternatives) => alternatives.iter().fold((0u64, 0u64), |(c, b), &alt| {
+                    let (alt_count, alt_bytes) = self.size(alt);
+                    (c.saturating_add(alt_count), b.saturating_add(alt_bytes))
+                }),
+            };
+            // Every string so far is followed by every string of the part.
+            bytes = bytes.saturating_mul(part_count).saturating_add(part_bytes.saturating_mul(count));
+            count = count.saturating_mul(part_count);
+        }
+        (count, bytes)
+    }
+
+    /// Every string sequence `at` expands to, in order. Only called once
+    /// [`BraceTree::size`] is within the limits.
+    fn expand(&self, at: usize) -> Vec<String> {
+        let mut expanded = vec![String::new()];
+        for part in &self.sequences[at] {
+            let choices = match part {
+                Part::Text(text) => vec![(*text).to_owned()],
+                Part::Group(alternatives) => alternatives.iter().flat_map(|&alt| self.expand(alt)).collect(),
+            };
+            expanded = expanded
+                .iter()
+                .flat_map(|head| choices.iter().map(move |choice| format!("{head}{choice}")))
+                .collect();
+        }
+        expanded
+    }
 }
 
 /// The tokens of one level with wildcards.
@@ -231,6 +333,10 @@ fn token_matches(token: &Token, c: char) -> bool {
 mod tests {
     use super::*;
 
+    fn numbers(count: usize) -> Vec<String> {
+        (0..count).map(|n| n.to_string()).collect()
+    }
+
     /// Graphite's semantics, as graphite-web's finders apply them.
     #[test]
     fn patterns_match_as_graphite_does() {
@@ -283,11 +389,46 @@ mod tests {
             ("a.[bc", "`[`"),
             ("a.{b,c", "`{`"),
             ("a.b}", "`}`"),
-            (&"{a,b}".repeat(11), "1,024"),
+            (&"{a,b}".repeat(11), "more than 1024 alternatives"),
+            (&format!("{}a{}", "{".repeat(10_000), "}".repeat(10_000)), "nest more than 16 deep"),
+            (&format!("{}a{}", "{x,".repeat(17), "}".repeat(17)), "nest more than 16 deep"),
+            (&"a".repeat(MAX_PATTERN_BYTES + 1), "more than the limit of 65536"),
+            (&format!("{{{}}}{}", numbers(60).join(","), "x".repeat(30_000)), "more than 1048576 bytes"),
+            ("a,b}", "`}` without its `{`"),
+            ("}{", "`}` without its `{`"),
         ] {
             let error = Pattern::parse(pattern).unwrap_err().to_string();
             assert!(error.contains(reason), "{pattern}: {error}");
         }
+    }
+
+    #[test]
+    fn the_limits_are_checked_before_expanding_and_errors_stay_short() {
+        // 2^64 alternatives: counted from the tree, never built.
+        let huge = "{a,b}".repeat(64);
+        let error = Pattern::parse(&huge).unwrap_err().to_string();
+        assert!(error.contains("1024 alternatives"), "{error}");
+        let long = format!("{}a{}", "{".repeat(1_000_000), "}".repeat(1_000_000));
+        let error = Pattern::parse(&long).unwrap_err().to_string();
+        assert!(error.len() < 400, "the pattern is not echoed whole: {} bytes", error.len());
+        assert!(error.contains("2000001 bytes"), "{error}");
+        // Right at the limits still works.
+        let deepest = format!(
+            "{}a{}",
+            numbers(16).iter().map(|n| format!("{{x{n},")).collect::<String>(),
+            "}".repeat(16)
+        );
+        assert_eq!(Pattern::parse(&deepest).unwrap().alternatives().len(), 17);
+        assert_eq!(Pattern::parse(&"{a,b}".repeat(10)).unwrap().alternatives().len(), 1024);
+    }
+
+    #[test]
+    fn brace_expansion_keeps_order_and_commas_outside_braces() {
+        let texts = |pattern: &str| expand_braces(pattern).unwrap();
+        assert_eq!(texts("a{b,c{d,e}f}g"), ["abg", "acdfg", "acefg"]);
+        assert_eq!(texts("x,y"), ["x,y"]);
+        assert_eq!(texts("{,a}{}"), ["", "a"]);
+        assert_eq!(texts("{a}{b,c}"), ["ab", "ac"]);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 mod glob;
 
-pub use glob::Pattern;
+pub use glob::{Pattern, MAX_ALTERNATIVES, MAX_BRACE_DEPTH, MAX_EXPANDED_BYTES, MAX_PATTERN_BYTES};
 
 use crate::{Backend, Result};
 use glob::Level;

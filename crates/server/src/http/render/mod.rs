@@ -8,12 +8,14 @@ mod functions;
 mod series;
 mod target;
 
+use super::failure::{ApiError, ApiResult};
+use super::limits::Budget;
 use super::range::parse_time;
-use super::{error, find_names, unavailable, AppState};
+use super::{find_names, AppState};
 use crate::unix_now;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use eardrum_protocol::PyFloat;
 use eardrum_storage::names::Pattern;
@@ -21,11 +23,6 @@ use functions::{evaluate, Context};
 use series::{read_series, Series};
 use std::fmt::Write;
 use target::Expr;
-
-/// The most slots one request may read, over all its series (80 MB of
-/// values): beyond it the request is refused rather than the server's
-/// memory grown without bound.
-const MAX_SLOTS_PER_REQUEST: usize = 10_000_000;
 
 /// What a render request asks for, checked.
 struct Request {
@@ -42,31 +39,22 @@ pub(crate) async fn render(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     body: Bytes,
-) -> Response {
-    let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .chain(form_urlencoded::parse(&body))
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    let request = match read_request(&params, unix_now()) {
-        Ok(request) => request,
-        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
-    };
-    let rendered = tokio::task::spawn_blocking(move || render_json(&state, &request)).await;
-    match rendered {
-        Ok(Ok(json)) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Ok(Err(Failure::BadRequest(message))) => error(StatusCode::BAD_REQUEST, &message),
-        Ok(Err(Failure::Unavailable(failure))) => unavailable(&failure),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed"),
-    }
-}
-
-/// Why a render failed.
-#[derive(Debug)]
-enum Failure {
-    /// The request asks for something impossible: the message says what.
-    BadRequest(String),
-    /// The backend could not be read.
-    Unavailable(eardrum_storage::Error),
+) -> ApiResult<Response> {
+    let now = unix_now();
+    let reads = state.reads.clone();
+    // Parsing the targets is work proportional to the request: it too runs
+    // off the async workers.
+    let json = reads
+        .run(move || {
+            let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .chain(form_urlencoded::parse(&body))
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect();
+            let request = read_request(&params, now).map_err(ApiError::BadRequest)?;
+            render_json(&state, &request)
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String> {
@@ -101,29 +89,26 @@ fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String
 
 /// Evaluates every target and writes graphite-web's JSON. It reads the
 /// store: call it off the async workers.
-fn render_json(state: &AppState, request: &Request) -> Result<String, Failure> {
+fn render_json(state: &AppState, request: &Request) -> ApiResult<String> {
     let (from, until) = (request.from, request.until);
-    let mut slots_left = MAX_SLOTS_PER_REQUEST;
-    // A backend failure ends the evaluation like a bad argument would,
-    // but is answered as the server's fault.
-    let mut backend_failure = None;
+    let mut budget = Budget::new(&state.limits);
+    // A backend failure or a spent budget ends the evaluation like a bad
+    // argument would, but is answered as what it is.
+    let mut fetch_failure: Option<ApiError> = None;
     let mut fetch = |text: &str| -> Result<Vec<Series>, String> {
-        let pattern = Pattern::parse(text).map_err(|reason| reason.to_string())?;
         let mut list = Vec::new();
-        let mut failed = |failure: eardrum_storage::Error| {
-            let message = failure.to_string();
-            backend_failure = Some(failure);
+        let mut failed = |failure: ApiError| {
+            let message = format!("{failure:?}");
+            fetch_failure = Some(failure);
             message
         };
-        let found = find_names(state, &pattern).map_err(&mut failed)?;
+        let pattern = Pattern::parse(text).map_err(|reason| reason.to_string())?;
+        let found = find_names(state, &pattern).map_err(|failure| failed(failure.into()))?;
         for found in found.into_iter().filter(|found| found.series.is_some()) {
-            let series = read_series(&*state.store, &found.path, text, from, until).map_err(&mut failed)?;
-            slots_left = slots_left.checked_sub(series.values.len()).ok_or_else(|| {
-                format!(
-                    "the targets match more than {MAX_SLOTS_PER_REQUEST} points between from and until: \
-                     narrow the patterns or the range"
-                )
-            })?;
+            budget.spend_series(1).map_err(&mut failed)?;
+            let series =
+                read_series(&*state.store, &found.path, text, from, until).map_err(|f| failed(f.into()))?;
+            budget.spend_points(series.values.len()).map_err(&mut failed)?;
             list.push(series);
         }
         Ok(list)
@@ -133,9 +118,7 @@ fn render_json(state: &AppState, request: &Request) -> Result<String, Failure> {
     for target in &request.targets {
         match evaluate(target, &mut cx) {
             Ok(series) => rendered.extend(series),
-            Err(message) => {
-                return Err(backend_failure.take().map_or(Failure::BadRequest(message), Failure::Unavailable))
-            }
+            Err(message) => return Err(fetch_failure.take().unwrap_or(ApiError::BadRequest(message))),
         }
     }
     let mut json = String::from("[");
@@ -157,6 +140,7 @@ fn render_json(state: &AppState, request: &Request) -> Result<String, Failure> {
             json.push_str(", ");
         }
         write_series(&mut json, &series, &points);
+        budget.check_reply(json.len())?;
     }
     json.push(']');
     Ok(json)

@@ -7,6 +7,10 @@
 /// the parser's recursion for hostile input.
 const MAX_DEPTH: usize = 32;
 
+/// The longest target read: room for a long list of series, and a bound on
+/// the work of parsing one.
+const MAX_TARGET_BYTES: usize = 64 * 1024;
+
 /// One parsed expression.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
@@ -29,6 +33,12 @@ pub(crate) enum Expr {
 impl Expr {
     /// Parses a whole target.
     pub(crate) fn parse(target: &str) -> Result<Expr, String> {
+        if target.len() > MAX_TARGET_BYTES {
+            return Err(format!(
+                "invalid target: it is {} bytes long, more than the limit of {MAX_TARGET_BYTES}",
+                target.len()
+            ));
+        }
         let mut parser = Parser { text: target, at: 0 };
         let expr = parser.expression(0)?;
         parser.skip_spaces();
@@ -276,5 +286,8 @@ mod tests {
         }
         let deep = format!("{}a{}", "f(".repeat(40), ")".repeat(40));
         assert!(Expr::parse(&deep).unwrap_err().contains("nested more than 32"));
+        let deep = format!("{}a{}", "f(".repeat(100_000), ")".repeat(100_000));
+        let error = Expr::parse(&deep).unwrap_err();
+        assert!(error.contains("more than the limit of 65536") && error.len() < 200, "{error}");
     }
 }

@@ -1,5 +1,8 @@
 //! The command line, as clap reads it: doc comments become `--help`.
 
+mod limits;
+pub use limits::LimitArgs;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -23,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server: the metrics protocol on TCP, stored in a data folder.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Store one point.
     Put(PutArgs),
     /// Print the points of a key, or of every key with `*`.
@@ -91,9 +94,12 @@ pub struct ServeArgs {
     /// error reply, while existing keys keep working. 0: no limit.
     #[arg(long, default_value_t = DEFAULT_MAX_SERIES)]
     pub max_series: usize,
-    /// Most connections open at once; further ones are closed on accept.
+    /// Most connections open at once, over the protocol, Graphite and HTTP
+    /// ports; further ones are closed on accept.
     #[arg(long, default_value_t = eardrum_server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Close a connection that has sent nothing for this long, e.g. 1h, 90s;
     /// 0 never does.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
@@ -174,7 +180,7 @@ pub struct Remote {
     #[arg(long, default_value_t = eardrum_server::DEFAULT_PORT, env = "EARDRUM_PORT")]
     pub port: u16,
     /// Seconds to wait for connecting and for each reply; 0 waits forever.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
     pub timeout: f64,
     #[command(flatten)]
     pub security: ClientSecurity,
@@ -373,8 +379,18 @@ pub struct GetArgs {
     pub remote: Remote,
 }
 
+/// Reads a number of seconds such as `10` or `0.5`: finite, not negative.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|seconds| {
+            seconds.is_finite() && *seconds >= 0.0 && Duration::try_from_secs_f64(*seconds).is_ok()
+        })
+        .ok_or_else(|| format!("{text:?} is not a number of seconds such as 10 or 0.5 (0: wait forever)"))
+}
+
 /// Reads `90`, `90s`, `15m`, `12h`, `30d` or `2w`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let millis_per_unit: u64 = match unit {
@@ -440,6 +456,15 @@ mod tests {
             &["eardrum", "serve", "--port", "70000"],
             &["eardrum", "serve", "--host", "localhost:1"],
             &["eardrum", "serve", "--max-line-bytes", "0"],
+            &["eardrum", "agent", "--once", "--timeout", "inf"],
+            &["eardrum", "get", "k", "--timeout", "nan"],
+            &["eardrum", "get", "k", "--timeout", "-1"],
+            &["eardrum", "get", "k", "--timeout", "1e300"],
+            &["eardrum", "serve", "--idle-timeout", "inf"],
+            &["eardrum", "serve", "--handshake-timeout", "-1s"],
+            &["eardrum", "serve", "--http-header-timeout", "nan"],
+            &["eardrum", "serve", "--http-header-timeout", "0"],
+            &["eardrum", "serve", "--max-concurrent-reads", "0"],
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
         }
