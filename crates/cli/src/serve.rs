@@ -18,7 +18,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             Fsync::Everysec => SyncMode::EverySecond,
             Fsync::Never => SyncMode::Never,
         },
-        recovery: if args.salvage_log { RecoveryMode::Salvage } else { RecoveryMode::Strict },
+        recovery: if args.salvage { RecoveryMode::Salvage } else { RecoveryMode::Strict },
         retention: args.retention,
         checkpoint_interval: (!args.checkpoint_interval.is_zero()).then_some(args.checkpoint_interval),
         max_series: (args.max_series != 0).then_some(args.max_series),
@@ -168,10 +168,14 @@ fn explain_bind_error(
 fn explain_open_error(error: eardrum_storage::Error, args: &ServeArgs) -> anyhow::Error {
     let dir = args.data_dir.display();
     let hint = match &error {
-        eardrum_storage::Error::CorruptLog { .. } => format!(
-            "\nhint: the log holds damage that is not a torn last write, so the server refuses to start \
-             rather than silently drop points. Run again with --salvage-log to move the damaged part \
-             aside (into {dir}/wal/damaged/) and start with every point before it."
+        eardrum_storage::Error::CorruptLog { .. }
+        | eardrum_storage::Error::CorruptFile { .. }
+        | eardrum_storage::Error::MissingManifest { .. } => format!(
+            "\nhint: the data folder is damaged in a way a crash cannot explain, so the server refuses \
+             to start rather than silently drop points. Restore the file from a backup, or run again \
+             with --salvage: it moves every damaged file or tail aside (into {dir}/damaged/), falls \
+             back to the previous checkpoint when that is whole, logs exactly what it could not load, \
+             and starts with everything else."
         ),
         eardrum_storage::Error::Locked { .. } => {
             "\nhint: another eardrum server is using this folder; stop it or choose another --data-dir."

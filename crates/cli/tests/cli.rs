@@ -97,12 +97,48 @@ fn a_corrupt_log_is_refused_with_file_offset_and_the_salvage_flag() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains(&segment.display().to_string()), "{stderr}");
     assert!(stderr.contains("corrupt at byte offset"), "{stderr}");
-    assert!(stderr.contains("--salvage-log"), "{stderr}");
+    assert!(stderr.contains("--salvage"), "{stderr}");
 
-    let server = ServerProcess::start(dir.path(), &["--salvage-log"]);
+    let server = ServerProcess::start(dir.path(), &["--salvage"]);
     let out = run(&["get", "*", "--port", &server.port.to_string()]);
     assert!(out.status.success());
-    assert!(dir.path().join("wal/damaged").is_dir());
+    assert!(dir.path().join("damaged").is_dir());
+}
+
+#[test]
+fn a_folder_whose_manifest_was_deleted_is_refused_then_salvaged_without_deleting_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::start(dir.path(), &[]);
+    let port = server.port.to_string();
+    for i in 0..5 {
+        assert!(run(&["put", "k", &i.to_string(), &i.to_string(), "--port", &port]).status.success());
+    }
+    // A clean stop checkpoints: the points are in block files.
+    assert!(server.terminate().success());
+    let blocks = || std::fs::read_dir(dir.path().join("blocks")).unwrap().count();
+    let block_files = blocks();
+    assert!(block_files > 0);
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with("checkpoint-") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let out = run(&["serve", "--port", &free_port().to_string(), "--data-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no checkpoint manifest") && stderr.contains("--salvage"), "{stderr}");
+    assert_eq!(blocks(), block_files, "refusing deleted nothing");
+
+    let server = ServerProcess::start(dir.path(), &["--salvage"]);
+    let out = run(&["get", "*", "--port", &server.port.to_string()]);
+    assert!(out.status.success());
+    let aside = dir.path().join("damaged");
+    let kept: usize = std::fs::read_dir(&aside)
+        .unwrap()
+        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+        .sum();
+    assert!(kept >= block_files, "every block file is kept aside: {kept}");
 }
 
 #[test]

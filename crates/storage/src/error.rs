@@ -52,6 +52,16 @@ pub enum Error {
         /// What is wrong there.
         reason: Corruption,
     },
+    /// Block files or covered log segments exist that only a checkpoint
+    /// manifest could explain, and there is none: starting would lose
+    /// every point they hold.
+    #[error("no checkpoint manifest (checkpoint-*) in {}, yet {found} exist", dir.display())]
+    MissingManifest {
+        /// The data folder.
+        dir: PathBuf,
+        /// What was found.
+        found: String,
+    },
     /// A segment file was written by an incompatible format version.
     #[error("log segment {} has format version {found}, this build reads version {supported}", path.display())]
     UnsupportedVersion {
@@ -105,8 +115,9 @@ pub enum Error {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Corruption {
-    /// The file does not start with the log's magic bytes.
-    #[error("not an eardrum log segment (bad magic bytes)")]
+    /// The file does not start with the magic bytes of its kind (log
+    /// segment, block file, manifest, synced mark).
+    #[error("bad magic bytes: not an eardrum file of this kind")]
     BadMagic,
     /// The record's checksum does not match its payload.
     #[error("checksum mismatch")]
@@ -140,6 +151,29 @@ pub enum Corruption {
     /// are synced before the next segment starts, so this is damage.
     #[error("incomplete record in a segment that is not the newest")]
     TornMiddleSegment,
+    /// A log segment is missing from the sequence (deleted).
+    #[error("log segment {sequence} is missing")]
+    MissingSegment {
+        /// The missing segment's number.
+        sequence: u64,
+    },
+    /// The segment ends before the position it was known to be synced to
+    /// (truncated or zeroed after the fact: a crash cannot lose synced
+    /// bytes).
+    #[error("the segment ends before byte {synced}, which was synced to disk")]
+    EndsBeforeSynced {
+        /// How far it had been synced.
+        synced: u64,
+    },
+    /// A block file the manifest names is missing or has another length
+    /// than the manifest recorded.
+    #[error("the block file is {found} bytes long, the manifest recorded {expected}")]
+    BlockLength {
+        /// The length the manifest recorded.
+        expected: u64,
+        /// The length on disk.
+        found: u64,
+    },
 }
 
 impl Error {

@@ -54,6 +54,7 @@
 mod backend;
 mod checkpoint;
 pub mod codec;
+mod damaged;
 mod error;
 mod failpoint;
 pub mod names;

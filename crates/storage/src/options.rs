@@ -27,16 +27,21 @@ pub enum SyncMode {
     Never,
 }
 
-/// What opening does with damage in the log that is not a torn last write.
+/// What opening does with damage to the data folder: a log that is damaged
+/// other than by a torn last write, or ends before what it had synced; a
+/// missing or damaged manifest; a damaged block file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RecoveryMode {
-    /// Refuse to open, naming the file and offset: the damaged part may hold
-    /// acknowledged points that an operator wants to inspect first.
+    /// Refuse to open, naming the file, the offset and what is wrong: the
+    /// damaged part may hold acknowledged points that an operator wants to
+    /// inspect first.
     #[default]
     Strict,
-    /// Move the damaged part (from the first bad record to the end of the
-    /// log) into `wal/damaged/<unix time>/` and open with everything before
-    /// it, so that a server is never stuck unable to start.
+    /// Move every damaged file, or damaged tail of one, into
+    /// `damaged/<unix time>/` in the data folder (deleting nothing), fall
+    /// back to the checkpoint before a damaged one when it is whole, drop
+    /// only what cannot be read, log exactly what was dropped, and open:
+    /// a server is never stuck unable to start.
     Salvage,
 }
 

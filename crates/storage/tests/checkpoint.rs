@@ -52,10 +52,14 @@ fn a_checkpoint_replaces_the_log_and_a_restart_loads_it() {
     let before = all(&store);
     let stats = store.checkpoint().unwrap();
     assert!(stats.windows_written >= 3, "{stats:?}");
-    assert_eq!(files(dir.path(), "wal", "wal").len(), 1, "covered segments are deleted");
+    let segments = files(dir.path(), "wal", "wal");
+    assert!(segments.len() >= 2, "the log before the checkpoint stays while it is the fallback's");
     assert!(files(dir.path(), "blocks", "blk").len() >= 3);
     // Some more after the checkpoint, then a restart without a final one.
     store.put(&[Sample { key: "late", timestamp: 1, value: 1.0 }]).unwrap();
+    store.checkpoint().unwrap();
+    let after_second = files(dir.path(), "wal", "wal");
+    assert!(!after_second.contains(&segments[0]), "a second checkpoint deletes the log the first covered");
     drop(store);
     let store = Store::open(dir.path(), Options { checkpoint_on_close: false, ..options() }).unwrap();
     let mut expected = before;
@@ -90,8 +94,13 @@ fn only_changed_windows_are_rewritten() {
     let stats = store.checkpoint().unwrap();
     assert_eq!(stats.windows_written, 1);
     let second: Vec<_> = files(dir.path(), "blocks", "blk");
-    assert_eq!(first.len(), second.len());
-    assert_eq!(first.iter().filter(|p| second.contains(p)).count(), first.len() - 1);
+    assert_eq!(second.len(), first.len() + 1, "the replaced file stays, named by the fallback manifest");
+    assert!(first.iter().all(|p| second.contains(p)));
+    store.put(&[Sample { key: "host3.cpu", timestamp: 16, value: 9.8 }]).unwrap();
+    store.checkpoint().unwrap();
+    let third: Vec<_> = files(dir.path(), "blocks", "blk");
+    assert_eq!(third.len(), first.len() + 1, "a file two checkpoints old is deleted");
+    assert_eq!(first.iter().filter(|p| third.contains(p)).count(), first.len() - 1);
     drop(store);
     let store = Store::open(dir.path(), options()).unwrap();
     let mut value = None;
@@ -157,7 +166,7 @@ fn an_idle_store_does_not_checkpoint_again() {
     let first = store.checkpoint().unwrap();
     let again = store.checkpoint().unwrap();
     assert_eq!(again.generation, first.generation);
-    assert_eq!(files(dir.path(), "wal", "wal").len(), 1);
+    assert_eq!(files(dir.path(), "wal", "wal").len(), 2, "the covered segment and the new one");
     store.put(&[Sample { key: "new", timestamp: 5, value: 1.0 }]).unwrap();
     assert_eq!(store.checkpoint().unwrap().generation, first.generation + 1);
 }

@@ -157,7 +157,7 @@ fn salvage_moves_the_damaged_part_aside_and_starts() {
     store.put(&[Sample { key: "new", timestamp: 1, value: 2.0 }]).unwrap();
     store.close().unwrap();
 
-    let aside: Vec<_> = walk(&dir.path().join("wal/damaged"));
+    let aside: Vec<_> = walk(&dir.path().join("damaged"));
     assert_eq!(aside.len(), 1);
     assert_eq!(std::fs::read(&aside[0]).unwrap(), &bytes[starts[2] as usize..]);
     // From now on the folder opens normally.

@@ -130,11 +130,13 @@ pub struct ServeArgs {
     /// <token>`. Keep the file readable by the server's user only.
     #[arg(long, env = "EARDRUM_AUTH_TOKEN_FILE", value_name = "FILE")]
     pub auth_token_file: Option<PathBuf>,
-    /// If the log is damaged (not just a torn last write), move the damaged
-    /// part aside into DATA_DIR/wal/damaged/ and start with everything before
-    /// it, instead of refusing to start.
-    #[arg(long)]
-    pub salvage_log: bool,
+    /// If the data folder is damaged (a log damaged other than by a torn
+    /// last write, a missing or damaged manifest or block file), move every
+    /// damaged file or tail aside into DATA_DIR/damaged/<time>/, fall back
+    /// to the previous checkpoint when it is whole, and start with
+    /// everything else instead of refusing to start. Nothing is deleted.
+    #[arg(long, alias = "salvage-log")]
+    pub salvage: bool,
     /// Keep the points in ClickHouse, through its HTTP interface:
     /// clickhouse://HOST:PORT/DATABASE. The server becomes a front end that
     /// keeps only its log of recent puts in --data-dir and ships them (see

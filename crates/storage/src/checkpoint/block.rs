@@ -104,7 +104,7 @@ pub(crate) fn read(
     window: i64,
     mut visit: impl FnMut(u32, &[u8]) -> Result<(), Corruption>,
 ) -> Result<u64> {
-    let bytes = super::read_file(path, MAGIC, VERSION)?;
+    let bytes = super::read_file(path, MAGIC, VERSION..=VERSION)?;
     let corrupt = |offset: u64, reason| Error::CorruptFile { path: path.to_owned(), offset, reason };
     for record in Reader::new(&bytes) {
         let record = record.map_err(|bad| corrupt(bad.offset, bad.reason))?;

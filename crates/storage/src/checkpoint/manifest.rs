@@ -5,12 +5,17 @@
 //! file       = "EDRMCKP" version:u8 record        (one framed record)
 //! payload    = generation:varint wal_start:varint newest:(0 | 1 zigzag-varint)
 //!              key_count:varint (key_len:varint key)*
-//!              window_count:varint (window:zigzag-varint file_generation:varint)*
+//!              window_count:varint window*
+//! window     = window:zigzag-varint file_generation:varint file_bytes:varint   (version 2)
+//!            | window:zigzag-varint file_generation:varint                     (version 1)
 //! ```
 //!
 //! A manifest is written to a temporary name, synced, renamed into place and
 //! the folder synced: a manifest that exists is complete. The newest one is
-//! the store's state; everything it does not name is garbage.
+//! the store's state; the one before it stays, with its block files and the
+//! log after it, as the fallback should the newest be damaged. Version 2
+//! records each block file's length, so that a file cut at a record
+//! boundary is found out; version 1 manifests are still read.
 
 use crate::codec::ints::{unzigzag, zigzag};
 use crate::error::{Corruption, Error, Result};
@@ -22,7 +27,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 7] = b"EDRMCKP";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+const OLDEST_READABLE_VERSION: u8 = 1;
 const PREFIX: &str = "checkpoint-";
 
 /// What a checkpoint records.
@@ -38,6 +44,9 @@ pub(crate) struct Manifest {
     pub(crate) keys: KeyList,
     /// Window → generation of the block file holding it.
     pub(crate) windows: BTreeMap<i64, u64>,
+    /// Window → length of its block file (unknown for files named by a
+    /// version 1 manifest).
+    pub(crate) block_bytes: BTreeMap<i64, u64>,
 }
 
 /// The manifest file of `generation`.
@@ -72,6 +81,8 @@ impl Manifest {
         for (&window, &generation) in &self.windows {
             varint::write_u64(&mut payload, zigzag(window));
             varint::write_u64(&mut payload, generation);
+            // 0: unknown (the file was named by a version 1 manifest).
+            varint::write_u64(&mut payload, self.block_bytes.get(&window).copied().unwrap_or(0));
         }
         let mut file = Vec::with_capacity(payload.len() + 16);
         file.extend_from_slice(MAGIC);
@@ -86,19 +97,20 @@ impl Manifest {
     ///
     /// [`Error::CorruptFile`] when it is not a complete, valid manifest.
     pub(crate) fn read(path: &Path) -> Result<Manifest> {
-        let bytes = super::read_file(path, MAGIC, VERSION)?;
+        let bytes = super::read_file(path, MAGIC, OLDEST_READABLE_VERSION..=VERSION)?;
+        let version = bytes[MAGIC.len()];
         let corrupt = |offset: u64, reason| Error::CorruptFile { path: path.to_owned(), offset, reason };
         let record = match Reader::new(&bytes).next() {
             Some(Ok(record)) => record,
             Some(Err(bad)) => return Err(corrupt(bad.offset, bad.reason)),
             None => return Err(corrupt(HEADER_BYTES as u64, Corruption::BadLength { length: 0 })),
         };
-        decode(record.payload)
+        decode(record.payload, version)
             .ok_or_else(|| corrupt(record.offset, Corruption::BadEntry { what: "manifest fields" }))
     }
 }
 
-fn decode(payload: &[u8]) -> Option<Manifest> {
+fn decode(payload: &[u8], version: u8) -> Option<Manifest> {
     let mut input = payload;
     let generation = varint::read_u64(&mut input)?;
     let wal_start = varint::read_u64(&mut input)?;
@@ -118,12 +130,20 @@ fn decode(payload: &[u8]) -> Option<Manifest> {
         input = &input[len..];
     }
     let window_count = varint::read_u64(&mut input)?;
-    let mut windows = BTreeMap::new();
+    let (mut windows, mut block_bytes) = (BTreeMap::new(), BTreeMap::new());
     for _ in 0..window_count {
         let window = unzigzag(varint::read_u64(&mut input)?);
         windows.insert(window, varint::read_u64(&mut input)?);
+        if version >= 2 {
+            match varint::read_u64(&mut input)? {
+                0 => {}
+                bytes => {
+                    block_bytes.insert(window, bytes);
+                }
+            }
+        }
     }
-    input.is_empty().then_some(Manifest { generation, wal_start, newest_ts, keys, windows })
+    input.is_empty().then_some(Manifest { generation, wal_start, newest_ts, keys, windows, block_bytes })
 }
 
 #[cfg(test)]
@@ -141,6 +161,7 @@ mod tests {
                 keys
             }),
             windows: BTreeMap::from([(-1, 3), (236_000, 7)]),
+            block_bytes: BTreeMap::from([(236_000, 4_096)]),
         };
         let dir = tempfile::tempdir().unwrap();
         let file = path(dir.path(), 7);

@@ -13,14 +13,19 @@
 //!    [`Manifest`] naming every window's file, the
 //!    registry and the first log segment to replay. Each file is written to
 //!    a temporary name, synced, renamed, and the folder synced.
-//! 3. Delete what the new manifest made garbage: older log segments, older
-//!    manifests, block files it does not name.
+//! 3. Delete what the new manifest made garbage, keeping the manifest
+//!    before it as a fallback with the block files it names and the log
+//!    after it: older log segments, older manifests, block files neither
+//!    names.
 //!
 //! A crash at any point leaves either the old manifest with the old files
 //! and the whole log, or the new manifest with its files and the log after
-//! it; opening deletes whatever else it finds.
+//! the old one; opening deletes only what one of this store's checkpoints
+//! wrote and a later one superseded (see `load` for what opening does
+//! with a manifest that is missing or damaged).
 
 pub(crate) mod block;
+pub(crate) mod load;
 pub(crate) mod manifest;
 
 use crate::error::{Corruption, Error, Result};
@@ -31,6 +36,7 @@ use crate::wal::{self, sync_dir};
 use block::BlockWriter;
 use manifest::Manifest;
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 use std::path::Path;
 
 /// The folder of block files inside the data folder.
@@ -60,22 +66,23 @@ pub(crate) struct History {
 }
 
 /// Reads a whole block or manifest file and checks its magic bytes and
-/// format version.
+/// format version (one of `versions`); the version is the byte after the
+/// magic.
 ///
 /// # Errors
 ///
 /// [`Error::CorruptFile`] for a wrong magic, [`Error::UnsupportedVersion`],
 /// and I/O errors.
-pub(crate) fn read_file(path: &Path, magic: &[u8; 7], version: u8) -> Result<Vec<u8>> {
+pub(crate) fn read_file(path: &Path, magic: &[u8; 7], versions: RangeInclusive<u8>) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(Error::io("reading checkpoint file", path))?;
     if bytes.len() < magic.len() + 1 || &bytes[..magic.len()] != magic {
         return Err(Error::CorruptFile { path: path.to_owned(), offset: 0, reason: Corruption::BadMagic });
     }
-    if bytes[magic.len()] != version {
+    if !versions.contains(&bytes[magic.len()]) {
         return Err(Error::UnsupportedVersion {
             path: path.to_owned(),
             found: bytes[magic.len()],
-            supported: version,
+            supported: *versions.end(),
         });
     }
     Ok(bytes)
@@ -87,6 +94,7 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
     let generation = current.generation + 1;
     let blocks_dir = dir.join(BLOCKS_DIR);
     let mut windows = current.windows.clone();
+    let mut block_bytes = current.block_bytes.clone();
     if let Some(retain_from) = snapshot.retain_from {
         windows.retain(|&window, _| window >= retain_from);
     }
@@ -109,9 +117,12 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
                 }
             }
         }
-        bytes_written += writer.write(&block::path(&blocks_dir, window, generation))?;
+        let bytes = writer.write(&block::path(&blocks_dir, window, generation))?;
+        bytes_written += bytes;
         windows.insert(window, generation);
+        block_bytes.insert(window, bytes);
     }
+    block_bytes.retain(|window, _| windows.contains_key(window));
     sync_dir(&blocks_dir)?;
     failpoint::hit("checkpoint-after-blocks");
     let manifest = Manifest {
@@ -120,6 +131,7 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
         newest_ts: snapshot.newest_ts,
         keys: snapshot.keys.clone(),
         windows,
+        block_bytes,
     };
     let encoded_manifest = manifest.encode();
     block::write_atomically(&manifest::path(dir, generation), &encoded_manifest)?;
@@ -129,28 +141,37 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
 }
 
 /// Phase 3, and the tidy-up on open: deletes log segments before the
-/// manifest's start, then older manifests, block files it does not name, and
-/// temporary files of interrupted writes. Failures are logged; garbage left
-/// behind is retried next time.
-pub(crate) fn remove_garbage(dir: &Path, manifest: &Manifest) {
-    remove_covered_log(dir, manifest);
-    remove_obsolete_files(dir, manifest);
+/// `previous` manifest's start (it is kept as the fallback), then manifests
+/// older than it, block files neither names, and temporary files of
+/// interrupted writes. Failures are logged; garbage left behind is retried
+/// next time.
+pub(crate) fn remove_garbage(dir: &Path, manifest: &Manifest, previous: Option<&Manifest>) {
+    remove_covered_log(dir, previous.unwrap_or(manifest));
+    remove_obsolete_files(dir, manifest, previous);
 }
 
-/// Deletes the log segments the manifest covers.
-pub(crate) fn remove_covered_log(dir: &Path, manifest: &Manifest) {
-    if let Err(error) = remove_log_before(&dir.join("wal"), manifest.wal_start) {
+/// Deletes the log segments `oldest_kept` covers: the manifest that is
+/// kept as the fallback.
+pub(crate) fn remove_covered_log(dir: &Path, oldest_kept: &Manifest) {
+    if let Err(error) = remove_log_before(&dir.join("wal"), oldest_kept.wal_start) {
         tracing::warn!(%error, "could not delete covered log segments");
     }
 }
 
-/// Deletes manifests and block files the manifest made obsolete, and
-/// temporary files.
-pub(crate) fn remove_obsolete_files(dir: &Path, manifest: &Manifest) {
+/// Deletes what `manifest` and the `previous` one it keeps as a fallback
+/// have made obsolete: older manifests, block files neither names (older
+/// generations the checkpoints replaced, and newer ones an interrupted
+/// checkpoint wrote), and temporary files.
+pub(crate) fn remove_obsolete_files(dir: &Path, manifest: &Manifest, previous: Option<&Manifest>) {
+    let oldest_kept = previous.map_or(manifest.generation, |previous| previous.generation);
+    let named = |window: &i64, generation: &u64| {
+        manifest.windows.get(window) == Some(generation)
+            || previous.is_some_and(|previous| previous.windows.get(window) == Some(generation))
+    };
     let mut garbage = Vec::new();
     match manifest::list(dir) {
         Ok(manifests) => {
-            garbage.extend(manifests.into_iter().filter(|(g, _)| *g < manifest.generation).map(|(_, p)| p));
+            garbage.extend(manifests.into_iter().filter(|(g, _)| *g < oldest_kept).map(|(_, p)| p));
         }
         Err(error) => tracing::warn!(%error, "could not list checkpoint manifests"),
     }
@@ -159,7 +180,7 @@ pub(crate) fn remove_obsolete_files(dir: &Path, manifest: &Manifest) {
         Ok(blocks) => garbage.extend(
             blocks
                 .into_iter()
-                .filter(|((window, generation), _)| manifest.windows.get(window) != Some(generation))
+                .filter(|((window, generation), _)| !named(window, generation))
                 .map(|(_, path)| path),
         ),
         Err(error) => tracing::warn!(%error, "could not list block files"),

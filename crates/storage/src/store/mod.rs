@@ -12,17 +12,19 @@ mod decisions;
 mod shared;
 mod state;
 
-use crate::checkpoint::{self, block, manifest, History, BLOCKS_DIR};
-use crate::error::{Corruption, Error, Result};
+use crate::checkpoint::{self, load, History, BLOCKS_DIR};
+use crate::damaged::Aside;
+use crate::error::{Error, Result};
 use crate::periodic::Periodic;
 use crate::registry::{Registry, SeriesId};
 use crate::series::Series;
+use crate::wal::mark::{self, SyncedMark};
 use crate::wal::record::RecordBuilder;
 use crate::wal::{recovery, sync_dir};
-use crate::{CheckpointStats, Options, Stats, SyncMode};
+use crate::{CheckpointStats, Options, RecoveryMode, Stats, SyncMode};
 use decisions::Decisions;
 use parking_lot::{Mutex, MutexGuard};
-use shared::Shared;
+use shared::{MarkState, Shared};
 use state::{replay, Commit, Replayed, State};
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -30,6 +32,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// How often the log's synced mark is brought up to date: it may trail the
+/// log by this much, so that keeping it costs the commit path nothing.
+const MARK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One point to store: the unit of [`Store::put`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -183,36 +189,48 @@ impl Store {
         sync_dir(&dir)?;
 
         let started = Instant::now();
-        let current = match manifest::list(&dir)?.last() {
-            Some((_, path)) => manifest::Manifest::read(path)?,
-            None => manifest::Manifest::default(),
-        };
+        let mut aside = Aside::new(&dir);
+        let loaded = load::load(&dir, options.recovery, &mut aside)?;
+        let current = loaded.manifest;
         let mut registry = Registry::from_keys(current.keys.clone());
-        let mut series = vec![Series::default(); registry.len()];
-        for (&window, &generation) in &current.windows {
-            let path = block::path(&dir.join(BLOCKS_DIR), window, generation);
-            block::read(&path, window, |id, chunk| {
-                let target =
-                    series.get_mut(id as usize).ok_or(Corruption::UnknownSeries { id: id.into() })?;
-                target.load_chunk(chunk.into());
-                Ok(())
-            })?;
-        }
+        let mut series = loaded.series;
         let loaded_ms = started.elapsed().as_millis() as u64;
         let mut points = series.iter().map(Series::sealed_len).sum();
         let (mut dirty, mut newest_ts) = (BTreeSet::new(), current.newest_ts);
-        let recovered = recovery::recover(
-            &dir.join("wal"),
-            options.recovery,
-            options.segment_max_bytes,
-            current.wal_start,
-            |payload| {
-                let mut replayed =
-                    Replayed { dirty: &mut dirty, newest: &mut newest_ts, points: &mut points };
-                replay(&mut registry, &mut series, &mut replayed, payload)
-            },
-        )?;
-        checkpoint::remove_garbage(&dir, &current);
+        let wal_dir = dir.join("wal");
+        let mark = SyncedMark::read(&wal_dir).or_else(|error| match options.recovery {
+            RecoveryMode::Strict => Err(error),
+            // A damaged mark only loses the checks it allows.
+            RecoveryMode::Salvage => {
+                aside.move_file(&mark::path(&wal_dir), "a damaged synced mark of the log")?;
+                Ok(None)
+            }
+        })?;
+        let plan = recovery::Plan {
+            dir: &wal_dir,
+            mode: options.recovery,
+            segment_max_bytes: options.segment_max_bytes,
+            first_sequence: current.wal_start,
+            mark: mark.as_ref(),
+        };
+        let recovered = recovery::recover(&plan, &mut aside, |payload| {
+            let mut replayed = Replayed { dirty: &mut dirty, newest: &mut newest_ts, points: &mut points };
+            replay(&mut registry, &mut series, &mut replayed, payload)
+        })?;
+        checkpoint::remove_garbage(&dir, &current, loaded.previous.as_ref());
+        // The mark now says what this open found on disk (the newest
+        // segment synced first, so that it claims nothing unsynced).
+        recovered
+            .writer
+            .file()
+            .sync_data()
+            .map_err(Error::io("syncing log segment", recovered.writer.path()))?;
+        let mut known = SyncedMark::default();
+        for (sequence, path) in crate::wal::list_segments(&wal_dir)? {
+            let bytes = std::fs::metadata(&path).map_err(Error::io("reading log segment", &path))?.len();
+            known.advance(sequence, bytes);
+        }
+        known.write(&wal_dir)?;
         // A new, empty store is not news (a front end opens one per
         // shipment); what was recovered is.
         macro_rules! recovered {
@@ -235,8 +253,8 @@ impl Store {
             true => recovered!(tracing::Level::DEBUG),
             false => recovered!(tracing::Level::INFO),
         }
-        if let Some(aside) = &recovered.salvaged_to {
-            tracing::warn!(moved_to = %aside.display(), "opened after moving a damaged log part aside");
+        if let Some(folder) = aside.used() {
+            tracing::warn!(moved_to = %folder.display(), "opened after moving damaged files aside (salvage)");
         }
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -256,6 +274,7 @@ impl Store {
             commit_turn: Mutex::new(()),
             decisions: Decisions::default(),
             synced_lsn: Mutex::new(0),
+            mark: Mutex::new(MarkState { known: known.clone(), written: known }),
             manifest: Mutex::new(current),
             history: Mutex::new(History::default()),
             options: options.clone(),
@@ -269,7 +288,11 @@ impl Store {
             let shared = Arc::clone(&shared);
             Periodic::start("checkpointer", interval, move || shared.checkpoint().map(drop))
         });
-        let background = Mutex::new(checkpointer.into_iter().chain(flusher).collect());
+        let marker = {
+            let shared = Arc::clone(&shared);
+            Periodic::start("log-marker", MARK_INTERVAL, move || shared.write_mark())
+        };
+        let background = Mutex::new(checkpointer.into_iter().chain(flusher).chain([marker]).collect());
         Ok(Store { shared, background, closed: AtomicBool::new(false), _lock: lock_file })
     }
 
@@ -511,7 +534,8 @@ impl Store {
                 tracing::warn!(error, "final checkpoint failed; the log keeps everything");
             }
         }
-        self.shared.sync_written()
+        self.shared.sync_written()?;
+        self.shared.write_mark()
     }
 }
 

@@ -6,6 +6,7 @@ use super::lock;
 use super::state::State;
 use crate::checkpoint::{self, manifest, History};
 use crate::error::{Error, Result};
+use crate::wal::mark::SyncedMark;
 use crate::{CheckpointStats, Options};
 use parking_lot::Mutex;
 use std::path::PathBuf;
@@ -23,6 +24,9 @@ pub(crate) struct Shared {
     /// runs, so concurrent callers wait for it and then find their records
     /// covered (group commit) instead of syncing again.
     pub(super) synced_lsn: Mutex<u64>,
+    /// Where the log is known to be on disk, by segment, and what of it the
+    /// mark file on disk says; see [`crate::wal::mark`].
+    pub(super) mark: Mutex<MarkState>,
     /// The manifest in force; held for a whole checkpoint, so that only one
     /// runs at a time.
     pub(super) manifest: Mutex<manifest::Manifest>,
@@ -30,6 +34,13 @@ pub(crate) struct Shared {
     pub(super) history: Mutex<History>,
     pub(super) options: Options,
     pub(super) dir: PathBuf,
+}
+
+/// The log's synced mark in memory, and as last written.
+#[derive(Debug, Default)]
+pub(crate) struct MarkState {
+    pub(crate) known: SyncedMark,
+    pub(crate) written: SyncedMark,
 }
 
 /// Series copied per hold of the store's lock while a checkpoint takes its
@@ -45,14 +56,14 @@ impl Shared {
         }
         // Take the file and the LSN it reaches under the state lock, then sync
         // without it so that writers keep appending meanwhile.
-        let (file, written) = {
+        let (file, written, (sequence, bytes)) = {
             let state = lock(&self.state);
             if state.wal.is_poisoned() {
                 // A failed sync may have dropped pages: a retry that succeeds
                 // proves nothing (Linux forgets the error once reported).
                 return Err(Error::Poisoned);
             }
-            (state.wal.file(), state.wal.lsn())
+            (state.wal.file(), state.wal.lsn(), state.wal.position())
         };
         if let Err(source) = file.sync_data() {
             let mut state = lock(&self.state);
@@ -60,6 +71,23 @@ impl Shared {
             return Err(Error::Io { action: "syncing log segment", path: state.wal.path(), source });
         }
         *synced = written;
+        lock(&self.mark).known.advance(sequence, bytes);
+        Ok(())
+    }
+
+    /// Writes the log's synced mark if it moved since it was last written:
+    /// from the background marker, once a second, and at close.
+    pub(crate) fn write_mark(&self) -> Result<()> {
+        let sealed = lock(&self.state).wal.take_sealed();
+        let mut mark = lock(&self.mark);
+        for (sequence, bytes) in sealed {
+            mark.known.advance(sequence, bytes);
+        }
+        if mark.known == mark.written {
+            return Ok(());
+        }
+        mark.known.write(&self.dir.join("wal"))?;
+        mark.written = mark.known.clone();
         Ok(())
     }
 
@@ -95,9 +123,12 @@ impl Shared {
                 return Err(error);
             }
         };
-        checkpoint::remove_covered_log(&self.dir, &manifest);
+        // The manifest before the new one stays, with its files and the log
+        // after it: a fallback if the new one is ever damaged.
+        checkpoint::remove_covered_log(&self.dir, &current);
+        lock(&self.mark).known.forget_before(current.wal_start);
         crate::failpoint::hit("checkpoint-after-log-cleanup");
-        checkpoint::remove_obsolete_files(&self.dir, &manifest);
+        checkpoint::remove_obsolete_files(&self.dir, &manifest, Some(&current));
         let stats = CheckpointStats {
             generation: manifest.generation,
             finished_unix_ms: SystemTime::now()

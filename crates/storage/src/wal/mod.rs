@@ -7,6 +7,7 @@
 //! `record` is the format, `writer` appends and syncs, `reader` walks
 //! the records of a segment, `recovery` replays the folder on open.
 
+pub(crate) mod mark;
 pub(crate) mod reader;
 pub(crate) mod record;
 pub(crate) mod recovery;

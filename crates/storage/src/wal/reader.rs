@@ -21,7 +21,11 @@ pub(crate) struct BadRecord {
     pub(crate) reason: Corruption,
     /// Whether this looks like the torn end of an interrupted write rather
     /// than damage: the record runs past the end of the file, is the last one
-    /// and fails its checksum, or only zero bytes follow.
+    /// and fails its checksum, or only zero bytes follow; and in every case
+    /// no valid record follows it (records are appended one after another,
+    /// so a torn write is the last thing in its segment: a valid record
+    /// after a bad one means the bad one is damage, such as a changed length
+    /// field, not a torn write).
     pub(crate) torn: bool,
 }
 
@@ -41,7 +45,11 @@ impl<'a> Reader<'a> {
     fn read_one(&self) -> Result<Record<'a>, BadRecord> {
         let start = self.position;
         let rest = &self.bytes[start..];
-        let bad = |reason, torn| BadRecord { offset: start as u64, reason, torn };
+        let bad = |reason, torn: bool| BadRecord {
+            offset: start as u64,
+            reason,
+            torn: torn && !valid_record_within(&rest[1.min(rest.len())..]),
+        };
         let only_zeros = rest.iter().all(|&b| b == 0);
         let Some((frame, after_frame)) = rest.split_first_chunk::<FRAME_BYTES>() else {
             return Err(bad(Corruption::BadLength { length: 0 }, true));
@@ -60,6 +68,21 @@ impl<'a> Reader<'a> {
         }
         Ok(Record { offset: start as u64, payload })
     }
+}
+
+/// Whether a whole record with a matching checksum starts at any byte of
+/// `bytes`. Only a plausible length field costs a checksum, so a tail of
+/// zeros or random bytes is scanned at the speed of reading it.
+fn valid_record_within(bytes: &[u8]) -> bool {
+    (0..bytes.len().saturating_sub(FRAME_BYTES)).any(|at| {
+        let rest = &bytes[at..];
+        let Some((frame, after_frame)) = rest.split_first_chunk::<FRAME_BYTES>() else {
+            return false;
+        };
+        let length = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+        let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
+        length > 0 && length <= after_frame.len() && crc32fast::hash(&after_frame[..length]) == crc
+    })
 }
 
 impl<'a> Iterator for Reader<'a> {
@@ -111,6 +134,27 @@ mod tests {
             assert!(bad.torn, "cut at {cut}: {bad:?}");
             assert_eq!(bad.offset, last_start as u64);
         }
+    }
+
+    #[test]
+    fn a_length_field_changed_before_valid_records_is_damage_not_a_torn_write() {
+        let mut bytes = segment(5);
+        // The second record's length now points past the end of the file.
+        let second = segment(1).len();
+        let past_the_end = (bytes.len() as u32 * 2).to_le_bytes();
+        bytes[second..second + 4].copy_from_slice(&past_the_end);
+        let bad = Reader::new(&bytes).find_map(Result::err).unwrap();
+        assert_eq!((bad.offset, bad.torn), (second as u64, false), "{bad:?}");
+        // The same change to the last record is indistinguishable from a
+        // torn write (the log's synced mark tells them apart).
+        let mut bytes = segment(5);
+        let last = segment(4).len();
+        bytes[last..last + 4].copy_from_slice(&past_the_end);
+        assert!(Reader::new(&bytes).find_map(Result::err).unwrap().torn);
+        // A record of zeros in the middle, valid records after it: damage.
+        let mut bytes = segment(5);
+        bytes[second..last].fill(0);
+        assert!(!Reader::new(&bytes).find_map(Result::err).unwrap().torn);
     }
 
     #[test]

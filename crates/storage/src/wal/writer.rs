@@ -24,6 +24,9 @@ pub(crate) struct Writer {
     segment_max_bytes: u64,
     lsn: u64,
     poisoned: bool,
+    /// Segments closed (and synced whole) since the last
+    /// [`Writer::take_sealed`], with their lengths.
+    sealed: Vec<(u64, u64)>,
 }
 
 impl Writer {
@@ -47,6 +50,7 @@ impl Writer {
             segment_max_bytes,
             lsn: 0,
             poisoned: false,
+            sealed: Vec::new(),
         })
     }
 
@@ -61,6 +65,7 @@ impl Writer {
             segment_max_bytes,
             lsn: 0,
             poisoned: false,
+            sealed: Vec::new(),
         })
     }
 
@@ -114,11 +119,23 @@ impl Writer {
             return Err(Error::Io { action: "syncing log segment", path, source });
         }
         let file = create_segment(&self.dir, self.sequence + 1)?;
+        self.sealed.push((self.sequence, self.segment_bytes));
         self.sequence += 1;
         self.file = Arc::new(file);
         self.segment_bytes = HEADER_BYTES as u64;
         tracing::debug!(segment = self.sequence, "started a new log segment");
         Ok(self.sequence)
+    }
+
+    /// The current segment and how many bytes it holds.
+    pub(crate) fn position(&self) -> (u64, u64) {
+        (self.sequence, self.segment_bytes)
+    }
+
+    /// The segments closed since the last call, each synced whole, with
+    /// their lengths: for the log's synced mark.
+    pub(crate) fn take_sealed(&mut self) -> Vec<(u64, u64)> {
+        std::mem::take(&mut self.sealed)
     }
 
     /// The LSN just past the last appended record.
