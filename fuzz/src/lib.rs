@@ -171,3 +171,55 @@ pub fn chunk(data: &[u8]) {
     let expected: Vec<(i64, u64)> = points.iter().map(|&(t, v)| (t, v.to_bits())).collect();
     assert_eq!(decoded, expected);
 }
+
+/// Render requests, as `/render` receives them (the input is the query
+/// string), over a small store of a few dozen series: whatever the targets,
+/// patterns and times, the answer is a reply or a 4xx/503, never a panic,
+/// and (run with libFuzzer's `-timeout` and `-rss_limit_mb`, as
+/// `fuzz/run.sh` does) never slow or large beyond the request budgets.
+pub fn render(data: &[u8]) {
+    use std::sync::{Arc, OnceLock};
+    static STORE: OnceLock<Arc<dyn eardrum_storage::Backend>> = OnceLock::new();
+    let store = STORE.get_or_init(|| {
+        // Kept for the process's life: the fuzzer calls this millions of times.
+        let dir = tempfile::tempdir().expect("a temporary folder").keep();
+        let store = eardrum_storage::Store::open(dir, eardrum_storage::Options::default()).expect("a store");
+        let keys: Vec<String> = (0..48)
+            .map(|i| {
+                format!(
+                    "{}.{}.{}",
+                    ["palm", "oak", "fir"][i % 3],
+                    ["cpu", "mem", "disk", "net"][i % 4],
+                    i % 5
+                )
+            })
+            .collect();
+        for t in 0..120 {
+            let samples: Vec<eardrum_storage::Sample<'_>> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| eardrum_storage::Sample {
+                    key,
+                    timestamp: 1_000_000 + t * 60,
+                    value: (i as i64 * t) as f64 / 7.0,
+                })
+                .collect();
+            store.put(&samples).expect("puts");
+        }
+        Arc::new(store)
+    });
+    let limits = eardrum_server::HttpLimits {
+        max_points_per_request: 200_000,
+        max_series_per_request: 1_000,
+        max_reply_bytes: 4 * 1024 * 1024,
+        ..eardrum_server::HttpLimits::default()
+    };
+    let query = String::from_utf8_lossy(data);
+    match eardrum_server::render_for_fuzzing(Arc::clone(store), limits, &query, 1_000_000 + 120 * 60) {
+        Ok(_) => {}
+        Err((status, message)) => {
+            assert!(matches!(status, 400 | 422 | 503), "status {status} for {query:?}: {message}");
+            assert!(message.len() < 100_000, "an error message of {} bytes", message.len());
+        }
+    }
+}

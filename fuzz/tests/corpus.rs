@@ -93,6 +93,11 @@ fn names() {
 }
 
 #[test]
+fn render() {
+    replay("render", eardrum_fuzz::render, 5_000);
+}
+
+#[test]
 fn reply() {
     replay("reply", eardrum_fuzz::reply, 50_000);
 }

@@ -90,6 +90,15 @@ impl ClientError {
                     " (the server presents a CA certificate as its own; issue it one with \
                      basicConstraints CA:FALSE)",
                 );
+            } else if matches!(tls, rustls::Error::InvalidCertificate(_)) {
+                // webpki names the last check that failed while looking
+                // for a trusted issuer (often the signature algorithm),
+                // which hides the usual cause.
+                reason.push_str(
+                    " (the server's certificate is not issued by an authority trusted here: if it \
+                     is self-signed or from a private CA, give that CA's certificate, e.g. \
+                     eardrum --tls-ca FILE)",
+                );
             }
             return ClientError::Tls { reason };
         }

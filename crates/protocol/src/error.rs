@@ -48,6 +48,13 @@ pub enum Error {
         /// The offending word.
         text: String,
     },
+    /// A put's key holds a character that Python's `str.split()` takes
+    /// for whitespace (see [`check_key`](crate::check_key)).
+    #[error("invalid key {key:?}: it holds a character that Python clients take for whitespace")]
+    WhitespaceInKey {
+        /// The offending key.
+        key: String,
+    },
     /// A reply did not follow the protocol's shape.
     #[error("malformed reply: {reason}")]
     MalformedReply {

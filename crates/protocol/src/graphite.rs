@@ -7,7 +7,7 @@
 //! does) and `-1` for "now".
 
 use crate::number::{parse_timestamp, parse_value};
-use crate::request::{as_key, lossy, Words};
+use crate::request::{as_new_key, lossy, Words};
 use crate::{Error, Result};
 
 /// One point of a plaintext line, its name borrowed from the line.
@@ -50,7 +50,7 @@ pub fn parse_line(line: &[u8]) -> Result<Option<GraphitePoint<'_>>> {
         let actual = Words::new(line).count() - 1;
         return Err(Error::WrongArgumentCount { command: "graphite", expected: 2, actual });
     };
-    let key = as_key(name)?;
+    let key = as_new_key(name)?;
     let value = parse_value(value).ok_or_else(|| Error::InvalidValue { text: lossy(value) })?;
     let timestamp = parse_graphite_timestamp(timestamp)
         .ok_or_else(|| Error::InvalidTimestamp { text: lossy(timestamp) })?;

@@ -60,4 +60,4 @@ pub use error::{Error, Result};
 pub use number::{parse_timestamp, parse_value};
 pub use reply::{Reply, Row};
 pub use repr::{format_value, PyFloat};
-pub use request::{next_line, parse_put_line, Put, Request, Selector, DEFAULT_MAX_LINE_BYTES};
+pub use request::{check_key, next_line, parse_put_line, Put, Request, Selector, DEFAULT_MAX_LINE_BYTES};

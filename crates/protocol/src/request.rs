@@ -104,7 +104,7 @@ impl<'a> Request<'a> {
                 else {
                     return Err(wrong_count("put", 3, line));
                 };
-                let key = as_key(key)?;
+                let key = as_new_key(key)?;
                 let value = parse_value(value).ok_or_else(|| Error::InvalidValue { text: lossy(value) })?;
                 let timestamp = parse_timestamp(timestamp)
                     .ok_or_else(|| Error::InvalidTimestamp { text: lossy(timestamp) })?;
@@ -169,8 +169,11 @@ fn parse_plain_put(bytes: &[u8]) -> Option<(Put<'_>, usize)> {
     if key.is_empty() || value.is_empty() {
         return None;
     }
-    let put =
-        Put { timestamp: parse_timestamp(timestamp)?, value: parse_value(value)?, key: as_key(key).ok()? };
+    let put = Put {
+        timestamp: parse_timestamp(timestamp)?,
+        value: parse_value(value)?,
+        key: as_new_key(key).ok()?,
+    };
     Some((put, bytes.len() - rest.len() + timestamp.len()))
 }
 
@@ -183,6 +186,41 @@ pub(crate) fn as_key(word: &[u8]) -> Result<&str> {
         return Ok(unsafe { std::str::from_utf8_unchecked(word) });
     }
     std::str::from_utf8(word).map_err(|_| Error::InvalidUtf8)
+}
+
+/// A key a put may create: [`as_key`], and free of every character that
+/// Python's `str.split()` takes for whitespace (the course's clients split
+/// `get` replies with it, so one such key would break `get *` for all of
+/// them).
+pub(crate) fn as_new_key(word: &[u8]) -> Result<&str> {
+    let key = as_key(word)?;
+    match check_key(key) {
+        Some(_) => Err(Error::WhitespaceInKey { key: key.to_owned() }),
+        None => Ok(key),
+    }
+}
+
+/// The first character of `key` that Python's `str.split()` treats as
+/// whitespace, if any: ASCII's (space, tab, `\n`, `\r`, `\v`, `\f`), the
+/// separators `\x1c`-`\x1f`, and Unicode's White_Space characters (U+0085,
+/// U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000).
+/// Every way into the store refuses such keys.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(eardrum_protocol::check_key("palm.cpu"), None);
+/// assert_eq!(eardrum_protocol::check_key("a\u{a0}b"), Some('\u{a0}'));
+/// assert_eq!(eardrum_protocol::check_key("a\x1cb"), Some('\x1c'));
+/// ```
+pub fn check_key(key: &str) -> Option<char> {
+    let is_python_whitespace = |c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c);
+    // Keys are nearly always ASCII: a byte scan, no decoding.
+    if key.is_ascii() {
+        let bytes = key.as_bytes();
+        return bytes.iter().find(|&&b| is_python_whitespace(char::from(b))).map(|&b| char::from(b));
+    }
+    key.chars().find(|&c| is_python_whitespace(c))
 }
 
 pub(crate) fn lossy(word: &[u8]) -> String {
@@ -390,6 +428,28 @@ mod tests {
             assert!(Request::parse(line).is_err(), "{line:?}");
         }
         assert_eq!(Request::parse(b"get \xff"), Err(Error::InvalidUtf8));
+    }
+
+    #[test]
+    fn keys_python_clients_would_split_are_refused_on_put_only() {
+        let python_whitespace = [
+            "\x1c", "\x1d", "\x1e", "\x1f", "\u{85}", "\u{a0}", "\u{1680}", "\u{2000}", "\u{200a}",
+            "\u{2028}", "\u{2029}", "\u{202f}", "\u{205f}", "\u{3000}",
+        ];
+        for space in python_whitespace {
+            let line = format!("put a{space}b 1 2\n");
+            assert!(
+                matches!(Request::parse(line.trim_end().as_bytes()), Err(Error::WhitespaceInKey { .. })),
+                "{space:?}"
+            );
+            assert_eq!(parse_put_line(line.as_bytes(), 100), None, "{space:?}: the fast path declines");
+            assert!(crate::graphite::parse_line(format!("a{space}b 1 2").as_bytes()).is_err(), "{space:?}");
+        }
+        // Lookalikes that are not whitespace stay keys, and get is unchanged.
+        for fine in ["a\u{200b}b", "a\u{180e}b", "ключ.значение", "a*b"] {
+            assert!(Request::parse(format!("put {fine} 1 2").as_bytes()).is_ok(), "{fine:?}");
+        }
+        assert!(Request::parse("get a\u{a0}b".as_bytes()).is_ok());
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub mod tls;
 
 pub use auth::AuthToken;
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use http::render_for_fuzzing;
 pub use http::{parse_time, HttpLimits};
 pub use stats::Stats;
 pub use tls::TlsConfig;

@@ -68,14 +68,19 @@ pub fn parse_line(
                     eardrum_protocol::Error::MalformedReply { reason } => reason,
                     other => other.to_string(),
                 })?;
+            if let Some(c) = eardrum_protocol::check_key(key) {
+                return Err(format!("the key {key:?} holds {c:?}, which Python clients take for whitespace"));
+            }
             Ok(Some((key.to_owned(), value, timestamp)))
         }
         (Format::Csv, Some(columns)) => {
             let fields = split_csv(line)?;
             let field = |index: usize| fields.get(index).map(|f| f.trim()).ok_or("a column is missing");
             let key = field(columns.key)?;
-            if key.is_empty() || key.contains(char::is_whitespace) {
-                return Err(format!("the key {key:?} is empty or holds whitespace"));
+            if key.is_empty() || eardrum_protocol::check_key(key).is_some() {
+                return Err(format!(
+                    "the key {key:?} is empty or holds whitespace (as Python clients see it)"
+                ));
             }
             let value = eardrum_protocol::parse_value(field(columns.value)?.as_bytes()).ok_or_else(|| {
                 format!("the value {:?} is not a number", field(columns.value).unwrap_or_default())
@@ -175,6 +180,9 @@ mod tests {
             ("a x 1", Format::Lines, "not a float"),
             ("a 1 1.5", Format::Lines, "not an integer"),
             ("x,a b,1", Format::Csv, "holds whitespace"),
+            ("x,a\u{a0}b,1", Format::Csv, "holds whitespace"),
+            ("a\x1cb 1 2", Format::Lines, "Python clients take for whitespace"),
+            ("a\u{2028}b 1 2", Format::Lines, "Python clients take for whitespace"),
             ("x,a,1", Format::Csv, "not a number"),
             ("1,a,soon", Format::Csv, "not whole seconds"),
             ("1,\"a", Format::Csv, "not closed"),

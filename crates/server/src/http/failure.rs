@@ -36,7 +36,8 @@ pub(crate) enum ApiError {
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    /// The status the error is answered with.
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::OverBudget(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -45,7 +46,8 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> String {
+    /// What the error's JSON body says.
+    pub(crate) fn message(&self) -> String {
         match self {
             ApiError::BadRequest(message) | ApiError::OverBudget(message) | ApiError::Internal(message) => {
                 message.clone()

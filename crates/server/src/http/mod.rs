@@ -15,6 +15,8 @@ mod prometheus;
 mod range;
 pub use limits::HttpLimits;
 pub use range::parse_time;
+#[doc(hidden)]
+pub use render::render_for_fuzzing;
 mod render;
 mod serve;
 #[cfg(test)]

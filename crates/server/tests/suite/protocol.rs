@@ -75,6 +75,12 @@ async fn every_error_keeps_the_connection_open_and_the_store_unchanged() {
         b"get \xc3\x28\n",
         b"\xff\n",
         b"put palm.cpu 1 1150864247 \xff\n",
+        // Keys Python's str.split() would cut in two (PROTOCOL.md, key).
+        b"put palm\x1ccpu 1 1\n",
+        b"put palm\x1fcpu 1 1\n",
+        "put palm\u{a0}cpu 1 1\n".as_bytes(),
+        "put palm\u{2028}cpu 1 1\n".as_bytes(),
+        "put palm\u{3000}cpu 1 1\n".as_bytes(),
     ];
     for request in bad_requests {
         exchange(&mut s, request, ERROR).await;

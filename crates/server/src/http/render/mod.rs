@@ -87,6 +87,27 @@ fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String
     Ok(Request { targets, from, until, max_data_points, no_null_points })
 }
 
+/// One render request's query string over `store`, as `/render` would
+/// answer it under `limits`: the reply's length, or the error's status and
+/// message. For the fuzz targets, which cannot reach the crate's routes;
+/// not part of the API.
+#[doc(hidden)]
+pub fn render_for_fuzzing(
+    store: std::sync::Arc<dyn eardrum_storage::Backend>,
+    limits: super::HttpLimits,
+    query: &str,
+    now: i64,
+) -> Result<usize, (u16, String)> {
+    let state = AppState::new(store, std::sync::Arc::default(), None, limits);
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let rendered = read_request(&params, now)
+        .map_err(ApiError::BadRequest)
+        .and_then(|request| render_json(&state, &request));
+    rendered.map(|json| json.len()).map_err(|error| (error.status().as_u16(), error.message()))
+}
+
 /// Evaluates every target and writes graphite-web's JSON. It reads the
 /// store: call it off the async workers.
 fn render_json(state: &AppState, request: &Request) -> ApiResult<String> {
