@@ -53,6 +53,7 @@ mod graphite;
 mod handler;
 mod http;
 mod listener;
+mod memory;
 pub mod shutdown;
 mod slots;
 mod stats;

@@ -237,3 +237,24 @@ async fn clients_without_the_token_cannot_keep_authenticated_ones_out() {
     drop(idle);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_large_reply_streams_whole_and_parses() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server_with(dir.path(), SyncMode::Never, Config::default().max_line_bytes).await;
+    let mut s = connect(server.addr).await;
+    let mut puts = String::new();
+    for t in 0..60_000 {
+        puts.push_str(&format!("put big.{} {t}.25 {}\n", t % 3, 1_000_000 + t));
+    }
+    s.write_all(puts.as_bytes()).await.unwrap();
+    expect_bytes(&mut s, &b"ok\n\n".repeat(60_000)).await;
+    let (status, body) = raw(server.http_addr, &get("/api/v1/points?match=big.*&from=0&until=2000000")).await;
+    assert!(status.contains("200"), "{status}");
+    assert!(body.len() > 1_000_000, "larger than what is kept back before streaming");
+    let parsed: serde_json::Value = serde_json::from_str(&body).expect("the streamed reply is whole JSON");
+    let series = parsed["series"].as_array().unwrap();
+    assert_eq!(series.iter().map(|s| s["points"].as_array().unwrap().len()).sum::<usize>(), 60_000);
+    assert_eq!(series[1]["points"][0], serde_json::json!([1_000_001, 1.25]));
+    server.stop().await;
+}

@@ -30,7 +30,8 @@ pub struct LimitArgs {
     /// Most series one HTTP request may match.
     #[arg(long, default_value_t = HttpLimits::default().max_series_per_request, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_series_per_request: usize,
-    /// Largest reply body one HTTP request may build, in bytes.
+    /// Largest reply body one HTTP request may send, in bytes (replies
+    /// stream: this bounds the transfer, not the memory).
     #[arg(long, default_value_t = HttpLimits::default().max_reply_bytes, value_parser = RangedU64ValueParser::<usize>::new().range(1024..))]
     pub max_reply_bytes: usize,
     /// HTTP reads (finds, listings, points, renders) that run at once; more

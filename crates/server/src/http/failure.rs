@@ -5,13 +5,14 @@
 //! `{"error": MESSAGE}` whose message says what was wrong and, where a
 //! limit was passed, which one and how to narrow the request.
 
+use super::stream::ReplyWriter;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Why a request was not answered.
 #[derive(Debug)]
@@ -119,10 +120,7 @@ impl ReadSlots {
         &self,
         work: impl FnOnce() -> ApiResult<T> + Send + 'static,
     ) -> ApiResult<T> {
-        let acquired = tokio::time::timeout(self.wait, Arc::clone(&self.slots).acquire_owned()).await;
-        let Ok(Ok(permit)) = acquired else {
-            return Err(ApiError::Busy { waited: self.wait });
-        };
+        let permit = self.acquire().await?;
         let outcome = tokio::task::spawn_blocking(move || {
             let outcome = work();
             drop(permit);
@@ -132,6 +130,32 @@ impl ReadSlots {
         outcome.unwrap_or_else(|failure| {
             Err(ApiError::Internal(format!("the request's task failed: {failure}")))
         })
+    }
+
+    /// As [`ReadSlots::run`], with the reply streamed as `work` writes it
+    /// (see [`super::stream`]): a reply of `content_type`, at most
+    /// `max_bytes` long.
+    ///
+    /// # Errors
+    ///
+    /// As [`ReadSlots::run`], for failures before the reply was under way.
+    pub(crate) async fn stream(
+        &self,
+        content_type: &'static str,
+        max_bytes: usize,
+        work: impl FnOnce(&mut ReplyWriter) -> ApiResult<()> + Send + 'static,
+    ) -> ApiResult<Response> {
+        let permit = self.acquire().await?;
+        super::stream::streamed(permit, content_type, max_bytes, work).await
+    }
+
+    /// A slot, within the wait.
+    async fn acquire(&self) -> ApiResult<OwnedSemaphorePermit> {
+        let acquired = tokio::time::timeout(self.wait, Arc::clone(&self.slots).acquire_owned()).await;
+        match acquired {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::Busy { waited: self.wait }),
+        }
     }
 }
 

@@ -13,7 +13,10 @@ pub struct HttpLimits {
     pub max_points_per_request: usize,
     /// The most series one request may match.
     pub max_series_per_request: usize,
-    /// The largest reply body one request may build.
+    /// The largest reply body one request may send. Replies stream, so
+    /// this bounds the transfer, not the server's memory; it is checked
+    /// against a lower bound of the reply before it starts (a 422), and
+    /// while it is written (the reply is cut short).
     pub max_reply_bytes: usize,
     /// Reads (finds, series listings, points, renders) that run at once;
     /// more wait for a turn.
@@ -37,7 +40,7 @@ impl Default for HttpLimits {
         HttpLimits {
             max_points_per_request: 10_000_000,
             max_series_per_request: 100_000,
-            max_reply_bytes: 128 * 1024 * 1024,
+            max_reply_bytes: 512 * 1024 * 1024,
             max_concurrent_reads: 4,
             read_queue_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
@@ -54,6 +57,16 @@ pub(crate) struct Budget {
     points_left: usize,
     series_left: usize,
     limits: HttpLimits,
+}
+
+impl Drop for Budget {
+    /// A request that read a lot hands the memory back once it is done.
+    fn drop(&mut self) {
+        let spent = self.limits.max_points_per_request - self.points_left;
+        if spent >= crate::memory::LARGE_READ_POINTS {
+            crate::memory::release_free_memory();
+        }
+    }
 }
 
 impl Budget {

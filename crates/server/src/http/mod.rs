@@ -19,6 +19,7 @@ pub use range::parse_time;
 pub use render::render_for_fuzzing;
 mod render;
 mod serve;
+mod stream;
 #[cfg(test)]
 mod tests;
 

@@ -7,8 +7,7 @@ use super::range::{consolidate, parse_time, Aggregation};
 use super::{find_names, query_params, AppState};
 use crate::unix_now;
 use axum::extract::{RawQuery, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use eardrum_protocol::PyFloat;
 use eardrum_storage::names::Pattern;
 use eardrum_storage::{Backend, Keys, ScanCursor};
@@ -38,14 +37,19 @@ struct Request {
     step: Option<(i64, Aggregation)>,
 }
 
-/// `?match=PATTERN&from=-1h&until=now[&step=60&agg=avg]`.
+/// `?match=PATTERN&from=-1h&until=now[&step=60&agg=avg]`. The points are
+/// counted against the budget first (a count stops at the budget), so that
+/// an answer too large is a 422 rather than a reply cut short; then they
+/// are read again and streamed, a batch at a time.
 pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Response> {
     let params: PointsParams = query_params(query.as_deref())?;
     let now = unix_now();
     let reads = state.reads.clone();
-    let json = reads
-        .run(move || {
+    let max_reply_bytes = state.limits.max_reply_bytes;
+    reads
+        .stream("application/json", max_reply_bytes, move |out| {
             let request = read_request(&params, now).map_err(ApiError::BadRequest)?;
+            let (from, until) = (request.from, request.until);
             let mut budget = Budget::new(&state.limits);
             let found: Vec<String> = find_names(&state, &request.pattern)?
                 .into_iter()
@@ -53,34 +57,55 @@ pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQu
                 .map(|found| found.path)
                 .collect();
             budget.spend_series(found.len())?;
-            let mut json = String::from("{\"series\":[");
+            let mut total = 0;
+            for key in &found {
+                scan_range(&*state.store, key, from, until, &mut |batch| {
+                    total += batch.len();
+                    budget.spend_points(batch.len())
+                })?;
+            }
+            // Every point takes a dozen bytes at the least.
+            budget.check_reply(total * 12 + found.iter().map(|key| key.len() + 24).sum::<usize>())?;
+            out.write("{\"series\":[")?;
+            let mut text = String::new();
             for (index, key) in found.iter().enumerate() {
-                let points = read_range(&*state.store, key, request.from, request.until, &mut budget)?;
                 let separator = if index == 0 { "" } else { "," };
                 let quoted = serde_json::Value::String(key.clone());
-                let _ = write!(json, "{separator}{{\"key\":{quoted},\"points\":[");
+                out.write(&format!("{separator}{{\"key\":{quoted},\"points\":["))?;
+                let mut first = true;
                 match request.step {
-                    None => write_points(&mut json, points.iter().map(|&(t, v)| (t, Some(v)))),
-                    Some((step, by)) => write_points(
-                        &mut json,
-                        consolidate(&points, request.from, request.until, step, by).into_iter(),
-                    ),
+                    None => scan_range(&*state.store, key, from, until, &mut |batch| {
+                        text.clear();
+                        write_points(&mut text, &mut first, batch.iter().map(|&(t, v)| (t, Some(v))));
+                        out.write(&text)
+                    })?,
+                    Some((step, by)) => {
+                        let mut points = Vec::new();
+                        scan_range(&*state.store, key, from, until, &mut |batch| {
+                            points.extend_from_slice(batch);
+                            Ok(())
+                        })?;
+                        text.clear();
+                        write_points(
+                            &mut text,
+                            &mut first,
+                            consolidate(&points, from, until, step, by).into_iter(),
+                        );
+                        out.write(&text)?;
+                    }
                 }
-                json.push_str("]}");
-                budget.check_reply(json.len())?;
+                out.write("]}")?;
             }
-            json.push_str("]}");
-            Ok(json)
+            out.write("]}")
         })
-        .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+        .await
 }
 
-/// `[t,v]` pairs, comma-separated as serde_json writes them compactly; a
-/// missing value is `null`.
-fn write_points(json: &mut String, points: impl Iterator<Item = (i64, Option<f64>)>) {
-    for (index, (timestamp, value)) in points.enumerate() {
-        let separator = if index == 0 { "" } else { "," };
+/// `[t,v]` pairs, comma-separated as serde_json writes them compactly (a
+/// comma first unless `first`); a missing value is `null`.
+fn write_points(json: &mut String, first: &mut bool, points: impl Iterator<Item = (i64, Option<f64>)>) {
+    for (timestamp, value) in points {
+        let separator = if std::mem::take(first) { "" } else { "," };
         let _ = match value {
             None => write!(json, "{separator}[{timestamp},null]"),
             Some(value) => write!(json, "{separator}[{timestamp},{}]", Number(value)),
@@ -88,37 +113,39 @@ fn write_points(json: &mut String, points: impl Iterator<Item = (i64, Option<f64
     }
 }
 
+/// What [`scan_range`] hands each batch of points to.
+type BatchVisitor<'a> = dyn FnMut(&[(i64, f64)]) -> ApiResult<()> + 'a;
+
 /// Points read per hold of the store's lock.
 const SCAN_BATCH: usize = 4096;
 
-/// The points of `key` from `from` through `until`: the scan starts at
-/// `from` (older chunks are skipped undecoded) and stops in the batch that
-/// passes `until`.
-fn read_range(
+/// The points of `key` from `from` through `until`, handed to `visit` a
+/// batch at a time: the scan starts at `from` (older chunks are skipped
+/// undecoded) and stops in the batch that passes `until`.
+fn scan_range(
     store: &dyn Backend,
     key: &str,
     from: i64,
     until: i64,
-    budget: &mut Budget,
-) -> ApiResult<Vec<(i64, f64)>> {
-    let mut points = Vec::new();
+    visit: &mut BatchVisitor<'_>,
+) -> ApiResult<()> {
+    let mut batch = Vec::with_capacity(SCAN_BATCH);
     let mut cursor = ScanCursor::starting_at(from);
     let mut past_until = false;
-    let mut counted = 0;
     while !cursor.is_done() && !past_until {
+        batch.clear();
         store.scan_some(
             Keys::One(key),
             &mut cursor,
             SCAN_BATCH,
             &mut |_, timestamp, value| match timestamp <= until {
-                true => points.push((timestamp, value)),
+                true => batch.push((timestamp, value)),
                 false => past_until = true,
             },
         )?;
-        budget.spend_points(points.len() - counted)?;
-        counted = points.len();
+        visit(&batch)?;
     }
-    Ok(points)
+    Ok(())
 }
 
 fn read_request(params: &PointsParams, now: i64) -> Result<Request, String> {

@@ -15,8 +15,7 @@ use super::{find_names, AppState};
 use crate::unix_now;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use eardrum_protocol::PyFloat;
 use eardrum_storage::names::Pattern;
 use functions::{evaluate, Context};
@@ -42,19 +41,19 @@ pub(crate) async fn render(
 ) -> ApiResult<Response> {
     let now = unix_now();
     let reads = state.reads.clone();
+    let max_reply_bytes = state.limits.max_reply_bytes;
     // Parsing the targets is work proportional to the request: it too runs
     // off the async workers.
-    let json = reads
-        .run(move || {
+    reads
+        .stream("application/json", max_reply_bytes, move |out| {
             let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
                 .chain(form_urlencoded::parse(&body))
                 .map(|(key, value)| (key.into_owned(), value.into_owned()))
                 .collect();
             let request = read_request(&params, now).map_err(ApiError::BadRequest)?;
-            render_json(&state, &request)
+            render_json(&state, &request, &mut |text| out.write(text))
         })
-        .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+        .await
 }
 
 fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String> {
@@ -102,15 +101,24 @@ pub fn render_for_fuzzing(
     let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .map(|(key, value)| (key.into_owned(), value.into_owned()))
         .collect();
-    let rendered = read_request(&params, now)
-        .map_err(ApiError::BadRequest)
-        .and_then(|request| render_json(&state, &request));
-    rendered.map(|json| json.len()).map_err(|error| (error.status().as_u16(), error.message()))
+    let budget = Budget::new(&state.limits);
+    let mut json = String::new();
+    let rendered = read_request(&params, now).map_err(ApiError::BadRequest).and_then(|request| {
+        render_json(&state, &request, &mut |text| {
+            json.push_str(text);
+            budget.check_reply(json.len())
+        })
+    });
+    rendered.map(|()| json.len()).map_err(|error| (error.status().as_u16(), error.message()))
 }
 
-/// Evaluates every target and writes graphite-web's JSON. It reads the
-/// store: call it off the async workers.
-fn render_json(state: &AppState, request: &Request) -> ApiResult<String> {
+/// Evaluates every target and writes graphite-web's JSON to `out`, a
+/// series at a time. It reads the store: call it off the async workers.
+fn render_json(
+    state: &AppState,
+    request: &Request,
+    out: &mut dyn FnMut(&str) -> ApiResult<()>,
+) -> ApiResult<()> {
     let (from, until) = (request.from, request.until);
     let mut budget = Budget::new(&state.limits);
     // A backend failure or a spent budget ends the evaluation like a bad
@@ -142,9 +150,16 @@ fn render_json(state: &AppState, request: &Request) -> ApiResult<String> {
             Err(message) => return Err(fetch_failure.take().unwrap_or(ApiError::BadRequest(message))),
         }
     }
-    let mut json = String::from("[");
+    let rendered: Vec<Series> =
+        rendered.into_iter().map(|series| fit_to(series, request.max_data_points)).collect();
+    // Every point takes a dozen bytes at the least: a reply sure to pass
+    // the budget is refused before a byte of it is sent.
+    let least_bytes = rendered.iter().map(|series| series.values.len() * 12).sum::<usize>();
+    budget.check_reply(least_bytes)?;
+    out("[")?;
+    let mut text = String::new();
+    let mut first = true;
     for series in rendered {
-        let series = fit_to(series, request.max_data_points);
         let points = series
             .values
             .iter()
@@ -157,14 +172,14 @@ fn render_json(state: &AppState, request: &Request) -> ApiResult<String> {
         if request.no_null_points && points.is_empty() {
             continue;
         }
-        if json.len() > 1 {
-            json.push_str(", ");
+        text.clear();
+        if !std::mem::take(&mut first) {
+            text.push_str(", ");
         }
-        write_series(&mut json, &series, &points);
-        budget.check_reply(json.len())?;
+        write_series(&mut text, &series, &points);
+        out(&text)?;
     }
-    json.push(']');
-    Ok(json)
+    out("]")
 }
 
 /// The series with at most `max_points` values, as graphite-web thins
