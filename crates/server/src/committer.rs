@@ -2,6 +2,7 @@
 //! and one of them commits for all, so that the connections ready at the
 //! same moment share one log write (and, with `--fsync always`, one sync).
 
+use crate::throttle::Throttle;
 use eardrum_storage::{Backend, Sample, Ticket};
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard, Notify};
@@ -14,6 +15,8 @@ pub(crate) struct Committer {
     turn: Mutex<()>,
     /// Woken after every commit, and when a committer gives up its turn.
     committed: Notify,
+    /// How often failed commits are logged.
+    failures_logged: Throttle,
 }
 
 /// The turn to commit; waiters are woken when it ends, however it ends (a
@@ -31,7 +34,12 @@ impl Drop for Turn<'_> {
 
 impl Committer {
     pub(crate) fn new(store: Arc<dyn Backend>) -> Committer {
-        Committer { store, turn: Mutex::new(()), committed: Notify::new() }
+        Committer {
+            store,
+            turn: Mutex::new(()),
+            committed: Notify::new(),
+            failures_logged: Throttle::default(),
+        }
     }
 
     /// Stores `samples` (not empty) as one batch; returns whether they were
@@ -58,8 +66,11 @@ impl Committer {
             let _turn = Turn { _held: held, committed: &self.committed };
             tokio::task::yield_now().await;
             if let Err(error) = self.commit().await {
-                let error: &dyn std::error::Error = &error;
-                tracing::error!(error, "refused the puts of a commit");
+                // A full disk fails every commit: one line a second says so.
+                if let Some(left_out) = self.failures_logged.allow() {
+                    let error: &dyn std::error::Error = &error;
+                    tracing::error!(error, left_out, "refused the puts of a commit");
+                }
             }
         }
     }
