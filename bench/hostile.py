@@ -26,15 +26,11 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from processes import EARDRUM, free_port, peak_rss, wait_for_port  # noqa: E402
+from processes import EARDRUM, free_port, peak_rss, status_bytes, wait_for_port  # noqa: E402
 
 
 def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return status_bytes(pid, "VmRSS")
 
 
 def reset_peak(pid):

@@ -31,12 +31,17 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss(pid):
+def status_bytes(pid, field):
+    """A size from /proc/PID/status, such as VmHWM or VmRSS, in bytes."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def peak_rss(pid):
+    return status_bytes(pid, "VmHWM")
 
 
 def folder_bytes(path):

@@ -2,12 +2,14 @@
 
 use crate::connection::{Connection, Context, Dialect};
 use crate::slots::ConnectionSlots;
+use crate::stats::Stats;
 use crate::throttle::Throttle;
 use crate::tls::TlsConfig;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -25,35 +27,12 @@ pub(crate) struct Listener {
 impl Listener {
     /// Accepts until `shutdown` fires, spawning each connection on `tracker`.
     pub(crate) async fn run(self, shutdown: CancellationToken, tracker: TaskTracker) {
-        let mut backoff = Duration::from_millis(10);
-        loop {
-            let accepted = tokio::select! {
-                () = shutdown.cancelled() => return,
-                accepted = self.listener.accept() => accepted,
-            };
-            let (stream, peer) = match accepted {
-                Ok(accepted) => {
-                    backoff = Duration::from_millis(10);
-                    accepted
-                }
-                Err(error) => {
-                    log_accept_failure(&error, backoff);
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                    continue;
-                }
-            };
+        let mut backoff = FIRST_BACKOFF;
+        while let Some((stream, peer)) = accept(&self.listener, &mut backoff, &shutdown).await {
             let stats = &self.context.stats;
             let needs_proof = self.tls.is_some() || self.context.auth.is_some();
             let Some(mut slot) = self.slots.admit(needs_proof) else {
-                stats.connections_refused.fetch_add(1, Ordering::Relaxed);
-                if let Some(left_out) = REFUSALS.allow() {
-                    tracing::warn!(%peer, left_out, "refusing a connection: the connection limit is reached");
-                }
-                drop(stream);
+                refuse(stats, peer);
                 continue;
             };
             // Replies are written whole per batch; Nagle would only delay them.
@@ -98,10 +77,51 @@ impl Listener {
 static ACCEPT_FAILURES: LazyLock<Throttle> = LazyLock::new(Throttle::default);
 static REFUSALS: LazyLock<Throttle> = LazyLock::new(Throttle::default);
 
-/// Logs a failed accept, at most once a second: typically the process is
-/// out of file descriptors, and every listener waits for some to be
-/// released (`backoff`) instead of spinning or giving up.
-pub(crate) fn log_accept_failure(error: &std::io::Error, backoff: Duration) {
+/// The first wait after a failed accept; it doubles up to a second.
+pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+
+/// The next connection on `listener`, or `None` once `shutdown` fires. A
+/// failed accept (typically out of file descriptors) is logged and waited
+/// out with a `backoff` that doubles up to a second, instead of spinning or
+/// giving up.
+pub(crate) async fn accept(
+    listener: &TcpListener,
+    backoff: &mut Duration,
+    shutdown: &CancellationToken,
+) -> Option<(TcpStream, SocketAddr)> {
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return None,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok(accepted) => {
+                *backoff = FIRST_BACKOFF;
+                return Some(accepted);
+            }
+            Err(error) => {
+                log_accept_failure(&error, *backoff);
+                tokio::select! {
+                    () = shutdown.cancelled() => return None,
+                    () = tokio::time::sleep(*backoff) => {}
+                }
+                *backoff = (*backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Counts a connection refused for want of a slot (it is then dropped),
+/// logging at most once a second.
+pub(crate) fn refuse(stats: &Stats, peer: SocketAddr) {
+    stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+    if let Some(left_out) = REFUSALS.allow() {
+        tracing::warn!(%peer, left_out, "refusing a connection: the connection limit is reached");
+    }
+}
+
+/// Logs a failed accept, at most once a second.
+fn log_accept_failure(error: &std::io::Error, backoff: Duration) {
     if let Some(left_out) = ACCEPT_FAILURES.allow() {
         let retry_in_ms = backoff.as_millis() as u64;
         // EMFILE and ENFILE: the process's or the system's descriptors.

@@ -8,6 +8,7 @@
 
 use super::limits::HttpLimits;
 use crate::auth::{bearer_token, AuthToken};
+use crate::listener;
 use crate::slots::{ConnectionSlots, Slot};
 use crate::stats::Stats;
 use crate::tls::TlsConfig;
@@ -51,32 +52,11 @@ impl HttpListener {
     /// Accepts until `shutdown` fires, each connection a task on `tracker`.
     pub(crate) async fn run(self, shutdown: CancellationToken, tracker: TaskTracker) {
         let this = Arc::new(self);
-        let mut backoff = Duration::from_millis(10);
-        loop {
-            let accepted = tokio::select! {
-                () = shutdown.cancelled() => return,
-                accepted = this.listener.accept() => accepted,
-            };
-            let (stream, peer) = match accepted {
-                Ok(accepted) => {
-                    backoff = Duration::from_millis(10);
-                    accepted
-                }
-                Err(error) => {
-                    crate::listener::log_accept_failure(&error, backoff);
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                    continue;
-                }
-            };
+        let mut backoff = listener::FIRST_BACKOFF;
+        while let Some((stream, peer)) = listener::accept(&this.listener, &mut backoff, &shutdown).await {
             let needs_proof = this.tls.is_some() || this.auth.is_some();
             let Some(slot) = this.slots.admit(needs_proof) else {
-                this.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%peer, "refusing an HTTP connection: the connection limit is reached");
-                drop(stream);
+                listener::refuse(&this.stats, peer);
                 continue;
             };
             let _ = stream.set_nodelay(true);
@@ -99,17 +79,14 @@ impl HttpListener {
     ) {
         let deadline = Instant::now() + self.handshake_timeout;
         match &self.tls {
-            None => {
-                if self.auth.is_none() && !slot.establish() {
-                    return;
-                }
-                self.serve(stream, peer, slot, deadline, shutdown).await;
-            }
+            // Pending only if it must send the token, which `serve` sees.
+            None => self.serve(stream, peer, slot, deadline, shutdown).await,
             Some(tls) => {
                 let Some(stream) = tls.handshake(stream, peer, self.handshake_timeout, &self.stats).await
                 else {
                     return;
                 };
+                // Without a token, the handshake was the proof.
                 if self.auth.is_none() && !slot.establish() {
                     self.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
                     return;
