@@ -218,19 +218,7 @@ impl Store {
             replay(&mut registry, &mut series, &mut replayed, payload)
         })?;
         checkpoint::remove_garbage(&dir, &current, loaded.previous.as_ref());
-        // The mark now says what this open found on disk (the newest
-        // segment synced first, so that it claims nothing unsynced).
-        recovered
-            .writer
-            .file()
-            .sync_data()
-            .map_err(Error::io("syncing log segment", recovered.writer.path()))?;
-        let mut known = SyncedMark::default();
-        for (sequence, path) in crate::wal::list_segments(&wal_dir)? {
-            let bytes = std::fs::metadata(&path).map_err(Error::io("reading log segment", &path))?.len();
-            known.advance(sequence, bytes);
-        }
-        known.write(&wal_dir)?;
+        let known = SyncedMark::rewrite_after_recovery(&wal_dir, &recovered.writer)?;
         // A new, empty store is not news (a front end opens one per
         // shipment); what was recovered is.
         macro_rules! recovered {

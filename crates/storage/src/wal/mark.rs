@@ -16,7 +16,8 @@
 
 use super::reader::Reader;
 use super::record::frame_into;
-use super::sync_dir;
+use super::writer::Writer;
+use super::{list_segments, sync_dir};
 use crate::error::{Corruption, Error, Result};
 use crate::varint;
 use std::collections::BTreeMap;
@@ -77,6 +78,24 @@ impl SyncedMark {
         decode(record.payload)
             .map(Some)
             .ok_or_else(|| corrupt(record.offset, Corruption::BadEntry { what: "synced mark fields" }))
+    }
+
+    /// The mark of the log as recovery left it (cut to its valid records),
+    /// written: every segment's length, the newest segment synced first so
+    /// that the mark claims nothing that is not on disk.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors.
+    pub(crate) fn rewrite_after_recovery(wal_dir: &Path, writer: &Writer) -> Result<SyncedMark> {
+        writer.file().sync_data().map_err(Error::io("syncing log segment", writer.path()))?;
+        let mut mark = SyncedMark::default();
+        for (sequence, path) in list_segments(wal_dir)? {
+            let bytes = std::fs::metadata(&path).map_err(Error::io("reading log segment", &path))?.len();
+            mark.advance(sequence, bytes);
+        }
+        mark.write(wal_dir)?;
+        Ok(mark)
     }
 
     /// Writes the mark durably: a temporary file, synced, renamed over the
