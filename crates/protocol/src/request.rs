@@ -161,19 +161,22 @@ pub fn parse_put_line(buf: &[u8], max_line_bytes: usize) -> Option<(Put<'_>, usi
 /// it says yes.
 fn parse_plain_put(bytes: &[u8]) -> Option<(Put<'_>, usize)> {
     let rest = bytes.strip_prefix(b"put ")?;
-    let (key, rest) = rest.split_at(find_separator(rest)?);
+    let word_end = |bytes: &[u8]| find_low_byte(bytes, stops_fast_path);
+    let (key, rest) = rest.split_at(word_end(rest)?);
     let rest = rest.strip_prefix(b" ")?;
-    let (value, rest) = rest.split_at(find_separator(rest)?);
+    let (value, rest) = rest.split_at(word_end(rest)?);
     let rest = rest.strip_prefix(b" ")?;
-    let timestamp = &rest[..find_separator(rest).unwrap_or(rest.len())];
+    let timestamp = &rest[..word_end(rest).unwrap_or(rest.len())];
     if key.is_empty() || value.is_empty() {
         return None;
     }
-    let put = Put {
-        timestamp: parse_timestamp(timestamp)?,
-        value: parse_value(value)?,
-        key: as_new_key(key).ok()?,
+    // `word_end` stopped at `\x1c`-`\x1f`, so an ASCII key holds no
+    // Python whitespace: only other keys need the whole check.
+    let key = match key.is_ascii() {
+        true => ascii_str(key),
+        false => std::str::from_utf8(key).ok().filter(|key| check_key(key).is_none())?,
     };
+    let put = Put { timestamp: parse_timestamp(timestamp)?, value: parse_value(value)?, key };
     Some((put, bytes.len() - rest.len() + timestamp.len()))
 }
 
@@ -181,11 +184,19 @@ pub(crate) fn as_key(word: &[u8]) -> Result<&str> {
     // Keys are nearly always ASCII, which is checked a word at a time, far
     // faster than validating UTF-8 for words this short.
     if word.is_ascii() {
-        #[expect(unsafe_code, reason = "skips validating a key twice on the path of every put")]
-        // SAFETY: ASCII bytes are valid UTF-8.
-        return Ok(unsafe { std::str::from_utf8_unchecked(word) });
+        return Ok(ascii_str(word));
     }
     std::str::from_utf8(word).map_err(|_| Error::InvalidUtf8)
+}
+
+/// `word`, which must be ASCII, as a `str` without validating it again.
+fn ascii_str(word: &[u8]) -> &str {
+    debug_assert!(word.is_ascii());
+    #[expect(unsafe_code, reason = "skips validating a key twice on the path of every put")]
+    // SAFETY: ASCII bytes are valid UTF-8, and every caller checked them.
+    unsafe {
+        std::str::from_utf8_unchecked(word)
+    }
 }
 
 /// A key a put may create: [`as_key`], and free of every character that
@@ -272,11 +283,18 @@ impl<'a> Iterator for Words<'a> {
     }
 }
 
-/// The position of the first separator in `bytes`. Words are long and the
-/// gaps between them short, so this looks at eight bytes at a time: every
-/// separator is below `0x21`, and a word-wide subtraction flags the bytes
-/// that are (the lowest flag is always exact; the table settles the rest).
+/// The position of the first separator in `bytes`.
 fn find_separator(bytes: &[u8]) -> Option<usize> {
+    find_low_byte(bytes, is_separator)
+}
+
+/// The position of the first byte in `bytes` that `wanted` takes; `wanted`
+/// must take no byte above `0x20`. Words are long and the gaps between
+/// them short, so this looks at eight bytes at a time: a word-wide
+/// subtraction flags the bytes below `0x21` (the lowest flag is always
+/// exact; `wanted` settles the rest).
+#[inline]
+fn find_low_byte(bytes: &[u8], wanted: impl Fn(u8) -> bool) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([0x21; 8]);
     const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
     let mut chunks = bytes.chunks_exact(8);
@@ -288,14 +306,23 @@ fn find_separator(bytes: &[u8]) -> Option<usize> {
         let mut flagged = x.wrapping_sub(ONES) & !x & HIGH_BITS;
         while flagged != 0 {
             let at = flagged.trailing_zeros() as usize / 8;
-            if is_separator(chunk[at]) {
+            if wanted(chunk[at]) {
                 return Some(offset + at);
             }
             flagged &= flagged - 1;
         }
         offset += 8;
     }
-    chunks.remainder().iter().position(|&b| is_separator(b)).map(|at| offset + at)
+    chunks.remainder().iter().position(|&b| wanted(b)).map(|at| offset + at)
+}
+
+/// Where the put fast path's words end: a separator, or `\x1c`-`\x1f`,
+/// which Python also splits on. A word that holds one is left to the
+/// general parser (a put's key with one is an error), so that the fast path
+/// checks for them at no cost: bytes below `!` are looked at one by one
+/// anyway.
+fn stops_fast_path(byte: u8) -> bool {
+    is_separator(byte) || byte.wrapping_sub(0x1c) < 4
 }
 
 #[cfg(test)]
@@ -323,8 +350,17 @@ mod tests {
                     bytes[at] = separator;
                     assert_eq!(find_separator(&bytes), Some(at), "{bytes:?}");
                 }
-                let plain: Vec<u8> = (0..len).map(|i| [0x01, 0x1f, 0x80, b'z'][i % 4]).collect();
+                let plain: Vec<u8> = (0..len).map(|i| [0x01, 0x1b, 0x80, b'z'][i % 4]).collect();
                 assert_eq!(find_separator(&plain), None, "{plain:?}");
+                // Python's other ASCII whitespace stops the fast path's words.
+                for stop in 0x1c..=0x1f {
+                    let mut stopped = plain.clone();
+                    if let Some(last) = stopped.last_mut() {
+                        *last = stop;
+                        assert_eq!(find_low_byte(&stopped, stops_fast_path), Some(len - 1), "{stopped:?}");
+                        assert_eq!(find_separator(&stopped), None, "{stopped:?}");
+                    }
+                }
             }
         }
     }
@@ -428,6 +464,29 @@ mod tests {
             assert!(Request::parse(line).is_err(), "{line:?}");
         }
         assert_eq!(Request::parse(b"get \xff"), Err(Error::InvalidUtf8));
+    }
+
+    #[test]
+    fn the_fast_path_and_the_general_parser_agree_on_every_ascii_byte_at_every_position_of_a_key() {
+        for len in 1..20 {
+            for position in 0..len {
+                for byte in 0..0x80u8 {
+                    let mut key = vec![b'a'; len];
+                    key[position] = byte;
+                    let line = [&b"put "[..], &key, b" 1 2\n"].concat();
+                    let general = next_line(&line, 1024).ok().flatten().map(|(line, _)| Request::parse(line));
+                    // The fast path may decline any line (the general parser
+                    // then decides), but what it takes, it takes as that does.
+                    if let Some((put, _)) = parse_put_line(&line, 1024) {
+                        assert_eq!(general, Some(Ok(Some(Request::Put(put)))), "{line:?}");
+                    }
+                    let text = String::from_utf8(key.clone()).unwrap();
+                    if check_key(&text).is_some() && !is_separator(byte) {
+                        assert!(matches!(general, Some(Err(Error::WhitespaceInKey { .. }))), "{line:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
