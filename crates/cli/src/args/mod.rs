@@ -132,7 +132,7 @@ pub struct ServeArgs {
     pub auth_token_file: Option<PathBuf>,
     /// If the data folder is damaged (a log damaged other than by a torn
     /// last write, a missing or damaged manifest or block file), move every
-    /// damaged file or tail aside into DATA_DIR/damaged/<time>/, fall back
+    /// damaged file or tail aside into DATA_DIR/damaged/TIME/, fall back
     /// to the previous checkpoint when it is whole, and start with
     /// everything else instead of refusing to start. Nothing is deleted.
     #[arg(long, alias = "salvage-log")]

@@ -171,7 +171,7 @@ impl Store {
     ///
     /// [`Error::Locked`] if another process has the folder open,
     /// [`Error::CorruptLog`] for a damaged log under
-    /// [`RecoveryMode::Strict`](crate::RecoveryMode::Strict),
+    /// [`RecoveryMode::Strict`],
     /// [`Error::CorruptFile`] for a damaged checkpoint,
     /// [`Error::UnsupportedVersion`], and I/O errors.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store> {
