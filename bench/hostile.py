@@ -8,8 +8,9 @@ figures SECURITY.md quotes.
    request head and then nothing. Reported: the server's RSS while they are
    held, and how many are still open after the header timeout.
 2. The largest reads: --points points in 1,000 series, then
-   /api/v1/points?match=*.*&from=0 (all of them, streamed), the same over
-   the points budget (a 422), and a 1.9 MB brace pattern to /metrics/find.
+   /api/v1/points?match=*.*&from=0 (all of them, streamed), /render of all
+   of them, 100,000 keys from /api/v1/series, and a 1.9 MB brace pattern
+   to /metrics/find.
    Reported: time, peak RSS (VmHWM) and RSS once the reply is done, and the
    worst protocol put latency while each read ran.
 """
@@ -125,7 +126,7 @@ def main():
     server = subprocess.Popen(
         [EARDRUM, "serve", "--data-dir", data, "--port", str(port), "--http-port", str(http),
          "--graphite-port", "0", "--fsync", "never", "--max-points-per-request", str(args.points * 11 // 10),
-         "--http-header-timeout", "10s"],
+         "--http-header-timeout", "10s", "--max-series-per-request", "200000"],
         stderr=subprocess.DEVNULL,
     )
     try:
@@ -150,10 +151,17 @@ def main():
         started = time.perf_counter()
         loaded = load(port, args.points)
         print(f"loaded {loaded:,} points in {time.perf_counter() - started:.1f} s; RSS {mib(rss(server.pid))}")
+        keys = socket.create_connection(("127.0.0.1", port))
+        keys.sendall("".join(f"put k.{i} 1 1\n" for i in range(100_000)).encode())
+        got = b""
+        while len(got) < 400_000:
+            got += keys.recv(1 << 20)
+        keys.close()
         before = rss(server.pid)
         for name, url, body in [
+            ("100,000 keys listed", f"http://127.0.0.1:{http}/api/v1/series?match=k.*", None),
             ("all points, streamed", f"http://127.0.0.1:{http}/api/v1/points?match=*.*&from=0&until=2000000000", None),
-            ("all points, rendered", f"http://127.0.0.1:{http}/render?target=*.*&from=999990&until={1_000_000 + args.points // 100}", None),
+            ("all points, rendered", f"http://127.0.0.1:{http}/render?target=host*.*&from=999990&until={1_000_000 + args.points // 100}", None),
             ("1.9 MB brace pattern", f"http://127.0.0.1:{http}/metrics/find",
              ("query=" + "%7Bx,y%7D" * 200_000).encode()),
         ]:

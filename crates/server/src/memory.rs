@@ -8,6 +8,9 @@
 /// Points read by one request past which its memory is handed back.
 pub(crate) const LARGE_READ_POINTS: usize = 1_000_000;
 
+/// Series matched by one request past which its memory is handed back.
+pub(crate) const LARGE_READ_SERIES: usize = 10_000;
+
 /// Returns the allocator's free memory to the system (glibc only; a no-op
 /// elsewhere).
 pub(crate) fn release_free_memory() {

@@ -38,7 +38,8 @@ pub struct LimitArgs {
     /// wait up to --read-queue-timeout, then get a 503 with Retry-After.
     #[arg(long, default_value_t = HttpLimits::default().max_concurrent_reads, value_parser = RangedU64ValueParser::<usize>::new().range(1..=4096))]
     pub max_concurrent_reads: usize,
-    /// How long an HTTP read waits for its turn, e.g. 10s.
+    /// How long an HTTP read waits for its turn, e.g. 10s; 0 answers 503 at
+    /// once when every slot is taken.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub read_queue_timeout: Duration,
     /// How long an HTTP client has to send a request's head once it has

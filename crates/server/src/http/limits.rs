@@ -62,8 +62,9 @@ pub(crate) struct Budget {
 impl Drop for Budget {
     /// A request that read a lot hands the memory back once it is done.
     fn drop(&mut self) {
-        let spent = self.limits.max_points_per_request - self.points_left;
-        if spent >= crate::memory::LARGE_READ_POINTS {
+        let points = self.limits.max_points_per_request - self.points_left;
+        let series = self.limits.max_series_per_request - self.series_left;
+        if points >= crate::memory::LARGE_READ_POINTS || series >= crate::memory::LARGE_READ_SERIES {
             crate::memory::release_free_memory();
         }
     }
