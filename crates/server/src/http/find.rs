@@ -33,12 +33,12 @@ pub(crate) async fn find_get(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    find(state, query_params(query.as_deref())?).await
+    find(state, move || query_params(query.as_deref())).await
 }
 
 /// `POST /metrics/find` with the same parameters as a form.
 pub(crate) async fn find_post(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
-    find(state, form_params(&body)?).await
+    find(state, move || form_params(&body)).await
 }
 
 /// `GET /api/v1/series[?match=PATTERN]`: the keys of the series the
@@ -47,10 +47,10 @@ pub(crate) async fn series(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let params: SeriesParams = query_params(query.as_deref())?;
     let reads = state.reads.clone();
     let keys = reads
         .run(move || {
+            let params: SeriesParams = query_params(query.as_deref())?;
             let mut budget = Budget::new(&state.limits);
             let mut keys = Vec::new();
             match params.pattern {
@@ -82,19 +82,28 @@ pub(crate) async fn series(
     Ok(Json(keys))
 }
 
-async fn find(state: AppState, params: FindParams) -> ApiResult<Json<Value>> {
-    let query =
-        params.query.ok_or_else(|| ApiError::BadRequest("missing required parameter 'query'".to_owned()))?;
-    match params.format.as_deref() {
-        None | Some("treejson") => {}
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!("invalid format {other:?}: only treejson is served")))
-        }
-    }
-    let wildcards = params.wildcards.is_some_and(|w| w == "1");
+/// `/metrics/find` with the parameters `read_params` reads, which it does
+/// off the async workers with the rest (a form may be megabytes long).
+async fn find(
+    state: AppState,
+    read_params: impl FnOnce() -> ApiResult<FindParams> + Send + 'static,
+) -> ApiResult<Json<Value>> {
     let reads = state.reads.clone();
     reads
         .run(move || {
+            let params = read_params()?;
+            let query = params
+                .query
+                .ok_or_else(|| ApiError::BadRequest("missing required parameter 'query'".to_owned()))?;
+            match params.format.as_deref() {
+                None | Some("treejson") => {}
+                Some(other) => {
+                    return Err(ApiError::BadRequest(format!(
+                        "invalid format {other:?}: only treejson is served"
+                    )))
+                }
+            }
+            let wildcards = params.wildcards.is_some_and(|w| w == "1");
             let found = find_names(&state, &Pattern::parse(&query)?)?;
             let mut budget = Budget::new(&state.limits);
             budget.spend_series(found.len())?;
@@ -103,6 +112,7 @@ async fn find(state: AppState, params: FindParams) -> ApiResult<Json<Value>> {
         })
         .await
 }
+
 /// graphite-web's `treejson`: an optional `*` node when `wildcards` is set
 /// and several nodes match, then the branches, then the leaves, each by
 /// name. A node that is both a series and the parent of others is listed

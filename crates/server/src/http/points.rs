@@ -42,12 +42,12 @@ struct Request {
 /// an answer too large is a 422 rather than a reply cut short; then they
 /// are read again and streamed, a batch at a time.
 pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Response> {
-    let params: PointsParams = query_params(query.as_deref())?;
     let now = unix_now();
     let reads = state.reads.clone();
     let max_reply_bytes = state.limits.max_reply_bytes;
     reads
         .stream("application/json", max_reply_bytes, move |out| {
+            let params: PointsParams = query_params(query.as_deref())?;
             let request = read_request(&params, now).map_err(ApiError::BadRequest)?;
             let (from, until) = (request.from, request.until);
             let mut budget = Budget::new(&state.limits);
