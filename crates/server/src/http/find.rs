@@ -74,9 +74,8 @@ pub(crate) async fn series(
                     keys.sort_unstable();
                 }
             }
-            let reply = json!({ "series": keys });
             budget.check_reply(keys.iter().map(|key| key.len() + 3).sum())?;
-            Ok(reply)
+            Ok(json!({ "series": keys }))
         })
         .await?;
     Ok(Json(keys))

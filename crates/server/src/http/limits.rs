@@ -118,15 +118,24 @@ impl Budget {
     ///
     /// [`ApiError::OverBudget`] past the reply budget.
     pub(crate) fn check_reply(&self, bytes: usize) -> Result<(), ApiError> {
-        if bytes > self.limits.max_reply_bytes {
-            return Err(ApiError::OverBudget(format!(
-                "the reply would be larger than {} bytes (--max-reply-bytes): narrow the pattern \
-                 or the time range, or ask for fewer points (a step, maxDataPoints)",
-                self.limits.max_reply_bytes
-            )));
-        }
-        Ok(())
+        check_reply_bytes(bytes, self.limits.max_reply_bytes)
     }
+}
+
+/// Checks that a reply of `bytes` is at most `max_bytes`
+/// (`--max-reply-bytes`), for a budget and for a streamed reply alike.
+///
+/// # Errors
+///
+/// [`ApiError::OverBudget`] past it, saying how to narrow the request.
+pub(crate) fn check_reply_bytes(bytes: usize, max_bytes: usize) -> Result<(), ApiError> {
+    if bytes > max_bytes {
+        return Err(ApiError::OverBudget(format!(
+            "the reply would be larger than {max_bytes} bytes (--max-reply-bytes): narrow the pattern \
+             or the time range, or ask for fewer points (a step, maxDataPoints)"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

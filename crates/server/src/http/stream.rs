@@ -11,6 +11,7 @@
 //! write, so that this is rare.
 
 use super::failure::{ApiError, ApiResult};
+use super::limits::check_reply_bytes;
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -54,13 +55,7 @@ impl ReplyWriter {
     /// [`ApiError::Internal`] when the client went away or stopped reading.
     pub(crate) fn write(&mut self, text: &str) -> ApiResult<()> {
         self.written += text.len();
-        if self.written > self.max_bytes {
-            return Err(ApiError::OverBudget(format!(
-                "the reply would be larger than {} bytes (--max-reply-bytes): narrow the pattern or \
-                 the time range, or ask for fewer points (a step, maxDataPoints)",
-                self.max_bytes
-            )));
-        }
+        check_reply_bytes(self.written, self.max_bytes)?;
         self.buffer.extend_from_slice(text.as_bytes());
         let threshold = if self.head.is_some() { HEAD_BYTES } else { CHUNK_BYTES };
         if self.buffer.len() >= threshold {

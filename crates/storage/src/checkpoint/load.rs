@@ -124,7 +124,7 @@ fn load_blocks(dir: &Path, manifest: &Manifest) -> (Vec<Series>, Vec<(i64, Error
         let read = block::read(&path, window, |id, chunk| {
             let exists = (id as usize) < series.len();
             exists
-                .then(|| loaded.push((id, chunk.to_vec())))
+                .then(|| loaded.push((id, Box::<[u8]>::from(chunk))))
                 .ok_or(Corruption::UnknownSeries { id: id.into() })
         });
         let checked = read.and_then(|bytes| match manifest.block_bytes.get(&window) {
@@ -137,7 +137,7 @@ fn load_blocks(dir: &Path, manifest: &Manifest) -> (Vec<Series>, Vec<(i64, Error
         });
         // A window's chunks count only if its whole file read.
         match checked {
-            Ok(()) => loaded.into_iter().for_each(|(id, chunk)| series[id as usize].load_chunk(chunk.into())),
+            Ok(()) => loaded.into_iter().for_each(|(id, chunk)| series[id as usize].load_chunk(chunk)),
             Err(error) => damaged.push((window, error)),
         }
     }

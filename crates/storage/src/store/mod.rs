@@ -218,7 +218,7 @@ impl Store {
             replay(&mut registry, &mut series, &mut replayed, payload)
         })?;
         checkpoint::remove_garbage(&dir, &current, loaded.previous.as_ref());
-        let known = SyncedMark::rewrite_after_recovery(&wal_dir, &recovered.writer)?;
+        let known = SyncedMark::rewrite_after_recovery(&wal_dir, &recovered.writer, mark.as_ref())?;
         // A new, empty store is not news (a front end opens one per
         // shipment); what was recovered is.
         macro_rules! recovered {

@@ -80,20 +80,28 @@ impl SyncedMark {
             .ok_or_else(|| corrupt(record.offset, Corruption::BadEntry { what: "synced mark fields" }))
     }
 
-    /// The mark of the log as recovery left it (cut to its valid records),
-    /// written: every segment's length, the newest segment synced first so
-    /// that the mark claims nothing that is not on disk.
+    /// The mark of the log as recovery left it (cut to its valid records):
+    /// every segment's length. Unless it is the mark already on disk
+    /// (`found`, after a clean close), it is written, the newest segment
+    /// synced first so that it claims nothing that is not on disk.
     ///
     /// # Errors
     ///
     /// I/O errors.
-    pub(crate) fn rewrite_after_recovery(wal_dir: &Path, writer: &Writer) -> Result<SyncedMark> {
-        writer.file().sync_data().map_err(Error::io("syncing log segment", writer.path()))?;
+    pub(crate) fn rewrite_after_recovery(
+        wal_dir: &Path,
+        writer: &Writer,
+        found: Option<&SyncedMark>,
+    ) -> Result<SyncedMark> {
         let mut mark = SyncedMark::default();
         for (sequence, path) in list_segments(wal_dir)? {
             let bytes = std::fs::metadata(&path).map_err(Error::io("reading log segment", &path))?.len();
             mark.advance(sequence, bytes);
         }
+        if found == Some(&mark) {
+            return Ok(mark);
+        }
+        writer.file().sync_data().map_err(Error::io("syncing log segment", writer.path()))?;
         mark.write(wal_dir)?;
         Ok(mark)
     }
