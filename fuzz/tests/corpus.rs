@@ -3,6 +3,8 @@
 //! then over a fixed number of mutations of it: a few seconds of fuzzing
 //! without libFuzzer, the same inputs on every run, so a failure repeats.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 use std::path::Path;
 
 /// Replays the corpus of `target`, then `mutations` inputs derived from it.

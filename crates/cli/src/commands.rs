@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// `eardrum put KEY VALUE [TIMESTAMP]`.
-pub fn put(args: PutArgs) -> anyhow::Result<()> {
+pub(crate) fn put(args: PutArgs) -> anyhow::Result<()> {
     let mut client = connect(&args.remote)?;
     let stored = client.put(&args.key, args.value, args.timestamp);
     stored.map_err(|error| explain(error, &args.remote)).context("storing the point")?;
@@ -17,7 +17,7 @@ pub fn put(args: PutArgs) -> anyhow::Result<()> {
 }
 
 /// `eardrum get KEY [--json]`: rows as the protocol prints them, or JSON.
-pub fn get(args: GetArgs) -> anyhow::Result<()> {
+pub(crate) fn get(args: GetArgs) -> anyhow::Result<()> {
     let mut client = connect(&args.remote)?;
     let metrics =
         client.get(&args.key).map_err(|error| explain(error, &args.remote)).context("reading points")?;
@@ -37,7 +37,7 @@ pub fn get(args: GetArgs) -> anyhow::Result<()> {
 }
 
 /// `eardrum stats`: the server's statistics, readably or as JSON.
-pub fn stats(args: StatsArgs) -> anyhow::Result<()> {
+pub(crate) fn stats(args: StatsArgs) -> anyhow::Result<()> {
     let security = &args.security;
     let tls = security.tls || security.tls_ca.is_some();
     let scheme = if tls { "https" } else { "http" };
@@ -170,7 +170,7 @@ fn bytes(count: u64) -> String {
 }
 
 /// Connects with the command line's host, port, timeout, TLS and token.
-pub fn connect(remote: &Remote) -> anyhow::Result<Client> {
+pub(crate) fn connect(remote: &Remote) -> anyhow::Result<Client> {
     let security = &remote.security;
     let options = ConnectOptions {
         timeout: timeout(remote)?,
@@ -200,7 +200,7 @@ fn explain(error: ClientError, remote: &Remote) -> anyhow::Error {
 
 /// Reads a token file as the server does: its content without the line
 /// end an editor adds.
-pub fn read_token(path: &Path) -> anyhow::Result<String> {
+pub(crate) fn read_token(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the token file {}", path.display()))?;
     let token = text.trim_end_matches(['\n', '\r']);
@@ -232,7 +232,7 @@ fn http_agent(security: &ClientSecurity) -> anyhow::Result<ureq::Agent> {
 }
 
 /// The time now in Unix seconds.
-pub fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs() as i64)

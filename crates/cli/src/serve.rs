@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Runs the server in the foreground.
-pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
     let options = Options {
         sync: match args.fsync {
@@ -188,7 +188,7 @@ fn explain_open_error(error: eardrum_storage::Error, args: &ServeArgs) -> anyhow
 }
 
 /// Logs to stderr, filtered by `EARDRUM_LOG` (default `info`).
-pub fn init_logging() {
+pub(crate) fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("EARDRUM_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let colors = std::io::IsTerminal::is_terminal(&std::io::stderr());

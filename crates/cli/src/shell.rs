@@ -18,7 +18,7 @@ Shell commands:
 Line editing and history (Up/Down, Ctrl-R) work as in a terminal.";
 
 /// Runs the prompt until end of input.
-pub fn run(remote: Remote) -> anyhow::Result<()> {
+pub(crate) fn run(remote: Remote) -> anyhow::Result<()> {
     let mut editor = rustyline::DefaultEditor::new()?;
     let history = history_path();
     if let Some(path) = &history {

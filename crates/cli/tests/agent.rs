@@ -2,6 +2,8 @@
 //! run at a one-second interval across a restart of the server, with
 //! memory and with a spool folder.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 mod common;
 
 use common::*;

@@ -2,6 +2,8 @@
 //! there); after a restart every acknowledged point is present exactly
 //! once, in order.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 mod common;
 
 use common::ServerProcess;

@@ -3,6 +3,8 @@
 //! interface metrics are then found through `/metrics/find` and drawn
 //! through `/render`, as Grafana would ask for them.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 mod common;
 
 use common::*;
@@ -87,8 +89,8 @@ fn rendered(port: u16, target: &str) -> Vec<f64> {
 }
 
 #[test]
+#[ignore = "needs collectd (Debian's collectd-core): `cargo xtask test` installs it"]
 fn collectd_metrics_arrive_and_are_found_and_rendered() {
-    install_test_deps();
     let dir = tempfile::tempdir().unwrap();
     let graphite_port = free_port();
     let server = ServerProcess::start_with_http(dir.path(), &["--graphite-port", &graphite_port.to_string()]);

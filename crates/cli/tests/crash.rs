@@ -1,6 +1,8 @@
 //! Kill -9 while clients are putting: every point answered `ok` is there
 //! after a restart.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 mod common;
 
 use common::ServerProcess;

@@ -12,6 +12,8 @@
 //!     cargo test --release -p eardrum --test crashloop -- --nocapture
 //! ```
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 mod common;
 
 use common::writers::{SplitMix, Writers};

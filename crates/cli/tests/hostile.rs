@@ -7,6 +7,8 @@
 //! after (`cargo test --release -p eardrum --test hostile -- --nocapture
 //! --test-threads 1` gives the figures in RELIABILITY.md).
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 mod common;
 
 use common::ServerProcess;

@@ -21,6 +21,8 @@
 //!     cargo test --release -p eardrum --test powercut -- --ignored --nocapture
 //! ```
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 mod common;
 
 use common::writers::{SplitMix, Writers};

@@ -1,5 +1,7 @@
 //! `serve` with TLS and a token, and the client commands that reach it.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 mod common;
 
 use common::{run, text, ServerProcess};

@@ -5,6 +5,8 @@
 //! `EARDRUM_ROUNDTRIP_POINTS` sets the round trip's size (default 200,000;
 //! BENCHMARKS.md records a 10,000,000-point run in release mode).
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 mod common;
 
 use common::*;

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 /// Appends `text` as a TabSeparated field: backslash, tab, newline and
 /// carriage return escaped with a backslash.
-pub fn push_field(out: &mut String, text: &str) {
+pub(crate) fn push_field(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -18,13 +18,13 @@ pub fn push_field(out: &mut String, text: &str) {
 }
 
 /// Appends a row of the `series` table: the key and its first-seen time.
-pub fn push_series_row(out: &mut String, key: &str, first_seen: u64) {
+pub(crate) fn push_series_row(out: &mut String, key: &str, first_seen: u64) {
     push_field(out, key);
     let _ = writeln!(out, "\t{first_seen}");
 }
 
 /// Appends a row of the `points` table.
-pub fn push_point_row(out: &mut String, key: &str, timestamp: i64, value: f64, version: u64) {
+pub(crate) fn push_point_row(out: &mut String, key: &str, timestamp: i64, value: f64, version: u64) {
     push_field(out, key);
     let _ = write!(out, "\t{timestamp}\t");
     push_float(out, value);
@@ -32,7 +32,7 @@ pub fn push_point_row(out: &mut String, key: &str, timestamp: i64, value: f64, v
 }
 
 /// A TabSeparated field read back.
-pub fn unescape(field: &str) -> String {
+pub(crate) fn unescape(field: &str) -> String {
     let mut out = String::with_capacity(field.len());
     let mut chars = field.chars();
     while let Some(c) = chars.next() {
@@ -53,7 +53,7 @@ pub fn unescape(field: &str) -> String {
 }
 
 /// `text` as a quoted SQL string literal.
-pub fn sql_string(text: &str) -> String {
+pub(crate) fn sql_string(text: &str) -> String {
     let mut quoted = String::with_capacity(text.len() + 2);
     quoted.push('\'');
     for c in text.chars() {
@@ -68,7 +68,7 @@ pub fn sql_string(text: &str) -> String {
 
 /// Appends a float as ClickHouse reads it exactly: the shortest digits
 /// that read back to the same double, and `nan`, `inf`, `-inf`.
-pub fn push_float(out: &mut String, value: f64) {
+pub(crate) fn push_float(out: &mut String, value: f64) {
     if value.is_nan() {
         out.push_str("nan");
     } else if value.is_infinite() {
@@ -81,7 +81,7 @@ pub fn push_float(out: &mut String, value: f64) {
 }
 
 /// A float as ClickHouse prints it (`nan`, `inf`, `-inf` or a number).
-pub fn parse_float(text: &str) -> Option<f64> {
+pub(crate) fn parse_float(text: &str) -> Option<f64> {
     match text {
         "nan" | "-nan" => Some(f64::NAN),
         "inf" | "+inf" => Some(f64::INFINITY),

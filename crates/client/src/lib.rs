@@ -22,8 +22,6 @@
 //! # Ok::<(), eardrum_client::ClientError>(())
 //! ```
 
-#![deny(clippy::unwrap_used)]
-
 mod client;
 mod error;
 pub mod fleet;

@@ -1,6 +1,8 @@
 //! The client against a scripted fake server: every malformed reply is a
 //! `ClientError`, never partial data.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 use eardrum_client::{Client, ClientError};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

@@ -1,5 +1,7 @@
 //! The client against the real server on 127.0.0.1.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 use eardrum_client::{Client, ClientError, Reply};
 use eardrum_server::{Config, Server};
 use eardrum_storage::{Options, Store};

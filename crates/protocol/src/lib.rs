@@ -46,8 +46,6 @@
 //! assert_eq!(out, b"ok\n\nok\npalm.cpu 23.7 1150864247\n\n");
 //! ```
 
-#![deny(clippy::unwrap_used)]
-
 pub mod auth;
 mod error;
 pub mod graphite;

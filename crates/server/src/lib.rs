@@ -43,8 +43,6 @@
 //! # }
 //! ```
 
-#![deny(clippy::unwrap_used)]
-
 pub mod auth;
 mod committer;
 mod connection;

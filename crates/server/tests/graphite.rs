@@ -1,11 +1,11 @@
 //! The Graphite plaintext listener: collectd-shaped lines in, the same
 //! store out through the protocol.
 
-mod common;
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use common::{connect, exchange, http_get, start_server_with_config};
 use eardrum_server::{AuthToken, Config};
 use eardrum_storage::SyncMode;
+use eardrum_test_support::server::{connect, exchange, http_get, start_server_with_config};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -2,11 +2,11 @@
 //! built to crash it or to make it work without bound, and connections
 //! that hold slots without finishing their requests.
 
-mod common;
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use common::*;
 use eardrum_server::{Config, HttpLimits};
 use eardrum_storage::SyncMode;
+use eardrum_test_support::server::*;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

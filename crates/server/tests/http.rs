@@ -1,8 +1,6 @@
 //! The HTTP API beside the protocol port.
 
-mod common;
-
-use common::*;
+use eardrum_test_support::server::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_report_the_store_and_the_server_as_json() {

@@ -2,11 +2,9 @@
 //! nothing, how long a key may be, how many series there may be, and how
 //! many replies a connection may leave unread.
 
-mod common;
-
-use common::{exchange, http_get, start_server_with_config, start_server_with_options};
 use eardrum_server::Config;
 use eardrum_storage::{Options, SyncMode};
+use eardrum_test_support::server::{exchange, http_get, start_server_with_config, start_server_with_options};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

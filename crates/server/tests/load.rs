@@ -1,8 +1,6 @@
 //! Many requests and many clients at once.
 
-mod common;
-
-use common::*;
+use eardrum_test_support::server::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

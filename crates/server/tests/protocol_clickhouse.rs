@@ -4,14 +4,14 @@
 //! cluster of two shards with `Distributed` tables. One ClickHouse (or
 //! cluster) serves the whole test binary, a database per test.
 
-#[path = "../../clickhouse/tests/common/mod.rs"]
-mod clickhouse_process;
-mod common;
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use common::{start_server_over, TestServer};
 use eardrum_clickhouse::{ClickHouse, FrontEnd};
 use eardrum_server::Config;
 use eardrum_storage::{Options, SyncMode};
+use eardrum_test_support::clickhouse::{connect, start_clickhouse, start_cluster, Server};
+use eardrum_test_support::protocol_suite::Harness;
+use eardrum_test_support::server::{start_server_over, TestServer};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -39,56 +39,48 @@ async fn front_end(dir: &Path, sync: SyncMode, max_line_bytes: usize, clickhouse
     start_server_over(Arc::new(front_end), Config { max_line_bytes, ..Config::default() }).await
 }
 
-/// The suite over a single ClickHouse server.
-mod one_node {
-    use super::*;
-    use crate::common::*;
-    use tokio::io::AsyncWriteExt;
+/// Front ends over a single ClickHouse server.
+struct OneNode;
 
-    fn node() -> &'static clickhouse_process::Server {
-        static SERVER: OnceLock<clickhouse_process::Server> = OnceLock::new();
-        SERVER.get_or_init(clickhouse_process::start_clickhouse)
+impl Harness for OneNode {
+    async fn start(&self, dir: &Path, sync: SyncMode, max_line_bytes: usize) -> TestServer {
+        static SERVER: OnceLock<Server> = OnceLock::new();
+        let node = SERVER.get_or_init(start_clickhouse);
+        front_end(dir, sync, max_line_bytes, connect(node, &database())).await
     }
-
-    async fn start_server(dir: &Path) -> TestServer {
-        start_server_with(dir, SyncMode::Always, Config::default().max_line_bytes).await
-    }
-
-    async fn start_server_with(dir: &Path, sync: SyncMode, max_line_bytes: usize) -> TestServer {
-        let clickhouse = clickhouse_process::connect(node(), &database());
-        front_end(dir, sync, max_line_bytes, clickhouse).await
-    }
-
-    include!("suite/protocol.rs");
 }
 
-/// The suite over two shards, each test's front end on one node or the
-/// other.
-mod two_shards {
-    use super::*;
-    use crate::common::*;
-    use tokio::io::AsyncWriteExt;
+/// Front ends over two shards, each test's on one node or the other.
+struct TwoShards;
 
-    fn nodes() -> &'static [clickhouse_process::Server] {
-        static SERVERS: OnceLock<Vec<clickhouse_process::Server>> = OnceLock::new();
-        SERVERS.get_or_init(|| clickhouse_process::start_cluster(CLUSTER, 2))
-    }
-
-    async fn start_server(dir: &Path) -> TestServer {
-        start_server_with(dir, SyncMode::Always, Config::default().max_line_bytes).await
-    }
-
-    async fn start_server_with(dir: &Path, sync: SyncMode, max_line_bytes: usize) -> TestServer {
+impl Harness for TwoShards {
+    async fn start(&self, dir: &Path, sync: SyncMode, max_line_bytes: usize) -> TestServer {
+        static SERVERS: OnceLock<Vec<Server>> = OnceLock::new();
+        let nodes = SERVERS.get_or_init(|| start_cluster(CLUSTER, 2));
         let database = database();
-        let connect = |node| clickhouse_process::connect(node, &database).with_cluster(CLUSTER).unwrap();
+        let connect = |node| connect(node, &database).with_cluster(CLUSTER).unwrap();
         let (this, other) = match database.len() % 2 {
-            0 => (connect(&nodes()[0]), connect(&nodes()[1])),
-            _ => (connect(&nodes()[1]), connect(&nodes()[0])),
+            0 => (connect(&nodes[0]), connect(&nodes[1])),
+            _ => (connect(&nodes[1]), connect(&nodes[0])),
         };
         // The other shard's tables, as an operator prepares each node.
         tokio::task::spawn_blocking(move || other.create_schema().unwrap()).await.unwrap();
         front_end(dir, sync, max_line_bytes, this).await
     }
+}
 
-    include!("suite/protocol.rs");
+/// The suite over a single ClickHouse server.
+mod one_node {
+    eardrum_test_support::protocol_suite!(
+        #[ignore = "needs ClickHouse (Debian's clickhouse-server): `cargo xtask test` installs it"]
+        super::OneNode
+    );
+}
+
+/// The suite over two shards.
+mod two_shards {
+    eardrum_test_support::protocol_suite!(
+        #[ignore = "needs ClickHouse (Debian's clickhouse-server): `cargo xtask test` installs it"]
+        super::TwoShards
+    );
 }

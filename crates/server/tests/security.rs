@@ -1,11 +1,13 @@
 //! The shared token and TLS, on the protocol port and the HTTP port.
 
-mod common;
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use common::{exchange, expect_bytes, expect_closed, http_get, start_server_with_config, ERROR, OK};
 use eardrum_client::{Client, ClientError, ConnectOptions, TlsOptions};
 use eardrum_server::{AuthToken, Config, TlsConfig};
 use eardrum_storage::SyncMode;
+use eardrum_test_support::server::{
+    exchange, expect_bytes, expect_closed, http_get, start_server_with_config, ERROR, OK,
+};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::net::SocketAddr;

@@ -1,10 +1,8 @@
 //! Graceful shutdown: stop accepting, answer what was read, sync and close.
 
-mod common;
-
-use common::*;
 use eardrum_server::{Config, Server};
 use eardrum_storage::{Keys, Options, Store, SyncMode};
+use eardrum_test_support::server::*;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 

@@ -49,8 +49,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![deny(clippy::unwrap_used)]
-
 mod backend;
 mod checkpoint;
 pub mod codec;

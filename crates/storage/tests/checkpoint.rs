@@ -1,6 +1,8 @@
 //! Checkpoints: block files replace the log they cover, restarts load them,
 //! retention deletes whole old windows.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 use eardrum_storage::{Error, Keys, Options, Sample, Store};
 use std::path::Path;
 use std::time::Duration;

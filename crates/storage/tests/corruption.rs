@@ -7,6 +7,8 @@
 //! bytes aside, serves only true points and everything outside the damage,
 //! and leaves a folder that then opens without it.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 use eardrum_storage::{Keys, Options, RecoveryMode, Sample, Store};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

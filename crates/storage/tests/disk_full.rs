@@ -4,6 +4,8 @@
 //! Runs on a 2 MiB tmpfs that the test mounts itself (it needs root, as CI
 //! has); where mounting is impossible it says so and skips.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 use eardrum_storage::{Error, Keys, Options, Sample, Store};
 use std::path::{Path, PathBuf};
 use std::process::Command;

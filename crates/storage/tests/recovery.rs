@@ -1,5 +1,7 @@
 //! Recovery from the log: torn tails, damage, salvage, rotation.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 use eardrum_storage::{Corruption, Error, Keys, Options, RecoveryMode, Sample, Store};
 use std::path::{Path, PathBuf};
 

@@ -18,7 +18,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Where the unsent points are.
-pub struct Buffer {
+pub(super) struct Buffer {
     memory: VecDeque<Point>,
     max_points: usize,
     spool: Option<Spool>,
@@ -30,22 +30,22 @@ impl Buffer {
     /// A buffer of at most `max_points` in memory, or, with `spool`, of at
     /// most `max_spool_bytes` of files in that folder (created if missing;
     /// files left by an earlier run are sent first).
-    pub fn new(max_points: usize, spool: Option<(&Path, u64)>) -> anyhow::Result<Buffer> {
+    pub(super) fn new(max_points: usize, spool: Option<(&Path, u64)>) -> anyhow::Result<Buffer> {
         let spool = spool.map(|(dir, max_bytes)| Spool::open(dir, max_bytes)).transpose()?;
         Ok(Buffer { memory: VecDeque::new(), max_points, spool, dropped: 0 })
     }
 
     /// Points waiting, in memory and in the spool.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.memory.len() + self.spool.as_ref().map_or(0, |spool| spool.points)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Keeps a round's points until they are sent.
-    pub fn push(&mut self, points: Vec<Point>) -> anyhow::Result<()> {
+    pub(super) fn push(&mut self, points: Vec<Point>) -> anyhow::Result<()> {
         match &mut self.spool {
             Some(spool) => self.dropped += spool.write(&points)?,
             None => {
@@ -60,7 +60,7 @@ impl Buffer {
 
     /// The oldest points, without taking them: up to `limit` from memory,
     /// or the oldest spool file's.
-    pub fn oldest(&mut self, limit: usize) -> anyhow::Result<Vec<Point>> {
+    pub(super) fn oldest(&mut self, limit: usize) -> anyhow::Result<Vec<Point>> {
         match &mut self.spool {
             Some(spool) => spool.oldest(),
             None => Ok(self.memory.iter().take(limit).cloned().collect()),
@@ -69,7 +69,7 @@ impl Buffer {
 
     /// Forgets the points the last [`Buffer::oldest`] gave (`count` of
     /// them), which the server has stored.
-    pub fn remove_oldest(&mut self, count: usize) -> anyhow::Result<()> {
+    pub(super) fn remove_oldest(&mut self, count: usize) -> anyhow::Result<()> {
         match &mut self.spool {
             Some(spool) => spool.remove_oldest(),
             None => {

@@ -27,20 +27,20 @@ struct Counters {
 }
 
 /// Reads the host, round after round.
-pub struct Collector {
+pub(super) struct Collector {
     host: String,
     previous: Option<Counters>,
 }
 
 impl Collector {
     /// A collector naming its points `<host>.…`.
-    pub fn new(host: &str) -> Collector {
+    pub(super) fn new(host: &str) -> Collector {
         Collector { host: host.to_owned(), previous: None }
     }
 
     /// One round's points at `timestamp`. A file that cannot be read costs
     /// its metrics only.
-    pub fn collect(&mut self, timestamp: i64) -> Vec<Point> {
+    pub(super) fn collect(&mut self, timestamp: i64) -> Vec<Point> {
         let mut round = Round { host: &self.host, timestamp, points: Vec::new() };
         let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
         let now = Instant::now();
@@ -203,7 +203,7 @@ fn percent(part: u64, whole: u64) -> f64 {
 /// A mount point, device or interface as one level of a key: `/` is
 /// `root`, `/var/lib` is `var_lib`, and anything but letters, digits, `-`
 /// and `_` becomes `_` (dots would add levels, spaces would end the key).
-pub fn metric_name(name: &str) -> String {
+pub(super) fn metric_name(name: &str) -> String {
     let trimmed = name.trim_matches('/');
     if trimmed.is_empty() {
         return "root".to_owned();

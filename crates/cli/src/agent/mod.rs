@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 /// One point to send.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Point {
+pub(crate) struct Point {
     pub key: String,
     pub value: f64,
     pub timestamp: i64,
@@ -39,7 +39,7 @@ struct Sender {
     refused: u64,
 }
 
-pub fn run(args: AgentArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: AgentArgs) -> anyhow::Result<()> {
     crate::serve::init_logging();
     let host = match &args.name {
         Some(name) => collector::metric_name(name),

@@ -11,18 +11,19 @@
 use std::collections::HashSet;
 
 /// The CPU states of /proc/stat, in its order.
-pub const CPU_STATES: [&str; 8] = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"];
+pub(super) const CPU_STATES: [&str; 8] =
+    ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"];
 
 /// One CPU line of /proc/stat: `total` for the sum over all, else the
 /// core's number.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CpuTimes {
+pub(super) struct CpuTimes {
     pub name: String,
     /// Jiffies spent in each of [`CPU_STATES`] since boot.
     pub jiffies: [u64; 8],
 }
 
-pub fn parse_stat(text: &str) -> Vec<CpuTimes> {
+pub(super) fn parse_stat(text: &str) -> Vec<CpuTimes> {
     text.lines()
         .filter_map(|line| {
             let mut fields = line.split_whitespace();
@@ -39,19 +40,19 @@ pub fn parse_stat(text: &str) -> Vec<CpuTimes> {
 }
 
 /// The 1, 5 and 15 minute load averages.
-pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
+pub(super) fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
     let mut fields = text.split_whitespace().map(str::parse::<f64>);
     Some([fields.next()?.ok()?, fields.next()?.ok()?, fields.next()?.ok()?])
 }
 
 /// Seconds since boot.
-pub fn parse_uptime(text: &str) -> Option<f64> {
+pub(super) fn parse_uptime(text: &str) -> Option<f64> {
     text.split_whitespace().next()?.parse().ok()
 }
 
 /// /proc/meminfo, in bytes.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Memory {
+pub(super) struct Memory {
     pub total: u64,
     pub free: u64,
     pub available: u64,
@@ -61,7 +62,7 @@ pub struct Memory {
     pub swap_free: u64,
 }
 
-pub fn parse_meminfo(text: &str) -> Memory {
+pub(super) fn parse_meminfo(text: &str) -> Memory {
     let mut memory = Memory::default();
     for line in text.lines() {
         let mut fields = line.split_whitespace();
@@ -85,7 +86,7 @@ pub fn parse_meminfo(text: &str) -> Memory {
 
 /// A mounted filesystem backed by a device.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Mount {
+pub(super) struct Mount {
     pub device: String,
     pub path: String,
 }
@@ -93,7 +94,7 @@ pub struct Mount {
 /// The filesystems of /proc/mounts that are on a block device (`/dev/…`),
 /// each device once (bind mounts repeat it), loop devices left out (snap
 /// images and the like are read-only and always full).
-pub fn parse_mounts(text: &str) -> Vec<Mount> {
+pub(super) fn parse_mounts(text: &str) -> Vec<Mount> {
     let mut seen = HashSet::new();
     text.lines()
         .filter_map(|line| {
@@ -132,7 +133,7 @@ fn unescape_octal(path: &str) -> String {
 
 /// One block device's counters from /proc/diskstats.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DiskIo {
+pub(super) struct DiskIo {
     pub name: String,
     pub reads: u64,
     pub writes: u64,
@@ -143,7 +144,7 @@ pub struct DiskIo {
 }
 
 /// The devices of /proc/diskstats that `wanted` keeps.
-pub fn parse_diskstats(text: &str, wanted: impl Fn(&str) -> bool) -> Vec<DiskIo> {
+pub(super) fn parse_diskstats(text: &str, wanted: impl Fn(&str) -> bool) -> Vec<DiskIo> {
     const SECTOR: u64 = 512;
     text.lines()
         .filter_map(|line| {
@@ -166,7 +167,7 @@ pub fn parse_diskstats(text: &str, wanted: impl Fn(&str) -> bool) -> Vec<DiskIo>
 }
 
 /// The counters of /proc/net/dev the agent reports, in this order.
-pub const NET_COUNTERS: [&str; 8] = [
+pub(super) const NET_COUNTERS: [&str; 8] = [
     "rx_bytes",
     "rx_packets",
     "rx_errors",
@@ -179,13 +180,13 @@ pub const NET_COUNTERS: [&str; 8] = [
 
 /// One interface's counters from /proc/net/dev.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NetIo {
+pub(super) struct NetIo {
     pub name: String,
     /// In the order of [`NET_COUNTERS`].
     pub counters: [u64; 8],
 }
 
-pub fn parse_net_dev(text: &str) -> Vec<NetIo> {
+pub(super) fn parse_net_dev(text: &str) -> Vec<NetIo> {
     text.lines()
         .filter_map(|line| {
             let (name, rest) = line.split_once(':')?;

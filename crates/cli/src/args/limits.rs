@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// The limits, flattened into `serve`'s flags.
 #[derive(Debug, Args)]
-pub struct LimitArgs {
+pub(crate) struct LimitArgs {
     /// Most connections still in their TLS handshake or yet to send the
     /// token; each has --handshake-timeout to finish, and none can take a
     /// --max-connections slot before it has.
@@ -59,7 +59,7 @@ pub struct LimitArgs {
 
 impl LimitArgs {
     /// The HTTP API's limits these flags set.
-    pub fn http_limits(&self) -> HttpLimits {
+    pub(crate) fn http_limits(&self) -> HttpLimits {
         HttpLimits {
             max_points_per_request: self.max_points_per_request,
             max_series_per_request: self.max_series_per_request,

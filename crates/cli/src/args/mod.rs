@@ -1,7 +1,7 @@
 //! The command line, as clap reads it: doc comments become `--help`.
 
 mod limits;
-pub use limits::LimitArgs;
+pub(crate) use limits::LimitArgs;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
@@ -16,7 +16,7 @@ const DEFAULT_MAX_SERIES: usize = 1_000_000;
 /// eardrum: a durable metrics server, its client and shell.
 #[derive(Debug, Parser)]
 #[command(name = "eardrum", version, about, long_about = None, arg_required_else_help = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -24,7 +24,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the server: the metrics protocol on TCP, stored in a data folder.
     Serve(Box<ServeArgs>),
     /// Store one point.
@@ -54,7 +54,7 @@ pub enum Command {
 
 /// `eardrum serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on. The default accepts local connections only;
     /// use 0.0.0.0 to accept any.
     #[arg(long, default_value = "127.0.0.1", env = "EARDRUM_HOST")]
@@ -160,7 +160,7 @@ pub struct ServeArgs {
 
 /// The `--fsync` policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Fsync {
+pub(crate) enum Fsync {
     /// Sync before every acknowledgement (batched): a power loss loses nothing
     /// acknowledged.
     Always,
@@ -174,7 +174,7 @@ pub enum Fsync {
 
 /// Where the server is, for client commands.
 #[derive(Debug, Clone, Args)]
-pub struct Remote {
+pub(crate) struct Remote {
     /// Server host name or address.
     #[arg(long, default_value = "127.0.0.1", env = "EARDRUM_HOST")]
     pub host: String,
@@ -190,7 +190,7 @@ pub struct Remote {
 
 /// TLS and the token, for commands that talk to a server.
 #[derive(Debug, Clone, Args)]
-pub struct ClientSecurity {
+pub(crate) struct ClientSecurity {
     /// Connect with TLS, trusting the system's certificate authorities
     /// (for a server started with --tls-cert).
     #[arg(long, env = "EARDRUM_TLS")]
@@ -207,7 +207,7 @@ pub struct ClientSecurity {
 
 /// `eardrum put`.
 #[derive(Debug, Args)]
-pub struct PutArgs {
+pub(crate) struct PutArgs {
     /// The metric's key, e.g. palm.cpu.
     pub key: String,
     /// The value: any number Python's float() reads (23.7, -1e5, nan, inf).
@@ -222,7 +222,7 @@ pub struct PutArgs {
 
 /// `eardrum bench`.
 #[derive(Debug, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// The server to load, if not --serve.
     #[arg(long, default_value = "127.0.0.1:8888")]
     pub addr: String,
@@ -274,7 +274,7 @@ pub struct BenchArgs {
 
 /// `eardrum import`.
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     #[command(flatten)]
     pub remote: Remote,
     /// The file to load, or - for standard input.
@@ -293,7 +293,7 @@ pub struct ImportArgs {
 
 /// `eardrum export`.
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     #[command(flatten)]
     pub remote: Remote,
     /// The keys to export: one key, or a pattern with Graphite's rules per
@@ -316,7 +316,7 @@ pub struct ExportArgs {
 
 /// `eardrum agent`.
 #[derive(Debug, Args)]
-pub struct AgentArgs {
+pub(crate) struct AgentArgs {
     #[command(flatten)]
     pub remote: Remote,
     /// The first level of every key; default: this machine's host name,
@@ -354,7 +354,7 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 
 /// `eardrum stats`.
 #[derive(Debug, Args)]
-pub struct StatsArgs {
+pub(crate) struct StatsArgs {
     /// Server host name or address.
     #[arg(long, default_value = "127.0.0.1", env = "EARDRUM_HOST")]
     pub host: String,
@@ -370,7 +370,7 @@ pub struct StatsArgs {
 
 /// `eardrum get`.
 #[derive(Debug, Args)]
-pub struct GetArgs {
+pub(crate) struct GetArgs {
     /// The key to read, or `*` for every key.
     pub key: String,
     /// Print JSON: {"key": [[timestamp, value], ...]}, non-finite values as

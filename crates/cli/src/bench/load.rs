@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 
 /// What one connection measured.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(super) struct Outcome {
     /// Replies `ok`.
     pub acknowledged: u64,
     /// Nanoseconds from sending each request to reading its reply.
@@ -23,7 +23,7 @@ pub struct Outcome {
 /// Sends every request in `requests` with at most `window` unanswered,
 /// until all are answered or `deadline` passes (then it finishes the ones
 /// in flight). Any reply other than `ok` is an error.
-pub async fn run(
+pub(super) async fn run(
     addr: SocketAddr,
     token: Option<Arc<str>>,
     requests: Arc<Requests>,
@@ -84,7 +84,7 @@ pub async fn run(
 }
 
 /// Connects with Nagle off and, given a token, authenticates.
-pub async fn connect(addr: SocketAddr, token: Option<&str>) -> anyhow::Result<TcpStream> {
+pub(super) async fn connect(addr: SocketAddr, token: Option<&str>) -> anyhow::Result<TcpStream> {
     let mut stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
     stream.set_nodelay(true)?;
     if let Some(token) = token {
@@ -102,7 +102,7 @@ pub async fn connect(addr: SocketAddr, token: Option<&str>) -> anyhow::Result<Tc
 
 /// Sends every line of `requests` as fast as the socket takes them, for
 /// protocols without replies (Graphite plaintext); returns the lines sent.
-pub async fn send_only(
+pub(super) async fn send_only(
     addr: SocketAddr,
     requests: Arc<Requests>,
     progress: Arc<AtomicU64>,

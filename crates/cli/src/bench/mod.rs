@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Runs the benchmark and prints its report.
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.connections == 0 || args.window == 0 || args.series == 0 || args.points == 0 {
         bail!("--connections, --window, --series and --points must all be at least 1");
     }

@@ -6,19 +6,19 @@ use eardrum_protocol::format_value;
 
 /// Encoded `put` lines and where each ends.
 #[derive(Debug, Default)]
-pub struct Requests {
+pub(super) struct Requests {
     pub bytes: Vec<u8>,
     /// `ends[i]` is the offset just past line `i`.
     pub ends: Vec<usize>,
 }
 
 impl Requests {
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.ends.len()
     }
 
     /// The bytes of lines `from..to`.
-    pub fn lines(&self, from: usize, to: usize) -> &[u8] {
+    pub(super) fn lines(&self, from: usize, to: usize) -> &[u8] {
         let start = if from == 0 { 0 } else { self.ends[from - 1] };
         &self.bytes[start..self.ends[to - 1]]
     }
@@ -26,7 +26,7 @@ impl Requests {
 
 /// The wire format of the requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(super) enum Format {
     /// `put <key> <value> <timestamp>`, answered `ok`.
     Put,
     /// Graphite plaintext, `<key> <value> <timestamp>`, never answered.
@@ -36,7 +36,7 @@ pub enum Format {
 /// Encodes, for the series `connection, connection + connections, …`, the
 /// points of steps `steps`, step by step (so each series' timestamps
 /// ascend).
-pub fn encode(
+pub(super) fn encode(
     fleet: &mut Fleet,
     connection: usize,
     connections: usize,

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// `eardrum serve` on a fresh data folder and a port the system picks.
-pub struct SpawnedServer {
+pub(super) struct SpawnedServer {
     child: Child,
     pub addr: SocketAddr,
     _data: tempfile::TempDir,
@@ -17,7 +17,7 @@ pub struct SpawnedServer {
 impl SpawnedServer {
     /// Starts this very binary as `eardrum serve` with the given `--fsync`
     /// and `--threads`.
-    pub fn start(fsync: &str, threads: usize) -> anyhow::Result<SpawnedServer> {
+    pub(super) fn start(fsync: &str, threads: usize) -> anyhow::Result<SpawnedServer> {
         let data = tempfile::tempdir().context("creating a data folder for the server")?;
         let exe = std::env::current_exe().context("finding the eardrum binary")?;
         let mut child = Command::new(exe)
@@ -49,7 +49,7 @@ impl SpawnedServer {
     }
 
     /// CPU time the server has used so far (user + system).
-    pub fn cpu(&self) -> anyhow::Result<Duration> {
+    pub(super) fn cpu(&self) -> anyhow::Result<Duration> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
         // Fields after the command name, which is in parentheses.
         let fields: Vec<&str> =
@@ -60,7 +60,7 @@ impl SpawnedServer {
     }
 
     /// The server's peak resident memory.
-    pub fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
+    pub(super) fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         let kib = status
             .lines()

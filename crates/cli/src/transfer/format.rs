@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// `key value timestamp` per line, as `eardrum get` prints (a leading
     /// `put ` is allowed, so a protocol transcript imports too).
     Lines,
@@ -20,7 +20,7 @@ pub enum Format {
 impl Format {
     /// The given format, else by the file's extension: `.csv` is CSV,
     /// anything else lines.
-    pub fn of(given: Option<Format>, path: &str) -> Format {
+    pub(crate) fn of(given: Option<Format>, path: &str) -> Format {
         given.unwrap_or_else(|| match Path::new(path).extension() {
             Some(extension) if extension.eq_ignore_ascii_case("csv") => Format::Csv,
             _ => Format::Lines,
@@ -30,7 +30,7 @@ impl Format {
 
 /// Where the columns are in a CSV file, from its header.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CsvColumns {
+pub(super) struct CsvColumns {
     key: usize,
     timestamp: usize,
     value: usize,
@@ -38,7 +38,7 @@ pub struct CsvColumns {
 
 impl CsvColumns {
     /// Reads the header line.
-    pub fn from_header(line: &str) -> Result<CsvColumns, String> {
+    pub(super) fn from_header(line: &str) -> Result<CsvColumns, String> {
         let names = split_csv(line)?;
         let find = |wanted: &str| {
             names.iter().position(|name| name.trim().eq_ignore_ascii_case(wanted)).ok_or_else(|| {
@@ -50,7 +50,7 @@ impl CsvColumns {
 }
 
 /// One point read from a line of either format; `None` for a blank line.
-pub fn parse_line(
+pub(super) fn parse_line(
     line: &str,
     format: Format,
     columns: Option<CsvColumns>,
@@ -98,7 +98,7 @@ pub fn parse_line(
 }
 
 /// Appends one point in `format` (with its newline).
-pub fn write_point(out: &mut String, format: Format, key: &str, value: f64, timestamp: i64) {
+pub(super) fn write_point(out: &mut String, format: Format, key: &str, value: f64, timestamp: i64) {
     let _ = match format {
         Format::Lines => writeln!(out, "{key} {} {timestamp}", PyFloat(value)),
         Format::Csv => writeln!(out, "{},{timestamp},{}", csv_field(key), PyFloat(value)),
@@ -106,7 +106,7 @@ pub fn write_point(out: &mut String, format: Format, key: &str, value: f64, time
 }
 
 /// The header line of `format`, if it has one.
-pub fn header(format: Format) -> Option<&'static str> {
+pub(super) fn header(format: Format) -> Option<&'static str> {
     (format == Format::Csv).then_some("key,timestamp,value\n")
 }
 

@@ -20,13 +20,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Instant;
 
-pub use format::Format as FileFormat;
+pub(crate) use format::Format as FileFormat;
 
 /// Points per pipelined batch.
 const BATCH: usize = 16_384;
 
 /// `eardrum import FILE|-`.
-pub fn import(args: ImportArgs) -> anyhow::Result<()> {
+pub(crate) fn import(args: ImportArgs) -> anyhow::Result<()> {
     let format = Format::of(args.format, &args.file);
     let (input, size): (Box<dyn Read>, Option<u64>) = match args.file.as_str() {
         "-" => (Box::new(std::io::stdin().lock()), None),
@@ -113,7 +113,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// `eardrum export [PATTERN]`.
-pub fn export(args: ExportArgs) -> anyhow::Result<()> {
+pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
     let now = unix_now();
     let time = |text: &Option<String>, default: i64| match text {
         None => Ok(default),

@@ -1,8 +1,9 @@
 //! Running the real `eardrum` binary as a separate process.
 
 #![allow(dead_code, reason = "each test file uses a different part")]
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-pub mod writers;
+pub(crate) mod writers;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -11,10 +12,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_eardrum");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_eardrum");
 
 /// A server process; killed when dropped if still running.
-pub struct ServerProcess {
+pub(crate) struct ServerProcess {
     pub child: Child,
     pub port: u16,
     pub http_port: u16,
@@ -26,17 +27,17 @@ impl ServerProcess {
     /// Starts `eardrum serve` on a port the system picks (so no test can
     /// race another for it), with the HTTP API off, and waits until it
     /// listens.
-    pub fn start(dir: &Path, extra: &[&str]) -> ServerProcess {
+    pub(crate) fn start(dir: &Path, extra: &[&str]) -> ServerProcess {
         ServerProcess::start_with_env(dir, extra, &[])
     }
 
     /// As [`ServerProcess::start`], with extra environment variables.
-    pub fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+    pub(crate) fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         ServerProcess::spawn(dir, &[&["--http-port", "0"], extra].concat(), env, 0)
     }
 
     /// As [`ServerProcess::start`], with the HTTP API on a free port.
-    pub fn start_with_http(dir: &Path, extra: &[&str]) -> ServerProcess {
+    pub(crate) fn start_with_http(dir: &Path, extra: &[&str]) -> ServerProcess {
         let http_port = free_port();
         ServerProcess::spawn(dir, &[&["--http-port", &http_port.to_string()], extra].concat(), &[], http_port)
     }
@@ -84,25 +85,25 @@ impl ServerProcess {
         ServerProcess { child, port, http_port, log }
     }
 
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// SIGKILL: no chance to flush or sync anything.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
 
     /// SIGTERM, then wait for the exit status.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = i32::try_from(self.child.id()).unwrap();
         assert_eq!(send_signal(pid, libc::SIGTERM), 0);
         self.child.wait().unwrap()
     }
 
     /// What the server logged (complete once it has exited).
-    pub fn stderr(&mut self) -> String {
+    pub(crate) fn stderr(&mut self) -> String {
         // The reader thread finishes shortly after the process exits.
         std::thread::sleep(Duration::from_millis(50));
         self.log.lock().unwrap().clone()
@@ -125,17 +126,17 @@ impl Drop for ServerProcess {
 }
 
 /// A loopback port that was free a moment ago.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Runs the binary to completion.
-pub fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).stdin(Stdio::null()).output().unwrap()
 }
 
 /// Runs the binary with `input` on stdin.
-pub fn run_with_input(args: &[&str], input: &str) -> Output {
+pub(crate) fn run_with_input(args: &[&str], input: &str) -> Output {
     use std::io::Write;
     let mut child = Command::new(BIN)
         .args(args)
@@ -149,20 +150,8 @@ pub fn run_with_input(args: &[&str], input: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-/// Installs what the end-to-end tests drive (Chromium, collectd,
-/// playwright-core) if it is missing, with `.ci/test-deps`, once per test
-/// process.
-pub fn install_test_deps() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/test-deps");
-        let output = Command::new("bash").arg(&script).stdin(Stdio::null()).output().unwrap();
-        assert!(output.status.success(), "{} failed: {}", script.display(), text(&output.stderr));
-    });
-}
-
 /// Sends protocol lines and reads their replies to the end.
-pub fn send_lines(addr: SocketAddr, lines: &str) -> String {
+pub(crate) fn send_lines(addr: SocketAddr, lines: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     let writer = {
@@ -180,7 +169,7 @@ pub fn send_lines(addr: SocketAddr, lines: &str) -> String {
 }
 
 /// A GET to the HTTP API: the status code and the body.
-pub fn http_get(port: u16, path_and_query: &str) -> (u16, String) {
+pub(crate) fn http_get(port: u16, path_and_query: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(stream, "GET {path_and_query} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
@@ -191,6 +180,6 @@ pub fn http_get(port: u16, path_and_query: &str) -> (u16, String) {
     (status, body.to_owned())
 }
 
-pub fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

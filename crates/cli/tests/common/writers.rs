@@ -5,6 +5,8 @@
 //! values computed from the key and timestamp, so that the check needs no
 //! copy of the points: only which batches were acknowledged, and when.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
+
 use eardrum_client::Client;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
@@ -49,10 +51,10 @@ fn value(writer: u64, series: u64, timestamp: i64) -> f64 {
 }
 
 /// A small deterministic generator, so a failing run can be repeated.
-pub struct SplitMix(pub u64);
+pub(crate) struct SplitMix(pub u64);
 
 impl SplitMix {
-    pub fn below(&mut self, bound: u64) -> u64 {
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -62,7 +64,7 @@ impl SplitMix {
 }
 
 /// Writer threads, pointed at whatever port the server listens on now.
-pub struct Writers {
+pub(crate) struct Writers {
     port: Arc<AtomicU16>,
     stop: Arc<AtomicBool>,
     written: Vec<Arc<Mutex<Written>>>,
@@ -70,7 +72,7 @@ pub struct Writers {
 }
 
 impl Writers {
-    pub fn start(count: u64) -> Writers {
+    pub(crate) fn start(count: u64) -> Writers {
         let port = Arc::new(AtomicU16::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let written: Vec<Arc<Mutex<Written>>> = (0..count).map(|_| Arc::default()).collect();
@@ -85,12 +87,12 @@ impl Writers {
     }
 
     /// Sends the writers (as they reconnect) to `port`.
-    pub fn point_at(&self, port: u16) {
+    pub(crate) fn point_at(&self, port: u16) {
         self.port.store(port, Ordering::Relaxed);
     }
 
     /// Stops the writers and waits for them.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         for thread in self.threads.drain(..) {
             thread.join().unwrap();
@@ -106,7 +108,7 @@ impl Writers {
     /// The `get *` reply is checked as it streams in, keeping one bit per
     /// point slot of each series: a power-cut run stores hundreds of
     /// millions of points, which would not fit in memory as a `Metrics`.
-    pub fn check(&self, port: u16, may_lose: impl Fn(Instant) -> bool) -> (u64, u64) {
+    pub(crate) fn check(&self, port: u16, may_lose: impl Fn(Instant) -> bool) -> (u64, u64) {
         let written: Vec<_> = self.written.iter().map(|w| w.lock().unwrap()).collect();
         let mut present: BTreeMap<(u64, u64), [u64; SLOT_WORDS]> = BTreeMap::new();
         let mut last_series: Vec<Option<u64>> = vec![None; written.len()];

@@ -1,11 +1,60 @@
-// PROTOCOL.md's rules, byte for byte: included by `protocol.rs` (the
-// embedded store) and `protocol_clickhouse.rs` (a front end over
-// ClickHouse), each with its own `start_server` and `start_server_with`.
+//! PROTOCOL.md's rules, byte for byte, as one async function per case over
+//! any backend: the embedded store (`eardrum-server`'s `tests/protocol.rs`)
+//! and the ClickHouse front end (`tests/protocol_clickhouse.rs`) run the
+//! same cases through [`protocol_suite!`](crate::protocol_suite!). A new case
+//! is an async function here and its name in the macro's list.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn worked_telnet_example_with_crlf() {
+use crate::server::{connect, exchange, expect_bytes, expect_closed, expect_silence, TestServer, ERROR, OK};
+use eardrum_storage::SyncMode;
+use std::future::Future;
+use std::path::Path;
+use tokio::io::AsyncWriteExt;
+
+/// The line limit of a server started without one of its own.
+const DEFAULT_LINE_BYTES: usize = eardrum_protocol::DEFAULT_MAX_LINE_BYTES;
+
+/// Starts a server over the backend under test.
+pub trait Harness {
+    /// A server with its store (or local log) in `dir`, syncing as `sync`
+    /// says and taking lines of at most `max_line_bytes`.
+    fn start(&self, dir: &Path, sync: SyncMode, max_line_bytes: usize) -> impl Future<Output = TestServer>;
+}
+
+/// One `#[tokio::test]` per case of the suite, each starting its servers
+/// with the [`Harness`] given (a unit struct's path); attributes before it (`#[ignore = "…"]`)
+/// go on every test.
+#[macro_export]
+macro_rules! protocol_suite {
+    ($(#[$attribute:meta])* $harness:path) => {
+        $crate::protocol_suite!(@cases [$(#[$attribute])*] $harness;
+            worked_telnet_example_with_crlf,
+            blank_lines_get_no_reply,
+            whitespace_runs_and_tabs_split_words,
+            every_error_keeps_the_connection_open_and_the_store_unchanged,
+            values_print_as_python_repr,
+            overwrite_keeps_one_row_and_star_is_an_ordinary_key_on_put,
+            requests_split_at_every_byte_boundary,
+            an_overlong_line_gets_the_error_reply_and_the_connection_closes,
+            a_line_cut_off_by_the_client_gets_no_reply_and_stores_nothing,
+            all_connections_share_one_store
+        );
+    };
+    (@cases $attributes:tt $harness:path; $($case:ident),* $(,)?) => {
+        $( $crate::protocol_suite!(@case $attributes $harness; $case); )*
+    };
+    (@case [$($attribute:tt)*] $harness:path; $case:ident) => {
+        $($attribute)*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            $crate::protocol_suite::$case(&$harness).await;
+        }
+    };
+}
+
+/// A case of PROTOCOL.md's, as its name says.
+pub async fn worked_telnet_example_with_crlf(harness: &impl Harness) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path()).await;
+    let server = harness.start(dir.path(), SyncMode::Always, DEFAULT_LINE_BYTES).await;
     let mut s = connect(server.addr).await;
     exchange(&mut s, b"get test_key\r\n", OK).await;
     exchange(&mut s, b"got test_key\r\n", ERROR).await;
@@ -23,10 +72,10 @@ async fn worked_telnet_example_with_crlf() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blank_lines_get_no_reply() {
+/// A case of PROTOCOL.md's, as its name says.
+pub async fn blank_lines_get_no_reply(harness: &impl Harness) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path()).await;
+    let server = harness.start(dir.path(), SyncMode::Always, DEFAULT_LINE_BYTES).await;
     let mut s = connect(server.addr).await;
     exchange(&mut s, b"get x\n\n", OK).await;
     expect_silence(&mut s).await;
@@ -36,19 +85,19 @@ async fn blank_lines_get_no_reply() {
     expect_silence(&mut s).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn whitespace_runs_and_tabs_split_words() {
+/// A case of PROTOCOL.md's, as its name says.
+pub async fn whitespace_runs_and_tabs_split_words(harness: &impl Harness) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path()).await;
+    let server = harness.start(dir.path(), SyncMode::Always, DEFAULT_LINE_BYTES).await;
     let mut s = connect(server.addr).await;
     exchange(&mut s, b"  put\t\tk   1.5 \t 7  \r\n", OK).await;
     exchange(&mut s, b"\tget   k\t\n", b"ok\nk 1.5 7\n\n").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_error_keeps_the_connection_open_and_the_store_unchanged() {
+/// A case of PROTOCOL.md's, as its name says.
+pub async fn every_error_keeps_the_connection_open_and_the_store_unchanged(harness: &impl Harness) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path()).await;
+    let server = harness.start(dir.path(), SyncMode::Always, DEFAULT_LINE_BYTES).await;
     let mut s = connect(server.addr).await;
     exchange(&mut s, b"put palm.cpu 23.7 1150864247\n", OK).await;
     let snapshot = b"ok\npalm.cpu 23.7 1150864247\n\n";
@@ -92,10 +141,10 @@ async fn every_error_keeps_the_connection_open_and_the_store_unchanged() {
     exchange(&mut s, b"get *\n", snapshot).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn values_print_as_python_repr() {
+/// A case of PROTOCOL.md's, as its name says.
+pub async fn values_print_as_python_repr(harness: &impl Harness) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path()).await;
+    let server = harness.start(dir.path(), SyncMode::Always, DEFAULT_LINE_BYTES).await;
     let mut s = connect(server.addr).await;
     let table = [
         ("10", "10.0"),
@@ -118,10 +167,10 @@ async fn values_print_as_python_repr() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn overwrite_keeps_one_row_and_star_is_an_ordinary_key_on_put() {
+/// A case of PROTOCOL.md's, as its name says.
+pub async fn overwrite_keeps_one_row_and_star_is_an_ordinary_key_on_put(harness: &impl Harness) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path()).await;
+    let server = harness.start(dir.path(), SyncMode::Always, DEFAULT_LINE_BYTES).await;
     let mut s = connect(server.addr).await;
     exchange(&mut s, b"put b 1 5\nput * 2 5\nput b 3 5\nput b 4 4\n", &OK.repeat(4)).await;
     exchange(&mut s, b"get b\n", b"ok\nb 4.0 4\nb 3.0 5\n\n").await;
@@ -129,10 +178,10 @@ async fn overwrite_keeps_one_row_and_star_is_an_ordinary_key_on_put() {
     exchange(&mut s, b"get B\n", OK).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_split_at_every_byte_boundary() {
+/// A case of PROTOCOL.md's, as its name says.
+pub async fn requests_split_at_every_byte_boundary(harness: &impl Harness) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server_with(dir.path(), eardrum_storage::SyncMode::Never, 1024).await;
+    let server = harness.start(dir.path(), SyncMode::Never, 1024).await;
     // Each split works on its own key, so earlier splits cannot leak in.
     let script = |key: &str| format!("put {key} 1 10\r\nget {key}\n\nbad\nput {key} 2.5 9\nget {key}\n");
     let replies = |key: &str| {
@@ -157,10 +206,10 @@ async fn requests_split_at_every_byte_boundary() {
     expect_bytes(&mut s, replies("bytewise").as_bytes()).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_overlong_line_gets_the_error_reply_and_the_connection_closes() {
+/// A case of PROTOCOL.md's, as its name says.
+pub async fn an_overlong_line_gets_the_error_reply_and_the_connection_closes(harness: &impl Harness) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server_with(dir.path(), eardrum_storage::SyncMode::Always, 100).await;
+    let server = harness.start(dir.path(), SyncMode::Always, 100).await;
     let mut s = connect(server.addr).await;
     // With a newline...
     let long = format!("put {} 1 1\n", "k".repeat(200));
@@ -192,10 +241,10 @@ async fn an_overlong_line_gets_the_error_reply_and_the_connection_closes() {
     exchange(&mut s, b"get *\n", b"ok\na 1.0 1\n\n").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_line_cut_off_by_the_client_gets_no_reply_and_stores_nothing() {
+/// A case of PROTOCOL.md's, as its name says.
+pub async fn a_line_cut_off_by_the_client_gets_no_reply_and_stores_nothing(harness: &impl Harness) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path()).await;
+    let server = harness.start(dir.path(), SyncMode::Always, DEFAULT_LINE_BYTES).await;
     let mut s = connect(server.addr).await;
     s.write_all(b"put a 1 1\nput b 2 2").await.unwrap();
     s.shutdown().await.unwrap();
@@ -205,10 +254,10 @@ async fn a_line_cut_off_by_the_client_gets_no_reply_and_stores_nothing() {
     exchange(&mut s, b"get *\n", b"ok\na 1.0 1\n\n").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn all_connections_share_one_store() {
+/// A case of PROTOCOL.md's, as its name says.
+pub async fn all_connections_share_one_store(harness: &impl Harness) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path()).await;
+    let server = harness.start(dir.path(), SyncMode::Always, DEFAULT_LINE_BYTES).await;
     let mut writer = connect(server.addr).await;
     let mut reader = connect(server.addr).await;
     exchange(&mut writer, b"put shared 1 1\n", OK).await;

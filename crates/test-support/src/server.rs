@@ -1,6 +1,5 @@
-//! Starting a real server on 127.0.0.1 and talking raw bytes to it.
-
-#![allow(dead_code, reason = "each test file uses a different part")]
+//! A real server on 127.0.0.1 in the test's own runtime, and raw bytes to
+//! and from it.
 
 use eardrum_server::{Config, Server};
 use eardrum_storage::{Options, Store, SyncMode};
@@ -13,11 +12,17 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// A server running in this test's runtime.
+#[derive(Debug)]
 pub struct TestServer {
+    /// The protocol port.
     pub addr: SocketAddr,
+    /// The HTTP API.
     pub http_addr: SocketAddr,
+    /// The Graphite plaintext listener.
     pub graphite_addr: SocketAddr,
+    /// Cancelled to stop the server.
     pub shutdown: CancellationToken,
+    /// The server's task; it ends once the store is closed.
     pub task: JoinHandle<eardrum_server::Result<()>>,
 }
 
@@ -29,10 +34,13 @@ impl TestServer {
     }
 }
 
+/// A server over a store in `dir` that syncs every put.
 pub async fn start_server(dir: &Path) -> TestServer {
     start_server_with(dir, SyncMode::Always, Config::default().max_line_bytes).await
 }
 
+/// A server over a store in `dir` with `sync`, taking lines of at most
+/// `max_line_bytes`.
 pub async fn start_server_with(dir: &Path, sync: SyncMode, max_line_bytes: usize) -> TestServer {
     start_server_with_config(dir, sync, Config { max_line_bytes, ..Config::default() }).await
 }
@@ -78,6 +86,7 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
     (head.lines().next().unwrap().to_owned(), body.to_owned())
 }
 
+/// A protocol connection, with Nagle off so that each write leaves at once.
 pub async fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
@@ -119,5 +128,7 @@ pub async fn exchange(stream: &mut TcpStream, request: &[u8], reply: &[u8]) {
     expect_bytes(stream, reply).await;
 }
 
+/// The protocol's one error reply.
 pub const ERROR: &[u8] = b"error\nwrong command\n\n";
+/// The reply to a put, or to a get that found nothing.
 pub const OK: &[u8] = b"ok\n\n";

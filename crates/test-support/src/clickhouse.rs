@@ -1,11 +1,12 @@
-//! Starting real ClickHouse servers (Debian's clickhouse-server) on
-//! loopback, each in a temporary folder, installed by .ci/test-deps when
-//! missing.
+//! Real ClickHouse servers (Debian's clickhouse-server) on loopback, each
+//! in a temporary folder of its own.
+//!
+//! Nothing here installs anything: the tests that start ClickHouse are
+//! `#[ignore = "needs ClickHouse …"]`, and `cargo xtask test` installs it
+//! (through `.ci/test-deps`) before running them.
 
-#![allow(dead_code, reason = "each test file uses a different part")]
-
-use eardrum_clickhouse::ClickHouse;
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,9 +16,12 @@ use std::time::{Duration, Instant};
 /// It runs under a watchdog shell that kills it when the test process
 /// goes, so a server shared by a whole test binary (kept in a static,
 /// never dropped) does not outlive it.
+#[derive(Debug)]
 pub struct Server {
     watchdog: Child,
+    /// The HTTP interface, which eardrum speaks.
     pub http_port: u16,
+    /// The native port, which a cluster's nodes speak to each other.
     pub tcp_port: u16,
     dir: tempfile::TempDir,
 }
@@ -29,6 +33,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The `--storage` URL of `database` on this server.
+    pub fn url(&self, database: &str) -> String {
+        format!("clickhouse://127.0.0.1:{}/{database}", self.http_port)
+    }
+
     /// SIGKILLs ClickHouse, as a crash would.
     pub fn kill(&mut self) {
         if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("clickhouse.pid")) {
@@ -46,6 +55,7 @@ impl Server {
     }
 }
 
+/// A port no one listens on at the moment.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -66,18 +76,14 @@ pub fn start_cluster(cluster: &str, count: usize) -> Vec<Server> {
     ports.iter().map(|&port| start_node(port, &remote_servers)).collect()
 }
 
-/// Runs .ci/test-deps once per test process, however many servers start.
-fn install_clickhouse() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/test-deps");
-        let installed = Command::new("bash").arg(&script).status().unwrap();
-        assert!(installed.success(), "{} failed", script.display());
-    });
-}
+/// Where Debian's package puts the server.
+const SERVER_BINARY: &str = "/usr/sbin/clickhouse-server";
 
 fn start_node(tcp_port: u16, extra_config: &str) -> Server {
-    install_clickhouse();
+    assert!(
+        Path::new(SERVER_BINARY).exists(),
+        "{SERVER_BINARY} is missing: install Debian's clickhouse-server (`.ci/test-deps` does), or run `cargo xtask test`"
+    );
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().display().to_string();
     let http_port = free_port();
@@ -110,7 +116,7 @@ fn start_node(tcp_port: u16, extra_config: &str) -> Server {
 /// that kills it when this process (or the shell itself) is gone.
 fn spawn(dir: &Path) -> Child {
     let script = format!(
-        "/usr/sbin/clickhouse-server --config-file={dir}/config.xml & server=$!\n\
+        "{SERVER_BINARY} --config-file={dir}/config.xml & server=$!\n\
          echo $server > {dir}/clickhouse.pid\n\
          trap 'kill -KILL $server; exit' TERM HUP\n\
          while kill -0 {parent} 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.5; done\n\
@@ -127,20 +133,25 @@ fn spawn(dir: &Path) -> Child {
         .expect("clickhouse-server runs")
 }
 
+/// Waits until the server answers its HTTP interface's `/ping`.
 fn wait_until_up(server: &Server) {
-    let clickhouse = connect(server, "probe");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while clickhouse.server_version().is_err() {
+    while !answers_ping(server.http_port) {
         assert!(Instant::now() < deadline, "ClickHouse did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
+fn answers_ping(http_port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", http_port)) else { return false };
+    let request = "GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    let mut reply = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut reply).is_ok()
+        && reply.starts_with("HTTP/1.0 200")
+}
+
 /// A connection to `database` on `server`.
-pub fn connect(server: &Server, database: &str) -> ClickHouse {
-    ClickHouse::new(
-        &format!("clickhouse://127.0.0.1:{}/{database}", server.http_port),
-        Duration::from_secs(10),
-    )
-    .unwrap()
+pub fn connect(server: &Server, database: &str) -> eardrum_clickhouse::ClickHouse {
+    eardrum_clickhouse::ClickHouse::new(&server.url(database), Duration::from_secs(10)).unwrap()
 }
