@@ -3,6 +3,7 @@
 use crate::args::{ClientSecurity, GetArgs, PutArgs, Remote, StatsArgs};
 use anyhow::Context;
 use eardrum_client::{Client, ClientError, ConnectOptions, Metrics, PyFloat, TlsOptions};
+use eardrum_server::Stats;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -54,91 +55,96 @@ pub(crate) fn stats(args: StatsArgs) -> anyhow::Result<()> {
         println!("{body}");
         return Ok(());
     }
-    let stats: serde_json::Value = serde_json::from_str(&body).context("reading the server's statistics")?;
+    let stats: Stats = serde_json::from_str(&body).context("reading the server's statistics")?;
     print!("{}", render_stats(&stats));
     Ok(())
 }
 
-fn render_stats(stats: &serde_json::Value) -> String {
-    let number = |field: &str| stats[field].as_u64().unwrap_or(0);
-    let ratio = |field: &str| stats[field].as_f64().unwrap_or(0.0);
+/// `eardrum stats` without `--json`: every figure, grouped by line.
+fn render_stats(stats: &Stats) -> String {
+    let (storage, counters) = (&stats.storage, &stats.counters);
     let mut text = String::new();
     let mut line = |label: &str, value: String| text.push_str(&format!("{label:<17}{value}\n"));
-    line("series", number("series").to_string());
-    line("points", number("points").to_string());
-    line(
-        "memory",
-        format!("{} ({:.2} B/point)", bytes(number("memory_bytes")), ratio("memory_bytes_per_point")),
-    );
+    line("series", storage.series.to_string());
+    line("points", storage.points.to_string());
+    line("memory", format!("{} ({:.2} B/point)", bytes(storage.memory_bytes), stats.memory_bytes_per_point));
     line(
         "disk",
         format!(
             "{} ({:.2} B/point): blocks {}, log {}",
-            bytes(number("disk_bytes")),
-            ratio("disk_bytes_per_point"),
-            bytes(number("block_bytes")),
-            bytes(number("log_bytes"))
+            bytes(stats.disk_bytes),
+            stats.disk_bytes_per_point,
+            bytes(storage.block_bytes),
+            bytes(storage.log_bytes)
         ),
     );
-    let checkpoint = &stats["last_checkpoint"];
+    line(
+        "log",
+        format!(
+            "{} written since start, {} records replayed at open",
+            bytes(storage.log_bytes_written),
+            storage.records_replayed
+        ),
+    );
     line(
         "last checkpoint",
-        if checkpoint.is_null() {
-            "none since the server started".to_owned()
-        } else {
-            format!(
-                "generation {}, {} ms, {} windows, {} written, at unix ms {}",
-                checkpoint["generation"],
-                checkpoint["duration_ms"],
-                checkpoint["windows_written"],
-                bytes(checkpoint["bytes_written"].as_u64().unwrap_or(0)),
-                checkpoint["finished_unix_ms"]
-            )
+        match &storage.last_checkpoint {
+            None => "none since the server started".to_owned(),
+            Some(checkpoint) => format!(
+                "generation {}, {} ms (writers waited {} ms at most), {} windows, {} written, at unix ms {}",
+                checkpoint.generation,
+                checkpoint.duration_ms,
+                checkpoint.longest_stall_ms,
+                checkpoint.windows_written,
+                bytes(checkpoint.bytes_written),
+                checkpoint.finished_unix_ms
+            ),
         },
     );
+    line("checkpoints", format!("{} since start", storage.checkpoints));
     line(
         "connections",
         format!(
             "{} open, {} accepted, {} refused, {} closed idle",
-            number("connections_open"),
-            number("connections_accepted"),
-            number("connections_refused"),
-            number("connections_closed_idle")
+            counters.connections_open,
+            counters.connections_accepted,
+            counters.connections_refused,
+            counters.connections_closed_idle
         ),
     );
     line(
         "requests",
         format!(
             "{} puts, {} gets, {} errors ({} keys too long, {} new series over the limit)",
-            number("puts_stored"),
-            number("gets"),
-            number("errors"),
-            number("keys_too_long"),
-            number("series_refused")
+            counters.puts_stored,
+            counters.gets,
+            counters.errors,
+            counters.keys_too_long,
+            counters.series_refused
         ),
     );
     line(
         "graphite",
         format!(
             "{} points stored, {} lines rejected, {} points not stored",
-            number("graphite_points_stored"),
-            number("graphite_lines_rejected"),
-            number("graphite_points_not_stored")
+            counters.graphite_points_stored,
+            counters.graphite_lines_rejected,
+            counters.graphite_points_not_stored
         ),
     );
-    line("backpressure", format!("{} reply writes waited for a slow reader", number("reply_stalls")));
-    let shipping = &stats["shipping"];
-    if !shipping.is_null() {
-        let field = |name: &str| shipping[name].as_u64().unwrap_or(0);
+    line("backpressure", format!("{} reply writes waited for a slow reader", counters.reply_stalls));
+    if let Some(shipping) = &storage.shipping {
         line(
             "shipping",
             format!(
-                "{} points in {} inserts, {} failed attempts, {} outboxes waiting, {:.1} s behind",
-                field("points_shipped"),
-                field("inserts"),
-                field("failed_attempts"),
-                field("outboxes_waiting"),
-                field("lag_ms") as f64 / 1000.0
+                "{} points in {} inserts, {} failed attempts, {} outboxes waiting, \
+                 {:.1} s behind (caught up at unix ms {})",
+                shipping.points_shipped,
+                shipping.inserts,
+                shipping.failed_attempts,
+                shipping.outboxes_waiting,
+                shipping.lag_ms as f64 / 1000.0,
+                shipping.caught_up_unix_ms
             ),
         );
     }
@@ -146,8 +152,7 @@ fn render_stats(stats: &serde_json::Value) -> String {
         "refused",
         format!(
             "{} failed authentications, {} failed TLS handshakes",
-            number("auth_failures"),
-            number("tls_handshake_failures")
+            counters.auth_failures, counters.tls_handshake_failures
         ),
     );
     text
@@ -231,13 +236,6 @@ fn http_agent(security: &ClientSecurity) -> anyhow::Result<ureq::Agent> {
     Ok(ureq::Agent::config_builder().tls_config(tls.build()).build().new_agent())
 }
 
-/// The time now in Unix seconds.
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() as i64)
-}
-
 fn timeout(remote: &Remote) -> anyhow::Result<Option<Duration>> {
     if remote.timeout == 0.0 {
         return Ok(None);
@@ -271,6 +269,7 @@ fn to_json(metrics: &Metrics) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eardrum_test_support::fields::{each_number_changed, numbered};
 
     #[test]
     fn json_keeps_server_order_and_spells_out_non_finite_values() {
@@ -279,5 +278,20 @@ mod tests {
         metrics.insert("a".into(), vec![(3, f64::NEG_INFINITY)]);
         let text = to_json(&metrics).to_string();
         assert_eq!(text, r#"{"z":[[1,1.5],[2,"nan"]],"a":[[3,"-inf"]]}"#);
+    }
+
+    #[test]
+    fn stats_show_every_figure_the_server_sends() {
+        let mut storage = eardrum_storage::Stats::default();
+        storage.last_checkpoint = Some(eardrum_storage::CheckpointStats::default());
+        storage.shipping = Some(eardrum_storage::ShippingStats::default());
+        let base = numbered(&Stats::new(storage, Default::default()));
+        let before = render_stats(&base);
+        for (field, changed) in each_number_changed(&base) {
+            assert_ne!(render_stats(&changed), before, "eardrum stats leaves out {field}");
+        }
+        let text = render_stats(&Stats::default());
+        assert!(text.contains("last checkpoint  none since the server started\n"), "{text}");
+        assert!(!text.contains("shipping"), "{text}");
     }
 }

@@ -82,9 +82,7 @@ fn with_default_timestamp(line: &str) -> String {
     let words: Vec<&str> = line.split_ascii_whitespace().collect();
     match words.as_slice() {
         ["put", key, value] => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_secs());
+            let now = eardrum_protocol::clock::unix_seconds();
             format!("put {key} {value} {now}")
         }
         _ => line.to_owned(),

@@ -118,10 +118,6 @@ fn assert_no_round_missing(uptime: &[(i64, f64)]) {
     }
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
 fn restart_server_while_the_agent_runs(extra_agent_args: &[&str], kill_the_agent_too: bool) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -131,7 +127,7 @@ fn restart_server_while_the_agent_runs(extra_agent_args: &[&str], kill_the_agent
     wait_for_rounds(port, "restarts", 2);
 
     assert!(server.terminate().success());
-    let stopped = unix_now();
+    let stopped = eardrum_protocol::clock::unix_seconds();
     // Rounds go on for a few seconds with nowhere to go.
     std::thread::sleep(Duration::from_secs(4));
     if kill_the_agent_too {
@@ -140,7 +136,7 @@ fn restart_server_while_the_agent_runs(extra_agent_args: &[&str], kill_the_agent
         agent = Agent::start(port, "restarts", extra_agent_args);
     }
     let server = ServerProcess::start(dir.path(), &["--port", &port_arg]);
-    let restarted = unix_now();
+    let restarted = eardrum_protocol::clock::unix_seconds();
     let uptime = wait_for_rounds(port, "restarts", 10);
     // The rounds of the downtime arrived once the server was back.
     let downtime_rounds = uptime.iter().filter(|&&(t, _)| t > stopped && t < restarted).count();

@@ -13,7 +13,6 @@ use common::*;
 use std::fmt::Write;
 use std::path::Path;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[test]
 #[ignore = "needs Chromium and playwright-core (Debian, npm): `cargo xtask test` installs them"]
@@ -40,7 +39,7 @@ fn draw_a_chart(token: Option<&str>) {
     }
     let server = ServerProcess::start_with_http(dir.path(), &extra);
     // Half an hour of points every 10 s, the last one apart.
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = eardrum_protocol::clock::unix_seconds();
     let now = now - now % 10;
     let mut lines = String::new();
     for i in 0..180i64 {

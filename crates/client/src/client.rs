@@ -8,7 +8,7 @@ use eardrum_protocol::{format_value, Reply, Row};
 use indexmap::IndexMap;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// What [`Client::get`] returns: keys in the order the server sent them,
 /// each with its `(timestamp, value)` points in ascending timestamp order.
@@ -152,7 +152,7 @@ impl Client {
     /// ```
     pub fn put(&mut self, key: &str, value: f64, timestamp: Option<i64>) -> Result<()> {
         check_key(key)?;
-        let timestamp = timestamp.unwrap_or_else(now);
+        let timestamp = timestamp.unwrap_or_else(eardrum_protocol::clock::unix_seconds);
         self.output.clear();
         encode_put(&mut self.output, key, value, timestamp);
         self.send()?;
@@ -454,10 +454,4 @@ fn group(rows: Vec<Row>) -> Metrics {
         points.sort_by_key(|&(timestamp, _)| timestamp);
     }
     metrics
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
 }

@@ -47,9 +47,9 @@ fn put_and_get_round_trip_with_the_course_semantics() {
 fn put_without_timestamp_uses_now() {
     let (addr, _dir) = start_server();
     let mut client = Client::connect(addr).unwrap();
-    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let before = eardrum_protocol::clock::unix_seconds();
     client.put("now", 1.0, None).unwrap();
-    let after = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let after = eardrum_protocol::clock::unix_seconds();
     let (timestamp, _) = client.get("now").unwrap()["now"][0];
     assert!((before..=after).contains(&timestamp));
 }

@@ -13,6 +13,7 @@
 //! - [`reply`] encodes the server's replies and decodes them for a client
 //!   with [`Reply::decode`].
 //! - [`auth`]: the opt-in `auth <token>` first line.
+//! - [`clock`]: the wall clock in Unix time, read the same way everywhere.
 //! - [`graphite`]: Graphite's plaintext lines (`name value timestamp`), for
 //!   the server's Graphite listener.
 //! - [`parse_value`] / [`parse_timestamp`] read numbers as Python's `float()`
@@ -47,6 +48,7 @@
 //! ```
 
 pub mod auth;
+pub mod clock;
 mod error;
 pub mod graphite;
 mod number;

@@ -7,7 +7,7 @@ use crate::committer::Committer;
 use crate::graphite;
 use crate::handler::{begin_get, continue_get, parse, Limits, Parsed, Query};
 use crate::slots::Slot;
-use crate::stats::Stats;
+use crate::stats::Counters;
 use bytes::{Buf, BytesMut};
 use eardrum_protocol::auth::parse_auth_line;
 use eardrum_protocol::{next_line, reply};
@@ -42,7 +42,7 @@ pub(crate) struct Context {
     pub(crate) store: Arc<dyn Backend>,
     /// Stores put batches, several connections' in one log write.
     pub(crate) committer: Committer,
-    pub(crate) stats: Arc<Stats>,
+    pub(crate) counters: Arc<Counters>,
     pub(crate) limits: Limits,
     pub(crate) idle_timeout: Option<Duration>,
     /// When set, a connection's first line must be `auth <token>`.
@@ -131,8 +131,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 read = self.stream.read_buf(&mut self.input) => read?,
                 () = &mut idle, if timer_on => {
                     let counter = match authenticated {
-                        true => &self.context.stats.connections_closed_idle,
-                        false => &self.context.stats.auth_failures,
+                        true => &self.context.counters.connections_closed_idle,
+                        false => &self.context.counters.auth_failures,
                     };
                     counter.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(peer = %self.peer, authenticated, "closing an idle connection");
@@ -196,7 +196,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     // Proved: trade the pending slot for an established
                     // one, unless every one is taken.
                     if accepted == Some(true) && !self.slot.establish() {
-                        self.context.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+                        self.context.counters.connections_refused.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(peer = %self.peer, "closing an authenticated connection: the connection limit is reached");
                         if self.dialect == Dialect::Protocol {
                             self.output.extend_from_slice(reply::ERROR_REPLY);
@@ -216,7 +216,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 self.output.extend_from_slice(reply);
             }
             if line != Some(true) {
-                self.context.stats.auth_failures.fetch_add(1, Ordering::Relaxed);
+                self.context.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(peer = %self.peer, "closing a connection that did not authenticate");
             }
             return Some(line == Some(true));
@@ -226,21 +226,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Stores the points of every complete Graphite line buffered so far;
     /// never closes the connection (returns `false`).
     async fn store_graphite_lines(&mut self) -> bool {
-        let lines =
-            graphite::parse_lines(&self.input, self.context.limits, &mut self.skipping, crate::unix_now());
-        let stats = &self.context.stats;
+        let lines = graphite::parse_lines(
+            &self.input,
+            self.context.limits,
+            &mut self.skipping,
+            eardrum_protocol::clock::unix_seconds(),
+        );
+        let counters = &self.context.counters;
         if !lines.samples.is_empty() {
             let (stored, staged) = self.context.committer.store(&lines.samples).await;
             let refused = staged.refused().len() as u64;
             let taken = lines.samples.len() as u64 - refused;
             let counter =
-                if stored { &stats.graphite_points_stored } else { &stats.graphite_points_not_stored };
+                if stored { &counters.graphite_points_stored } else { &counters.graphite_points_not_stored };
             counter.fetch_add(taken, Ordering::Relaxed);
-            stats.series_refused.fetch_add(refused, Ordering::Relaxed);
+            counters.series_refused.fetch_add(refused, Ordering::Relaxed);
         }
         if lines.rejected > 0 {
-            stats.graphite_lines_rejected.fetch_add(lines.rejected, Ordering::Relaxed);
-            stats.keys_too_long.fetch_add(lines.keys_too_long, Ordering::Relaxed);
+            counters.graphite_lines_rejected.fetch_add(lines.rejected, Ordering::Relaxed);
+            counters.keys_too_long.fetch_add(lines.keys_too_long, Ordering::Relaxed);
             tracing::debug!(peer = %self.peer, lines = lines.rejected, "rejected Graphite lines");
         }
         let consumed = lines.consumed;
@@ -261,7 +265,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let (stored, refused) =
                 outcome.as_ref().map_or((true, &[][..]), |(stored, staged)| (*stored, staged.refused()));
             let tally = batch.answer(stored, refused, &mut self.output);
-            self.context.stats.add(tally);
+            self.context.counters.add(tally);
             self.input.advance(consumed);
             match get {
                 Some(query) => self.stream_get(&query).await?,
@@ -334,7 +338,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let written = match std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
             Poll::Ready(written) => written,
             Poll::Pending => {
-                self.context.stats.reply_stalls.fetch_add(1, Ordering::Relaxed);
+                self.context.counters.reply_stalls.fetch_add(1, Ordering::Relaxed);
                 write.await
             }
         };

@@ -25,7 +25,8 @@
 //!   dashboard; each read under a budget, each connection under timeouts.
 //! - `throttle`: a repeated error logged at most once a second.
 //! - [`shutdown`]: SIGINT/SIGTERM to the shutdown token.
-//! - [`Stats`]: counters shared by every connection.
+//! - [`Counters`]: counters shared by every connection; [`Stats`]: the
+//!   snapshot that `/api/v1/stats`, `/metrics` and `eardrum stats` show.
 //!
 //! # Example
 //!
@@ -63,7 +64,7 @@ pub use error::{Error, Result};
 #[doc(hidden)]
 pub use http::render_for_fuzzing;
 pub use http::{parse_time, HttpLimits};
-pub use stats::Stats;
+pub use stats::{CounterValues, Counters, Stats};
 pub use tls::TlsConfig;
 /// The shutdown token [`Server::run`] watches, re-exported for callers.
 pub use tokio_util::sync::CancellationToken;
@@ -119,19 +120,6 @@ pub const DEFAULT_MAX_PENDING_CONNECTIONS: usize = 1024;
 /// accepted: a burst of agents reconnecting at once waits in it rather
 /// than for a SYN retry a second later.
 pub const DEFAULT_LISTEN_BACKLOG: u32 = 1024;
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn unix_now_ms() -> u64 {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    since_epoch.map_or(0, |elapsed| elapsed.as_millis() as u64)
-}
-
-/// Seconds since the Unix epoch: the time of Graphite points sent with
-/// `-1`, and what relative times in the HTTP API count from.
-pub(crate) fn unix_now() -> i64 {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    since_epoch.map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
-}
 
 /// How the server listens and what it tolerates.
 #[derive(Debug, Clone)]
@@ -215,7 +203,7 @@ pub struct Server {
     http_listener: Option<TcpListener>,
     graphite_listener: Option<TcpListener>,
     store: Arc<dyn Backend>,
-    stats: Arc<Stats>,
+    counters: Arc<Counters>,
     config: Config,
 }
 
@@ -240,7 +228,7 @@ impl Server {
         let listener = bind(config.addr)?;
         let http_listener = config.http_addr.map(bind).transpose()?;
         let graphite_listener = config.graphite_addr.map(bind).transpose()?;
-        Ok(Server { listener, http_listener, graphite_listener, store, stats: Arc::default(), config })
+        Ok(Server { listener, http_listener, graphite_listener, store, counters: Arc::default(), config })
     }
 
     /// The address the HTTP API listens on, if it is on.
@@ -263,8 +251,8 @@ impl Server {
     }
 
     /// The server's counters, shared with its connections.
-    pub fn stats(&self) -> Arc<Stats> {
-        Arc::clone(&self.stats)
+    pub fn counters(&self) -> Arc<Counters> {
+        Arc::clone(&self.counters)
     }
 
     /// Serves until `shutdown` is cancelled, then drains connections and
@@ -293,7 +281,7 @@ impl Server {
             let limits = self.config.http_limits.clone();
             let state = http::AppState::new(
                 Arc::clone(&self.store),
-                Arc::clone(&self.stats),
+                Arc::clone(&self.counters),
                 self.config.auth_token.clone(),
                 limits.clone(),
             );
@@ -306,14 +294,14 @@ impl Server {
                 limits,
                 handshake_timeout: self.config.handshake_timeout,
                 shutdown_grace: self.config.shutdown_grace,
-                stats: Arc::clone(&self.stats),
+                counters: Arc::clone(&self.counters),
             };
             tracker.spawn(listener.run(shutdown.clone(), tracker.clone()));
         }
         let context = Arc::new(Context {
             store: Arc::clone(&self.store),
             committer: Committer::new(Arc::clone(&self.store)),
-            stats: Arc::clone(&self.stats),
+            counters: Arc::clone(&self.counters),
             limits: handler::Limits {
                 max_line_bytes: self.config.max_line_bytes,
                 max_key_bytes: self.config.max_key_bytes,

@@ -2,7 +2,7 @@
 
 use crate::connection::{Connection, Context, Dialect};
 use crate::slots::ConnectionSlots;
-use crate::stats::Stats;
+use crate::stats::Counters;
 use crate::throttle::Throttle;
 use crate::tls::TlsConfig;
 use std::net::SocketAddr;
@@ -29,16 +29,16 @@ impl Listener {
     pub(crate) async fn run(self, shutdown: CancellationToken, tracker: TaskTracker) {
         let mut backoff = FIRST_BACKOFF;
         while let Some((stream, peer)) = accept(&self.listener, &mut backoff, &shutdown).await {
-            let stats = &self.context.stats;
+            let counters = &self.context.counters;
             let needs_proof = self.tls.is_some() || self.context.auth.is_some();
             let Some(mut slot) = self.slots.admit(needs_proof) else {
-                refuse(stats, peer);
+                refuse(counters, peer);
                 continue;
             };
             // Replies are written whole per batch; Nagle would only delay them.
             let _ = stream.set_nodelay(true);
-            stats.connections_accepted.fetch_add(1, Ordering::Relaxed);
-            stats.connections_open.fetch_add(1, Ordering::Relaxed);
+            counters.connections_accepted.fetch_add(1, Ordering::Relaxed);
+            counters.connections_open.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%peer, "accepted a connection");
             let (context, tls, shutdown) = (Arc::clone(&self.context), self.tls.clone(), shutdown.clone());
             let dialect = self.dialect;
@@ -51,7 +51,7 @@ impl Listener {
                         // The handshake runs in the connection's task, under
                         // a timeout: a slow client holds up no one else.
                         let stream =
-                            tls.handshake(stream, peer, context.handshake_timeout, &context.stats).await;
+                            tls.handshake(stream, peer, context.handshake_timeout, &context.counters).await;
                         // Without a token, the handshake was the proof.
                         let established = context.auth.is_some() || slot.establish();
                         match stream {
@@ -61,13 +61,13 @@ impl Listener {
                                     .await
                             }
                             Some(_) => {
-                                context.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+                                context.counters.connections_refused.fetch_add(1, Ordering::Relaxed);
                             }
                             None => {}
                         }
                     }
                 }
-                context.stats.connections_open.fetch_sub(1, Ordering::Relaxed);
+                context.counters.connections_open.fetch_sub(1, Ordering::Relaxed);
             });
         }
     }
@@ -113,8 +113,8 @@ pub(crate) async fn accept(
 
 /// Counts a connection refused for want of a slot (it is then dropped),
 /// logging at most once a second.
-pub(crate) fn refuse(stats: &Stats, peer: SocketAddr) {
-    stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+pub(crate) fn refuse(counters: &Counters, peer: SocketAddr) {
+    counters.connections_refused.fetch_add(1, Ordering::Relaxed);
     if let Some(left_out) = REFUSALS.allow() {
         tracing::warn!(%peer, left_out, "refusing a connection: the connection limit is reached");
     }

@@ -2,7 +2,7 @@
 //! chain and a private key from PEM files.
 
 use crate::error::{Error, Result};
-use crate::stats::Stats;
+use crate::stats::Counters;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::net::SocketAddr;
@@ -59,7 +59,7 @@ impl TlsConfig {
         stream: TcpStream,
         peer: SocketAddr,
         timeout: Duration,
-        stats: &Stats,
+        stats: &Counters,
     ) -> Option<TlsStream<TcpStream>> {
         let error = match tokio::time::timeout(timeout, self.acceptor.accept(stream)).await {
             Ok(Ok(stream)) => return Some(stream),

@@ -18,10 +18,7 @@ pub(crate) struct Aside {
 impl Aside {
     /// The salvage folder of an open of the store in `data_dir`.
     pub(crate) fn new(data_dir: &Path) -> Aside {
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let stamp = eardrum_protocol::clock::unix_seconds();
         Aside { folder: data_dir.join("damaged").join(stamp.to_string()), created: false }
     }
 

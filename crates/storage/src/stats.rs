@@ -1,7 +1,9 @@
 //! What a store reports about itself.
 
+use serde::{Deserialize, Serialize};
+
 /// A snapshot of the store's size and activity, for monitoring.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Stats {
     /// Distinct keys.
@@ -30,7 +32,7 @@ pub struct Stats {
 }
 
 /// How a front end's shipping goes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ShippingStats {
     /// Points sent since start (a point sent again after a failure counts
@@ -45,18 +47,13 @@ pub struct ShippingStats {
     /// Every point acknowledged before this time (Unix milliseconds) is in
     /// the remote store; 0 until a first round has finished.
     pub caught_up_unix_ms: u64,
-}
-
-impl ShippingStats {
-    /// How far shipping is behind at `now_unix_ms`: points acknowledged
-    /// longer ago than this are in the remote store.
-    pub fn lag_ms(&self, now_unix_ms: u64) -> u64 {
-        now_unix_ms.saturating_sub(self.caught_up_unix_ms)
-    }
+    /// How far shipping was behind when these figures were taken: points
+    /// acknowledged longer ago than this are in the remote store.
+    pub lag_ms: u64,
 }
 
 /// What one checkpoint did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CheckpointStats {
     /// Its generation number (one more per checkpoint, kept across restarts).
@@ -72,11 +69,4 @@ pub struct CheckpointStats {
     pub windows_written: u64,
     /// Bytes of block and manifest files it wrote.
     pub bytes_written: u64,
-}
-
-impl Stats {
-    /// Bytes on disk, blocks and log together.
-    pub fn disk_bytes(&self) -> u64 {
-        self.block_bytes + self.log_bytes
-    }
 }

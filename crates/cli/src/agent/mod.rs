@@ -10,11 +10,12 @@ mod collector;
 mod system;
 
 use crate::args::AgentArgs;
-use crate::commands::{connect, unix_now};
+use crate::commands::connect;
 use anyhow::Context;
 use buffer::Buffer;
 use collector::Collector;
 use eardrum_client::{Client, ClientError};
+use eardrum_protocol::clock::unix_seconds;
 use std::time::{Duration, Instant};
 
 /// One point to send.
@@ -52,9 +53,9 @@ pub(crate) fn run(args: AgentArgs) -> anyhow::Result<()> {
         Sender { client: None, backoff: FIRST_BACKOFF, next_attempt: Instant::now(), refused: 0 };
     if args.once {
         // Rates need two readings: take the first a second before.
-        collector.collect(unix_now());
+        collector.collect(unix_seconds());
         std::thread::sleep(Duration::from_secs(1));
-        buffer.push(collector.collect(unix_now()))?;
+        buffer.push(collector.collect(unix_seconds()))?;
         // --timeout bounds the retries too (0: retry until it works).
         // (clap checked that it is a finite duration; one too far to be an
         // instant is no deadline at all.)
@@ -73,8 +74,8 @@ pub(crate) fn run(args: AgentArgs) -> anyhow::Result<()> {
     tracing::info!(host, interval_s = args.interval.as_secs_f64(), server = address(&args), "agent started");
     let start = Instant::now();
     for round in 1u32.. {
-        let mut points = collector.collect(unix_now());
-        let timestamp = points.first().map_or_else(unix_now, |p| p.timestamp);
+        let mut points = collector.collect(unix_seconds());
+        let timestamp = points.first().map_or_else(unix_seconds, |p| p.timestamp);
         // The agent's own figures go with each round.
         for (name, value) in [
             ("buffered", buffer.len() as f64),

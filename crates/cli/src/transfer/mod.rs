@@ -12,8 +12,9 @@
 mod format;
 
 use crate::args::{ExportArgs, ImportArgs};
-use crate::commands::{connect, unix_now};
+use crate::commands::connect;
 use anyhow::{bail, Context};
+use eardrum_protocol::clock::unix_seconds;
 use eardrum_storage::names::Pattern;
 use format::{CsvColumns, Format};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -114,7 +115,7 @@ pub(crate) fn import(args: ImportArgs) -> anyhow::Result<()> {
 
 /// `eardrum export [PATTERN]`.
 pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let now = unix_now();
+    let now = unix_seconds();
     let time = |text: &Option<String>, default: i64| match text {
         None => Ok(default),
         Some(text) => eardrum_server::parse_time(text, now).map_err(|reason| anyhow::anyhow!(reason)),

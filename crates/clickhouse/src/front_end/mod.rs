@@ -13,13 +13,14 @@ mod reads;
 mod shipper;
 
 use crate::{ClickHouse, Version};
+use eardrum_protocol::clock::{unix_micros, unix_millis};
 use eardrum_storage::{Backend, Keys, Options, Sample, ScanCursor, ShippingStats, Stats, SyncMode, Ticket};
 use outbox::Outbox;
 use parking_lot::RwLock;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// How often the shipper sends what was put, by default.
 pub const DEFAULT_SHIP_INTERVAL: Duration = Duration::from_secs(1);
@@ -268,6 +269,7 @@ impl Backend for FrontEnd {
         shipping.inserts = counters.inserts.load(Ordering::Relaxed);
         shipping.failed_attempts = counters.failed_attempts.load(Ordering::Relaxed);
         shipping.caught_up_unix_ms = counters.caught_up_unix_ms.load(Ordering::Relaxed);
+        shipping.lag_ms = unix_millis().saturating_sub(shipping.caught_up_unix_ms);
         shipping.outboxes_waiting = outboxes.len().saturating_sub(1) as u64;
         total.shipping = Some(shipping);
         for outbox in outboxes {
@@ -336,13 +338,8 @@ impl SealVersions {
     /// A version for sealing now: the time, and above the floor, so that
     /// an outbox's keys come after every earlier outbox's in `get *`.
     fn next(&mut self) -> u64 {
-        self.clock.next(now_micros().max((self.floor >> 12) + 1))
+        self.clock.next(unix_micros().max((self.floor >> 12) + 1))
     }
-}
-
-/// The time now in Unix microseconds.
-fn now_micros() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
 /// This front end's number in the versions it writes (see [`Version`]):
@@ -353,7 +350,7 @@ fn node_number(dir: &Path) -> u16 {
     if let Some(number) = std::fs::read_to_string(&path).ok().and_then(|text| text.trim().parse().ok()) {
         return number;
     }
-    let seed = now_micros() ^ u64::from(std::process::id()).rotate_left(32);
+    let seed = unix_micros() ^ u64::from(std::process::id()).rotate_left(32);
     let number = (seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as u16;
     if let Err(error) = std::fs::write(&path, format!("{number}\n")) {
         tracing::warn!(%error, path = %path.display(), "could not keep the front end's number");

@@ -85,7 +85,7 @@ impl Shared {
     pub(super) fn ship_round(&self) -> Option<Duration> {
         let mut state = self.shipping.lock();
         // Everything acknowledged before now is sealed in this round.
-        let round_start_ms = super::now_micros() / 1000;
+        let round_start_ms = eardrum_protocol::clock::unix_millis();
         if !state.schema_ready {
             match self.clickhouse.ensure_schema() {
                 Ok(()) => state.schema_ready = true,

@@ -26,7 +26,7 @@ mod tests;
 pub(crate) use serve::HttpListener;
 
 use crate::auth::{bearer_token, AuthToken};
-use crate::stats::Stats;
+use crate::stats::{Counters, Stats};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
@@ -36,7 +36,6 @@ use axum::{Json, Router};
 use eardrum_storage::names::{Found, NameIndex, Pattern};
 use eardrum_storage::Backend;
 use failure::{error, off_workers, ApiError, ApiResult, ReadSlots};
-use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -44,7 +43,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 pub(crate) struct AppState {
     pub(crate) store: Arc<dyn Backend>,
-    pub(crate) stats: Arc<Stats>,
+    pub(crate) counters: Arc<Counters>,
     /// When set, every request must carry it as a bearer token.
     pub(crate) auth: Option<AuthToken>,
     /// The keys by level, for name patterns; catches up with the store
@@ -60,12 +59,12 @@ impl AppState {
     /// The state of the API over `store`.
     pub(crate) fn new(
         store: Arc<dyn Backend>,
-        stats: Arc<Stats>,
+        counters: Arc<Counters>,
         auth: Option<AuthToken>,
         limits: HttpLimits,
     ) -> AppState {
         let reads = ReadSlots::new(limits.max_concurrent_reads, limits.read_queue_timeout);
-        AppState { store, stats, auth, names: Arc::default(), limits, reads }
+        AppState { store, counters, auth, names: Arc::default(), limits, reads }
     }
 }
 
@@ -146,7 +145,7 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
     if presented.is_some_and(|presented| token.matches(presented)) {
         return next.run(request).await;
     }
-    state.stats.auth_failures.fetch_add(1, Ordering::Relaxed);
+    state.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
     let message = match presented {
         None => "this server requires a token: send the header `Authorization: Bearer <token>`",
         Some(_) => "the bearer token is wrong",
@@ -159,56 +158,15 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
 }
 
 /// `GET /api/v1/stats`: sizes, counters and the last checkpoint.
-async fn stats(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    // Stats lists the data folder: a little file-system work, off the
-    // async workers.
+async fn stats(State(state): State<AppState>) -> ApiResult<Json<Stats>> {
+    Ok(Json(gather_stats(&state).await?))
+}
+
+/// The store's figures and the counters, as one [`Stats`].
+pub(crate) async fn gather_stats(state: &AppState) -> ApiResult<Stats> {
+    // The store's figures list the data folder: a little file-system work,
+    // off the async workers.
     let store = Arc::clone(&state.store);
     let storage = off_workers(move || store.stats()).await?;
-    let per_point = |bytes: u64| if storage.points == 0 { 0.0 } else { bytes as f64 / storage.points as f64 };
-    let counter = |value: &std::sync::atomic::AtomicU64| value.load(Ordering::Relaxed);
-    let server = &state.stats;
-    Ok(Json(json!({
-        "series": storage.series,
-        "points": storage.points,
-        "memory_bytes": storage.memory_bytes,
-        "memory_bytes_per_point": per_point(storage.memory_bytes),
-        "disk_bytes": storage.disk_bytes(),
-        "block_bytes": storage.block_bytes,
-        "disk_bytes_per_point": per_point(storage.disk_bytes()),
-        "log_bytes": storage.log_bytes,
-        "log_bytes_written": storage.log_bytes_written,
-        "records_replayed": storage.records_replayed,
-        "checkpoints": storage.checkpoints,
-        "last_checkpoint": storage.last_checkpoint.map(|c| json!({
-            "generation": c.generation,
-            "finished_unix_ms": c.finished_unix_ms,
-            "duration_ms": c.duration_ms,
-            "longest_stall_ms": c.longest_stall_ms,
-            "windows_written": c.windows_written,
-            "bytes_written": c.bytes_written,
-        })),
-        "shipping": storage.shipping.as_ref().map(|s| json!({
-            "points_shipped": s.points_shipped,
-            "inserts": s.inserts,
-            "failed_attempts": s.failed_attempts,
-            "outboxes_waiting": s.outboxes_waiting,
-            "caught_up_unix_ms": s.caught_up_unix_ms,
-            "lag_ms": s.lag_ms(crate::unix_now_ms()),
-        })),
-        "connections_open": counter(&server.connections_open),
-        "connections_accepted": counter(&server.connections_accepted),
-        "connections_refused": counter(&server.connections_refused),
-        "connections_closed_idle": counter(&server.connections_closed_idle),
-        "puts_stored": counter(&server.puts_stored),
-        "gets": counter(&server.gets),
-        "errors": counter(&server.errors),
-        "keys_too_long": counter(&server.keys_too_long),
-        "series_refused": counter(&server.series_refused),
-        "reply_stalls": counter(&server.reply_stalls),
-        "auth_failures": counter(&server.auth_failures),
-        "tls_handshake_failures": counter(&server.tls_handshake_failures),
-        "graphite_points_stored": counter(&server.graphite_points_stored),
-        "graphite_points_not_stored": counter(&server.graphite_points_not_stored),
-        "graphite_lines_rejected": counter(&server.graphite_lines_rejected),
-    })))
+    Ok(Stats::new(storage, state.counters.values()))
 }

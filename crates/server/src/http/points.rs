@@ -5,9 +5,9 @@ use super::failure::{ApiError, ApiResult};
 use super::limits::Budget;
 use super::range::{consolidate, parse_time, Aggregation};
 use super::{find_names, query_params, AppState};
-use crate::unix_now;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
+use eardrum_protocol::clock::unix_seconds;
 use eardrum_protocol::PyFloat;
 use eardrum_storage::names::Pattern;
 use eardrum_storage::{Backend, Keys, ScanCursor};
@@ -42,7 +42,7 @@ struct Request {
 /// an answer too large is a 422 rather than a reply cut short; then they
 /// are read again and streamed, a batch at a time.
 pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Response> {
-    let now = unix_now();
+    let now = unix_seconds();
     let reads = state.reads.clone();
     let max_reply_bytes = state.limits.max_reply_bytes;
     reads

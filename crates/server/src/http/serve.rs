@@ -10,7 +10,7 @@ use super::limits::HttpLimits;
 use crate::auth::{bearer_token, AuthToken};
 use crate::listener;
 use crate::slots::{ConnectionSlots, Slot};
-use crate::stats::Stats;
+use crate::stats::Counters;
 use crate::tls::TlsConfig;
 use axum::body::Body;
 use axum::extract::Request;
@@ -45,7 +45,7 @@ pub(crate) struct HttpListener {
     pub(crate) limits: HttpLimits,
     pub(crate) handshake_timeout: Duration,
     pub(crate) shutdown_grace: Duration,
-    pub(crate) stats: Arc<Stats>,
+    pub(crate) counters: Arc<Counters>,
 }
 
 impl HttpListener {
@@ -56,16 +56,16 @@ impl HttpListener {
         while let Some((stream, peer)) = listener::accept(&this.listener, &mut backoff, &shutdown).await {
             let needs_proof = this.tls.is_some() || this.auth.is_some();
             let Some(slot) = this.slots.admit(needs_proof) else {
-                listener::refuse(&this.stats, peer);
+                listener::refuse(&this.counters, peer);
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            this.stats.connections_accepted.fetch_add(1, Ordering::Relaxed);
-            this.stats.connections_open.fetch_add(1, Ordering::Relaxed);
+            this.counters.connections_accepted.fetch_add(1, Ordering::Relaxed);
+            this.counters.connections_open.fetch_add(1, Ordering::Relaxed);
             let (this, shutdown) = (Arc::clone(&this), shutdown.clone());
             tracker.spawn(async move {
                 this.connection(stream, peer, slot, shutdown).await;
-                this.stats.connections_open.fetch_sub(1, Ordering::Relaxed);
+                this.counters.connections_open.fetch_sub(1, Ordering::Relaxed);
             });
         }
     }
@@ -82,13 +82,13 @@ impl HttpListener {
             // Pending only if it must send the token, which `serve` sees.
             None => self.serve(stream, peer, slot, deadline, shutdown).await,
             Some(tls) => {
-                let Some(stream) = tls.handshake(stream, peer, self.handshake_timeout, &self.stats).await
+                let Some(stream) = tls.handshake(stream, peer, self.handshake_timeout, &self.counters).await
                 else {
                     return;
                 };
                 // Without a token, the handshake was the proof.
                 if self.auth.is_none() && !slot.establish() {
-                    self.stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+                    self.counters.connections_refused.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
                 self.serve(stream, peer, slot, deadline, shutdown).await;
@@ -115,11 +115,11 @@ impl HttpListener {
         let service = {
             let (app, auth, watch, slot) =
                 (self.app.clone(), self.auth.clone(), Arc::clone(&watch), Arc::clone(&slot));
-            let stats = Arc::clone(&self.stats);
+            let counters = Arc::clone(&self.counters);
             hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let (app, watch) = (app.clone(), Arc::clone(&watch));
                 lock(&watch).begin_request();
-                let refused = establish_on_token(&auth, &slot, &request, &stats);
+                let refused = establish_on_token(&auth, &slot, &request, &counters);
                 async move {
                     let response = match refused {
                         Some(response) => response,
@@ -150,12 +150,12 @@ impl HttpListener {
                     let now = Instant::now();
                     if lock(&watch).head_overdue(now, header_timeout) {
                         tracing::debug!(%peer, "closing an HTTP connection: its request head took too long");
-                        self.stats.connections_closed_idle.fetch_add(1, Ordering::Relaxed);
+                        self.counters.connections_closed_idle.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
                     if now >= deadline && !lock(&slot).is_established() {
                         tracing::debug!(%peer, "closing an HTTP connection that did not authenticate in time");
-                        self.stats.auth_failures.fetch_add(1, Ordering::Relaxed);
+                        self.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
                 }
@@ -175,7 +175,7 @@ fn establish_on_token(
     auth: &Option<AuthToken>,
     slot: &Mutex<Slot>,
     request: &hyper::Request<hyper::body::Incoming>,
-    stats: &Stats,
+    counters: &Counters,
 ) -> Option<Response> {
     let token = auth.as_ref()?;
     let mut slot = lock(slot);
@@ -186,7 +186,7 @@ fn establish_on_token(
     if !presented.is_some_and(|presented| token.matches(presented)) || slot.establish() {
         return None;
     }
-    stats.connections_refused.fetch_add(1, Ordering::Relaxed);
+    counters.connections_refused.fetch_add(1, Ordering::Relaxed);
     let mut response = super::failure::error(
         StatusCode::SERVICE_UNAVAILABLE,
         "the connection limit is reached (--max-connections): retry shortly",

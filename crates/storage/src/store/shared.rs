@@ -10,7 +10,7 @@ use crate::wal::mark::SyncedMark;
 use crate::{CheckpointStats, Options};
 use parking_lot::Mutex;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// The part of the store the background threads need too.
 #[derive(Debug)]
@@ -131,9 +131,7 @@ impl Shared {
         checkpoint::remove_obsolete_files(&self.dir, &manifest, Some(&current));
         let stats = CheckpointStats {
             generation: manifest.generation,
-            finished_unix_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
+            finished_unix_ms: eardrum_protocol::clock::unix_millis(),
             duration_ms: started.elapsed().as_millis() as u64,
             longest_stall_ms: longest_stall.as_millis() as u64,
             windows_written: snapshot.windows.len() as u64,

@@ -12,10 +12,10 @@ use super::failure::{ApiError, ApiResult};
 use super::limits::Budget;
 use super::range::parse_time;
 use super::{find_names, AppState};
-use crate::unix_now;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
+use eardrum_protocol::clock::unix_seconds;
 use eardrum_protocol::PyFloat;
 use eardrum_storage::names::Pattern;
 use functions::{evaluate, Context};
@@ -39,7 +39,7 @@ pub(crate) async fn render(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let now = unix_now();
+    let now = unix_seconds();
     let reads = state.reads.clone();
     let max_reply_bytes = state.limits.max_reply_bytes;
     // Parsing the targets is work proportional to the request: it too runs
