@@ -73,7 +73,7 @@ def against_null(args, threads):
                 break
             except OSError:
                 time.sleep(0.05)
-        return bench(args, ["--addr", f"127.0.0.1:{port}", "--no-query"])
+        return bench(args, ["--port", str(port), "--no-query"])
     finally:
         server.kill()
         server.wait()

@@ -111,7 +111,7 @@ def one_run(args):
     try:
         wait_for_port(port)
         cpu_before = cpu_seconds(server.pid), cpu_seconds(clickhouse.pid)
-        report = bench(args, ["--addr", f"127.0.0.1:{port}", "--no-query"])
+        report = bench(args, ["--port", str(port), "--no-query"])
         acked = time.time()
         total = args.series * args.points
         count_query = "SELECT count() FROM (SELECT key, timestamp FROM bench.points GROUP BY key, timestamp)"

@@ -48,7 +48,7 @@ def run_eardrum(args, work):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port)
     before = cpu_seconds(server.pid)
-    report = bench(args, ["--addr", f"127.0.0.1:{port}"])
+    report = bench(args, ["--port", str(port)])
     cpu = cpu_seconds(server.pid) - before
     rss = peak_rss(server.pid)
     server.send_signal(signal.SIGTERM)  # final checkpoint: blocks on disk, log deleted
@@ -83,7 +83,7 @@ def run_victoria(args, work):
             "time": end, "nocache": 1})
         before = cpu_seconds(server.pid)
         started = time.time()
-        bench(args, ["--graphite", "--addr", f"127.0.0.1:{graphite}", "--no-query"])
+        bench(args, ["--graphite", "--port", str(graphite), "--no-query"])
         counted = 0
         while counted < total:
             if time.time() - started > 600:

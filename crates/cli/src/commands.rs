@@ -1,13 +1,12 @@
-//! The one-shot client commands: `eardrum put` and `eardrum get`.
+//! The one-shot client commands: `eardrum put`, `eardrum get` and
+//! `eardrum stats`.
 
-use crate::args::{ClientSecurity, GetArgs, PutArgs, Remote, StatsArgs};
+use crate::args::{GetArgs, PutArgs, StatsArgs};
+use crate::remote::{connect, explain, http_agent, read_token};
 use anyhow::Context;
-use eardrum_client::{Client, ClientError, ConnectOptions, Metrics, PyFloat, TlsOptions};
+use eardrum_client::{Metrics, PyFloat};
 use eardrum_server::Stats;
 use std::io::Write;
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 /// `eardrum put KEY VALUE [TIMESTAMP]`.
 pub(crate) fn put(args: PutArgs) -> anyhow::Result<()> {
@@ -20,16 +19,20 @@ pub(crate) fn put(args: PutArgs) -> anyhow::Result<()> {
 /// `eardrum get KEY [--json]`: rows as the protocol prints them, or JSON.
 pub(crate) fn get(args: GetArgs) -> anyhow::Result<()> {
     let mut client = connect(&args.remote)?;
-    let metrics =
-        client.get(&args.key).map_err(|error| explain(error, &args.remote)).context("reading points")?;
+    // `*` is the protocol's every key.
+    let metrics = match args.key.as_str() {
+        "*" => client.get_all(),
+        key => client.get(key),
+    };
+    let metrics = metrics.map_err(|error| explain(error, &args.remote)).context("reading points")?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer(&mut out, &to_json(&metrics))?;
         writeln!(out)?;
     } else {
         for (key, points) in &metrics {
-            for &(timestamp, value) in points {
-                writeln!(out, "{key} {} {timestamp}", PyFloat(value))?;
+            for point in points {
+                writeln!(out, "{key} {} {}", PyFloat(point.value), point.timestamp)?;
             }
         }
     }
@@ -39,11 +42,16 @@ pub(crate) fn get(args: GetArgs) -> anyhow::Result<()> {
 
 /// `eardrum stats`: the server's statistics, readably or as JSON.
 pub(crate) fn stats(args: StatsArgs) -> anyhow::Result<()> {
-    let security = &args.security;
+    let endpoint = &args.endpoint;
+    let security = &endpoint.security;
     let tls = security.tls || security.tls_ca.is_some();
     let scheme = if tls { "https" } else { "http" };
-    let url = format!("{scheme}://{}:{}/api/v1/stats", args.host, args.http_port);
-    let mut request = http_agent(security)?.get(&url);
+    let host = match endpoint.host.contains(':') {
+        true => format!("[{}]", endpoint.host),
+        false => endpoint.host.clone(),
+    };
+    let url = format!("{scheme}://{host}:{}/api/v1/stats", args.http_port);
+    let mut request = http_agent(endpoint)?.get(&url);
     if let Some(path) = &security.auth_token_file {
         request = request.header("Authorization", format!("Bearer {}", read_token(path)?));
     }
@@ -174,78 +182,6 @@ fn bytes(count: u64) -> String {
     }
 }
 
-/// Connects with the command line's host, port, timeout, TLS and token.
-pub(crate) fn connect(remote: &Remote) -> anyhow::Result<Client> {
-    let security = &remote.security;
-    let options = ConnectOptions {
-        timeout: timeout(remote)?,
-        tls: (security.tls || security.tls_ca.is_some())
-            .then(|| TlsOptions { ca_file: security.tls_ca.clone(), server_name: None }),
-        auth_token: security.auth_token_file.as_deref().map(read_token).transpose()?,
-    };
-    let addr = match remote.host.contains(':') {
-        true => format!("[{}]:{}", remote.host, remote.port),
-        false => format!("{}:{}", remote.host, remote.port),
-    };
-    Ok(Client::connect_with(&addr, &options)?)
-}
-
-/// Adds a hint to an `error` reply when no token was given: a server that
-/// requires one answers the first request so, and closes.
-fn explain(error: ClientError, remote: &Remote) -> anyhow::Error {
-    let hint = matches!(error, ClientError::Server { .. }) && remote.security.auth_token_file.is_none();
-    let error = anyhow::Error::new(error);
-    match hint {
-        true => {
-            error.context("the server refused the request (if it requires a token, pass --auth-token-file)")
-        }
-        false => error,
-    }
-}
-
-/// Reads a token file as the server does: its content without the line
-/// end an editor adds.
-pub(crate) fn read_token(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the token file {}", path.display()))?;
-    let token = text.trim_end_matches(['\n', '\r']);
-    anyhow::ensure!(
-        eardrum_protocol::auth::is_valid_token(token.as_bytes()),
-        "the token file {} must hold one token: no whitespace or control characters",
-        path.display()
-    );
-    Ok(token.to_owned())
-}
-
-/// An HTTP agent that trusts `--tls-ca` when given, else the usual roots.
-fn http_agent(security: &ClientSecurity) -> anyhow::Result<ureq::Agent> {
-    use ureq::tls::{Certificate, RootCerts, TlsConfig};
-    let mut tls = TlsConfig::builder();
-    if let Some(path) = &security.tls_ca {
-        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let certs = ureq::tls::parse_pem(&pem)
-            .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(Ok(cert)),
-                Ok(_) => None,
-                Err(error) => Some(Err(error)),
-            })
-            .collect::<Result<Vec<Certificate<'static>>, _>>()
-            .with_context(|| format!("reading certificates from {}", path.display()))?;
-        tls = tls.root_certs(RootCerts::Specific(Arc::new(certs)));
-    }
-    Ok(ureq::Agent::config_builder().tls_config(tls.build()).build().new_agent())
-}
-
-fn timeout(remote: &Remote) -> anyhow::Result<Option<Duration>> {
-    if remote.timeout == 0.0 {
-        return Ok(None);
-    }
-    let seconds = remote.timeout;
-    Duration::try_from_secs_f64(seconds)
-        .map(Some)
-        .map_err(|_| anyhow::anyhow!("--timeout must be a non-negative number of seconds, not {seconds}"))
-}
-
 /// `{"key": [[timestamp, value], ...]}` in server order. JSON has no NaN or
 /// infinities, so those become the strings Python prints for them.
 fn to_json(metrics: &Metrics) -> serde_json::Value {
@@ -254,10 +190,12 @@ fn to_json(metrics: &Metrics) -> serde_json::Value {
         .map(|(key, points)| {
             let rows = points
                 .iter()
-                .map(|&(timestamp, value)| {
-                    let value = serde_json::Number::from_f64(value)
-                        .map_or_else(|| serde_json::Value::String(PyFloat(value).to_string()), Into::into);
-                    serde_json::json!([timestamp, value])
+                .map(|point| {
+                    let value = serde_json::Number::from_f64(point.value).map_or_else(
+                        || serde_json::Value::String(PyFloat(point.value).to_string()),
+                        Into::into,
+                    );
+                    serde_json::json!([point.timestamp, value])
                 })
                 .collect();
             (key.clone(), serde_json::Value::Array(rows))
@@ -269,13 +207,14 @@ fn to_json(metrics: &Metrics) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eardrum_client::Point;
     use eardrum_test_support::fields::{each_number_changed, numbered};
 
     #[test]
     fn json_keeps_server_order_and_spells_out_non_finite_values() {
         let mut metrics = Metrics::new();
-        metrics.insert("z".into(), vec![(1, 1.5), (2, f64::NAN)]);
-        metrics.insert("a".into(), vec![(3, f64::NEG_INFINITY)]);
+        metrics.insert("z".into(), vec![Point::new(1, 1.5), Point::new(2, f64::NAN)]);
+        metrics.insert("a".into(), vec![Point::new(3, f64::NEG_INFINITY)]);
         let text = to_json(&metrics).to_string();
         assert_eq!(text, r#"{"z":[[1,1.5],[2,"nan"]],"a":[[3,"-inf"]]}"#);
     }

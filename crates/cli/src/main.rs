@@ -4,6 +4,7 @@ mod agent;
 mod args;
 mod bench;
 mod commands;
+mod remote;
 mod serve;
 mod shell;
 mod transfer;

@@ -1,7 +1,7 @@
 //! `eardrum shell`: an interactive prompt over one connection.
 
 use crate::args::Remote;
-use crate::commands::connect;
+use crate::remote::connect;
 use eardrum_client::{Client, PyFloat, Reply};
 use eardrum_protocol::Request;
 use rustyline::error::ReadlineError;
@@ -25,9 +25,9 @@ pub(crate) fn run(remote: Remote) -> anyhow::Result<()> {
         // A missing history file is the normal first run.
         let _ = editor.load_history(path);
     }
-    let prompt = format!("eardrum {}:{}> ", remote.host, remote.port);
+    let prompt = format!("eardrum {}> ", remote.address());
     let mut client = Some(connect(&remote)?);
-    println!("connected to {}:{}; type help for help, Ctrl-D to leave", remote.host, remote.port);
+    println!("connected to {}; type help for help, Ctrl-D to leave", remote.address());
     loop {
         let line = match editor.readline(&prompt) {
             Ok(line) => line,

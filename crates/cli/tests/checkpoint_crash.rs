@@ -7,7 +7,7 @@
 mod common;
 
 use common::ServerProcess;
-use eardrum_client::{Client, Metrics};
+use eardrum_client::{Client, Metrics, Point};
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 
@@ -28,7 +28,7 @@ struct Model {
 
 impl Model {
     fn put_all(&mut self, client: &mut Client, points: &[(String, f64, i64)]) {
-        client.put_many(points.iter().map(|(k, v, t)| (k.as_str(), *v, *t))).unwrap();
+        client.put_many(points.iter().map(|(k, v, t)| (k, Point::new(*t, *v)))).unwrap();
         for (key, value, timestamp) in points {
             if !self.points.contains_key(key) {
                 self.order.push(key.clone());
@@ -41,7 +41,7 @@ impl Model {
         let keys: Vec<&String> = stored.keys().collect();
         assert_eq!(keys, self.order.iter().collect::<Vec<_>>(), "key order");
         for (key, points) in stored {
-            let expected: Vec<(i64, f64)> = self.points[key].iter().map(|(&t, &v)| (t, v)).collect();
+            let expected: Vec<Point> = self.points[key].iter().map(|(&t, &v)| Point::new(t, v)).collect();
             assert_eq!(points, &expected, "{key}");
         }
     }
@@ -81,10 +81,10 @@ fn a_crash_at_any_checkpoint_step_loses_and_duplicates_nothing() {
         assert_eq!(status.signal(), Some(libc::SIGABRT), "{step}: the failpoint was not reached");
 
         let mut server = ServerProcess::start(dir.path(), &["--checkpoint-interval", "0"]);
-        model.assert_matches(&Client::connect(server.addr()).unwrap().get("*").unwrap());
+        model.assert_matches(&Client::connect(server.addr()).unwrap().get_all().unwrap());
         // And the recovered store checkpoints and reopens cleanly.
         assert!(server.terminate().success(), "{step}");
         let server = ServerProcess::start(dir.path(), &[]);
-        model.assert_matches(&Client::connect(server.addr()).unwrap().get("*").unwrap());
+        model.assert_matches(&Client::connect(server.addr()).unwrap().get_all().unwrap());
     }
 }

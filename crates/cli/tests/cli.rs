@@ -178,7 +178,7 @@ fn bench_loads_a_server_it_starts_and_checks_every_point() {
 fn bench_fails_loudly_when_the_server_refuses_puts() {
     // A "server" that answers every line with the error reply.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let port = listener.local_addr().unwrap().port().to_string();
     std::thread::spawn(move || {
         use std::io::{BufRead, Write};
         let (stream, _) = listener.accept().unwrap();
@@ -189,7 +189,7 @@ fn bench_fails_loudly_when_the_server_refuses_puts() {
             }
         }
     });
-    let out = run(&["bench", "--addr", &addr, "--series", "10", "--points", "2", "--connections", "1"]);
+    let out = run(&["bench", "--port", &port, "--series", "10", "--points", "2", "--connections", "1"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("instead of ok"), "{}", text(&out.stderr));
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::ServerProcess;
-use eardrum_client::{Client, ClientError};
+use eardrum_client::{Client, ClientError, Point};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,8 +27,7 @@ fn write_until_stopped(
         .map(|writer| {
             let (stop, acked) = (Arc::clone(&stop), Arc::clone(&acked));
             std::thread::spawn(move || {
-                let Ok(mut client) =
-                    Client::connect_timeout(("127.0.0.1", port), Some(Duration::from_secs(5)))
+                let Ok(mut client) = Client::connect_timeout(("127.0.0.1", port), Duration::from_secs(5))
                 else {
                     return;
                 };
@@ -41,7 +40,7 @@ fn write_until_stopped(
                     } else {
                         let batch: Vec<(i64, f64)> =
                             (timestamp..timestamp + 100).map(|t| (t, t as f64 / 3.0)).collect();
-                        client.put_many(batch.iter().map(|&(t, v)| (key.as_str(), v, t))).map(|()| batch)
+                        client.put_many(batch.iter().map(|&(t, v)| (&key, Point::new(t, v)))).map(|()| batch)
                     };
                     match result {
                         Ok(points) => {
@@ -59,7 +58,8 @@ fn write_until_stopped(
 
 fn read_back(port: u16) -> Acked {
     let mut client = Client::connect(("127.0.0.1", port)).unwrap();
-    client.get("*").unwrap().into_iter().map(|(key, points)| (key, points.into_iter().collect())).collect()
+    let stored = client.get_all().unwrap().into_iter();
+    stored.map(|(key, points)| (key, points.into_iter().map(|p| (p.timestamp, p.value)).collect())).collect()
 }
 
 fn assert_every_acked_point_survived(acked: &Acked, stored: &Acked) {

@@ -108,10 +108,10 @@ fn bench_authenticates_with_a_token_file_and_is_refused_without_the_right_one() 
     let files = Files::new();
     let data = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(data.path(), &["--auth-token-file", &files.path("token")]);
-    let addr = server.addr().to_string();
+    let port = server.port.to_string();
     let bench = |extra: &[&str]| {
         let flags =
-            ["bench", "--addr", &addr, "--series", "20", "--points", "5", "--connections", "2", "--json"];
+            ["bench", "--port", &port, "--series", "20", "--points", "5", "--connections", "2", "--json"];
         run(&[&flags[..], extra].concat())
     };
     let out = bench(&["--auth-token-file", &files.path("token")]);

@@ -9,7 +9,7 @@
 //! `Client::put_many` (windows of 1024 requests, then their replies) and
 //! checks every reply is `ok`. Prints acknowledged samples per second.
 
-use eardrum_client::Client;
+use eardrum_client::{Client, Point};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,8 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let workers: Vec<_> = (0..connections)
         .map(|worker| {
             let addr = addr.clone();
-            std::thread::spawn(move || -> Result<usize, eardrum_client::ClientError> {
-                let mut client = Client::connect(addr.as_str())?;
+            std::thread::spawn(move || -> Result<usize, eardrum_client::Error> {
+                let mut client = Client::connect(addr)?;
                 let keys: Vec<String> = (0..(series / connections.max(1)).max(1))
                     .map(|s| format!("host{}.cpu{}", worker, s))
                     .collect();
@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let key = keys[i % keys.len()].as_str();
                     // Gauges with one or two decimals, 10 s apart.
                     let value = ((i * 7919) % 10_000) as f64 / 100.0;
-                    (key, value, 1_700_000_000 + 10 * (i / keys.len()) as i64)
+                    (key, Point::new(1_700_000_000 + 10 * (i / keys.len()) as i64, value))
                 });
                 client.put_many(samples)?;
                 Ok(per_connection)

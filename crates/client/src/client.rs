@@ -1,28 +1,14 @@
 //! The blocking client.
 
-use crate::error::{ClientError, Result};
-use crate::stream::{host_of, ConnectOptions, Stream};
+use crate::address::Address;
+use crate::error::{Error, Result};
+use crate::point::{group, Metrics, Point};
+use crate::stream::{ConnectOptions, Stream};
 use eardrum_protocol::auth::write_auth_line;
 use eardrum_protocol::reply::complete_len;
-use eardrum_protocol::{format_value, Reply, Row};
-use indexmap::IndexMap;
+use eardrum_protocol::{format_value, Reply};
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
-
-/// What [`Client::get`] returns: keys in the order the server sent them,
-/// each with its `(timestamp, value)` points in ascending timestamp order.
-///
-/// ```no_run
-/// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
-/// let metrics: eardrum_client::Metrics = client.get("*")?;
-/// if let Some(points) = metrics.get("palm.cpu") {
-///     let latest = points.last().map(|&(_timestamp, value)| value);
-///     println!("palm.cpu is now {latest:?}");
-/// }
-/// # Ok::<(), eardrum_client::ClientError>(())
-/// ```
-pub type Metrics = IndexMap<String, Vec<(i64, f64)>>;
 
 /// How many puts [`Client::put_many`] sends before reading their replies.
 /// Bounded so that neither side's socket buffers fill while the other waits.
@@ -45,47 +31,47 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError::Connect`] when no address of `addr` accepts.
+    /// [`Error::Connect`] when no address of `addr` accepts.
     ///
     /// # Examples
     ///
     /// ```no_run
     /// let client = eardrum_client::Client::connect("127.0.0.1:8888")?;
-    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// # Ok::<(), eardrum_client::Error>(())
     /// ```
-    pub fn connect(addr: impl ToSocketAddrs) -> Result<Client> {
-        Client::connect_timeout(addr, None)
+    pub fn connect(addr: impl Into<Address>) -> Result<Client> {
+        Client::connect_with(addr, &ConnectOptions::default())
     }
 
-    /// Connects with a timeout that applies to connecting and to each later
-    /// read and write; `None` waits forever.
+    /// Connects with a timeout, as [`TcpStream::connect_timeout`](std::net::TcpStream::connect_timeout)
+    /// takes one, that applies to connecting and to each later read and
+    /// write.
     ///
     /// # Errors
     ///
-    /// [`ClientError::Connect`] when no address of `addr` accepts in time.
+    /// [`Error::Connect`] when no address of `addr` accepts in time.
     ///
     /// # Examples
     ///
     /// ```no_run
     /// use std::time::Duration;
     ///
-    /// let client = eardrum_client::Client::connect_timeout("localhost:8888", Some(Duration::from_secs(5)))?;
-    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// let client = eardrum_client::Client::connect_timeout("localhost:8888", Duration::from_secs(5))?;
+    /// # Ok::<(), eardrum_client::Error>(())
     /// ```
-    pub fn connect_timeout(addr: impl ToSocketAddrs, timeout: Option<Duration>) -> Result<Client> {
-        Ok(Client::over(Stream::Plain(connect_tcp(addr, timeout)?)))
+    pub fn connect_timeout(addr: impl Into<Address>, timeout: Duration) -> Result<Client> {
+        Client::connect_with(addr, &ConnectOptions { timeout: Some(timeout), ..ConnectOptions::default() })
     }
 
-    /// Connects to `addr` (`host:port`) with TLS and a token where the
-    /// options ask for them: the TLS handshake and the `auth` exchange
-    /// happen here, so a refused certificate or token fails the connect.
+    /// Connects to `addr` with a timeout, TLS and a token where the options
+    /// ask for them: the TLS handshake and the `auth` exchange happen here,
+    /// so a refused certificate or token fails the connect.
     ///
     /// # Errors
     ///
-    /// [`ClientError::Connect`] when no address accepts,
-    /// [`ClientError::Tls`] when TLS cannot be set up or the server's
-    /// certificate is not trusted, [`ClientError::Unauthorized`] when the
-    /// server refuses the token.
+    /// [`Error::Connect`] when no address accepts, [`Error::Tls`] when TLS
+    /// cannot be set up or the server's certificate is not trusted,
+    /// [`Error::Unauthorized`] when the server refuses the token.
     ///
     /// # Examples
     ///
@@ -98,12 +84,13 @@ impl Client {
     ///     ..ConnectOptions::default()
     /// };
     /// let client = Client::connect_with("metrics.example.com:8888", &options)?;
-    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// # Ok::<(), eardrum_client::Error>(())
     /// ```
-    pub fn connect_with(addr: &str, options: &ConnectOptions) -> Result<Client> {
-        let tcp = connect_tcp(addr, options.timeout)?;
+    pub fn connect_with(addr: impl Into<Address>, options: &ConnectOptions) -> Result<Client> {
+        let addr = addr.into();
+        let tcp = addr.connect_tcp(options.timeout)?;
         let stream = match &options.tls {
-            Some(tls) => Stream::tls(tcp, host_of(addr), tls)?,
+            Some(tls) => Stream::tls(tcp, addr.host(), tls)?,
             None => Stream::Plain(tcp),
         };
         let mut client = Client::over(stream);
@@ -112,10 +99,10 @@ impl Client {
             write_auth_line(&mut client.output, token);
             client.send()?;
             match client.read_ok() {
-                Err(ClientError::Server { message }) => return Err(ClientError::Unauthorized { message }),
+                Err(Error::Server { message }) => return Err(Error::Unauthorized { message }),
                 // A server that closes without a reply refused it too.
-                Err(ClientError::Closed) => {
-                    return Err(ClientError::Unauthorized { message: "connection closed".into() })
+                Err(Error::Closed) => {
+                    return Err(Error::Unauthorized { message: "connection closed".into() })
                 }
                 other => other?,
             }
@@ -123,7 +110,7 @@ impl Client {
             // Finish the handshake now, so that an untrusted certificate
             // fails the connect rather than the first request.
             while tls.conn.is_handshaking() {
-                tls.conn.complete_io(&mut tls.sock).map_err(ClientError::from_io)?;
+                tls.conn.complete_io(&mut tls.sock).map_err(Error::from_io)?;
             }
         }
         Ok(client)
@@ -138,8 +125,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError::Server`] when the server answers `error`,
-    /// [`ClientError::InvalidKey`] for a key that cannot be sent, and any
+    /// [`Error::Server`] when the server answers `error`,
+    /// [`Error::InvalidKey`] for a key that cannot be sent, and any
     /// connection failure.
     ///
     /// # Examples
@@ -148,7 +135,7 @@ impl Client {
     /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
     /// client.put("palm.cpu", 23.7, Some(1150864247))?;
     /// client.put("palm.cpu", 24.1, None)?; // now
-    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// # Ok::<(), eardrum_client::Error>(())
     /// ```
     pub fn put(&mut self, key: &str, value: f64, timestamp: Option<i64>) -> Result<()> {
         check_key(key)?;
@@ -172,19 +159,23 @@ impl Client {
     /// # Examples
     ///
     /// ```no_run
+    /// use eardrum_client::Point;
+    ///
     /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
-    /// let points = (0..1000).map(|i| ("palm.cpu", i as f64, 1150864247 + i));
+    ///
+    /// let points = (0..1000).map(|i| ("palm.cpu", Point::new(1150864247 + i, i as f64)));
     /// client.put_many(points)?;
-    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// # Ok::<(), eardrum_client::Error>(())
     /// ```
-    pub fn put_many<'k>(&mut self, points: impl IntoIterator<Item = (&'k str, f64, i64)>) -> Result<()> {
+    pub fn put_many<K: AsRef<str>>(&mut self, points: impl IntoIterator<Item = (K, Point)>) -> Result<()> {
         let mut points = points.into_iter().peekable();
         while points.peek().is_some() {
             self.output.clear();
             let mut sent = 0;
-            for (key, value, timestamp) in points.by_ref().take(PIPELINE_WINDOW) {
+            for (key, point) in points.by_ref().take(PIPELINE_WINDOW) {
+                let key = key.as_ref();
                 check_key(key)?;
-                encode_put(&mut self.output, key, value, timestamp);
+                encode_put(&mut self.output, key, point.value, point.timestamp);
                 sent += 1;
             }
             self.send()?;
@@ -192,7 +183,7 @@ impl Client {
             for _ in 0..sent {
                 if let Err(error) = self.read_ok() {
                     match error {
-                        ClientError::Server { .. } => {
+                        Error::Server { .. } => {
                             first_failure.get_or_insert(error);
                         }
                         other => return Err(other),
@@ -206,52 +197,92 @@ impl Client {
         Ok(())
     }
 
-    /// Reads the points of `key`, or of every key with `"*"`.
+    /// Reads the points of `key`.
     ///
     /// # Errors
     ///
-    /// [`ClientError::Server`] on an `error` reply,
-    /// [`ClientError::MalformedReply`] when a row is not `key value
-    /// timestamp` with a float value and an integer timestamp, and any
-    /// connection failure.
+    /// [`Error::Server`] on an `error` reply, [`Error::MalformedReply`]
+    /// when a row is not `key value timestamp` with a float value and an
+    /// integer timestamp, [`Error::InvalidKey`] for `*` (the protocol's
+    /// every key: [`get_all`](Client::get_all)), and any connection failure.
     ///
     /// # Examples
     ///
     /// ```no_run
     /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
-    /// for (key, points) in client.get("*")? {
-    ///     println!("{key}: {} points", points.len());
-    /// }
-    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// let points = client.get("palm.cpu")?.swap_remove("palm.cpu").unwrap_or_default();
+    /// # Ok::<(), eardrum_client::Error>(())
     /// ```
     pub fn get(&mut self, key: &str) -> Result<Metrics> {
-        self.send_get(key)?;
-        match self.read_reply()? {
-            Reply::Ok(rows) => Ok(group(rows)),
-            Reply::Error(message) => Err(ClientError::Server { message }),
-        }
+        check_read_key(key)?;
+        self.get_reply(key)
     }
 
-    /// Reads the points of `key`, or of every key with `"*"`, row by row as
-    /// they arrive: `visit(key, timestamp, value)` in the server's order,
-    /// without holding the reply in memory (an export of millions of
-    /// points). Returns the number of rows.
+    /// Reads the points of every key (`get *`).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Client::get).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
+    /// for (key, points) in client.get_all()? {
+    ///     println!("{key}: {} points", points.len());
+    /// }
+    /// # Ok::<(), eardrum_client::Error>(())
+    /// ```
+    pub fn get_all(&mut self) -> Result<Metrics> {
+        self.get_reply(ALL_KEYS)
+    }
+
+    /// Reads the points of `key` row by row as they arrive:
+    /// `visit(key, point)` in the server's order, without holding the reply
+    /// in memory. Returns the number of rows.
     ///
     /// # Errors
     ///
     /// As [`get`](Client::get); unlike it, rows before a malformed one have
     /// already been visited.
+    pub fn get_each(&mut self, key: &str, visit: impl FnMut(&str, Point)) -> Result<u64> {
+        check_read_key(key)?;
+        self.send_get(key)?;
+        self.read_rows(visit)
+    }
+
+    /// Reads the points of every key row by row as they arrive, as
+    /// [`get_each`](Client::get_each) does: an export of millions of points
+    /// in little memory.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_each`](Client::get_each).
     ///
     /// # Examples
     ///
     /// ```no_run
     /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
     /// let mut sum = 0.0;
-    /// client.get_each("*", |_key, _timestamp, value| sum += value)?;
-    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// client.get_all_each(|_key, point| sum += point.value)?;
+    /// # Ok::<(), eardrum_client::Error>(())
     /// ```
-    pub fn get_each(&mut self, key: &str, mut visit: impl FnMut(&str, i64, f64)) -> Result<u64> {
+    pub fn get_all_each(&mut self, visit: impl FnMut(&str, Point)) -> Result<u64> {
+        self.send_get(ALL_KEYS)?;
+        self.read_rows(visit)
+    }
+
+    /// Sends `get <key>` and reads the whole reply.
+    fn get_reply(&mut self, key: &str) -> Result<Metrics> {
         self.send_get(key)?;
+        match self.read_reply()? {
+            Reply::Ok(rows) => Ok(group(rows)),
+            Reply::Error(message) => Err(Error::Server { message }),
+        }
+    }
+
+    /// Reads the rows of a `get` reply as they arrive.
+    fn read_rows(&mut self, mut visit: impl FnMut(&str, Point)) -> Result<u64> {
         let mut status_read = false;
         let mut rows = 0;
         loop {
@@ -267,8 +298,8 @@ impl Client {
                         // read whole as `get` reads it.
                         _ => {
                             return match self.read_reply()? {
-                                Reply::Error(message) => Err(ClientError::Server { message }),
-                                Reply::Ok(_) => Err(self.fail(ClientError::MalformedReply(
+                                Reply::Error(message) => Err(Error::Server { message }),
+                                Reply::Ok(_) => Err(self.fail(Error::MalformedReply(
                                     eardrum_protocol::Error::MalformedReply {
                                         reason: "a reply that is not ok".into(),
                                     },
@@ -281,8 +312,8 @@ impl Client {
                     return Ok(rows);
                 } else {
                     match eardrum_protocol::reply::parse_row(line) {
-                        Ok((key, value, timestamp)) => visit(key, timestamp, value),
-                        Err(error) => return Err(self.fail(ClientError::MalformedReply(error))),
+                        Ok((key, value, timestamp)) => visit(key, Point::new(timestamp, value)),
+                        Err(error) => return Err(self.fail(Error::MalformedReply(error))),
                     }
                     rows += 1;
                 }
@@ -300,7 +331,7 @@ impl Client {
     /// # Errors
     ///
     /// Connection failures and malformed replies;
-    /// [`ClientError::InvalidRequest`] for a blank line, which the server
+    /// [`Error::InvalidRequest`] for a blank line, which the server
     /// would never answer, or one holding `\n`.
     ///
     /// # Examples
@@ -312,11 +343,11 @@ impl Client {
     /// if let Reply::Error(message) = client.request("got palm.cpu")? {
     ///     eprintln!("server said: {message}");
     /// }
-    /// # Ok::<(), eardrum_client::ClientError>(())
+    /// # Ok::<(), eardrum_client::Error>(())
     /// ```
     pub fn request(&mut self, line: &str) -> Result<Reply> {
         if line.trim().is_empty() || line.contains('\n') {
-            return Err(ClientError::InvalidRequest);
+            return Err(Error::InvalidRequest);
         }
         self.output.clear();
         self.output.extend_from_slice(line.as_bytes());
@@ -337,21 +368,19 @@ impl Client {
 
     fn send(&mut self) -> Result<()> {
         if self.broken {
-            return Err(ClientError::Broken);
+            return Err(Error::Broken);
         }
         let written = self.stream.write_all(&self.output).and_then(|()| self.stream.flush());
-        written.map_err(|error| self.fail(ClientError::from_io(error)))
+        written.map_err(|error| self.fail(Error::from_io(error)))
     }
 
     fn read_ok(&mut self) -> Result<()> {
         match self.read_reply()? {
             Reply::Ok(rows) if rows.is_empty() => Ok(()),
-            Reply::Ok(_) => {
-                Err(self.fail(ClientError::MalformedReply(eardrum_protocol::Error::MalformedReply {
-                    reason: "rows in the reply to a put".into(),
-                })))
-            }
-            Reply::Error(message) => Err(ClientError::Server { message }),
+            Reply::Ok(_) => Err(self.fail(Error::MalformedReply(eardrum_protocol::Error::MalformedReply {
+                reason: "rows in the reply to a put".into(),
+            }))),
+            Reply::Error(message) => Err(Error::Server { message }),
         }
     }
 
@@ -366,8 +395,8 @@ impl Client {
                         self.input.drain(..len);
                         Ok(reply)
                     }
-                    Ok(None) => Err(self.fail(ClientError::Closed)),
-                    Err(error) => Err(self.fail(ClientError::MalformedReply(error))),
+                    Ok(None) => Err(self.fail(Error::Closed)),
+                    Err(error) => Err(self.fail(Error::MalformedReply(error))),
                 };
             }
             searched = self.input.len();
@@ -380,51 +409,23 @@ impl Client {
         let mut chunk = [0u8; 64 * 1024];
         loop {
             match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(self.fail(ClientError::Closed)),
+                Ok(0) => return Err(self.fail(Error::Closed)),
                 Ok(n) => {
                     self.input.extend_from_slice(&chunk[..n]);
                     return Ok(());
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(self.fail(ClientError::from_io(error))),
+                Err(error) => return Err(self.fail(Error::from_io(error))),
             }
         }
     }
 
     /// Marks the connection out of step: a late or half-read reply would
     /// otherwise be taken for the answer to the next request.
-    fn fail(&mut self, error: ClientError) -> ClientError {
+    fn fail(&mut self, error: Error) -> Error {
         self.broken = true;
         error
     }
-}
-
-/// A TCP connection to the first address of `addr` that accepts, with
-/// `timeout` on connecting, reads and writes.
-fn connect_tcp(addr: impl ToSocketAddrs, timeout: Option<Duration>) -> Result<TcpStream> {
-    let unresolved = |source| ClientError::Connect { addr: "the given address".into(), source };
-    let candidates: Vec<_> = addr.to_socket_addrs().map_err(unresolved)?.collect();
-    let name = candidates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-    let connect_error = |source| ClientError::Connect { addr: name.clone(), source };
-    let mut last_error = std::io::Error::new(std::io::ErrorKind::NotFound, "the host resolved to no address");
-    for socket_addr in candidates {
-        let attempt = match timeout {
-            Some(timeout) => TcpStream::connect_timeout(&socket_addr, timeout),
-            None => TcpStream::connect(socket_addr),
-        };
-        match attempt {
-            Ok(stream) => {
-                stream
-                    .set_read_timeout(timeout)
-                    .and_then(|()| stream.set_write_timeout(timeout))
-                    .and_then(|()| stream.set_nodelay(true))
-                    .map_err(connect_error)?;
-                return Ok(stream);
-            }
-            Err(error) => last_error = error,
-        }
-    }
-    Err(connect_error(last_error))
 }
 
 fn encode_put(out: &mut Vec<u8>, key: &str, value: f64, timestamp: i64) {
@@ -438,20 +439,26 @@ fn encode_put(out: &mut Vec<u8>, key: &str, value: f64, timestamp: i64) {
     out.push(b'\n');
 }
 
+/// What `get` asks for to read every key.
+const ALL_KEYS: &str = "*";
+
 fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.bytes().any(|b| b.is_ascii_whitespace() || b == b'\x0b') {
-        return Err(ClientError::InvalidKey { key: key.to_owned() });
+        return Err(Error::InvalidKey {
+            key: key.to_owned(),
+            reason: "keys are non-empty and have no whitespace",
+        });
     }
     Ok(())
 }
 
-fn group(rows: Vec<Row>) -> Metrics {
-    let mut metrics = Metrics::new();
-    for row in rows {
-        metrics.entry(row.key).or_default().push((row.timestamp, row.value));
+/// A key to read alone: `*` would read every key.
+fn check_read_key(key: &str) -> Result<()> {
+    if key == ALL_KEYS {
+        return Err(Error::InvalidKey {
+            key: key.to_owned(),
+            reason: "`get *` reads every key: call get_all (or get_all_each)",
+        });
     }
-    for points in metrics.values_mut() {
-        points.sort_by_key(|&(timestamp, _)| timestamp);
-    }
-    metrics
+    Ok(())
 }

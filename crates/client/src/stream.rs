@@ -1,7 +1,7 @@
 //! The connection under a [`Client`](crate::Client): plain TCP, or TLS
 //! over it, and the options that choose between them.
 
-use crate::error::{ClientError, Result};
+use crate::error::{Error, Result};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::io::{self, Read, Write};
@@ -46,16 +46,19 @@ impl Stream {
     /// Starts TLS over `tcp` for `host`; the handshake completes with the
     /// first write or read.
     pub(crate) fn tls(tcp: TcpStream, host: &str, options: &TlsOptions) -> Result<Stream> {
-        let failed = |reason: String| ClientError::Tls { reason };
+        let failed = |reason: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| Error::Tls {
+            reason,
+            source,
+        };
         let mut roots = rustls::RootCertStore::empty();
         match &options.ca_file {
             Some(path) => {
                 let certs = CertificateDer::pem_file_iter(path)
                     .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
-                    .map_err(|error| failed(format!("{}: {error}", path.display())))?;
+                    .map_err(|error| failed(format!("reading {}", path.display()), Some(Box::new(error))))?;
                 let (added, _) = roots.add_parsable_certificates(certs);
                 if added == 0 {
-                    return Err(failed(format!("{}: no usable certificate", path.display())));
+                    return Err(failed(format!("{}: no usable certificate", path.display()), None));
                 }
             }
             None => {
@@ -64,21 +67,22 @@ impl Stream {
                 if roots.is_empty() {
                     return Err(failed(
                         "no trusted certificates found on this system; give a CA file".into(),
+                        None,
                     ));
                 }
             }
         }
         let name = options.server_name.as_deref().unwrap_or(host);
         let server_name = ServerName::try_from(name.to_owned())
-            .map_err(|_| failed(format!("{name:?} is not a valid server name")))?;
+            .map_err(|error| failed(format!("{name:?} is not a valid server name"), Some(Box::new(error))))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let setting_up = |error: rustls::Error| failed("setting up TLS".into(), Some(Box::new(error)));
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|error| failed(error.to_string()))?
+            .map_err(setting_up)?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let connection = rustls::ClientConnection::new(Arc::new(config), server_name)
-            .map_err(|error| failed(error.to_string()))?;
+        let connection = rustls::ClientConnection::new(Arc::new(config), server_name).map_err(setting_up)?;
         Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(connection, tcp))))
     }
 }
@@ -105,31 +109,5 @@ impl Write for Stream {
             Stream::Plain(tcp) => tcp.flush(),
             Stream::Tls(tls) => tls.flush(),
         }
-    }
-}
-
-/// The host part of `host:port`, `[v6]:port` or a bare host, for the TLS
-/// server name.
-pub(crate) fn host_of(addr: &str) -> &str {
-    if let Some(bracketed) = addr.strip_prefix('[') {
-        return bracketed.split(']').next().unwrap_or(bracketed);
-    }
-    match addr.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') && port.parse::<u16>().is_ok() => host,
-        _ => addr,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_of;
-
-    #[test]
-    fn the_host_is_the_address_without_its_port() {
-        assert_eq!(host_of("metrics.example.com:8888"), "metrics.example.com");
-        assert_eq!(host_of("127.0.0.1:8888"), "127.0.0.1");
-        assert_eq!(host_of("[::1]:8888"), "::1");
-        assert_eq!(host_of("::1"), "::1");
-        assert_eq!(host_of("localhost"), "localhost");
     }
 }

@@ -2,7 +2,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use eardrum_client::{Client, ClientError, Reply};
+use eardrum_client::{Client, Error, Point, Reply};
 use eardrum_server::{Config, Server};
 use eardrum_storage::{Options, Store};
 use std::net::SocketAddr;
@@ -28,18 +28,18 @@ fn start_server() -> (SocketAddr, tempfile::TempDir) {
 #[test]
 fn put_and_get_round_trip_with_the_course_semantics() {
     let (addr, _dir) = start_server();
-    let mut client = Client::connect_timeout(addr, Some(Duration::from_secs(10))).unwrap();
-    assert!(client.get("*").unwrap().is_empty());
+    let mut client = Client::connect_timeout(addr, Duration::from_secs(10)).unwrap();
+    assert!(client.get_all().unwrap().is_empty());
     client.put("palm.cpu", 0.5, Some(1150864250)).unwrap();
     client.put("palm.cpu", 2.0, Some(1150864247)).unwrap();
     client.put("eardrum.cpu", 3.0, Some(1150864248)).unwrap();
     client.put("palm.cpu", 0.1 + 0.2, Some(1150864250)).unwrap();
 
-    let metrics = client.get("*").unwrap();
+    let metrics = client.get_all().unwrap();
     let keys: Vec<&String> = metrics.keys().collect();
     assert_eq!(keys, ["palm.cpu", "eardrum.cpu"]);
-    assert_eq!(metrics["palm.cpu"], [(1150864247, 2.0), (1150864250, 0.1 + 0.2)]);
-    assert_eq!(client.get("eardrum.cpu").unwrap()["eardrum.cpu"], [(1150864248, 3.0)]);
+    assert_eq!(metrics["palm.cpu"], [Point::new(1150864247, 2.0), Point::new(1150864250, 0.1 + 0.2)]);
+    assert_eq!(client.get("eardrum.cpu").unwrap()["eardrum.cpu"], [Point::new(1150864248, 3.0)]);
     assert!(client.get("missing").unwrap().is_empty());
 }
 
@@ -50,7 +50,7 @@ fn put_without_timestamp_uses_now() {
     let before = eardrum_protocol::clock::unix_seconds();
     client.put("now", 1.0, None).unwrap();
     let after = eardrum_protocol::clock::unix_seconds();
-    let (timestamp, _) = client.get("now").unwrap()["now"][0];
+    let timestamp = client.get("now").unwrap()["now"][0].timestamp;
     assert!((before..=after).contains(&timestamp));
 }
 
@@ -65,9 +65,9 @@ fn special_values_survive_the_round_trip_bit_for_bit() {
     client.put("special", f64::NAN, Some(100)).unwrap();
     let points = &client.get("special").unwrap()["special"];
     for (i, value) in values.iter().enumerate() {
-        assert_eq!(points[i].1.to_bits(), value.to_bits());
+        assert_eq!(points[i].value.to_bits(), value.to_bits());
     }
-    assert!(points[values.len()].1.is_nan());
+    assert!(points[values.len()].value.is_nan());
 }
 
 #[test]
@@ -75,11 +75,11 @@ fn put_many_pipelines_a_large_batch() {
     let (addr, _dir) = start_server();
     let mut client = Client::connect(addr).unwrap();
     let keys: Vec<String> = (0..10).map(|i| format!("host{i}.cpu")).collect();
-    client.put_many((0..25_000).map(|i| (keys[i % 10].as_str(), i as f64 / 4.0, i as i64))).unwrap();
-    let metrics = client.get("*").unwrap();
+    client.put_many((0..25_000).map(|i| (&keys[i % 10], Point::new(i as i64, i as f64 / 4.0)))).unwrap();
+    let metrics = client.get_all().unwrap();
     assert_eq!(metrics.len(), 10);
     assert_eq!(metrics.values().map(Vec::len).sum::<usize>(), 25_000);
-    assert_eq!(metrics["host3.cpu"][1], (13, 3.25));
+    assert_eq!(metrics["host3.cpu"][1], Point::new(13, 3.25));
 }
 
 #[test]
@@ -89,17 +89,22 @@ fn server_errors_and_bad_keys_are_client_errors_and_the_connection_goes_on() {
     assert!(matches!(client.request("got x").unwrap(), Reply::Error(m) if m == "wrong command"));
     assert!(matches!(client.request("put a b c"), Ok(Reply::Error(_))));
     for key in ["", "a b", "a\nget *", "tab\there"] {
-        assert!(matches!(client.put(key, 1.0, Some(1)), Err(ClientError::InvalidKey { .. })), "{key:?}");
-        assert!(matches!(client.get(key), Err(ClientError::InvalidKey { .. })), "{key:?}");
+        assert!(matches!(client.put(key, 1.0, Some(1)), Err(Error::InvalidKey { .. })), "{key:?}");
+        assert!(matches!(client.get(key), Err(Error::InvalidKey { .. })), "{key:?}");
     }
-    assert!(matches!(client.request("  "), Err(ClientError::InvalidRequest)));
+    assert!(matches!(client.request("  "), Err(Error::InvalidRequest)));
+    // `*` is every key: a read of it alone is refused, pointing at get_all.
+    match client.get("*") {
+        Err(error @ Error::InvalidKey { .. }) => assert!(error.to_string().contains("get_all"), "{error}"),
+        other => panic!("{other:?}"),
+    }
     client.put("fine", 1.0, Some(1)).unwrap();
-    assert_eq!(client.get("fine").unwrap()["fine"], [(1, 1.0)]);
+    assert_eq!(client.get("fine").unwrap()["fine"], [Point::new(1, 1.0)]);
 }
 
 #[test]
 fn connecting_to_a_closed_port_is_a_connect_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let result = Client::connect_timeout(("127.0.0.1", port), Some(Duration::from_secs(2)));
-    assert!(matches!(result, Err(ClientError::Connect { .. })));
+    let result = Client::connect_timeout(("127.0.0.1", port), Duration::from_secs(2));
+    assert!(matches!(result, Err(Error::Connect { .. })));
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 /// A shared secret that clients must present. Its `Debug` output never
 /// shows it, so configurations can be logged.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AuthToken(Arc<[u8]>);
+pub struct AuthToken(Arc<str>);
 
 impl AuthToken {
     /// A token from its text.
@@ -25,7 +25,7 @@ impl AuthToken {
                 reason: "it must be non-empty, with no whitespace or control characters".to_owned(),
             });
         }
-        Ok(AuthToken(token.as_bytes().into()))
+        Ok(AuthToken(token.into()))
     }
 
     /// Reads a token from a file: its whole content, without the line end
@@ -46,9 +46,15 @@ impl AuthToken {
         })
     }
 
+    /// The token's text, for a client that presents it (`eardrum`'s client
+    /// commands read their `--auth-token-file` here, as the server does).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// Whether `presented` is this token, compared in constant time.
     pub(crate) fn matches(&self, presented: &[u8]) -> bool {
-        tokens_match(presented, &self.0)
+        tokens_match(presented, self.0.as_bytes())
     }
 }
 

@@ -2,7 +2,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use eardrum_client::{Client, ClientError, ConnectOptions, TlsOptions};
+use eardrum_client::{Client, ClientError, ConnectOptions, Point, TlsOptions};
 use eardrum_server::{AuthToken, Config, TlsConfig};
 use eardrum_storage::SyncMode;
 use eardrum_test_support::server::{
@@ -143,17 +143,22 @@ async fn with_tls_the_protocol_works_for_clients_that_trust_the_certificate_and_
     let mut trusted = client(server.addr, trusting(&certificate.cert)).await.unwrap();
     let metrics = tokio::task::spawn_blocking(move || {
         trusted.put("palm.cpu", 23.7, Some(1_150_864_247)).unwrap();
-        trusted.get("*").unwrap()
+        trusted.get_all().unwrap()
     })
     .await
     .unwrap();
-    assert_eq!(metrics["palm.cpu"], [(1_150_864_247, 23.7)]);
+    assert_eq!(metrics["palm.cpu"], [Point::new(1_150_864_247, 23.7)]);
 
     // A client trusting another certificate refuses the server's.
     let other = self_signed();
     let refused = client(server.addr, trusting(&other.cert)).await;
     match refused {
-        Err(ClientError::Tls { reason }) => assert!(reason.contains("--tls-ca"), "says what to do: {reason}"),
+        Err(ClientError::Tls { reason, source }) => {
+            assert!(reason.contains("--tls-ca"), "says what to do: {reason}");
+            // The cause is kept beneath, not flattened into the text.
+            let source = source.expect("the handshake's error");
+            assert!(source.downcast_ref::<rustls::Error>().is_some(), "{source:?}");
+        }
         other => panic!("expected a TLS error, got {other:?}"),
     }
 

@@ -4,9 +4,9 @@
 //! log write and the insert into heads).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use eardrum_client::fleet::Fleet;
 use eardrum_storage::codec::{decode_chunk, encode_chunk};
 use eardrum_storage::{Options, Sample, Store, SyncMode};
+use eardrum_workload::Fleet;
 use std::hint::black_box;
 
 /// 120 points (one chunk) of each shape in the benchmark fleet, and random

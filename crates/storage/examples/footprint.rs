@@ -13,8 +13,8 @@
 //! time to open the store again. With `--no-checkpoint` the store is closed
 //! without one, as after a crash, and opening replays the whole log.
 
-use eardrum_client::fleet::Fleet;
 use eardrum_storage::{Options, Sample, Store, SyncMode};
+use eardrum_workload::Fleet;
 use std::time::{Duration, Instant};
 
 fn rss_bytes() -> u64 {

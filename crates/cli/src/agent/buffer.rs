@@ -8,7 +8,7 @@
 //! only. When a bound is reached the oldest points are dropped, and
 //! counted: recent data is worth more to someone watching a host.
 
-use super::Point;
+use super::Reading;
 use anyhow::Context;
 use eardrum_protocol::PyFloat;
 use std::collections::VecDeque;
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 /// Where the unsent points are.
 pub(super) struct Buffer {
-    memory: VecDeque<Point>,
+    memory: VecDeque<Reading>,
     max_points: usize,
     spool: Option<Spool>,
     /// Points dropped because a bound was reached, since the start.
@@ -45,7 +45,7 @@ impl Buffer {
     }
 
     /// Keeps a round's points until they are sent.
-    pub(super) fn push(&mut self, points: Vec<Point>) -> anyhow::Result<()> {
+    pub(super) fn push(&mut self, points: Vec<Reading>) -> anyhow::Result<()> {
         match &mut self.spool {
             Some(spool) => self.dropped += spool.write(&points)?,
             None => {
@@ -60,7 +60,7 @@ impl Buffer {
 
     /// The oldest points, without taking them: up to `limit` from memory,
     /// or the oldest spool file's.
-    pub(super) fn oldest(&mut self, limit: usize) -> anyhow::Result<Vec<Point>> {
+    pub(super) fn oldest(&mut self, limit: usize) -> anyhow::Result<Vec<Reading>> {
         match &mut self.spool {
             Some(spool) => spool.oldest(),
             None => Ok(self.memory.iter().take(limit).cloned().collect()),
@@ -118,7 +118,7 @@ impl Spool {
     }
 
     /// Writes `points` as a new file; the points dropped to stay in bounds.
-    fn write(&mut self, points: &[Point]) -> anyhow::Result<u64> {
+    fn write(&mut self, points: &[Reading]) -> anyhow::Result<u64> {
         if points.is_empty() {
             return Ok(0);
         }
@@ -146,7 +146,7 @@ impl Spool {
     }
 
     /// The points of the oldest file.
-    fn oldest(&mut self) -> anyhow::Result<Vec<Point>> {
+    fn oldest(&mut self) -> anyhow::Result<Vec<Reading>> {
         let Some(&(sequence, _, _)) = self.files.front() else {
             return Ok(Vec::new());
         };
@@ -158,7 +158,7 @@ impl Spool {
                 let key = fields.next()?.to_owned();
                 let value = fields.next()?.parse().ok()?;
                 let timestamp = fields.next()?.parse().ok()?;
-                Some(Point { key, value, timestamp })
+                Some(Reading { key, value, timestamp })
             })
             .collect())
     }
@@ -181,9 +181,9 @@ impl Spool {
 mod tests {
     use super::*;
 
-    fn points(from: i64, count: i64) -> Vec<Point> {
+    fn points(from: i64, count: i64) -> Vec<Reading> {
         (from..from + count)
-            .map(|t| Point { key: "h.cpu".to_owned(), value: t as f64 / 2.0, timestamp: t })
+            .map(|t| Reading { key: "h.cpu".to_owned(), value: t as f64 / 2.0, timestamp: t })
             .collect()
     }
 

@@ -14,7 +14,7 @@
 //! | `uptime` | seconds |
 
 use super::system::{self, CpuTimes, DiskIo, NetIo, CPU_STATES, NET_COUNTERS};
-use super::Point;
+use super::Reading;
 use std::path::Path;
 use std::time::Instant;
 
@@ -40,7 +40,7 @@ impl Collector {
 
     /// One round's points at `timestamp`. A file that cannot be read costs
     /// its metrics only.
-    pub(super) fn collect(&mut self, timestamp: i64) -> Vec<Point> {
+    pub(super) fn collect(&mut self, timestamp: i64) -> Vec<Reading> {
         let mut round = Round { host: &self.host, timestamp, points: Vec::new() };
         let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
         let now = Instant::now();
@@ -84,13 +84,13 @@ fn is_block_device(name: &str) -> bool {
 struct Round<'a> {
     host: &'a str,
     timestamp: i64,
-    points: Vec<Point>,
+    points: Vec<Reading>,
 }
 
 impl Round<'_> {
     fn add(&mut self, metric: std::fmt::Arguments<'_>, value: f64) {
         if value.is_finite() {
-            self.points.push(Point {
+            self.points.push(Reading {
                 key: format!("{}.{metric}", self.host),
                 value,
                 timestamp: self.timestamp,
@@ -227,7 +227,7 @@ mod tests {
     fn rounds_give_gauges_then_rates_with_plausible_values() {
         let mut collector = Collector::new("testhost");
         let first = collector.collect(1000);
-        let find = |points: &[Point], key: &str| points.iter().find(|p| p.key == key).map(|p| p.value);
+        let find = |points: &[Reading], key: &str| points.iter().find(|p| p.key == key).map(|p| p.value);
         assert!(first.iter().all(|p| p.key.starts_with("testhost.") && p.timestamp == 1000));
         let total = find(&first, "testhost.memory.total").unwrap();
         let used = find(&first, "testhost.memory.used").unwrap();

@@ -10,17 +10,17 @@ mod collector;
 mod system;
 
 use crate::args::AgentArgs;
-use crate::commands::connect;
+use crate::remote::connect;
 use anyhow::Context;
 use buffer::Buffer;
 use collector::Collector;
-use eardrum_client::{Client, ClientError};
+use eardrum_client::{Client, Error as ClientError, Point};
 use eardrum_protocol::clock::unix_seconds;
 use std::time::{Duration, Instant};
 
-/// One point to send.
+/// One reading to send: a metric's key, value and time.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Point {
+pub(crate) struct Reading {
     pub key: String,
     pub value: f64,
     pub timestamp: i64,
@@ -56,12 +56,9 @@ pub(crate) fn run(args: AgentArgs) -> anyhow::Result<()> {
         collector.collect(unix_seconds());
         std::thread::sleep(Duration::from_secs(1));
         buffer.push(collector.collect(unix_seconds()))?;
-        // --timeout bounds the retries too (0: retry until it works).
-        // (clap checked that it is a finite duration; one too far to be an
-        // instant is no deadline at all.)
-        let deadline = (args.remote.timeout > 0.0)
-            .then(|| Instant::now().checked_add(Duration::from_secs_f64(args.remote.timeout)))
-            .flatten();
+        // --timeout bounds the retries too (0: retry until it works; one
+        // too far to be an instant is no deadline at all).
+        let deadline = args.remote.endpoint.timeout.0.and_then(|timeout| Instant::now().checked_add(timeout));
         while !buffer.is_empty() && deadline.is_none_or(|deadline| Instant::now() < deadline) {
             sender.flush(&args, &mut buffer);
             if !buffer.is_empty() {
@@ -82,7 +79,7 @@ pub(crate) fn run(args: AgentArgs) -> anyhow::Result<()> {
             ("dropped", buffer.dropped as f64),
             ("refused", sender.refused as f64),
         ] {
-            points.push(Point { key: format!("{host}.agent.{name}"), value, timestamp });
+            points.push(Reading { key: format!("{host}.agent.{name}"), value, timestamp });
         }
         let count = points.len();
         if let Err(error) = buffer.push(points) {
@@ -149,7 +146,7 @@ impl Sender {
             if batch.is_empty() {
                 return Ok(());
             }
-            match client.put_many(batch.iter().map(|p| (p.key.as_str(), p.value, p.timestamp))) {
+            match client.put_many(batch.iter().map(|p| (&p.key, Point::new(p.timestamp, p.value)))) {
                 Ok(()) => {}
                 // A point the server will never take (its series limit, a
                 // key over its length limit): send the batch one by one to
@@ -173,7 +170,7 @@ impl Sender {
 }
 
 fn address(args: &AgentArgs) -> String {
-    format!("{}:{}", args.remote.host, args.remote.port)
+    args.remote.address().to_string()
 }
 
 /// This machine's name, as the kernel has it.

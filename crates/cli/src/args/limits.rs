@@ -1,7 +1,7 @@
 //! `eardrum serve`'s limits on connections and on what one HTTP request
 //! may cost: every way in is bounded, and each bound is a flag.
 
-use super::parse_duration;
+use super::parse::parse_duration;
 use clap::builder::RangedU64ValueParser;
 use clap::Args;
 use eardrum_server::HttpLimits;

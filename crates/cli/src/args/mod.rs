@@ -1,7 +1,16 @@
 //! The command line, as clap reads it: doc comments become `--help`.
 
+mod client;
 mod limits;
+mod parse;
+
+pub(crate) use client::{
+    AgentArgs, BenchArgs, Endpoint, ExportArgs, FileFormat, GetArgs, ImportArgs, PutArgs, Remote, StatsArgs,
+};
 pub(crate) use limits::LimitArgs;
+use parse::parse_duration;
+#[cfg(test)]
+use parse::Timeout;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
@@ -172,254 +181,15 @@ pub(crate) enum Fsync {
     Never,
 }
 
-/// Where the server is, for client commands.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct Remote {
-    /// Server host name or address.
-    #[arg(long, default_value = "127.0.0.1", env = "EARDRUM_HOST")]
-    pub host: String,
-    /// Server port.
-    #[arg(long, default_value_t = eardrum_server::DEFAULT_PORT, env = "EARDRUM_PORT")]
-    pub port: u16,
-    /// Seconds to wait for connecting and for each reply; 0 waits forever.
-    #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
-    pub timeout: f64,
-    #[command(flatten)]
-    pub security: ClientSecurity,
-}
-
-/// TLS and the token, for commands that talk to a server.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct ClientSecurity {
-    /// Connect with TLS, trusting the system's certificate authorities
-    /// (for a server started with --tls-cert).
-    #[arg(long, env = "EARDRUM_TLS")]
-    pub tls: bool,
-    /// Connect with TLS, trusting the certificates in this PEM file (a
-    /// private CA, or the server's self-signed certificate).
-    #[arg(long, env = "EARDRUM_TLS_CA", value_name = "PEM_FILE")]
-    pub tls_ca: Option<PathBuf>,
-    /// Read the server's shared token from this file and authenticate with
-    /// it (for a server started with --auth-token-file).
-    #[arg(long, env = "EARDRUM_AUTH_TOKEN_FILE", value_name = "FILE")]
-    pub auth_token_file: Option<PathBuf>,
-}
-
-/// `eardrum put`.
-#[derive(Debug, Args)]
-pub(crate) struct PutArgs {
-    /// The metric's key, e.g. palm.cpu.
-    pub key: String,
-    /// The value: any number Python's float() reads (23.7, -1e5, nan, inf).
-    #[arg(allow_hyphen_values = true, value_parser = parse_value)]
-    pub value: f64,
-    /// Unix seconds; now if omitted.
-    #[arg(allow_hyphen_values = true, value_parser = parse_timestamp)]
-    pub timestamp: Option<i64>,
-    #[command(flatten)]
-    pub remote: Remote,
-}
-
-/// `eardrum bench`.
-#[derive(Debug, Args)]
-pub(crate) struct BenchArgs {
-    /// The server to load, if not --serve.
-    #[arg(long, default_value = "127.0.0.1:8888")]
-    pub addr: String,
-    /// Start `eardrum serve` on a fresh temporary data folder and load it
-    /// instead; reports its CPU time and peak memory.
-    #[arg(long)]
-    pub serve: bool,
-    /// The --threads of the server --serve starts (0: its default).
-    #[arg(long, default_value_t = 0)]
-    pub server_threads: usize,
-    /// The --fsync policy of the server --serve starts.
-    #[arg(long, default_value = "everysec", value_parser = ["always", "everysec", "never"])]
-    pub fsync: String,
-    /// Connections, each sending its share of the series.
-    #[arg(long, default_value_t = 4)]
-    pub connections: usize,
-    /// Puts each connection may have unanswered; 1 is strict
-    /// request/response.
-    #[arg(long, default_value_t = 64)]
-    pub window: usize,
-    /// Series in the fleet (ten metrics per host).
-    #[arg(long, default_value_t = 10_000)]
-    pub series: usize,
-    /// Points per series, 10 s apart.
-    #[arg(long, default_value_t = 100)]
-    pub points: u64,
-    /// Seed of the workload; the same flags always send the same points.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Stop sending after this long (e.g. 30s) even if points remain.
-    #[arg(long, value_parser = parse_duration)]
-    pub duration: Option<Duration>,
-    /// Send the points as Graphite plaintext (`key value timestamp`, no
-    /// replies) to --addr instead, e.g. to compare with another store; no
-    /// replies means no latencies and no query phase.
-    #[arg(long, conflicts_with = "serve")]
-    pub graphite: bool,
-    /// Skip the query phase (`get` of one key, then `get *`).
-    #[arg(long)]
-    pub no_query: bool,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Authenticate every connection with the token in this file (for a
-    /// server started with --auth-token-file).
-    #[arg(long, value_name = "FILE", conflicts_with = "serve")]
-    pub auth_token_file: Option<PathBuf>,
-}
-
-/// `eardrum import`.
-#[derive(Debug, Args)]
-pub(crate) struct ImportArgs {
-    #[command(flatten)]
-    pub remote: Remote,
-    /// The file to load, or - for standard input.
-    pub file: String,
-    /// The file's format; default: csv for a .csv file, else lines.
-    #[arg(long, value_enum)]
-    pub format: Option<crate::transfer::FileFormat>,
-    /// Skip this many lines first, to go on where an interrupted import
-    /// stopped (it prints the number).
-    #[arg(long, default_value_t = 0)]
-    pub skip_lines: u64,
-    /// No progress bar and no summary.
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
-/// `eardrum export`.
-#[derive(Debug, Args)]
-pub(crate) struct ExportArgs {
-    #[command(flatten)]
-    pub remote: Remote,
-    /// The keys to export: one key, or a pattern with Graphite's rules per
-    /// dot-separated level (`palm.*`, `{palm,eardrum}.cpu`); default all.
-    pub pattern: Option<String>,
-    /// The first time to export (Unix seconds, or relative such as -1h,
-    /// -7d); default the oldest point.
-    #[arg(long, allow_hyphen_values = true)]
-    pub from: Option<String>,
-    /// The last time to export, as --from; default the newest point.
-    #[arg(long, allow_hyphen_values = true)]
-    pub until: Option<String>,
-    /// The output's format.
-    #[arg(long, value_enum, default_value = "lines")]
-    pub format: crate::transfer::FileFormat,
-    /// Write to this file instead of standard output.
-    #[arg(long, short)]
-    pub output: Option<PathBuf>,
-}
-
-/// `eardrum agent`.
-#[derive(Debug, Args)]
-pub(crate) struct AgentArgs {
-    #[command(flatten)]
-    pub remote: Remote,
-    /// The first level of every key; default: this machine's host name,
-    /// with dots and other characters a key level cannot hold made `_`.
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Time between rounds (s, m, h: 10s, 1m).
-    #[arg(long, default_value = "10s", value_parser = parse_interval)]
-    pub interval: Duration,
-    /// Collect one round (two readings a second apart, for the rates), send
-    /// it, and exit; fails if the server cannot be reached within --timeout.
-    #[arg(long)]
-    pub once: bool,
-    /// Points kept in memory while the server is away; beyond, the oldest
-    /// are dropped (and counted in HOST.agent.dropped).
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-    pub buffer_points: usize,
-    /// Keep unsent points in files in this folder instead of memory, so
-    /// that they outlive a restart of the agent too.
-    #[arg(long, value_name = "DIR")]
-    pub spool_dir: Option<PathBuf>,
-    /// The most bytes of files in --spool-dir; beyond, the oldest files
-    /// are dropped (and counted).
-    #[arg(long, default_value_t = 1 << 30, requires = "spool_dir")]
-    pub spool_max_bytes: u64,
-}
-
-fn parse_interval(text: &str) -> Result<Duration, String> {
-    let interval = parse_duration(text)?;
-    match interval.is_zero() {
-        true => Err("the interval must be at least a second".to_owned()),
-        false => Ok(interval),
+impl Fsync {
+    /// The policy as `--fsync` spells it, for a server this tool starts.
+    pub(crate) fn as_flag(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::Everysec => "everysec",
+            Fsync::Never => "never",
+        }
     }
-}
-
-/// `eardrum stats`.
-#[derive(Debug, Args)]
-pub(crate) struct StatsArgs {
-    /// Server host name or address.
-    #[arg(long, default_value = "127.0.0.1", env = "EARDRUM_HOST")]
-    pub host: String,
-    /// The server's HTTP port.
-    #[arg(long, default_value_t = eardrum_server::DEFAULT_HTTP_PORT, env = "EARDRUM_HTTP_PORT")]
-    pub http_port: u16,
-    /// Print the JSON as the server sent it.
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub security: ClientSecurity,
-}
-
-/// `eardrum get`.
-#[derive(Debug, Args)]
-pub(crate) struct GetArgs {
-    /// The key to read, or `*` for every key.
-    pub key: String,
-    /// Print JSON: {"key": [[timestamp, value], ...]}, non-finite values as
-    /// the strings "nan", "inf" and "-inf".
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub remote: Remote,
-}
-
-/// Reads a number of seconds such as `10` or `0.5`: finite, not negative.
-fn parse_seconds(text: &str) -> Result<f64, String> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|seconds| {
-            seconds.is_finite() && *seconds >= 0.0 && Duration::try_from_secs_f64(*seconds).is_ok()
-        })
-        .ok_or_else(|| format!("{text:?} is not a number of seconds such as 10 or 0.5 (0: wait forever)"))
-}
-
-/// Reads `90`, `90s`, `15m`, `12h`, `30d` or `2w`.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let millis_per_unit: u64 = match unit {
-        "ms" => 1,
-        "" | "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        _ => return Err(format!("{text:?}: the unit must be ms, s, m, h, d or w (e.g. 30d)")),
-    };
-    number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(millis_per_unit))
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("{text:?} is not a duration such as 90s, 15m, 12h or 30d"))
-}
-
-fn parse_value(text: &str) -> Result<f64, String> {
-    eardrum_protocol::parse_value(text.as_bytes())
-        .ok_or_else(|| format!("{text:?} is not a number (try 23.7, -1e5, nan or inf)"))
-}
-
-fn parse_timestamp(text: &str) -> Result<i64, String> {
-    eardrum_protocol::parse_timestamp(text.as_bytes())
-        .ok_or_else(|| format!("{text:?} is not a whole number of Unix seconds"))
 }
 
 #[cfg(test)]
@@ -440,13 +210,33 @@ mod tests {
     }
 
     #[test]
-    fn durations_take_units() {
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
-        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
-        for bad in ["", "d", "1.5h", "10y", "-1h", "99999999999999999999w"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
+    fn each_fsync_policy_reads_back_from_its_flag() {
+        for policy in Fsync::value_variants() {
+            assert_eq!(Fsync::from_str(policy.as_flag(), false), Ok(*policy));
         }
+    }
+
+    #[test]
+    fn shared_flags_read_alike_in_every_command() {
+        let cli = Cli::try_parse_from([
+            "eardrum",
+            "bench",
+            "--port",
+            "9000",
+            "--timeout",
+            "2s",
+            "--fsync",
+            "never",
+        ]);
+        let Command::Bench(bench) = cli.unwrap().command else { panic!("not bench") };
+        assert_eq!(
+            (bench.remote.port, bench.remote.endpoint.timeout),
+            (9000, Timeout(Some(Duration::from_secs(2))))
+        );
+        assert_eq!(bench.fsync, Fsync::Never);
+        let cli = Cli::try_parse_from(["eardrum", "stats", "--host", "db1", "--timeout", "0"]).unwrap();
+        let Command::Stats(stats) = cli.command else { panic!("not stats") };
+        assert_eq!((stats.endpoint.host.as_str(), stats.endpoint.timeout), ("db1", Timeout(None)));
     }
 
     #[test]
@@ -467,6 +257,8 @@ mod tests {
             &["eardrum", "serve", "--http-header-timeout", "nan"],
             &["eardrum", "serve", "--http-header-timeout", "0"],
             &["eardrum", "serve", "--max-concurrent-reads", "0"],
+            &["eardrum", "bench", "--fsync", "sometimes"],
+            &["eardrum", "stats", "--timeout", "soon"],
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
         }

@@ -8,7 +8,7 @@ mod server;
 
 use crate::args::BenchArgs;
 use anyhow::{bail, Context};
-use eardrum_client::fleet::Fleet;
+use eardrum_workload::Fleet;
 use requests::{Format, Requests};
 use server::SpawnedServer;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -22,18 +22,24 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.connections == 0 || args.window == 0 || args.series == 0 || args.points == 0 {
         bail!("--connections, --window, --series and --points must all be at least 1");
     }
-    let spawned = args.serve.then(|| SpawnedServer::start(&args.fsync, args.server_threads)).transpose()?;
+    let security = &args.remote.endpoint.security;
+    if security.tls || security.tls_ca.is_some() {
+        bail!("eardrum bench speaks plain TCP only: measure a TLS server through a plain listener");
+    }
+    let spawned = args.serve.then(|| SpawnedServer::start(args.fsync, args.server_threads)).transpose()?;
     let addr = match &spawned {
         Some(server) => server.addr,
-        None => args
-            .addr
-            .to_socket_addrs()
-            .with_context(|| format!("resolving {}", args.addr))?
-            .next()
-            .with_context(|| format!("{} resolves to no address", args.addr))?,
+        None => {
+            let remote = args.remote.address();
+            let text = remote.to_string();
+            text.to_socket_addrs()
+                .with_context(|| format!("resolving {remote}"))?
+                .next()
+                .with_context(|| format!("{remote} resolves to no address"))?
+        }
     };
     let token: Option<Arc<str>> =
-        args.auth_token_file.as_deref().map(crate::commands::read_token).transpose()?.map(Into::into);
+        security.auth_token_file.as_deref().map(crate::remote::read_token).transpose()?.map(Into::into);
     let connections = args.connections.min(args.series);
     // Every connection encodes its share from the same starting fleet, so
     // the same flags always send the same points.

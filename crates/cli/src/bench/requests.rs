@@ -1,8 +1,8 @@
 //! The requests a benchmark connection sends: the fleet's points for its
 //! share of the series, step by step, encoded ahead of time.
 
-use eardrum_client::fleet::Fleet;
 use eardrum_protocol::format_value;
+use eardrum_workload::Fleet;
 
 /// Encoded `put` lines and where each ends.
 #[derive(Debug, Default)]

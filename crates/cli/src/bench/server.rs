@@ -1,6 +1,7 @@
 //! A server the benchmark starts itself, so it can report the server's CPU
 //! time and peak memory.
 
+use crate::args::Fsync;
 use anyhow::{bail, Context};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -17,11 +18,21 @@ pub(super) struct SpawnedServer {
 impl SpawnedServer {
     /// Starts this very binary as `eardrum serve` with the given `--fsync`
     /// and `--threads`.
-    pub(super) fn start(fsync: &str, threads: usize) -> anyhow::Result<SpawnedServer> {
+    pub(super) fn start(fsync: Fsync, threads: usize) -> anyhow::Result<SpawnedServer> {
         let data = tempfile::tempdir().context("creating a data folder for the server")?;
         let exe = std::env::current_exe().context("finding the eardrum binary")?;
         let mut child = Command::new(exe)
-            .args(["serve", "--port", "0", "--http-port", "0", "--graphite-port", "0", "--fsync", fsync])
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--http-port",
+                "0",
+                "--graphite-port",
+                "0",
+                "--fsync",
+                fsync.as_flag(),
+            ])
             .args(["--threads", &threads.to_string(), "--data-dir"])
             .arg(data.path())
             .stdin(Stdio::null())

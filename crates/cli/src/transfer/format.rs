@@ -2,20 +2,10 @@
 //! (`key value timestamp`, as `eardrum get` prints them) and CSV with a
 //! `key,timestamp,value` header.
 
+pub(crate) use crate::args::FileFormat as Format;
 use eardrum_protocol::PyFloat;
 use std::fmt::Write as _;
 use std::path::Path;
-
-/// A file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Format {
-    /// `key value timestamp` per line, as `eardrum get` prints (a leading
-    /// `put ` is allowed, so a protocol transcript imports too).
-    Lines,
-    /// CSV with a header naming the columns `key`, `timestamp` and `value`
-    /// (in any order; other columns are ignored).
-    Csv,
-}
 
 impl Format {
     /// The given format, else by the file's extension: `.csv` is CSV,

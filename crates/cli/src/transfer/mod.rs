@@ -12,16 +12,15 @@
 mod format;
 
 use crate::args::{ExportArgs, ImportArgs};
-use crate::commands::connect;
+use crate::remote::connect;
 use anyhow::{bail, Context};
+use eardrum_client::Point;
 use eardrum_protocol::clock::unix_seconds;
 use eardrum_storage::names::Pattern;
 use format::{CsvColumns, Format};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Instant;
-
-pub(crate) use format::Format as FileFormat;
 
 /// Points per pipelined batch.
 const BATCH: usize = 16_384;
@@ -52,8 +51,8 @@ pub(crate) fn import(args: ImportArgs) -> anyhow::Result<()> {
                     through_line: u64,
                     lines_done: &mut u64,
                     stored: &mut u64| {
-        let sent =
-            client.put_many(batch.iter().map(|(key, value, timestamp)| (key.as_str(), *value, *timestamp)));
+        let sent = client
+            .put_many(batch.iter().map(|(key, value, timestamp)| (key, Point::new(*timestamp, *value))));
         sent.with_context(|| format!("storing the points of lines {} to {through_line}", *lines_done + 1))?;
         *stored += batch.len() as u64;
         *lines_done = through_line;
@@ -126,11 +125,11 @@ pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
     }
     // Every key by default; a plain key is asked for alone; a pattern needs
     // every key, filtered here.
-    let (request, matcher) = match args.pattern.as_deref() {
-        None => ("*", None),
-        Some(key) if !key.contains(['*', '?', '[', '{']) => (key, None),
+    let (key, matcher) = match args.pattern.as_deref() {
+        None => (None, None),
+        Some(key) if !key.contains(['*', '?', '[', '{']) => (Some(key), None),
         Some(pattern) => {
-            ("*", Some(Pattern::parse(pattern).with_context(|| format!("the pattern {pattern:?}"))?))
+            (None, Some(Pattern::parse(pattern).with_context(|| format!("the pattern {pattern:?}"))?))
         }
     };
     let output: Box<dyn Write> = match &args.output {
@@ -144,22 +143,25 @@ pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
     text.push_str(format::header(args.format).unwrap_or_default());
     let mut client = connect(&args.remote)?;
     let (mut written, mut failed) = (0u64, None);
-    client
-        .get_each(request, |key, timestamp, value| {
-            if failed.is_some()
-                || !(from..=until).contains(&timestamp)
-                || matcher.as_ref().is_some_and(|pattern| !pattern.matches(key))
-            {
-                return;
-            }
-            format::write_point(&mut text, args.format, key, value, timestamp);
-            written += 1;
-            if text.len() >= 1 << 16 {
-                failed = output.write_all(text.as_bytes()).err();
-                text.clear();
-            }
-        })
-        .context("reading the points")?;
+    let visit = |key: &str, point: Point| {
+        if failed.is_some()
+            || !(from..=until).contains(&point.timestamp)
+            || matcher.as_ref().is_some_and(|pattern| !pattern.matches(key))
+        {
+            return;
+        }
+        format::write_point(&mut text, args.format, key, point.value, point.timestamp);
+        written += 1;
+        if text.len() >= 1 << 16 {
+            failed = output.write_all(text.as_bytes()).err();
+            text.clear();
+        }
+    };
+    match key {
+        Some(key) => client.get_each(key, visit),
+        None => client.get_all_each(visit),
+    }
+    .context("reading the points")?;
     if let Some(error) = failed {
         return Err(error).context("writing the export");
     }

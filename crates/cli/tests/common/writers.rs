@@ -7,7 +7,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use eardrum_client::Client;
+use eardrum_client::{Client, Point};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -214,7 +214,7 @@ fn write(id: u64, port: &AtomicU16, stop: &AtomicBool, written: &Mutex<Written>)
     let (mut series, mut next_ts) = (0u64, FIRST_TIMESTAMP);
     while !stop.load(Ordering::Relaxed) {
         let addr = ("127.0.0.1", port.load(Ordering::Relaxed));
-        let Ok(mut client) = Client::connect_timeout(addr, Some(Duration::from_secs(2))) else {
+        let Ok(mut client) = Client::connect_timeout(addr, Duration::from_secs(2)) else {
             std::thread::sleep(Duration::from_millis(10));
             continue;
         };
@@ -230,8 +230,9 @@ fn write(id: u64, port: &AtomicU16, stop: &AtomicBool, written: &Mutex<Written>)
             let result = if count == 1 {
                 client.put(&name, value(id, series, first_ts), Some(first_ts))
             } else {
-                let points =
-                    (0..count).map(|i| first_ts + 10 * i).map(|t| (name.as_str(), value(id, series, t), t));
+                let points = (0..count)
+                    .map(|i| first_ts + 10 * i)
+                    .map(|t| (name.as_str(), Point::new(t, value(id, series, t))));
                 client.put_many(points)
             };
             // Whatever happens, these timestamps are used: a batch that was

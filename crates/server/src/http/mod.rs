@@ -14,7 +14,7 @@ mod points;
 mod prometheus;
 mod range;
 pub use limits::HttpLimits;
-pub use range::parse_time;
+pub use range::{parse_duration, parse_time};
 #[doc(hidden)]
 pub use render::render_for_fuzzing;
 mod render;

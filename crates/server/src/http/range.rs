@@ -3,6 +3,7 @@
 //! buckets by an aggregation.
 
 use std::fmt;
+use std::time::Duration;
 
 /// How the points of one bucket become its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,9 +165,48 @@ fn parse_any_time(text: &str, now: i64) -> Result<i64, String> {
     parse_offset(offset).ok().and_then(|delta| now.checked_add(delta)).ok_or_else(invalid)
 }
 
-/// Reads a signed length of time in seconds: `-1h`, `+2weeks`, `10min`
-/// (units: s, min or m, h, d, w, mon = 30 d, y = 365 d, each with
-/// Graphite's longer spellings).
+/// The milliseconds in one of a length of time's units: the workspace's
+/// one grammar of durations, Graphite's units (with its longer spellings)
+/// and `ms`. `mon` is 30 days and `y` 365, as Graphite counts them.
+fn unit_millis(unit: &str) -> Option<u64> {
+    Some(match unit {
+        "ms" => 1,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        "w" | "week" | "weeks" => 7 * 86_400_000,
+        "mon" | "month" | "months" => 30 * 86_400_000,
+        "y" | "year" | "years" => 365 * 86_400_000,
+        _ => return None,
+    })
+}
+
+/// A count and a unit (`90s`, `15m`, `30d`, `200ms`; a bare count is
+/// seconds) as a length of time: the grammar of every duration flag.
+///
+/// # Errors
+///
+/// A message naming `text` and the units, for anything else (signs,
+/// fractions, unknown units, lengths beyond `u64` milliseconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (count, unit) = text.split_at(digits);
+    let invalid = || {
+        format!("{text:?} is not a duration: a count and a unit (ms, s, min or m, h, d, w, mon, y), such as 90s or 30d")
+    };
+    let unit_millis = if unit.is_empty() { 1_000 } else { unit_millis(unit).ok_or_else(invalid)? };
+    count
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(unit_millis))
+        .map(Duration::from_millis)
+        .ok_or_else(invalid)
+}
+
+/// Reads a signed length of time in whole seconds, as Graphite writes its
+/// offsets: `-1h`, `+2weeks`, `10min` (the units of [`parse_duration`],
+/// but a unit is required and `ms` is too fine).
 pub(crate) fn parse_offset(text: &str) -> Result<i64, String> {
     let invalid = || format!("invalid interval {text:?}: a count and a unit, such as 1h, 30min, 7d");
     let (sign, rest) = match text.as_bytes().first() {
@@ -177,16 +217,8 @@ pub(crate) fn parse_offset(text: &str) -> Result<i64, String> {
     let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
     let (count, unit) = rest.split_at(digits);
     let count: i64 = count.parse().map_err(|_| invalid())?;
-    let unit_seconds = match unit {
-        "s" | "sec" | "secs" | "second" | "seconds" => 1,
-        "m" | "min" | "mins" | "minute" | "minutes" => 60,
-        "h" | "hour" | "hours" => 3_600,
-        "d" | "day" | "days" => 86_400,
-        "w" | "week" | "weeks" => 7 * 86_400,
-        "mon" | "month" | "months" => 30 * 86_400,
-        "y" | "year" | "years" => 365 * 86_400,
-        _ => return Err(invalid()),
-    };
+    let unit_seconds = unit_millis(unit).filter(|millis| millis % 1_000 == 0).ok_or_else(invalid)? / 1_000;
+    let unit_seconds = i64::try_from(unit_seconds).map_err(|_| invalid())?;
     count.checked_mul(unit_seconds).map(|seconds| sign * seconds).ok_or_else(invalid)
 }
 
@@ -249,6 +281,24 @@ pub(crate) fn consolidate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_and_offsets_share_their_units() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_duration("2weeks"), Ok(Duration::from_secs(14 * 86_400)));
+        assert_eq!(parse_duration("1y"), Ok(Duration::from_secs(365 * 86_400)));
+        for bad in ["", "d", "1.5h", "10x", "-1h", "+1h", "99999999999999999999w", "1 h"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_offset("-1y"), Ok(-365 * 86_400));
+        assert_eq!(parse_offset("+2weeks"), Ok(14 * 86_400));
+        for bad in ["", "10", "-500ms", "1.5h"] {
+            assert!(parse_offset(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn times_are_seconds_now_or_offsets() {

@@ -1,4 +1,5 @@
-//! The benchmark workload: a fleet of hosts reporting every 10 s.
+//! The benchmark workload: a fleet of hosts reporting every 10 s, shared by
+//! `eardrum bench` and the storage crate's benchmarks and examples.
 //!
 //! Each host reports ten metrics, named `host<N>.<metric>`: four gauges
 //! with one or two decimals that wander and are unchanged 40 % of the time,
@@ -7,7 +8,7 @@
 //! from the seed, so a run can be repeated exactly and its points checked.
 //!
 //! ```
-//! use eardrum_client::fleet::Fleet;
+//! use eardrum_workload::Fleet;
 //!
 //! let mut fleet = Fleet::new(20, 7);
 //! assert_eq!(fleet.key(12), "host1.load.1m");

@@ -1,0 +1,70 @@
+//! Reading flag values: numbers as the protocol reads them, durations in
+//! the server's one grammar, and timeouts.
+
+use std::time::Duration;
+
+/// A client's `--timeout`: how long to wait for connecting and for each
+/// reply; `None` waits forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timeout(pub Option<Duration>);
+
+/// Reads a timeout: a number of seconds (`10`, `0.5`) or a duration
+/// (`500ms`, `1m`); 0 waits forever.
+pub(crate) fn parse_timeout(text: &str) -> Result<Timeout, String> {
+    let duration = match text.parse::<f64>() {
+        Ok(seconds) => Duration::try_from_secs_f64(seconds).map_err(|_| {
+            format!("{text:?} is not a timeout: seconds such as 10 or 0.5, or a duration such as 500ms (0: wait forever)")
+        })?,
+        Err(_) => parse_duration(text)?,
+    };
+    Ok(Timeout((!duration.is_zero()).then_some(duration)))
+}
+
+/// Reads a duration flag: `90`, `90s`, `200ms`, `15m`, `12h`, `30d`, `2w`
+/// (the server's grammar, shared with the HTTP API's offsets).
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    eardrum_server::parse_duration(text)
+}
+
+/// Reads a duration that is not zero.
+pub(crate) fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_duration(text)?;
+    match interval.is_zero() {
+        true => Err("the interval must be longer than zero, such as 1s".to_owned()),
+        false => Ok(interval),
+    }
+}
+
+/// Reads a value as the protocol does: any number Python's float() reads.
+pub(crate) fn parse_value(text: &str) -> Result<f64, String> {
+    eardrum_protocol::parse_value(text.as_bytes())
+        .ok_or_else(|| format!("{text:?} is not a number (try 23.7, -1e5, nan or inf)"))
+}
+
+/// Reads a timestamp as the protocol does: whole Unix seconds.
+pub(crate) fn parse_timestamp(text: &str) -> Result<i64, String> {
+    eardrum_protocol::parse_timestamp(text.as_bytes())
+        .ok_or_else(|| format!("{text:?} is not a whole number of Unix seconds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_take_seconds_or_durations() {
+        assert_eq!(parse_timeout("10"), Ok(Timeout(Some(Duration::from_secs(10)))));
+        assert_eq!(parse_timeout("0.5"), Ok(Timeout(Some(Duration::from_millis(500)))));
+        assert_eq!(parse_timeout("500ms"), Ok(Timeout(Some(Duration::from_millis(500)))));
+        assert_eq!(parse_timeout("0"), Ok(Timeout(None)));
+        for bad in ["inf", "nan", "-1", "1e300", "", "10x"] {
+            assert!(parse_timeout(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn intervals_are_not_zero() {
+        assert_eq!(parse_interval("10s"), Ok(Duration::from_secs(10)));
+        assert!(parse_interval("0").is_err() && parse_interval("0ms").is_err());
+    }
+}
