@@ -2,7 +2,7 @@
 //! appeared.
 
 use crate::replay::{all_points, options, scratch};
-use eardrum_storage::{Error, Keys, Options, RecoveryMode, Sample, Store};
+use eardrum_storage::{Error, Keys, Options, Outcome, RecoveryMode, Sample, Store};
 use std::collections::BTreeMap;
 
 const KEYS: [&str; 5] = ["a", "host1.cpu", "ключ", "*", "a.b.c.d"];
@@ -49,7 +49,7 @@ pub fn store_model(data: &[u8]) {
                 current.commit().expect("commit");
                 assert_eq!(
                     (current.outcome(&staged.0), current.outcome(&staged.1)),
-                    (Some(true), Some(true))
+                    (Outcome::Stored, Outcome::Stored)
                 );
                 assert_eq!(staged.0.refused(), model.put(&first));
                 assert_eq!(staged.1.refused(), model.put(&second));

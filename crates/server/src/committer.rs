@@ -3,7 +3,7 @@
 //! same moment share one log write (and, with `--fsync always`, one sync).
 
 use crate::throttle::Throttle;
-use eardrum_storage::{Backend, Sample, Ticket};
+use eardrum_storage::{Backend, Outcome, Sample, Ticket};
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
@@ -51,13 +51,14 @@ impl Committer {
     /// commits: first it lets every other connection that is ready stage
     /// its batch (a yield to the runtime), then it writes them all.
     pub(crate) async fn store(&self, samples: &[Sample<'_>]) -> (bool, Ticket) {
-        let staged = self.store.stage(samples);
+        let ticket = self.store.stage(samples);
         loop {
             let notified = self.committed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(stored) = self.store.outcome(&staged) {
-                return (stored, staged);
+            match self.store.outcome(&ticket) {
+                Outcome::Pending => {}
+                decided => return (decided == Outcome::Stored, ticket),
             }
             let Ok(held) = self.turn.try_lock() else {
                 notified.await;

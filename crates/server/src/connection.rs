@@ -294,7 +294,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         // A read over the network would stall every connection on this
         // worker: the runtime moves them elsewhere meanwhile (which only a
         // multi-threaded runtime can).
-        let off_the_worker = self.context.store.reads_wait_on_network()
+        let off_the_worker = self.context.store.reads_wait()
             && tokio::runtime::Handle::current().runtime_flavor()
                 == tokio::runtime::RuntimeFlavor::MultiThread;
         begin_get(&mut self.output);

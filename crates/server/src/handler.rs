@@ -251,7 +251,7 @@ mod tests {
             consumed += parsed.consumed;
             let staged = store.stage(parsed.batch.samples());
             store.commit().unwrap();
-            let stored = store.outcome(&staged) == Some(true);
+            let stored = store.outcome(&staged) == eardrum_storage::Outcome::Stored;
             tally += parsed.batch.answer(stored, staged.refused(), &mut out);
             match parsed.get {
                 Some(query) => {

@@ -6,47 +6,66 @@
 //! trait is object safe: visitors are `&mut dyn FnMut`.
 
 use crate::error::Result;
-use crate::{Keys, Sample, ScanCursor, Staged, Stats, Store, SyncMode};
+use crate::{Keys, Sample, ScanCursor, Stats, Store, SyncMode};
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-/// A batch staged by [`Backend::stage`], to ask [`Backend::outcome`] about.
+/// A batch staged by [`Backend::stage`] (or [`Store::stage`]), to ask
+/// what became of it.
+///
+/// It carries the backend's number for the batch, the samples the series
+/// limit refused, and whatever else the backend needs kept until it
+/// answers ([`Ticket::with_state`]): opaque here, each backend's own.
 #[derive(Debug)]
 #[must_use = "a staged batch is stored only once a commit has taken it"]
 pub struct Ticket {
-    staged: Staged,
-    /// The store that staged the batch, when the backend may replace its
-    /// store before the caller asks (a front end's local log rotates): the
-    /// ticket keeps it readable until then.
-    store: Option<Arc<Store>>,
+    batch: u64,
+    refused: Vec<u32>,
+    state: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl Ticket {
-    /// A ticket for a batch staged in the backend's one store.
-    pub fn new(staged: Staged) -> Ticket {
-        Ticket { staged, store: None }
+    /// Batch number `batch` (the backend's own numbering), with the
+    /// indices of the samples refused by the series limit, ascending.
+    pub fn new(batch: u64, refused: Vec<u32>) -> Ticket {
+        Ticket { batch, refused, state: None }
     }
 
-    /// A ticket for a batch staged in `store`, which the ticket keeps alive.
-    pub fn in_store(store: Arc<Store>, staged: Staged) -> Ticket {
-        Ticket { staged, store: Some(store) }
+    /// The ticket keeping `state` until it is dropped: for a backend that
+    /// must find the batch again where it staged it.
+    pub fn with_state(self, state: Arc<dyn Any + Send + Sync>) -> Ticket {
+        Ticket { state: Some(state), ..self }
     }
 
-    /// The batch as its store staged it.
-    pub fn staged(&self) -> &Staged {
-        &self.staged
+    /// The backend's number for the batch.
+    pub fn batch(&self) -> u64 {
+        self.batch
     }
 
-    /// The store given to [`Ticket::in_store`].
-    pub fn store(&self) -> Option<&Arc<Store>> {
-        self.store.as_ref()
+    /// The state given to [`Ticket::with_state`], if it is a `T`.
+    pub fn state<T: Any>(&self) -> Option<&T> {
+        self.state.as_deref()?.downcast_ref()
     }
 
-    /// The indices of the samples refused by the series limit (see
-    /// [`Staged::refused`]).
+    /// The indices, ascending, of the batch's samples that were refused
+    /// because their keys would have created a series beyond the series
+    /// limit; they are not stored whatever the outcome. Empty (and not
+    /// allocated) when every sample was taken.
     pub fn refused(&self) -> &[u32] {
-        self.staged.refused()
+        &self.refused
     }
+}
+
+/// What became of a staged batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// No commit has taken it yet.
+    Pending,
+    /// Stored, as durably as the backend promises.
+    Stored,
+    /// A commit took it and failed: it is not stored.
+    Failed,
 }
 
 /// Where a server's points live.
@@ -68,16 +87,16 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// Why the staged batches were not stored; their outcomes say so too.
     fn commit(&self) -> Result<()>;
 
-    /// Whether the ticket's batch was stored; `None` until a commit took it.
-    fn outcome(&self, ticket: &Ticket) -> Option<bool>;
+    /// What became of the ticket's batch.
+    fn outcome(&self, ticket: &Ticket) -> Outcome;
 
     /// Whether a commit waits on something slow (a disk sync, a network):
     /// callers on an async runtime then move it off its workers.
     fn commits_wait(&self) -> bool;
 
-    /// Whether reads wait on a network, as
-    /// [`commits_wait`](Backend::commits_wait).
-    fn reads_wait_on_network(&self) -> bool {
+    /// Whether a read waits on something slow, as
+    /// [`commits_wait`](Backend::commits_wait) says of commits.
+    fn reads_wait(&self) -> bool {
         false
     }
 
@@ -110,8 +129,8 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// Whether a key keeps its [`Backend::keys_from`] position for good,
     /// new keys only ever coming after the last, so that an index can
     /// follow the keys by position ([`NameIndex`](crate::names::NameIndex)).
-    /// A cluster fed by several front ends can learn of a key put earlier
-    /// than one it already lists.
+    /// A backend that learns of keys from elsewhere may list one before
+    /// keys it already listed.
     fn key_positions_stable(&self) -> bool {
         true
     }
@@ -133,18 +152,15 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
 
 impl Backend for Store {
     fn stage(&self, samples: &[Sample<'_>]) -> Ticket {
-        Ticket::new(Store::stage(self, samples))
+        Store::stage(self, samples)
     }
 
     fn commit(&self) -> Result<()> {
         Store::commit(self)
     }
 
-    fn outcome(&self, ticket: &Ticket) -> Option<bool> {
-        match &ticket.store {
-            Some(store) => store.outcome(&ticket.staged),
-            None => Store::outcome(self, &ticket.staged),
-        }
+    fn outcome(&self, ticket: &Ticket) -> Outcome {
+        Store::outcome(self, ticket)
     }
 
     fn commits_wait(&self) -> bool {

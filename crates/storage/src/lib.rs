@@ -65,9 +65,9 @@ mod store;
 mod varint;
 pub mod wal;
 
-pub use backend::{Backend, Ticket};
+pub use backend::{Backend, Outcome, Ticket};
 pub use error::{Corruption, Error, Result};
 pub use options::{Options, RecoveryMode, SyncMode};
 pub use registry::SeriesId;
 pub use stats::{CheckpointStats, ShippingStats, Stats};
-pub use store::{Keys, Sample, ScanCursor, Staged, Store};
+pub use store::{Keys, Sample, ScanCursor, Store};

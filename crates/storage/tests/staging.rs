@@ -1,7 +1,7 @@
 //! Staging and committing: batches staged by several callers are invisible
 //! until one commit writes them all in one log record, in staging order.
 
-use eardrum_storage::{Keys, Options, Sample, Store};
+use eardrum_storage::{Keys, Options, Outcome, Sample, Store};
 
 fn points(store: &Store, key: &str) -> Vec<(i64, f64)> {
     let mut points = Vec::new();
@@ -19,7 +19,7 @@ fn staged_batches_are_invisible_until_committed_then_applied_in_order() {
     let store = Store::open(dir.path(), Options::default()).unwrap();
     let first = store.stage(&[sample("a", 1, 1.0), sample("new", 5, 5.0)]);
     let second = store.stage(&[sample("a", 1, 2.0), sample("a", 2, 3.0)]);
-    assert_eq!(store.outcome(&first), None);
+    assert_eq!(store.outcome(&first), Outcome::Pending);
     assert_eq!(points(&store, "a"), []);
     assert_eq!(points(&store, "new"), []);
     assert_eq!(store.stats().series, 0, "staged keys are not series yet");
@@ -28,7 +28,7 @@ fn staged_batches_are_invisible_until_committed_then_applied_in_order() {
     assert!(keys.is_empty());
 
     store.commit().unwrap();
-    assert_eq!((store.outcome(&first), store.outcome(&second)), (Some(true), Some(true)));
+    assert_eq!((store.outcome(&first), store.outcome(&second)), (Outcome::Stored, Outcome::Stored));
     assert_eq!(points(&store, "a"), [(1, 2.0), (2, 3.0)], "the later batch wins");
     assert_eq!(points(&store, "new"), [(5, 5.0)]);
     store.close().unwrap();
@@ -78,14 +78,14 @@ fn new_keys_beyond_the_series_limit_are_refused_and_existing_keys_keep_working()
         store.stage(&[sample("a", 2, 2.0), sample("c", 2, 2.0), sample("b", 2, 2.0), sample("d", 2, 2.0)]);
     assert_eq!(staged.refused(), [1, 3]);
     store.commit().unwrap();
-    assert_eq!(store.outcome(&staged), Some(true), "the batch's other samples are stored");
+    assert_eq!(store.outcome(&staged), Outcome::Stored, "the batch's other samples are stored");
     let error = store.put(&[sample("e", 3, 3.0), sample("a", 3, 3.0)]).unwrap_err();
     assert!(matches!(error, eardrum_storage::Error::SeriesLimit { refused: 1, limit: 2 }), "{error}");
 
     // A batch with nothing left to store still gets its outcome.
     let all_refused = store.stage(&[sample("f", 4, 4.0)]);
     store.commit().unwrap();
-    assert_eq!((store.outcome(&all_refused), all_refused.refused()), (Some(true), &[0][..]));
+    assert_eq!((store.outcome(&all_refused), all_refused.refused()), (Outcome::Stored, &[0][..]));
 
     assert_eq!(keys(&store), ["a", "b"]);
     assert_eq!(points(&store, "a"), [(1, 1.0), (2, 2.0), (3, 3.0)]);

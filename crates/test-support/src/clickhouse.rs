@@ -38,6 +38,23 @@ impl Server {
         format!("clickhouse://127.0.0.1:{}/{database}", self.http_port)
     }
 
+    /// Runs `sql` in `database` over the HTTP interface, for a test to look
+    /// at what ClickHouse holds directly; ClickHouse's output, or its error
+    /// as the panic.
+    pub fn query(&self, database: &str, sql: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.http_port)).unwrap();
+        let request = format!(
+            "POST /?database={database} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{sql}",
+            sql.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        let (head, body) = reply.split_once("\r\n\r\n").unwrap_or((&reply, ""));
+        assert!(head.starts_with("HTTP/1.0 200"), "{sql}: {head}\n{body}");
+        body.to_owned()
+    }
+
     /// SIGKILLs ClickHouse, as a crash would.
     pub fn kill(&mut self) {
         if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("clickhouse.pid")) {

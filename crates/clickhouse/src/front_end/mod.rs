@@ -12,11 +12,15 @@ mod outbox;
 mod reads;
 mod shipper;
 
-use crate::{ClickHouse, Version};
+use crate::versions::Version;
+use crate::ClickHouse;
 use eardrum_protocol::clock::{unix_micros, unix_millis};
-use eardrum_storage::{Backend, Keys, Options, Sample, ScanCursor, ShippingStats, Stats, SyncMode, Ticket};
+use eardrum_storage::{
+    Backend, Keys, Options, Outcome, Sample, ScanCursor, ShippingStats, Stats, Store, SyncMode, Ticket,
+};
 use outbox::Outbox;
 use parking_lot::RwLock;
+use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -198,7 +202,7 @@ impl Backend for FrontEnd {
     fn stage(&self, samples: &[Sample<'_>]) -> Ticket {
         let outboxes = self.shared.outboxes.read();
         let store = &outboxes.active.store;
-        let ticket = Ticket::in_store(Arc::clone(store), store.stage(samples));
+        let ticket = store.stage(samples).with_state(Arc::clone(store) as Arc<dyn Any + Send + Sync>);
         self.shared.dirty.store(true, Ordering::Release);
         ticket
     }
@@ -213,15 +217,17 @@ impl Backend for FrontEnd {
         Ok(())
     }
 
-    fn outcome(&self, ticket: &Ticket) -> Option<bool> {
-        ticket.store().and_then(|store| store.outcome(ticket.staged()))
+    fn outcome(&self, ticket: &Ticket) -> Outcome {
+        // The outbox that staged the batch, kept by the ticket: it may have
+        // been sealed (or shipped and dropped here) since.
+        ticket.state::<Store>().map_or(Outcome::Failed, |store| store.outcome(ticket))
     }
 
     fn commits_wait(&self) -> bool {
         self.shared.options.sync == SyncMode::Always || self.shared.ship_inline
     }
 
-    fn reads_wait_on_network(&self) -> bool {
+    fn reads_wait(&self) -> bool {
         true
     }
 

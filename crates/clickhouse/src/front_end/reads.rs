@@ -9,7 +9,7 @@
 //! outbox not yet deleted) has one version and one value.
 
 use super::outbox::Outbox;
-use crate::read::{KeysFrom, VersionedPoint};
+use crate::reads::{KeysFrom, VersionedPoint};
 use crate::{ClickHouse, Result};
 use eardrum_storage::ScanCursor;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -36,6 +36,31 @@ struct PageKey {
     first_seen: u64,
 }
 
+/// Where a front end's scan is, kept in the [`ScanCursor`]: the series (its
+/// rank and key) and the last timestamp visited in it (`i64::MAX` once the
+/// series is done).
+#[derive(Debug)]
+struct Place {
+    first_seen: u64,
+    key: String,
+    after: i64,
+}
+
+/// Records that the scan visited `timestamp` in the series ranked
+/// `first_seen` with `key`.
+fn visited(cursor: &mut ScanCursor, first_seen: u64, key: &str, timestamp: i64) {
+    match cursor.place_mut::<Place>() {
+        Some(place) if place.first_seen == first_seen && place.key == key => place.after = timestamp,
+        _ => cursor.set_place(Place { first_seen, key: key.to_owned(), after: timestamp }),
+    }
+}
+
+/// The timestamp the scan resumes after: the place's, else where the
+/// cursor was told to start.
+fn resumes_after(cursor: &ScanCursor) -> Option<i64> {
+    cursor.place::<Place>().map(|place| place.after).or(cursor.after())
+}
+
 impl Reader<'_> {
     /// The points of `key` from the cursor on.
     pub(super) fn one(
@@ -45,7 +70,7 @@ impl Reader<'_> {
         limit: usize,
         visit: &mut dyn FnMut(&str, i64, f64),
     ) -> Result<()> {
-        let after = cursor.after();
+        let after = resumes_after(cursor);
         if after == Some(i64::MAX) {
             cursor.finish();
             return Ok(());
@@ -55,7 +80,7 @@ impl Reader<'_> {
         let horizon = if rows.len() == budget { rows.last().map(|row| row.timestamp) } else { None };
         for (timestamp, value) in self.merge(key, &rows, after, horizon) {
             visit(key, timestamp, value);
-            cursor.visited(0, key, timestamp);
+            visited(cursor, 0, key, timestamp);
         }
         if horizon.is_none() {
             cursor.finish();
@@ -71,8 +96,8 @@ impl Reader<'_> {
         limit: usize,
         visit: &mut dyn FnMut(&str, i64, f64),
     ) -> Result<()> {
-        let after = cursor.after();
-        let resume = cursor.series().map(|(first_seen, key)| (first_seen, key.to_owned()));
+        let after = resumes_after(cursor);
+        let resume = cursor.place::<Place>().map(|place| (place.first_seen, place.key.clone()));
         // The series the cursor is in, when it has points left.
         let unfinished = resume.clone().filter(|_| after != Some(i64::MAX));
         let from = resume.as_ref().map(|(first_seen, key)| KeysFrom {
@@ -106,12 +131,12 @@ impl Reader<'_> {
             let key_horizon = horizon.filter(|(at, _)| *at == index).map(|(_, timestamp)| timestamp);
             for (timestamp, value) in self.merge(&page_key.key, own, key_after, key_horizon) {
                 visit(&page_key.key, timestamp, value);
-                cursor.visited(page_key.first_seen, &page_key.key, timestamp);
+                visited(cursor, page_key.first_seen, &page_key.key, timestamp);
             }
             if key_horizon.is_some() {
                 return Ok(());
             }
-            cursor.finished_series(page_key.first_seen, &page_key.key);
+            visited(cursor, page_key.first_seen, &page_key.key, i64::MAX);
         }
         if !more_keys {
             cursor.finish();

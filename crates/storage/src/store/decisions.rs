@@ -1,6 +1,7 @@
 //! Which staged batches were stored: decided by commits, in order, and read
 //! by whoever waits for one.
 
+use crate::Outcome;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::ops::RangeInclusive;
@@ -50,14 +51,16 @@ impl Decisions {
         self.decided_through.fetch_max(*batches.end(), Ordering::Release);
     }
 
-    /// Whether batch `seq` was stored; `None` while undecided.
-    pub(super) fn outcome(&self, seq: u64) -> Option<bool> {
+    /// What became of batch `seq`.
+    pub(super) fn outcome(&self, seq: u64) -> Outcome {
         if seq > self.decided_through.load(Ordering::Acquire) {
-            return None;
+            return Outcome::Pending;
         }
         let failures = self.failures.lock();
-        let failed = seq <= failures.forgotten_through || failures.ranges.iter().any(|r| r.contains(&seq));
-        Some(!failed)
+        match seq <= failures.forgotten_through || failures.ranges.iter().any(|r| r.contains(&seq)) {
+            true => Outcome::Failed,
+            false => Outcome::Stored,
+        }
     }
 }
 
@@ -68,14 +71,14 @@ mod tests {
     #[test]
     fn batches_are_undecided_until_a_commit_covers_them() {
         let decisions = Decisions::default();
-        assert_eq!(decisions.outcome(1), None);
+        assert_eq!(decisions.outcome(1), Outcome::Pending);
         decisions.stored(&(1..=3));
         decisions.failed(&(4..=4));
         decisions.failed(&(5..=6));
         decisions.stored(&(7..=7));
         let outcomes: Vec<_> = (1..=8).map(|seq| decisions.outcome(seq)).collect();
-        let (stored, failed) = (Some(true), Some(false));
-        assert_eq!(outcomes, [stored, stored, stored, failed, failed, failed, stored, None]);
+        let (stored, failed) = (Outcome::Stored, Outcome::Failed);
+        assert_eq!(outcomes, [stored, stored, stored, failed, failed, failed, stored, Outcome::Pending]);
         assert_eq!(decisions.failures.lock().ranges.len(), 1, "adjacent failures merge");
     }
 
@@ -87,8 +90,8 @@ mod tests {
             decisions.failed(&(2 * seq..=2 * seq));
             decisions.stored(&(2 * seq + 1..=2 * seq + 1));
         }
-        assert_eq!(decisions.outcome(2), Some(false));
-        assert_eq!(decisions.outcome(1), Some(false), "unknown old batches are reported failed");
-        assert_eq!(decisions.outcome(2 * FAILURES_KEPT as u64 + 3), Some(true));
+        assert_eq!(decisions.outcome(2), Outcome::Failed);
+        assert_eq!(decisions.outcome(1), Outcome::Failed, "unknown old batches are reported failed");
+        assert_eq!(decisions.outcome(2 * FAILURES_KEPT as u64 + 3), Outcome::Stored);
     }
 }

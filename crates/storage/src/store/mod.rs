@@ -21,11 +21,17 @@ use crate::series::Series;
 use crate::wal::mark::{self, SyncedMark};
 use crate::wal::record::RecordBuilder;
 use crate::wal::{recovery, sync_dir};
-use crate::{CheckpointStats, Options, RecoveryMode, Stats, SyncMode};
+use crate::{CheckpointStats, Options, Outcome, RecoveryMode, Stats, SyncMode, Ticket};
 use decisions::Decisions;
-use parking_lot::{Mutex, MutexGuard};
+// parking_lot's mutex spins briefly before sleeping: the store's critical
+// sections are microseconds long, and with connections on several threads
+// a sleeping waiter costs two context switches that dwarf the wait itself.
+// (It has no poisoning: a panic while holding the lock cannot leave the log
+// half-written, each append being one write.)
+use parking_lot::Mutex;
 use shared::{MarkState, Shared};
 use state::{replay, Commit, Replayed, State};
+use std::any::Any;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::Path;
@@ -48,27 +54,6 @@ pub struct Sample<'a> {
     pub value: f64,
 }
 
-/// A batch [`Store::stage`] took, stored by the next [`Store::commit`];
-/// [`Store::outcome`] says whether it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use = "a staged batch is stored only once a commit has taken it"]
-pub struct Staged {
-    /// Batches are numbered in staging order from 1.
-    seq: u64,
-    /// Indices of the samples left out by the series limit, ascending.
-    refused: Vec<u32>,
-}
-
-impl Staged {
-    /// The indices, ascending, of the batch's samples that were refused
-    /// because their keys would have created a series beyond
-    /// [`Options::max_series`]; they are not stored whatever the outcome.
-    /// Empty (and not allocated) when every sample was taken.
-    pub fn refused(&self) -> &[u32] {
-        &self.refused
-    }
-}
-
 /// Which series [`Store::scan`] visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keys<'a> {
@@ -78,16 +63,16 @@ pub enum Keys<'a> {
     One(&'a str),
 }
 
-/// Where a [`Store::scan_some`] resumes: the series, and the last
-/// timestamp visited in it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Where a [`Store::scan_some`] (or a [`Backend`](crate::Backend)'s
+/// `scan_some`) resumes: for the store, the series and the last timestamp
+/// visited in it; another backend keeps its own place in the cursor
+/// ([`ScanCursor::set_place`]), opaque here.
+#[derive(Debug, Default)]
 pub struct ScanCursor {
     position: usize,
     after: Option<i64>,
     done: bool,
-    /// Where other backends, which order series by a rank and key rather
-    /// than by position, are: the series being read.
-    series: Option<(u64, String)>,
+    place: Option<Box<dyn Any + Send + Sync>>,
 }
 
 impl ScanCursor {
@@ -103,35 +88,31 @@ impl ScanCursor {
         self.done
     }
 
-    /// The timestamp last visited in the current series, if any.
+    /// The timestamp the scan resumes after in its current series: the
+    /// last visited, or the one before [`ScanCursor::starting_at`]'s.
     pub fn after(&self) -> Option<i64> {
         self.after
-    }
-
-    /// For a [`Backend`](crate::Backend) that orders series by rank, then
-    /// key: the series the scan is in, if it has begun.
-    pub fn series(&self) -> Option<(u64, &str)> {
-        self.series.as_ref().map(|(rank, key)| (*rank, key.as_str()))
-    }
-
-    /// Records that the scan visited `timestamp` in the series ranked
-    /// `rank` with `key` (see [`ScanCursor::series`]).
-    pub fn visited(&mut self, rank: u64, key: &str, timestamp: i64) {
-        if self.series.as_ref().is_none_or(|(r, k)| (*r, k.as_str()) != (rank, key)) {
-            self.series = Some((rank, key.to_owned()));
-        }
-        self.after = Some(timestamp);
-    }
-
-    /// Records that the series ranked `rank` with `key` was read to its
-    /// end: the scan goes on with the next one.
-    pub fn finished_series(&mut self, rank: u64, key: &str) {
-        self.visited(rank, key, i64::MAX);
     }
 
     /// Marks the scan complete.
     pub fn finish(&mut self) {
         self.done = true;
+    }
+
+    /// The place a backend recorded with [`ScanCursor::set_place`], if it
+    /// is a `T`.
+    pub fn place<T: Any>(&self) -> Option<&T> {
+        self.place.as_deref()?.downcast_ref()
+    }
+
+    /// Mutably, as [`ScanCursor::place`].
+    pub fn place_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.place.as_deref_mut()?.downcast_mut()
+    }
+
+    /// Records where a backend's scan is, in the backend's own terms.
+    pub fn set_place<T: Any + Send + Sync>(&mut self, place: T) {
+        self.place = Some(Box::new(place));
     }
 }
 
@@ -152,15 +133,6 @@ pub struct Store {
     /// Held for the life of the store: a second process on the same folder
     /// would interleave its log with ours.
     _lock: File,
-}
-
-/// Takes a lock. parking_lot's mutex spins briefly before sleeping: the
-/// store's critical sections are microseconds long, and with connections
-/// on several threads a sleeping waiter costs two context switches that
-/// dwarf the wait itself. (It has no poisoning: a panic while holding the
-/// lock cannot leave the log half-written, each append being one write.)
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock()
 }
 
 impl Store {
@@ -305,15 +277,15 @@ impl Store {
         if samples.is_empty() {
             return Ok(());
         }
-        let staged = self.stage(samples);
+        let ticket = self.stage(samples);
         self.commit()?;
-        match self.outcome(&staged) {
-            Some(true) if staged.refused.is_empty() => Ok(()),
-            Some(true) => Err(Error::SeriesLimit {
-                refused: staged.refused.len(),
+        match self.outcome(&ticket) {
+            Outcome::Stored if ticket.refused().is_empty() => Ok(()),
+            Outcome::Stored => Err(Error::SeriesLimit {
+                refused: ticket.refused().len(),
                 limit: self.shared.options.max_series.unwrap_or(usize::MAX),
             }),
-            _ => Err(Error::NotStored),
+            Outcome::Pending | Outcome::Failed => Err(Error::NotStored),
         }
     }
 
@@ -321,12 +293,12 @@ impl Store {
     /// batch's log entries encoded, but nothing is written, and nothing is
     /// visible to readers until a commit has written it. Samples that would
     /// create a series beyond [`Options::max_series`] are left out and
-    /// listed by [`Staged::refused`].
-    pub fn stage(&self, samples: &[Sample<'_>]) -> Staged {
+    /// listed by [`Ticket::refused`].
+    pub fn stage(&self, samples: &[Sample<'_>]) -> Ticket {
         let max_series = self.shared.options.max_series.unwrap_or(usize::MAX);
         let mut refused = Vec::new();
-        let seq = lock(&self.shared.state).stage(samples, max_series, &mut refused);
-        Staged { seq, refused }
+        let seq = self.shared.state.lock().stage(samples, max_series, &mut refused);
+        Ticket::new(seq, refused)
     }
 
     /// Stores every batch staged so far, by anyone: one log record for all
@@ -339,8 +311,8 @@ impl Store {
     /// As [`Store::put`]; every batch the failed commit took is then
     /// reported not stored by [`Store::outcome`].
     pub fn commit(&self) -> Result<()> {
-        let _turn = lock(&self.shared.commit_turn);
-        let Some(Commit { batches, written }) = lock(&self.shared.state).commit() else {
+        let _turn = self.shared.commit_turn.lock();
+        let Some(Commit { batches, written }) = self.shared.state.lock().commit() else {
             return Ok(());
         };
         let durable = written.and_then(|lsn| match self.shared.options.sync {
@@ -354,10 +326,11 @@ impl Store {
         durable
     }
 
-    /// Whether a staged batch was stored: `None` until a commit has taken
-    /// it, then `Some(true)` once it is as durable as [`SyncMode`] says.
-    pub fn outcome(&self, staged: &Staged) -> Option<bool> {
-        self.shared.decisions.outcome(staged.seq)
+    /// What became of a batch this store staged: pending until a commit
+    /// has taken it, then stored once it is as durable as [`SyncMode`]
+    /// says, or failed.
+    pub fn outcome(&self, ticket: &Ticket) -> Outcome {
+        self.shared.decisions.outcome(ticket.batch())
     }
 
     /// Calls `visit(id, key)` for up to `limit` series from id `from` on, in
@@ -365,7 +338,7 @@ impl Store {
     /// series the store holds. For indexes that follow the store's keys,
     /// such as [`NameIndex`](crate::names::NameIndex).
     pub fn keys_from(&self, from: usize, limit: usize, mut visit: impl FnMut(u32, &str)) -> usize {
-        let state = lock(&self.shared.state);
+        let state = self.shared.state.lock();
         let held = state.series.len();
         for id in from..held.min(from.saturating_add(limit)) {
             if let Some(key) = state.key(id) {
@@ -399,7 +372,7 @@ impl Store {
         limit: usize,
         mut visit: impl FnMut(&str, i64, f64),
     ) {
-        let state = lock(&self.shared.state);
+        let state = self.shared.state.lock();
         let mut budget = limit;
         while !cursor.done {
             let (id, key) = match keys {
@@ -453,14 +426,14 @@ impl Store {
     /// Sizes and counters of the store right now.
     pub fn stats(&self) -> Stats {
         let (series, points, memory_bytes, log_bytes_written, records_replayed) = {
-            let state = lock(&self.shared.state);
+            let state = self.shared.state.lock();
             let points = state.points;
             let memory = state.series.iter().map(Series::heap_bytes).sum::<usize>()
                 + state.series.capacity() * std::mem::size_of::<Series>()
                 + state.registry.heap_bytes();
             (state.series.len() as u64, points, memory as u64, state.wal.lsn(), state.records_replayed)
         };
-        let history = lock(&self.shared.history).clone();
+        let history = self.shared.history.lock().clone();
         Stats {
             series,
             points,
@@ -512,7 +485,7 @@ impl Store {
     /// stored but synced only by another close.
     pub(crate) fn shut_down(&self) -> Result<()> {
         self.closed.store(true, Ordering::Relaxed);
-        let threads = std::mem::take(&mut *lock(&self.background));
+        let threads = std::mem::take(&mut *self.background.lock());
         for thread in threads {
             thread.stop();
         }

@@ -2,7 +2,6 @@
 //! sync position, the manifest, and the checkpoint that ties them together.
 
 use super::decisions::Decisions;
-use super::lock;
 use super::state::State;
 use crate::checkpoint::{self, manifest, History};
 use crate::error::{Error, Result};
@@ -50,14 +49,14 @@ const SNAPSHOT_BATCH_SERIES: usize = 2_000;
 impl Shared {
     /// Makes the log durable at least up to `lsn`.
     pub(crate) fn sync_through(&self, lsn: u64) -> Result<()> {
-        let mut synced = lock(&self.synced_lsn);
+        let mut synced = self.synced_lsn.lock();
         if *synced >= lsn {
             return Ok(());
         }
         // Take the file and the LSN it reaches under the state lock, then sync
         // without it so that writers keep appending meanwhile.
         let (file, written, (sequence, bytes)) = {
-            let state = lock(&self.state);
+            let state = self.state.lock();
             if state.wal.is_poisoned() {
                 // A failed sync may have dropped pages: a retry that succeeds
                 // proves nothing (Linux forgets the error once reported).
@@ -66,20 +65,20 @@ impl Shared {
             (state.wal.file(), state.wal.lsn(), state.wal.position())
         };
         if let Err(source) = file.sync_data() {
-            let mut state = lock(&self.state);
+            let mut state = self.state.lock();
             state.wal.poison();
             return Err(Error::Io { action: "syncing log segment", path: state.wal.path(), source });
         }
         *synced = written;
-        lock(&self.mark).known.advance(sequence, bytes);
+        self.mark.lock().known.advance(sequence, bytes);
         Ok(())
     }
 
     /// Writes the log's synced mark if it moved since it was last written:
     /// from the background marker, once a second, and at close.
     pub(crate) fn write_mark(&self) -> Result<()> {
-        let sealed = lock(&self.state).wal.take_sealed();
-        let mut mark = lock(&self.mark);
+        let sealed = self.state.lock().wal.take_sealed();
+        let mut mark = self.mark.lock();
         for (sequence, bytes) in sealed {
             mark.known.advance(sequence, bytes);
         }
@@ -93,40 +92,40 @@ impl Shared {
 
     /// Makes everything appended so far durable.
     pub(crate) fn sync_written(&self) -> Result<()> {
-        let written = lock(&self.state).wal.lsn();
+        let written = self.state.lock().wal.lsn();
         self.sync_through(written)
     }
 
     /// Runs one checkpoint; see the `checkpoint` module for the phases.
     pub(crate) fn checkpoint(&self) -> Result<CheckpointStats> {
-        let mut current = lock(&self.manifest);
+        let mut current = self.manifest.lock();
         let started = Instant::now();
-        let began = lock(&self.state).begin_snapshot(&self.options)?;
+        let began = self.state.lock().begin_snapshot(&self.options)?;
         let mut longest_stall = started.elapsed();
         let Some(mut snapshot) = began else {
             let unchanged = CheckpointStats { generation: current.generation, ..CheckpointStats::default() };
-            return Ok(lock(&self.history).last.clone().unwrap_or(unchanged));
+            return Ok(self.history.lock().last.clone().unwrap_or(unchanged));
         };
         // Only the series registered when the snapshot began: later ones are
         // defined in the log after `wal_start`, where replay expects them.
         for start in (0..snapshot.keys.len()).step_by(SNAPSHOT_BATCH_SERIES) {
             let batch_started = Instant::now();
             let end = (start + SNAPSHOT_BATCH_SERIES).min(snapshot.keys.len());
-            lock(&self.state).copy_parts(&mut snapshot, start..end);
+            self.state.lock().copy_parts(&mut snapshot, start..end);
             longest_stall = longest_stall.max(batch_started.elapsed());
         }
         let (manifest, bytes_written) = match checkpoint::write(&self.dir, &current, &snapshot) {
             Ok(written) => written,
             Err(error) => {
                 // Keep what was not written dirty for the next attempt.
-                lock(&self.state).dirty.extend(snapshot.windows.keys());
+                self.state.lock().dirty.extend(snapshot.windows.keys());
                 return Err(error);
             }
         };
         // The manifest before the new one stays, with its files and the log
         // after it: a fallback if the new one is ever damaged.
         checkpoint::remove_covered_log(&self.dir, &current);
-        lock(&self.mark).known.forget_before(current.wal_start);
+        self.mark.lock().known.forget_before(current.wal_start);
         crate::failpoint::hit("checkpoint-after-log-cleanup");
         checkpoint::remove_obsolete_files(&self.dir, &manifest, Some(&current));
         let stats = CheckpointStats {
@@ -146,7 +145,7 @@ impl Shared {
             "checkpoint written"
         );
         *current = manifest;
-        let mut history = lock(&self.history);
+        let mut history = self.history.lock();
         history.completed += 1;
         history.last = Some(stats.clone());
         Ok(stats)

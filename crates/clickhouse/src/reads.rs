@@ -2,12 +2,13 @@
 //! first-put order from a resume point, and the points of a page of keys
 //! from a resume point, each with the version that won.
 
-use crate::{tsv, ClickHouse, Error, Result};
+use crate::error::{Error, Result};
+use crate::{tsv, ClickHouse};
 use std::collections::HashMap;
 
 /// One point read back, of the key at `key_index` in the keys asked for.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VersionedPoint {
+pub(crate) struct VersionedPoint {
     /// Which of the keys asked for it belongs to.
     pub key_index: usize,
     /// Unix seconds.
@@ -21,7 +22,7 @@ pub struct VersionedPoint {
 /// Where a page of keys starts: after the key ranked `first_seen` with
 /// `key` (or at it, when `inclusive`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeysFrom<'a> {
+pub(crate) struct KeysFrom<'a> {
     /// The key's first-seen time.
     pub first_seen: u64,
     /// The key.
@@ -37,7 +38,7 @@ impl ClickHouse {
     /// # Errors
     ///
     /// As every query, and [`Error::Malformed`] for a bad row.
-    pub fn keys_page(&self, from: Option<KeysFrom<'_>>, limit: usize) -> Result<Vec<(String, u64)>> {
+    pub(crate) fn keys_page(&self, from: Option<KeysFrom<'_>>, limit: usize) -> Result<Vec<(String, u64)>> {
         let having = match from {
             None => String::new(),
             Some(KeysFrom { first_seen, key, inclusive }) => format!(
@@ -58,7 +59,7 @@ impl ClickHouse {
     /// # Errors
     ///
     /// As [`keys_page`](ClickHouse::keys_page).
-    pub fn first_seen(&self, keys: &[&str]) -> Result<HashMap<String, u64>> {
+    pub(crate) fn first_seen(&self, keys: &[&str]) -> Result<HashMap<String, u64>> {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
@@ -76,7 +77,7 @@ impl ClickHouse {
     /// # Errors
     ///
     /// As [`keys_page`](ClickHouse::keys_page).
-    pub fn points_page(
+    pub(crate) fn points_page(
         &self,
         keys: &[&str],
         resume: Option<(&str, i64)>,
