@@ -8,7 +8,7 @@ impl ClickHouse {
     /// Creates the database and the tables if they are missing, and with a
     /// cluster checks that every shard has its local tables. On
     /// ClickHouse 19.10 and later the points' columns are compressed with
-    /// the codecs made for them (see [`points_columns`]).
+    /// the codecs made for them.
     ///
     /// # Errors
     ///

@@ -21,6 +21,17 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
+/// What the first line did for a connection that must authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Authentication {
+    /// No complete line yet.
+    Incomplete,
+    /// `auth` with the right token.
+    Accepted,
+    /// Anything else: the connection closes.
+    Refused,
+}
+
 /// The most asked of the socket per read; also the most one batch of
 /// pipelined requests can span beyond a partial line.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -149,14 +160,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             if !authenticated {
                 match self.authenticate() {
-                    None => continue,
-                    Some(true) => {
+                    Authentication::Incomplete => continue,
+                    Authentication::Accepted => {
                         authenticated = true;
                         // Without an idle timeout, the handshake deadline
                         // was the only one.
                         timer_on = idle_timeout.is_some();
                     }
-                    Some(false) => {
+                    Authentication::Refused => {
                         self.flush().await?;
                         self.linger().await;
                         return Ok(());
@@ -177,17 +188,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    /// Checks the first non-blank line against the token: `Some(true)` when
-    /// it is `auth` with the right token (its `ok` reply is buffered),
-    /// `Some(false)` when it is anything else (the error reply is buffered,
-    /// and the connection must close), `None` while no line is complete.
-    fn authenticate(&mut self) -> Option<bool> {
-        let token = self.context.auth.as_ref()?;
+    /// Checks the first non-blank line against the token: accepted when it
+    /// is `auth` with the right token (its `ok` reply is buffered), refused
+    /// when it is anything else (the error reply is buffered, and the
+    /// connection must close).
+    fn authenticate(&mut self) -> Authentication {
+        let Some(token) = self.context.auth.as_ref() else { return Authentication::Accepted };
         loop {
-            let line = match next_line(&self.input, self.context.limits.max_line_bytes) {
-                Ok(None) => return None,
+            let accepted = match next_line(&self.input, self.context.limits.max_line_bytes) {
+                Ok(None) => return Authentication::Incomplete,
                 Ok(Some((line, used))) => {
-                    let accepted = parse_auth_line(line).map(|presented| token.matches(presented));
+                    let accepted = parse_auth_line(line).is_some_and(|presented| token.matches(presented));
                     let blank = line.trim_ascii().is_empty();
                     self.input.advance(used);
                     if blank {
@@ -195,31 +206,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     }
                     // Proved: trade the pending slot for an established
                     // one, unless every one is taken.
-                    if accepted == Some(true) && !self.slot.establish() {
+                    if accepted && !self.slot.establish() {
                         self.context.counters.connections_refused.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(peer = %self.peer, "closing an authenticated connection: the connection limit is reached");
                         if self.dialect == Dialect::Protocol {
                             self.output.extend_from_slice(reply::ERROR_REPLY);
                         }
-                        return Some(false);
+                        return Authentication::Refused;
                     }
                     accepted
                 }
-                Err(_) => None,
+                // An overlong line is no `auth` line.
+                Err(_) => false,
             };
             // Graphite has no replies: a refused client is just closed.
-            let reply = match line == Some(true) {
+            let reply = match accepted {
                 true => reply::OK_REPLY,
                 false => reply::ERROR_REPLY,
             };
             if self.dialect == Dialect::Protocol {
                 self.output.extend_from_slice(reply);
             }
-            if line != Some(true) {
+            if !accepted {
                 self.context.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(peer = %self.peer, "closing a connection that did not authenticate");
+                return Authentication::Refused;
             }
-            return Some(line == Some(true));
+            return Authentication::Accepted;
         }
     }
 

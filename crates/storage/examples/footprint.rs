@@ -6,7 +6,7 @@
 //!     [--series 10000] [--points 1000] [--dir /tmp/footprint] [--keep] [--no-checkpoint]
 //! ```
 //!
-//! `--series` series of the benchmark fleet (`eardrum_client::fleet`),
+//! `--series` series of the benchmark fleet (`eardrum_workload::Fleet`),
 //! `--points` points per series at a 10 s interval, put in time order in
 //! batches of 1,000. Prints RSS growth per sample (from /proc/self/status), the store's
 //! own memory estimate, block bytes per sample after a checkpoint, and the

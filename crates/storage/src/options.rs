@@ -69,7 +69,7 @@ pub struct Options {
     /// log to replay: faster to close, slower to open.
     pub checkpoint_on_close: bool,
     /// The most series the store creates: a put of a new key beyond it is
-    /// refused (see [`Staged::refused`](crate::Staged::refused)), while keys
+    /// refused (see [`Ticket::refused`](crate::Ticket::refused)), while keys
     /// that exist keep taking points. Series already in the data folder
     /// are all kept, even past a lowered limit. `None` sets no limit.
     pub max_series: Option<usize>,

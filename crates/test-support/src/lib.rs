@@ -3,7 +3,7 @@
 //!
 //! - [`server`]: a real server in the test's own runtime, on ports the
 //!   system picks, and helpers that talk raw bytes to it.
-//! - [`protocol_suite`]: every rule of PROTOCOL.md as one async function
+//! - [`protocol_suite`](mod@protocol_suite): every rule of PROTOCOL.md as one async function
 //!   per case, run against any backend by [`protocol_suite!`].
 //! - [`fields`]: each number of a snapshot changed in turn, to test that
 //!   a reader shows every field.

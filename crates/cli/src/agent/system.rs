@@ -4,9 +4,11 @@
 //! samples; a line that does not parse is skipped, never fatal (kernels
 //! add fields over the years).
 //!
-//! /proc rather than a crate such as `sysinfo`: the agent needs CPU time
-//! by state and I/O per block device, which those crates do not give, and
-//! everything else here is a few lines of text.
+//! /proc rather than a crate such as `sysinfo`: the agent sends the
+//! kernel's raw counters under the kernel's own names (CPU jiffies by each
+//! of the eight states, sectors and operations per block device), which
+//! such crates fold into their own figures, and each file here is a few
+//! lines of text to read.
 
 use std::collections::HashSet;
 

@@ -71,7 +71,8 @@ pub(crate) struct ServeArgs {
     /// TCP port of the metrics protocol.
     #[arg(long, default_value_t = eardrum_server::DEFAULT_PORT, env = "EARDRUM_PORT")]
     pub port: u16,
-    /// TCP port of the HTTP API (statistics as JSON at /api/v1/stats), on
+    /// TCP port of the HTTP API (the dashboard, statistics, series and
+    /// points, Graphite's find and render, Prometheus' /metrics), on
     /// the same address; 0 turns it off.
     #[arg(long, default_value_t = eardrum_server::DEFAULT_HTTP_PORT, env = "EARDRUM_HTTP_PORT")]
     pub http_port: u16,
