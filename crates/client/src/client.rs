@@ -2,7 +2,7 @@
 
 use crate::address::Address;
 use crate::error::{Error, Result};
-use crate::point::{group, Metrics, Point};
+use crate::point::Point;
 use crate::stream::{ConnectOptions, Stream};
 use eardrum_protocol::auth::write_auth_line;
 use eardrum_protocol::reply::complete_len;
@@ -20,7 +20,7 @@ const PIPELINE_WINDOW: usize = 1024;
 pub struct Client {
     stream: Stream,
     /// Bytes read but not yet consumed as a reply.
-    input: Vec<u8>,
+    pub(crate) input: Vec<u8>,
     /// Requests being written, reused between calls.
     output: Vec<u8>,
     broken: bool,
@@ -197,133 +197,6 @@ impl Client {
         Ok(())
     }
 
-    /// Reads the points of `key`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Server`] on an `error` reply, [`Error::MalformedReply`]
-    /// when a row is not `key value timestamp` with a float value and an
-    /// integer timestamp, [`Error::InvalidKey`] for `*` (the protocol's
-    /// every key: [`get_all`](Client::get_all)), and any connection failure.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
-    /// let points = client.get("palm.cpu")?.swap_remove("palm.cpu").unwrap_or_default();
-    /// # Ok::<(), eardrum_client::Error>(())
-    /// ```
-    pub fn get(&mut self, key: &str) -> Result<Metrics> {
-        check_read_key(key)?;
-        self.get_reply(key)
-    }
-
-    /// Reads the points of every key (`get *`).
-    ///
-    /// # Errors
-    ///
-    /// As [`get`](Client::get).
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
-    /// for (key, points) in client.get_all()? {
-    ///     println!("{key}: {} points", points.len());
-    /// }
-    /// # Ok::<(), eardrum_client::Error>(())
-    /// ```
-    pub fn get_all(&mut self) -> Result<Metrics> {
-        self.get_reply(ALL_KEYS)
-    }
-
-    /// Reads the points of `key` row by row as they arrive:
-    /// `visit(key, point)` in the server's order, without holding the reply
-    /// in memory. Returns the number of rows.
-    ///
-    /// # Errors
-    ///
-    /// As [`get`](Client::get); unlike it, rows before a malformed one have
-    /// already been visited.
-    pub fn get_each(&mut self, key: &str, visit: impl FnMut(&str, Point)) -> Result<u64> {
-        check_read_key(key)?;
-        self.send_get(key)?;
-        self.read_rows(visit)
-    }
-
-    /// Reads the points of every key row by row as they arrive, as
-    /// [`get_each`](Client::get_each) does: an export of millions of points
-    /// in little memory.
-    ///
-    /// # Errors
-    ///
-    /// As [`get_each`](Client::get_each).
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// let mut client = eardrum_client::Client::connect("127.0.0.1:8888")?;
-    /// let mut sum = 0.0;
-    /// client.get_all_each(|_key, point| sum += point.value)?;
-    /// # Ok::<(), eardrum_client::Error>(())
-    /// ```
-    pub fn get_all_each(&mut self, visit: impl FnMut(&str, Point)) -> Result<u64> {
-        self.send_get(ALL_KEYS)?;
-        self.read_rows(visit)
-    }
-
-    /// Sends `get <key>` and reads the whole reply.
-    fn get_reply(&mut self, key: &str) -> Result<Metrics> {
-        self.send_get(key)?;
-        match self.read_reply()? {
-            Reply::Ok(rows) => Ok(group(rows)),
-            Reply::Error(message) => Err(Error::Server { message }),
-        }
-    }
-
-    /// Reads the rows of a `get` reply as they arrive.
-    fn read_rows(&mut self, mut visit: impl FnMut(&str, Point)) -> Result<u64> {
-        let mut status_read = false;
-        let mut rows = 0;
-        loop {
-            // Whole lines first; an `error` reply is read whole, as `get`
-            // reads it.
-            let mut consumed = 0;
-            while let Some(end) = memchr::memchr(b'\n', &self.input[consumed..]) {
-                let line = &self.input[consumed..consumed + end];
-                if !status_read {
-                    match line {
-                        b"ok" => status_read = true,
-                        // Not `ok`: an `error` reply (or a malformed one),
-                        // read whole as `get` reads it.
-                        _ => {
-                            return match self.read_reply()? {
-                                Reply::Error(message) => Err(Error::Server { message }),
-                                Reply::Ok(_) => Err(self.fail(Error::MalformedReply(
-                                    eardrum_protocol::Error::MalformedReply {
-                                        reason: "a reply that is not ok".into(),
-                                    },
-                                ))),
-                            }
-                        }
-                    }
-                } else if line.is_empty() {
-                    self.input.drain(..consumed + end + 1);
-                    return Ok(rows);
-                } else {
-                    match eardrum_protocol::reply::parse_row(line) {
-                        Ok((key, value, timestamp)) => visit(key, Point::new(timestamp, value)),
-                        Err(error) => return Err(self.fail(Error::MalformedReply(error))),
-                    }
-                    rows += 1;
-                }
-                consumed += end + 1;
-            }
-            self.input.drain(..consumed);
-            self.fill_input()?;
-        }
-    }
-
     /// Sends one raw request line (a `\n` is added) and returns the decoded
     /// reply, `error` replies included: for shells and tools that pass on
     /// what a person typed.
@@ -357,7 +230,7 @@ impl Client {
     }
 
     /// Sends `get <key>`.
-    fn send_get(&mut self, key: &str) -> Result<()> {
+    pub(crate) fn send_get(&mut self, key: &str) -> Result<()> {
         check_key(key)?;
         self.output.clear();
         self.output.extend_from_slice(b"get ");
@@ -366,7 +239,7 @@ impl Client {
         self.send()
     }
 
-    fn send(&mut self) -> Result<()> {
+    pub(crate) fn send(&mut self) -> Result<()> {
         if self.broken {
             return Err(Error::Broken);
         }
@@ -386,7 +259,7 @@ impl Client {
 
     /// Reads until one whole reply is buffered, and no further than the
     /// socket delivers.
-    fn read_reply(&mut self) -> Result<Reply> {
+    pub(crate) fn read_reply(&mut self) -> Result<Reply> {
         let mut searched = 0;
         loop {
             if let Some(len) = complete_len(&self.input, searched) {
@@ -405,7 +278,7 @@ impl Client {
     }
 
     /// Appends what the socket has (at least a byte) to the input buffer.
-    fn fill_input(&mut self) -> Result<()> {
+    pub(crate) fn fill_input(&mut self) -> Result<()> {
         let mut chunk = [0u8; 64 * 1024];
         loop {
             match self.stream.read(&mut chunk) {
@@ -422,7 +295,7 @@ impl Client {
 
     /// Marks the connection out of step: a late or half-read reply would
     /// otherwise be taken for the answer to the next request.
-    fn fail(&mut self, error: Error) -> Error {
+    pub(crate) fn fail(&mut self, error: Error) -> Error {
         self.broken = true;
         error
     }
@@ -439,25 +312,11 @@ fn encode_put(out: &mut Vec<u8>, key: &str, value: f64, timestamp: i64) {
     out.push(b'\n');
 }
 
-/// What `get` asks for to read every key.
-const ALL_KEYS: &str = "*";
-
-fn check_key(key: &str) -> Result<()> {
+pub(crate) fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.bytes().any(|b| b.is_ascii_whitespace() || b == b'\x0b') {
         return Err(Error::InvalidKey {
             key: key.to_owned(),
             reason: "keys are non-empty and have no whitespace",
-        });
-    }
-    Ok(())
-}
-
-/// A key to read alone: `*` would read every key.
-fn check_read_key(key: &str) -> Result<()> {
-    if key == ALL_KEYS {
-        return Err(Error::InvalidKey {
-            key: key.to_owned(),
-            reason: "`get *` reads every key: call get_all (or get_all_each)",
         });
     }
     Ok(())

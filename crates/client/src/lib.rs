@@ -30,6 +30,7 @@ mod address;
 mod client;
 mod error;
 mod point;
+mod reads;
 mod stream;
 
 pub use address::Address;

@@ -9,14 +9,17 @@
 //! replaying the log gives, nothing unwritten. [`Store::put`] does both.
 
 mod decisions;
+mod scan;
 mod shared;
 mod state;
+
+pub use scan::{Keys, ScanCursor};
 
 use crate::checkpoint::{self, load, History, BLOCKS_DIR};
 use crate::damaged::Aside;
 use crate::error::{Error, Result};
 use crate::periodic::Periodic;
-use crate::registry::{Registry, SeriesId};
+use crate::registry::Registry;
 use crate::series::Series;
 use crate::wal::mark::{self, SyncedMark};
 use crate::wal::record::RecordBuilder;
@@ -31,7 +34,6 @@ use decisions::Decisions;
 use parking_lot::Mutex;
 use shared::{MarkState, Shared};
 use state::{replay, Commit, Replayed, State};
-use std::any::Any;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::Path;
@@ -52,68 +54,6 @@ pub struct Sample<'a> {
     pub timestamp: i64,
     /// The value.
     pub value: f64,
-}
-
-/// Which series [`Store::scan`] visits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keys<'a> {
-    /// Every series, in the order their keys were first put.
-    All,
-    /// The one series with this key, if it exists.
-    One(&'a str),
-}
-
-/// Where a [`Store::scan_some`] (or a [`Backend`](crate::Backend)'s
-/// `scan_some`) resumes: for the store, the series and the last timestamp
-/// visited in it; another backend keeps its own place in the cursor
-/// ([`ScanCursor::set_place`]), opaque here.
-#[derive(Debug, Default)]
-pub struct ScanCursor {
-    position: usize,
-    after: Option<i64>,
-    done: bool,
-    place: Option<Box<dyn Any + Send + Sync>>,
-}
-
-impl ScanCursor {
-    /// A cursor whose scan starts at `timestamp` (in the first series it
-    /// visits): for reading one series from a time on, skipping its older
-    /// chunks without decoding them.
-    pub fn starting_at(timestamp: i64) -> ScanCursor {
-        ScanCursor { after: timestamp.checked_sub(1), ..ScanCursor::default() }
-    }
-
-    /// Whether the scan has visited everything.
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
-    /// The timestamp the scan resumes after in its current series: the
-    /// last visited, or the one before [`ScanCursor::starting_at`]'s.
-    pub fn after(&self) -> Option<i64> {
-        self.after
-    }
-
-    /// Marks the scan complete.
-    pub fn finish(&mut self) {
-        self.done = true;
-    }
-
-    /// The place a backend recorded with [`ScanCursor::set_place`], if it
-    /// is a `T`.
-    pub fn place<T: Any>(&self) -> Option<&T> {
-        self.place.as_deref()?.downcast_ref()
-    }
-
-    /// Mutably, as [`ScanCursor::place`].
-    pub fn place_mut<T: Any>(&mut self) -> Option<&mut T> {
-        self.place.as_deref_mut()?.downcast_mut()
-    }
-
-    /// Records where a backend's scan is, in the backend's own terms.
-    pub fn set_place<T: Any + Send + Sync>(&mut self, place: T) {
-        self.place = Some(Box::new(place));
-    }
 }
 
 /// A metrics store in a data folder: a write-ahead log, compressed series
@@ -331,83 +271,6 @@ impl Store {
     /// says, or failed.
     pub fn outcome(&self, ticket: &Ticket) -> Outcome {
         self.shared.decisions.outcome(ticket.batch())
-    }
-
-    /// Calls `visit(id, key)` for up to `limit` series from id `from` on, in
-    /// first-put order (ids count from 0 in that order); returns how many
-    /// series the store holds. For indexes that follow the store's keys,
-    /// such as [`NameIndex`](crate::names::NameIndex).
-    pub fn keys_from(&self, from: usize, limit: usize, mut visit: impl FnMut(u32, &str)) -> usize {
-        let state = self.shared.state.lock();
-        let held = state.series.len();
-        for id in from..held.min(from.saturating_add(limit)) {
-            if let Some(key) = state.key(id) {
-                visit(id as u32, key);
-            }
-        }
-        held
-    }
-
-    /// Calls `visit(key, timestamp, value)` for every point of the selected
-    /// series: series in first-put order, points in ascending timestamp
-    /// order. Writers wait while this runs; for large reads use
-    /// [`Store::scan_some`].
-    pub fn scan(&self, keys: Keys<'_>, mut visit: impl FnMut(&str, i64, f64)) {
-        let mut cursor = ScanCursor::default();
-        while !cursor.is_done() {
-            self.scan_some(keys, &mut cursor, usize::MAX, &mut visit);
-        }
-    }
-
-    /// Visits up to `limit` points of the selected series from `cursor` on,
-    /// as [`Store::scan`] would, and moves the cursor past them; repeat
-    /// until [`ScanCursor::is_done`]. The store's lock is held for one call
-    /// only, so writers proceed between calls and a long read streams in
-    /// bounded memory. Points put meanwhile may or may not be visited;
-    /// none is visited twice and each series stays in timestamp order.
-    pub fn scan_some(
-        &self,
-        keys: Keys<'_>,
-        cursor: &mut ScanCursor,
-        limit: usize,
-        mut visit: impl FnMut(&str, i64, f64),
-    ) {
-        let state = self.shared.state.lock();
-        let mut budget = limit;
-        while !cursor.done {
-            let (id, key) = match keys {
-                Keys::One(key) => match state.registry.id(key) {
-                    Some(id) if cursor.position == 0 => (id, key),
-                    _ => {
-                        cursor.done = true;
-                        break;
-                    }
-                },
-                Keys::All => match state.key(cursor.position) {
-                    Some(key) => (SeriesId(cursor.position as u32), key),
-                    None => {
-                        cursor.done = true;
-                        break;
-                    }
-                },
-            };
-            let Some(series) = state.series.get(id.index()) else {
-                cursor.done = true;
-                break;
-            };
-            let mut last = cursor.after;
-            let visited = series.scan(cursor.after, budget, |timestamp, value| {
-                visit(key, timestamp, value);
-                last = Some(timestamp);
-            });
-            if visited == budget {
-                cursor.after = last;
-                return;
-            }
-            budget -= visited;
-            cursor.position += 1;
-            cursor.after = None;
-        }
     }
 
     /// Writes a checkpoint now (see the `checkpoint` module): changed
