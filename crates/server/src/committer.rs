@@ -22,12 +22,18 @@ pub(crate) struct Committer {
 /// The turn to commit; waiters are woken when it ends, however it ends (a
 /// connection dropped mid-commit must not leave them waiting).
 struct Turn<'a> {
-    _held: MutexGuard<'a, ()>,
+    /// `Some` until the turn ends.
+    held: Option<MutexGuard<'a, ()>>,
     committed: &'a Notify,
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
+        // The turn is released before the waiters are woken: one woken
+        // while it is still held finds it taken, waits for the next
+        // notification, and with no other committer none comes (a put then
+        // went unanswered, about once in 150,000 under 50 clients).
+        drop(self.held.take());
         self.committed.notify_waiters();
     }
 }
@@ -64,7 +70,7 @@ impl Committer {
                 notified.await;
                 continue;
             };
-            let _turn = Turn { _held: held, committed: &self.committed };
+            let _turn = Turn { held: Some(held), committed: &self.committed };
             tokio::task::yield_now().await;
             if let Err(error) = self.commit().await {
                 // A full disk fails every commit: one line a second says so.
@@ -93,5 +99,38 @@ impl Committer {
                 Err(_) => Ok(()),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    /// A waiter's waker that, when woken, does what the waiter does first:
+    /// tries to take the turn.
+    struct TriesTheTurn {
+        turn: Mutex<()>,
+        took_it: AtomicBool,
+    }
+
+    impl Wake for TriesTheTurn {
+        fn wake(self: Arc<Self>) {
+            self.took_it.store(self.turn.try_lock().is_ok(), Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_waiter_woken_by_the_end_of_a_turn_finds_the_turn_free() {
+        let waiter = Arc::new(TriesTheTurn { turn: Mutex::new(()), took_it: AtomicBool::new(false) });
+        let committed = Notify::new();
+        let waker = Waker::from(Arc::clone(&waiter));
+        let mut notified = std::pin::pin!(committed.notified());
+        assert!(notified.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        let turn = Turn { held: Some(waiter.turn.try_lock().unwrap()), committed: &committed };
+        drop(turn);
+        assert!(waiter.took_it.load(Ordering::SeqCst), "woken while the turn was still held");
     }
 }
