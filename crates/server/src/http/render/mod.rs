@@ -150,8 +150,11 @@ fn render_json(
             Err(message) => return Err(fetch_failure.take().unwrap_or(ApiError::BadRequest(message))),
         }
     }
+    // graphite-web thins every series by the span of them all.
+    let first = rendered.iter().map(|series| series.start).min().unwrap_or(from);
+    let last = rendered.iter().map(Series::end).max().unwrap_or(until);
     let rendered: Vec<Series> =
-        rendered.into_iter().map(|series| fit_to(series, request.max_data_points)).collect();
+        rendered.into_iter().map(|series| fit_to(series, request.max_data_points, last - first)).collect();
     // Every point takes a dozen bytes at the least: a reply sure to pass
     // the budget is refused before a byte of it is sent.
     let least_bytes = rendered.iter().map(|series| series.values.len() * 12).sum::<usize>();
@@ -182,25 +185,52 @@ fn render_json(
     out("]")
 }
 
-/// The series with at most `max_points` values, as graphite-web thins
-/// them for `maxDataPoints`: consecutive slots consolidated by the series'
-/// function (average unless `consolidateBy` said otherwise), buckets
-/// aligned to multiples of their width so that they stay put as the chart
-/// refreshes.
-fn fit_to(series: Series, max_points: Option<usize>) -> Series {
+/// The series thinned for `maxDataPoints` as graphite-web 1.1.10 thins it
+/// (`render/views.py`), to the point: when the span of all the series
+/// (`time_range`) holds more of this one's steps than `max_points`, each
+/// point consolidates `ceil(steps / max_points)` values by the series'
+/// function (average unless `consolidateBy` said otherwise), the last one
+/// from what is left; the first point is "nudged" to a multiple of the new
+/// step, and one value fewer than the nudge covers is dropped (graphite's
+/// `range(1, valuesToLose)`), so values sit one old step after their
+/// timestamps, as graphite's do; there are no more points than timestamps
+/// from the new start through the series' end.
+fn fit_to(series: Series, max_points: Option<usize>, time_range: i64) -> Series {
     let Some(max_points) = max_points else {
         return series;
     };
-    let slots = series.values.len();
-    if slots <= max_points {
-        return series;
-    }
     if max_points == 1 {
+        if series.values.len() <= 1 {
+            return series;
+        }
         let values = series.bucketed(series.start, series.end() - series.start, 1, series.consolidate_by);
         return Series { step: series.end() - series.start, values, ..series };
     }
-    let per_point = slots.div_ceil(max_points) as i64;
-    series.resampled(series.step * per_point)
+    let steps = time_range as f64 / series.step as f64;
+    if max_points as f64 >= steps {
+        return series;
+    }
+    let values_per_point = (steps / max_points as f64).ceil() as usize;
+    let step = values_per_point as i64 * series.step;
+    let nudge = step + series.start.rem_euclid(series.step) - series.start.rem_euclid(step);
+    let start = series.start + nudge;
+    let dropped = usize::try_from(nudge / series.step - 1).unwrap_or(0).min(series.values.len());
+    let end = series.end();
+    let timestamps = usize::try_from((end + 1 - start + step - 1).div_euclid(step)).unwrap_or(0);
+    let by = series.consolidate_by;
+    let values: Vec<f64> = series.values[dropped..]
+        .chunks(values_per_point)
+        .take(timestamps)
+        .map(|chunk| {
+            let present: Vec<f64> = chunk.iter().copied().filter(|value| !value.is_nan()).collect();
+            if present.is_empty() {
+                f64::NAN
+            } else {
+                by.of(&present)
+            }
+        })
+        .collect();
+    Series { start, step, values, ..series }
 }
 
 /// One series' JSON object, fields in graphite-web's order. Values print

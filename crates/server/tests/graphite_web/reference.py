@@ -1,0 +1,58 @@
+"""graphite-web 1.1.10 answering render requests over whisper files, for
+eardrum's differential tests (crates/server/tests/graphite_web.rs).
+
+Reads one JSON object from standard input:
+
+    {"series": [{"name": "a.b", "step": 60, "points": [[timestamp, value], ...]}, ...],
+     "requests": [[["target", "sumSeries(a.*)"], ["from", "..."], ...], ...]}
+
+writes each series as a whisper file of one archive (`step` seconds,
+seven days, as carbon's `60s:7d`), and prints one JSON array: for each
+request, `{"status": N, "body": "..."}` from graphite-web's `/render`, run
+in-process through Django's test client.
+"""
+
+import json
+import os
+import sys
+import tempfile
+
+
+def main():
+    spec = json.load(sys.stdin)
+    storage = tempfile.mkdtemp(prefix="graphite-web-")
+    os.environ["GRAPHITE_STORAGE_DIR"] = storage
+    os.environ["GRAPHITE_SETTINGS_MODULE"] = "settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "graphite.settings"
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    os.makedirs(os.path.join(storage, "log", "webapp"))
+
+    import whisper
+
+    for series in spec["series"]:
+        path = os.path.join(storage, "whisper", *series["name"].split(".")) + ".wsp"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        step = series["step"]
+        whisper.create(path, [(step, 7 * 86400 // step)], xFilesFactor=0.5, aggregationMethod="average")
+        whisper.update_many(path, [(int(t), float(v)) for t, v in series["points"]])
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command("migrate", verbosity=0, run_syncdb=True)
+    client = Client()
+    answers = []
+    for pairs in spec["requests"]:
+        query = {}
+        for name, value in pairs:
+            query.setdefault(name, []).append(value)
+        response = client.get("/render", query)
+        answers.append({"status": response.status_code, "body": response.content.decode("utf-8", "replace")})
+    json.dump(answers, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+"""graphite-web's local settings for the differential tests: its own
+storage folder (GRAPHITE_STORAGE_DIR), no logging of timings, the local
+tag database."""
+
+SECRET_KEY = "eardrum-differential-tests"
+LOG_RENDERING_PERFORMANCE = False
+LOG_CACHE_PERFORMANCE = False
+TAGDB = "graphite.tags.localdatabase.LocalDatabaseTagDB"
