@@ -63,7 +63,7 @@ pub use auth::AuthToken;
 pub use error::{Error, Result};
 #[doc(hidden)]
 pub use http::render_for_fuzzing;
-pub use http::{parse_duration, parse_time, HttpLimits};
+pub use http::HttpLimits;
 pub use stats::{CounterValues, Counters, Stats};
 pub use tls::TlsConfig;
 /// The shutdown token [`Server::run`] watches, re-exported for callers.

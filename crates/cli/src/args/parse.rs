@@ -1,5 +1,5 @@
 //! Reading flag values: numbers as the protocol reads them, durations in
-//! the server's one grammar, and timeouts.
+//! the graphite crate's one grammar, and timeouts.
 
 use std::time::Duration;
 
@@ -21,9 +21,9 @@ pub(crate) fn parse_timeout(text: &str) -> Result<Timeout, String> {
 }
 
 /// Reads a duration flag: `90`, `90s`, `200ms`, `15m`, `12h`, `30d`, `2w`
-/// (the server's grammar, shared with the HTTP API's offsets).
+/// (the graphite crate's grammar, shared with the HTTP API's offsets).
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    eardrum_server::parse_duration(text)
+    eardrum_graphite::time::parse_duration(text)
 }
 
 /// Reads a duration that is not zero.

@@ -117,7 +117,7 @@ pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
     let now = unix_seconds();
     let time = |text: &Option<String>, default: i64| match text {
         None => Ok(default),
-        Some(text) => eardrum_server::parse_time(text, now).map_err(|reason| anyhow::anyhow!(reason)),
+        Some(text) => eardrum_graphite::time::parse_time(text, now).map_err(|reason| anyhow::anyhow!(reason)),
     };
     let (from, until) = (time(&args.from, i64::MIN)?, time(&args.until, i64::MAX)?);
     if from > until {

@@ -12,9 +12,9 @@ mod find;
 mod limits;
 mod points;
 mod prometheus;
-mod range;
+
 pub use limits::HttpLimits;
-pub use range::{parse_duration, parse_time};
+
 #[doc(hidden)]
 pub use render::render_for_fuzzing;
 mod render;

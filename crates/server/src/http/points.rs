@@ -3,10 +3,10 @@
 
 use super::failure::{ApiError, ApiResult};
 use super::limits::Budget;
-use super::range::{consolidate, parse_time, Aggregation};
 use super::{find_names, query_params, AppState};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
+use eardrum_graphite::time::{consolidate, parse_time, Aggregation};
 use eardrum_protocol::clock::unix_seconds;
 use eardrum_protocol::PyFloat;
 use eardrum_storage::names::Pattern;

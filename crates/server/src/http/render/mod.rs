@@ -4,24 +4,23 @@
 //! The JSON is graphite-web's: a list of
 //! `{"target": NAME, "tags": {...}, "datapoints": [[VALUE, TIMESTAMP], ...]}`.
 
-mod functions;
-mod series;
-mod target;
+mod fetch;
 
 use super::failure::{ApiError, ApiResult};
 use super::limits::Budget;
-use super::range::parse_time;
 use super::{find_names, AppState};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
+use eardrum_graphite::expr::Expr;
+use eardrum_graphite::functions::{evaluate, Context};
+use eardrum_graphite::series::Series;
+use eardrum_graphite::time::parse_time;
 use eardrum_protocol::clock::unix_seconds;
 use eardrum_protocol::PyFloat;
 use eardrum_storage::names::Pattern;
-use functions::{evaluate, Context};
-use series::{read_series, Series};
+use fetch::read_series;
 use std::fmt::Write;
-use target::Expr;
 
 /// What a render request asks for, checked.
 struct Request {

@@ -1,20 +1,29 @@
-//! Time ranges and consolidation for the HTTP API: `from`/`until` as Unix
-//! seconds, `now`, or an offset such as `-1h`; points grouped into `step`
-//! buckets by an aggregation.
+//! Time ranges and consolidation: `from`/`until` as Unix seconds, `now`,
+//! an offset such as `-1h` or a date; the one grammar of durations; points
+//! grouped into `step` buckets by an aggregation.
 
 use std::fmt;
 use std::time::Duration;
 
 /// How the points of one bucket become its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Aggregation {
+pub enum Aggregation {
+    /// The mean.
     Avg,
+    /// The smallest value.
     Min,
+    /// The largest value.
     Max,
+    /// The total.
     Sum,
+    /// The last value.
     Last,
+    /// How many values there are.
     Count,
+    /// The first value.
     First,
+    /// The middle value (the mean of the two middle ones for an even
+    /// count).
     Median,
     /// The largest value less the smallest.
     Range,
@@ -29,7 +38,7 @@ pub(crate) enum Aggregation {
 impl Aggregation {
     /// Reads an aggregation by name, with Graphite's other spellings
     /// (`average`, `total`, `current`, `rangeOf`).
-    pub(crate) fn parse(text: &str) -> Result<Aggregation, String> {
+    pub fn parse(text: &str) -> Result<Aggregation, String> {
         Ok(match text {
             "avg" | "average" => Aggregation::Avg,
             "min" => Aggregation::Min,
@@ -53,7 +62,7 @@ impl Aggregation {
     }
 
     /// The value of a bucket's points (in timestamp order; not empty).
-    pub(crate) fn of(self, values: &[f64]) -> f64 {
+    pub fn of(self, values: &[f64]) -> f64 {
         if values.is_empty() {
             return f64::NAN;
         }
@@ -128,7 +137,7 @@ pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
 /// The furthest time from the epoch the API takes (about the year 5138):
 /// far beyond any data, and far enough from `i64`'s ends that arithmetic on
 /// ranges and steps cannot overflow.
-pub(crate) const MAX_TIME: i64 = 100_000_000_000;
+pub const MAX_TIME: i64 = 100_000_000_000;
 
 fn parse_any_time(text: &str, now: i64) -> Result<i64, String> {
     let text = text.trim();
@@ -207,7 +216,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Reads a signed length of time in whole seconds, as Graphite writes its
 /// offsets: `-1h`, `+2weeks`, `10min` (the units of [`parse_duration`],
 /// but a unit is required and `ms` is too fine).
-pub(crate) fn parse_offset(text: &str) -> Result<i64, String> {
+pub fn parse_offset(text: &str) -> Result<i64, String> {
     let invalid = || format!("invalid interval {text:?}: a count and a unit, such as 1h, 30min, 7d");
     let (sign, rest) = match text.as_bytes().first() {
         Some(b'-') => (-1, &text[1..]),
@@ -252,7 +261,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 /// rounded down to a multiple of `step` (as Graphite aligns them) through
 /// the bucket holding `until`; a bucket without points (NaN ones aside) is
 /// `None`.
-pub(crate) fn consolidate(
+pub fn consolidate(
     points: &[(i64, f64)],
     from: i64,
     until: i64,

@@ -13,13 +13,16 @@ const MAX_TARGET_BYTES: usize = 64 * 1024;
 
 /// One parsed expression.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Expr {
+pub enum Expr {
     /// A series name pattern.
     Path(String),
     /// A function call.
     Call {
+        /// The function's name.
         name: String,
+        /// The positional arguments.
         args: Vec<Expr>,
+        /// The `name=value` arguments, in the order written.
         keywords: Vec<(String, Expr)>,
     },
     /// A number, with its text as written (Graphite names some series
@@ -27,12 +30,13 @@ pub(crate) enum Expr {
     Number(f64, String),
     /// A quoted string.
     Text(String),
+    /// `true` or `false`.
     Bool(bool),
 }
 
 impl Expr {
     /// Parses a whole target.
-    pub(crate) fn parse(target: &str) -> Result<Expr, String> {
+    pub fn parse(target: &str) -> Result<Expr, String> {
         if target.len() > MAX_TARGET_BYTES {
             return Err(format!(
                 "invalid target: it is {} bytes long, more than the limit of {MAX_TARGET_BYTES}",
@@ -53,7 +57,7 @@ impl Expr {
 
     /// The first series pattern in the expression, read left to right:
     /// `palm.cpu` in `scale(palm.cpu,2)`.
-    pub(crate) fn first_path(&self) -> Option<&str> {
+    pub fn first_path(&self) -> Option<&str> {
         match self {
             Expr::Path(path) => Some(path),
             Expr::Call { args, keywords, .. } => {

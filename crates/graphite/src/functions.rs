@@ -2,26 +2,28 @@
 //! data source issues most. Names, tags and semantics follow graphite-web
 //! 1.1, so that a dashboard built against Graphite shows the same legends.
 
-use super::series::{Series, MAX_SLOTS_PER_SERIES};
-use super::target::Expr;
-use crate::http::range::{parse_offset, Aggregation};
+use crate::expr::Expr;
+use crate::series::{Series, MAX_SLOTS_PER_SERIES};
+use crate::time::{parse_offset, Aggregation};
 use serde_json::Value;
 
 /// What evaluating a target needs besides the expression.
-pub(crate) struct Context<'a> {
-    /// The requested range, as parsed.
-    pub(crate) from: i64,
-    pub(crate) until: i64,
+#[expect(missing_debug_implementations, reason = "it holds the caller's fetching closure")]
+pub struct Context<'a> {
+    /// The start of the requested range, Unix seconds.
+    pub from: i64,
+    /// The end of the requested range, Unix seconds.
+    pub until: i64,
     /// The series a name pattern matches, read between `from` and `until`.
-    pub(crate) fetch: &'a mut dyn FnMut(&str) -> Result<Vec<Series>, String>,
+    pub fetch: &'a mut dyn FnMut(&str) -> Result<Vec<Series>, String>,
 }
 
 /// The functions served, for error messages and docs/http-api.md.
-pub(crate) const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, minSeries, alias, \
+pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, minSeries, alias, \
      aliasByNode, scale, summarize, consolidateBy, constantLine";
 
 /// The series a target expression stands for.
-pub(crate) fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     let (name, args, keywords) = match expr {
         Expr::Path(pattern) => return (cx.fetch)(pattern),
         Expr::Call { name, args, keywords } => (name.as_str(), args, keywords),

@@ -1,0 +1,21 @@
+//! Graphite's render language as graphite-web 1.1.10 speaks it, with no
+//! I/O: what `/render` needs besides reading the points.
+//!
+//! - [`time`]: `from`/`until` (Unix seconds, `now`, offsets such as `-1h`,
+//!   dates), the one grammar of durations (also the CLI's flags),
+//!   aggregations and consolidation into buckets.
+//! - [`expr`]: target expressions (`sumSeries(a.*,b.{x,y})`) parsed into a
+//!   tree, with limits on length and nesting.
+//! - [`series`]: a rendered series (values at a fixed step, NaN for
+//!   graphite's `None`), whisper's slot alignment and step inference.
+//! - [`functions`]: evaluating an expression over series a caller fetches,
+//!   with graphite-web's names, tags and values.
+//!
+//! The server (`eardrum-server`'s `http::render`) reads the points, calls
+//! [`functions::evaluate`] and writes the JSON; the differential test
+//! there compares the answers with graphite-web's own.
+
+pub mod expr;
+pub mod functions;
+pub mod series;
+pub mod time;
