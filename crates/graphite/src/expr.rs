@@ -177,7 +177,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A string in `quote`s; a backslash escapes the next character.
+    /// A string in `quote`s, as graphite-web takes it: everything between
+    /// them as written, backslashes included (`"a\.b"` is the regular
+    /// expression `a\.b`); a backslash keeps the next character, a quote
+    /// too, from ending the string.
     fn quoted(&mut self, quote: u8) -> Result<Expr, String> {
         self.at += 1;
         let mut text = String::new();
@@ -185,7 +188,10 @@ impl<'a> Parser<'a> {
         while let Some((offset, c)) = chars.next() {
             match c {
                 '\\' => match chars.next() {
-                    Some((_, escaped)) => text.push(escaped),
+                    Some((_, escaped)) => {
+                        text.push('\\');
+                        text.push(escaped);
+                    }
                     None => break,
                 },
                 _ if c as u32 == u32::from(quote) => {
@@ -248,7 +254,8 @@ mod tests {
                 "alias",
                 vec![
                     call("scale", vec![path("a.b"), Expr::Number(-2500.0, "-2.5e3".to_owned())]),
-                    Expr::Text("it's \"x\"".to_owned())
+                    // Kept as written, backslashes too, as graphite-web keeps it.
+                    Expr::Text(r#"it's \"x\""#.to_owned())
                 ]
             )
         );

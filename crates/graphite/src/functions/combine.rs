@@ -1,0 +1,164 @@
+//! Functions that combine series into one: `sumSeries` and its kin,
+//! `diffSeries`, `multiplySeries`, `countSeries`, `divideSeries`.
+
+use super::{Args, Context};
+use crate::series::Series;
+use crate::time::Aggregation;
+use serde_json::Value;
+
+/// `sumSeries(a.*, b.*)` and its kin: one series, each slot the
+/// aggregation of the series' values there, named after the sorted
+/// patterns and tagged with what every series shares and `aggregatedBy`.
+pub(super) fn aggregate(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    by: Aggregation,
+    func: &str,
+) -> Result<Vec<Series>, String> {
+    let all = series_lists(args, cx)?;
+    let Some(mut series) = combined(&all, by, func) else {
+        return Ok(Vec::new());
+    };
+    // The tags every series shares, as graphite-web keeps them.
+    let mut tags = all[0].tags.clone();
+    tags.retain(|tag, value| all.iter().all(|s| s.tags.get(tag) == Some(value)));
+    tags.entry("name").or_insert_with(|| Value::String(series.name.clone()));
+    tags.insert("aggregatedBy".to_owned(), Value::String(func.to_owned()));
+    series.tags = tags;
+    Ok(vec![series])
+}
+
+/// `multiplySeries(…)`: the product at each slot, `None` where any series
+/// has none; a single series comes back as it is, as graphite-web's does.
+pub(super) fn multiply_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    if args.positional.len() == 1 {
+        let only = args.series(cx, 0, "seriesList")?;
+        if only.len() == 1 {
+            return Ok(only);
+        }
+    }
+    aggregate(args, cx, Aggregation::Multiply, "multiply")
+}
+
+/// `countSeries(a.*, …)`: how many series the lists hold, at every slot.
+pub(super) fn count_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    let all = series_lists(args, cx)?;
+    let Some(mut series) = combined(&all, Aggregation::Count, "count") else {
+        return Ok(Vec::new());
+    };
+    let count = all.len() as f64;
+    series.values.iter_mut().for_each(|value| *value = count);
+    Ok(vec![series])
+}
+
+/// `divideSeries(dividends, divisor)`: each dividend over the one divisor,
+/// slot by slot (`None` where the divisor is 0 or `None`).
+pub(super) fn divide_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["dividendSeriesList", "divisorSeries"])?;
+    let mut dividends = args.series(cx, 0, "dividendSeriesList")?;
+    let divisors = args.series(cx, 1, "divisorSeries")?;
+    let divisor = match divisors.as_slice() {
+        [] => {
+            for series in &mut dividends {
+                series.name = format!("divideSeries({},MISSING)", series.name);
+                series.path_expression.clone_from(&series.name);
+                series.values.iter_mut().for_each(|value| *value = f64::NAN);
+            }
+            return Ok(dividends);
+        }
+        [divisor] => divisor,
+        more => {
+            return Err(format!("divideSeries: the divisor must be exactly 1 series (got {})", more.len()))
+        }
+    };
+    let mut quotients = Vec::with_capacity(dividends.len());
+    for dividend in &dividends {
+        let pair = [dividend.clone(), divisor.clone()];
+        let name = format!("divideSeries({},{})", dividend.name, divisor.name);
+        let (start, step, rows) = aligned(&pair);
+        let values = rows
+            .iter()
+            .map(|row| match (row[0], row[1]) {
+                (a, b) if a.is_nan() || b.is_nan() || b == 0.0 => f64::NAN,
+                (a, b) => a / b,
+            })
+            .collect();
+        quotients.push(Series::new(&name, &name, start, step, values));
+    }
+    Ok(quotients)
+}
+
+/// Every series of every positional argument.
+fn series_lists(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    if args.positional.is_empty() {
+        return Err(format!("{} needs at least one series list", args.function));
+    }
+    if let Some((key, _)) = args.keywords.first() {
+        return Err(format!("{} has no argument {key:?}", args.function));
+    }
+    let mut all = Vec::new();
+    for position in 0..args.positional.len() {
+        all.extend(args.series(cx, position, "seriesList")?);
+    }
+    Ok(all)
+}
+
+/// `all` combined into `{func}Series(patterns)`, tagged with its name only;
+/// `None` without series.
+fn combined(all: &[Series], by: Aggregation, func: &str) -> Option<Series> {
+    if all.is_empty() {
+        return None;
+    }
+    let (start, step, rows) = aligned(all);
+    let values = rows.iter().map(|row| combine(by, row)).collect();
+    let mut expressions: Vec<&str> = all.iter().map(|s| s.path_expression.as_str()).collect();
+    expressions.sort_unstable();
+    expressions.dedup();
+    let name = format!("{func}Series({})", expressions.join(","));
+    Some(Series::new(&name, &name, start, step, values))
+}
+
+/// `series` brought to one step (the least common multiple of theirs) and
+/// one span: the first slot's time, the step, and each slot's row of
+/// values (NaN where a series has none).
+fn aligned(series: &[Series]) -> (i64, i64, Vec<Vec<f64>>) {
+    let first = series[0].step;
+    let step = series.iter().fold(first, |step, s| lcm(step, s.step).unwrap_or(step.max(s.step)));
+    let resampled: Vec<Series> = series.iter().map(|s| s.resampled(step)).collect();
+    let start = resampled.iter().map(|s| s.start).min().unwrap_or(0);
+    let end = resampled.iter().map(Series::end).max().unwrap_or(start);
+    let rows = (start..end)
+        .step_by(usize::try_from(step).unwrap_or(1))
+        .map(|timestamp| resampled.iter().map(|s| s.value_at(timestamp)).collect())
+        .collect();
+    (start, step, rows)
+}
+
+/// One slot of an aggregate, as graphite-web's aggregation functions take
+/// a row: `None` (NaN) left out, except by `multiply`, which any `None`
+/// makes `None`, and `count`, which is 0 for none.
+fn combine(by: Aggregation, row: &[f64]) -> f64 {
+    match by {
+        Aggregation::Multiply if row.iter().any(|value| value.is_nan()) => f64::NAN,
+        Aggregation::Count => row.iter().filter(|value| !value.is_nan()).count() as f64,
+        by => {
+            let present: Vec<f64> = row.iter().copied().filter(|value| !value.is_nan()).collect();
+            if present.is_empty() {
+                f64::NAN
+            } else {
+                by.of(&present)
+            }
+        }
+    }
+}
+
+/// The least common multiple, if it fits.
+pub(super) fn lcm(a: i64, b: i64) -> Option<i64> {
+    let gcd = |mut a: i64, mut b: i64| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    (a / gcd(a, b)).checked_mul(b)
+}

@@ -1,0 +1,193 @@
+//! The Graphite functions `/render` evaluates. Names, tags and values
+//! follow graphite-web 1.1.10, so that a dashboard built against Graphite
+//! shows the same lines and legends; the server's differential test
+//! compares them case by case.
+//!
+//! By job: `combine` (many series into one), `transform` (each
+//! series' values), `naming`, `filter` (choosing and ordering).
+
+mod combine;
+mod filter;
+mod naming;
+mod transform;
+
+use crate::expr::Expr;
+use crate::series::Series;
+use crate::time::Aggregation;
+use serde_json::Value;
+
+/// What evaluating a target needs besides the expression.
+#[expect(missing_debug_implementations, reason = "it holds the caller's fetching closure")]
+pub struct Context<'a> {
+    /// The start of the requested range, Unix seconds.
+    pub from: i64,
+    /// The end of the requested range, Unix seconds.
+    pub until: i64,
+    /// The series a name pattern matches, read between `from` and `until`.
+    pub fetch: &'a mut dyn FnMut(&str) -> Result<Vec<Series>, String>,
+}
+
+/// The functions served, for error messages and docs/http-api.md.
+pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, minSeries, diffSeries, \
+     multiplySeries, countSeries, divideSeries, alias, aliasByNode, aliasByMetric, aliasSub, scale, offset, \
+     absolute, derivative, nonNegativeDerivative, perSecond, integral, keepLastValue, transformNull, \
+     removeAboveValue, removeBelowValue, summarize, consolidateBy, limit, exclude, sortByName, sortByMaxima, \
+     highestAverage, highestCurrent, currentAbove, constantLine";
+
+/// The series a target expression stands for.
+pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    let (name, args, keywords) = match expr {
+        Expr::Path(pattern) => return (cx.fetch)(pattern),
+        Expr::Call { name, args, keywords } => (name.as_str(), args, keywords),
+        _ => return Err("expected a series pattern or a function call".to_owned()),
+    };
+    let args = Args { function: name, positional: args, keywords };
+    match name {
+        "sumSeries" | "sum" => combine::aggregate(&args, cx, Aggregation::Sum, "sum"),
+        "averageSeries" | "avg" => combine::aggregate(&args, cx, Aggregation::Avg, "average"),
+        "maxSeries" => combine::aggregate(&args, cx, Aggregation::Max, "max"),
+        "minSeries" => combine::aggregate(&args, cx, Aggregation::Min, "min"),
+        "diffSeries" => combine::aggregate(&args, cx, Aggregation::Diff, "diff"),
+        "multiplySeries" => combine::multiply_series(&args, cx),
+        "countSeries" => combine::count_series(&args, cx),
+        "divideSeries" => combine::divide_series(&args, cx),
+        "alias" => naming::alias(&args, cx),
+        "aliasByNode" => naming::alias_by_node(&args, cx),
+        "aliasByMetric" => naming::alias_by_metric(&args, cx),
+        "aliasSub" => naming::alias_sub(&args, cx),
+        "scale" => transform::scale(&args, cx),
+        "offset" => transform::offset(&args, cx),
+        "absolute" => transform::absolute(&args, cx),
+        "derivative" => transform::derivative(&args, cx),
+        "nonNegativeDerivative" => transform::non_negative_derivative(&args, cx),
+        "perSecond" => transform::per_second(&args, cx),
+        "integral" => transform::integral(&args, cx),
+        "keepLastValue" => transform::keep_last_value(&args, cx),
+        "transformNull" => transform::transform_null(&args, cx),
+        "removeAboveValue" => transform::remove_beyond(&args, cx, true),
+        "removeBelowValue" => transform::remove_beyond(&args, cx, false),
+        "summarize" => transform::summarize(&args, cx),
+        "consolidateBy" => transform::consolidate_by(&args, cx),
+        "limit" => filter::limit(&args, cx),
+        "exclude" => filter::exclude(&args, cx),
+        "sortByName" => filter::sort_by_name(&args, cx),
+        "sortByMaxima" => filter::sort_by_maxima(&args, cx),
+        "highestAverage" => filter::highest(&args, cx, Aggregation::Avg),
+        "highestCurrent" => filter::highest(&args, cx, Aggregation::Last),
+        "currentAbove" => filter::current_above(&args, cx),
+        "constantLine" => constant_line(&args, cx),
+        other => Err(format!("unknown function {other:?}: eardrum renders {FUNCTIONS}")),
+    }
+}
+
+/// A call's arguments, each found by position or keyword.
+struct Args<'a> {
+    function: &'a str,
+    positional: &'a [Expr],
+    keywords: &'a [(String, Expr)],
+}
+
+impl Args<'_> {
+    fn find(&self, position: usize, name: &str) -> Option<&Expr> {
+        self.positional
+            .get(position)
+            .or_else(|| self.keywords.iter().find(|(key, _)| key == name).map(|(_, value)| value))
+    }
+
+    /// Refuses arguments beyond the `names` the function takes.
+    fn only(&self, names: &[&str]) -> Result<(), String> {
+        if self.positional.len() > names.len() {
+            return Err(format!("{} takes at most {} arguments", self.function, names.len()));
+        }
+        match self.keywords.iter().find(|(key, _)| !names.contains(&key.as_str())) {
+            Some((key, _)) => Err(format!("{} has no argument {key:?}", self.function)),
+            None => Ok(()),
+        }
+    }
+
+    fn wrong(&self, name: &str, what: &str) -> String {
+        format!("{}: argument {name:?} must be {what}", self.function)
+    }
+
+    fn series(&self, cx: &mut Context<'_>, position: usize, name: &str) -> Result<Vec<Series>, String> {
+        match self.find(position, name) {
+            Some(expr @ (Expr::Path(_) | Expr::Call { .. })) => evaluate(expr, cx),
+            _ => Err(self.wrong(name, "a series list")),
+        }
+    }
+
+    fn number(&self, position: usize, name: &str) -> Result<(f64, &str), String> {
+        match self.find(position, name) {
+            Some(Expr::Number(value, text)) => Ok((*value, text)),
+            _ => Err(self.wrong(name, "a number")),
+        }
+    }
+
+    fn text(&self, position: usize, name: &str) -> Result<Option<&str>, String> {
+        match self.find(position, name) {
+            None => Ok(None),
+            Some(Expr::Text(text)) => Ok(Some(text)),
+            Some(_) => Err(self.wrong(name, "a quoted string")),
+        }
+    }
+}
+
+/// `constantLine(100)`: the value at the range's start, middle and end
+/// (Grafana's health check renders it).
+fn constant_line(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["value"])?;
+    let (value, text) = args.number(0, "value")?;
+    let step = ((cx.until - cx.from) / 2).max(1);
+    let expression = format!("constantLine({text})");
+    Ok(vec![Series::new(text, &expression, cx.from, step, vec![value; 3])])
+}
+
+/// A regular expression argument, in the syntax of Rust's `regex` crate
+/// (Python's, but for look-around and backreferences).
+fn regex(args: &Args<'_>, name: &str, text: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(text)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|error| format!("{}: argument {name:?} is not a regular expression: {error}", args.function))
+}
+
+/// A float argument as a tag value: graphite-web converts float
+/// parameters with `float()` and keeps every tag as `str()` of it, so
+/// `2` reads `"2.0"`.
+fn float_tag(value: f64) -> Value {
+    Value::String(eardrum_protocol::PyFloat(value).to_string())
+}
+
+/// A number as Python's `%g` prints it (six significant digits, trailing
+/// zeros dropped), as graphite-web names scaled series.
+fn python_g(value: f64) -> String {
+    if !value.is_finite() {
+        return if value.is_nan() {
+            "nan"
+        } else if value > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        }
+        .to_owned();
+    }
+    let scientific = format!("{value:.5e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let trim = |text: &str| -> String {
+        match text.contains('.') {
+            true => text.trim_end_matches('0').trim_end_matches('.').to_owned(),
+            false => text.to_owned(),
+        }
+    };
+    if (-4..6).contains(&exponent) {
+        let decimals = (5 - exponent).max(0) as usize;
+        trim(&format!("{value:.decimals$}"))
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exponent.abs())
+    }
+}
+
+#[cfg(test)]
+mod tests;

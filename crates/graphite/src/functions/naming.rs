@@ -1,0 +1,136 @@
+//! Functions that rename series.
+
+use super::{Args, Context};
+use crate::expr::Expr;
+use crate::series::Series;
+use serde_json::Value;
+
+/// `alias(seriesList, "name")`.
+pub(super) fn alias(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "newName"])?;
+    let name = args.text(1, "newName")?.ok_or_else(|| args.wrong("newName", "a quoted string"))?.to_owned();
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.name.clone_from(&name);
+    }
+    Ok(list)
+}
+
+/// `aliasByNode(seriesList, 1, -1, "tag")`: the name made of the given
+/// levels of the series' first path (negative counts from the end), or of
+/// tag values.
+pub(super) fn alias_by_node(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    let mut list = args.series(cx, 0, "seriesList")?;
+    if args.positional.len() < 2 {
+        return Err("aliasByNode needs at least one node".to_owned());
+    }
+    for series in &mut list {
+        let parsed = Expr::parse(&series.name).ok();
+        let path = parsed.as_ref().and_then(Expr::first_path).unwrap_or(&series.name);
+        let levels: Vec<&str> = path.split('.').collect();
+        let mut parts = Vec::new();
+        for node in &args.positional[1..] {
+            match node {
+                Expr::Number(index, _) if index.fract() == 0.0 => {
+                    let index = *index as i64;
+                    let at = if index < 0 { levels.len() as i64 + index } else { index };
+                    let level = usize::try_from(at).ok().and_then(|at| levels.get(at)).ok_or_else(|| {
+                        format!("aliasByNode: node {index} is beyond the {} levels of {path:?}", levels.len())
+                    })?;
+                    parts.push((*level).to_owned());
+                }
+                Expr::Text(tag) => parts.push(match series.tags.get(tag) {
+                    Some(Value::String(value)) => value.clone(),
+                    Some(value) => value.to_string(),
+                    None => String::new(),
+                }),
+                _ => return Err(args.wrong("nodes", "whole numbers or quoted tag names")),
+            }
+        }
+        series.name = parts.join(".");
+    }
+    Ok(list)
+}
+
+/// `aliasByMetric(seriesList)`: the last level of the series' name (inside
+/// any function call around it, without further arguments), as
+/// graphite-web's `substr(…, -1)`.
+pub(super) fn alias_by_metric(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let name = &series.name;
+        let left = name.rfind('(').map_or(0, |at| at + 1);
+        let right = name.find(')').unwrap_or(name.len());
+        let inner = name.get(left..right.max(left)).unwrap_or("");
+        let last = inner.rsplit('.').next().unwrap_or(inner);
+        series.name = last.split(',').next().unwrap_or(last).to_owned();
+    }
+    Ok(list)
+}
+
+/// `aliasSub(seriesList, search, replace)`: the name with every match of a
+/// regular expression replaced (`\1` in `replace` is the first group).
+pub(super) fn alias_sub(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "search", "replace"])?;
+    let search = args.text(1, "search")?.ok_or_else(|| args.wrong("search", "a regular expression"))?;
+    let replace = args.text(2, "replace")?.ok_or_else(|| args.wrong("replace", "a quoted string"))?;
+    let search = super::regex(args, "search", search)?;
+    let replace = python_replacement(replace);
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.name = search.replace_all(&series.name, replace.as_str()).into_owned();
+    }
+    Ok(list)
+}
+
+/// A replacement in Python's `re.sub` spelling (`\1`, `\g<name>`) in the
+/// `regex` crate's (`${1}`, `${name}`, `$$` for a dollar).
+fn python_replacement(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.peek().copied() {
+                Some(digit) if digit.is_ascii_digit() => {
+                    let mut group = String::new();
+                    while let Some(digit) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        group.push(digit);
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{group}}}"));
+                }
+                Some('g') => {
+                    chars.next();
+                    let name: String =
+                        chars.by_ref().skip_while(|&c| c == '<').take_while(|&c| c != '>').collect();
+                    out.push_str(&format!("${{{name}}}"));
+                }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                _ => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_replacement;
+
+    #[test]
+    fn python_replacements_read_as_the_regex_crate_wants() {
+        assert_eq!(python_replacement(r"\1-\g<host>"), "${1}-${host}");
+        assert_eq!(python_replacement("cost$"), "cost$$");
+        assert_eq!(python_replacement(r"a\\b"), r"a\b");
+    }
+}

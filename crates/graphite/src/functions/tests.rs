@@ -1,0 +1,155 @@
+//! Each function on small series, its values, names and tags as
+//! graphite-web 1.1.10 gives them (the server's differential test checks
+//! the same against graphite-web itself).
+
+use super::*;
+
+const NAN: f64 = f64::NAN;
+
+/// The series every test reads: `a.b.c` and `a.x.c` at a 10 s step from
+/// 1000, with a gap, and the counter `n.count`.
+fn fetch(pattern: &str) -> Result<Vec<Series>, String> {
+    let all = [
+        Series::new("a.b.c", "a.*.c", 1000, 10, vec![1.0, -2.0, NAN, 4.0]),
+        Series::new("a.x.c", "a.*.c", 1000, 10, vec![10.0, 20.0, 30.0, NAN]),
+        Series::new("n.count", "n.count", 1000, 10, vec![5.0, 7.0, 3.0, 10.0]),
+    ];
+    let matches = |name: &str| match pattern {
+        "a.*.c" => name.starts_with("a."),
+        pattern => name == pattern,
+    };
+    Ok(all.into_iter().filter(|series| matches(&series.name)).collect())
+}
+
+/// Evaluates `target` over [`fetch`]'s series.
+fn eval(target: &str) -> Vec<Series> {
+    let mut fetch = fetch;
+    let mut cx = Context { from: 990, until: 1030, fetch: &mut fetch };
+    evaluate(&Expr::parse(target).unwrap(), &mut cx).unwrap_or_else(|error| panic!("{target}: {error}"))
+}
+
+/// The values, `None` for NaN, for comparing.
+fn values(series: &Series) -> Vec<Option<f64>> {
+    series.values.iter().map(|&value| (!value.is_nan()).then_some(value)).collect()
+}
+
+fn names(list: &[Series]) -> Vec<&str> {
+    list.iter().map(|series| series.name.as_str()).collect()
+}
+
+#[test]
+fn numbers_print_as_python_percent_g() {
+    for (value, text) in [
+        (2.0, "2"),
+        (0.5, "0.5"),
+        (-1.25, "-1.25"),
+        (1234567.0, "1.23457e+06"),
+        (123456.0, "123456"),
+        (0.0001, "0.0001"),
+        (0.00001234, "1.234e-05"),
+        (0.0, "0"),
+        (1e100, "1e+100"),
+    ] {
+        assert_eq!(python_g(value), text, "{value}");
+    }
+}
+
+#[test]
+fn least_common_multiples_of_steps() {
+    assert_eq!(combine::lcm(10, 60), Some(60));
+    assert_eq!(combine::lcm(10, 15), Some(30));
+    assert_eq!(combine::lcm(i64::MAX, i64::MAX - 1), None);
+}
+
+#[test]
+fn combining_functions() {
+    let diff = &eval("diffSeries(a.*.c)")[0];
+    assert_eq!(
+        (diff.name.as_str(), values(diff)),
+        ("diffSeries(a.*.c)", vec![Some(-9.0), Some(-22.0), Some(30.0), Some(4.0)])
+    );
+    assert_eq!(diff.tags["aggregatedBy"], "diff");
+    // A `None` in any series makes the product `None`.
+    let product = &eval("multiplySeries(a.*.c)")[0];
+    assert_eq!(values(product), [Some(10.0), Some(-40.0), None, None]);
+    assert_eq!(names(&eval("multiplySeries(n.count)")), ["n.count"], "one series comes back as it is");
+    let count = &eval("countSeries(a.*.c,n.count)")[0];
+    assert_eq!((count.name.as_str(), values(count)), ("countSeries(a.*.c,n.count)", vec![Some(3.0); 4]));
+    let quotient = &eval("divideSeries(a.*.c,n.count)");
+    assert_eq!(names(quotient), ["divideSeries(a.b.c,n.count)", "divideSeries(a.x.c,n.count)"]);
+    assert_eq!(values(&quotient[1]), [Some(2.0), Some(20.0 / 7.0), Some(10.0), None]);
+}
+
+#[test]
+fn transforming_functions() {
+    let shifted = &eval("offset(a.b.c,-10)")[0];
+    assert_eq!(
+        (shifted.name.as_str(), values(shifted)),
+        ("offset(a.b.c,-10)", vec![Some(-9.0), Some(-12.0), None, Some(-6.0)])
+    );
+    assert_eq!(shifted.tags["offset"], "-10.0", "float arguments are tagged as Python prints them");
+    let absolute = &eval("absolute(a.b.c)")[0];
+    assert_eq!(
+        (values(absolute), &absolute.tags["absolute"]),
+        (vec![Some(1.0), Some(2.0), None, Some(4.0)], &Value::from("1"))
+    );
+    assert_eq!(values(&eval("derivative(a.b.c)")[0]), [None, Some(-3.0), None, None]);
+    // A counter that went down gives `None` without a maximum...
+    assert_eq!(values(&eval("nonNegativeDerivative(n.count)")[0]), [None, Some(2.0), None, Some(7.0)]);
+    // ...and wraps at one.
+    assert_eq!(
+        values(&eval("nonNegativeDerivative(n.count,10)")[0]),
+        [None, Some(2.0), Some(7.0), Some(7.0)]
+    );
+    assert_eq!(values(&eval("perSecond(n.count)")[0]), [None, Some(0.2), None, Some(0.7)]);
+    assert_eq!(values(&eval("integral(a.b.c)")[0]), [Some(1.0), Some(-1.0), None, Some(3.0)]);
+    assert_eq!(values(&eval("keepLastValue(a.b.c)")[0]), [Some(1.0), Some(-2.0), Some(-2.0), Some(4.0)]);
+    assert_eq!(values(&eval("keepLastValue(a.x.c,0)")[0]), [Some(10.0), Some(20.0), Some(30.0), None]);
+    let filled = &eval("transformNull(a.b.c)")[0];
+    assert_eq!(
+        (filled.name.as_str(), &filled.tags["transformNull"]),
+        ("transformNull(a.b.c,0)", &Value::from("0"))
+    );
+    assert_eq!(values(filled), [Some(1.0), Some(-2.0), Some(0.0), Some(4.0)]);
+    assert_eq!(eval("transformNull(a.b.c,-1)")[0].tags["transformNull"], "-1.0");
+    let below = &eval("removeBelowValue(a.x.c,15)")[0];
+    assert_eq!(
+        (below.name.as_str(), values(below)),
+        ("removeBelowValue(a.x.c, 15)", vec![None, Some(20.0), Some(30.0), None])
+    );
+    assert_eq!(values(&eval("removeAboveValue(a.x.c,15)")[0]), [Some(10.0), None, None, None]);
+}
+
+#[test]
+fn naming_functions() {
+    assert_eq!(names(&eval("aliasByMetric(a.*.c)")), ["c", "c"]);
+    assert_eq!(names(&eval("aliasByMetric(scale(a.b.c,2))")), ["c"]);
+    assert_eq!(names(&eval(r#"aliasSub(a.*.c,"a\.(\w)\.c","\1-node")"#)), ["b-node", "x-node"]);
+}
+
+#[test]
+fn choosing_and_ordering_functions() {
+    assert_eq!(names(&eval("limit(a.*.c,1)")), ["a.b.c"]);
+    assert_eq!(names(&eval(r#"exclude(a.*.c,"x")"#)), ["a.b.c"]);
+    assert_eq!(names(&eval("sortByName(a.*.c,reverse=true)")), ["a.x.c", "a.b.c"]);
+    assert_eq!(names(&eval("sortByMaxima(a.*.c)")), ["a.x.c", "a.b.c"]);
+    assert_eq!(names(&eval("highestAverage(a.*.c,1)")), ["a.x.c"]);
+    // The last value that is not `None`.
+    assert_eq!(names(&eval("highestCurrent(a.*.c,1)")), ["a.x.c"]);
+    assert_eq!(names(&eval("currentAbove(a.*.c,25)")), ["a.x.c"]);
+}
+
+#[test]
+fn bad_arguments_are_errors_that_say_which() {
+    let mut fetch = fetch;
+    let mut cx = Context { from: 990, until: 1030, fetch: &mut fetch };
+    for (target, message) in [
+        ("limit(a.*.c,-1)", "argument \"n\" must be a whole number"),
+        ("exclude(a.*.c,\"(\")", "not a regular expression"),
+        ("divideSeries(a.*.c,a.*.c)", "exactly 1 series"),
+        ("sortByName(a.*.c,1)", "true or false"),
+    ] {
+        let error = evaluate(&Expr::parse(target).unwrap(), &mut cx).unwrap_err();
+        assert!(error.contains(message), "{target}: {error}");
+    }
+}

@@ -1,0 +1,305 @@
+//! Functions that change each series' values: arithmetic, derivatives,
+//! filling and removing values, resampling.
+
+use super::{float_tag, python_g, Args, Context};
+use crate::expr::Expr;
+use crate::series::{Series, MAX_SLOTS_PER_SERIES};
+use crate::time::{parse_offset, Aggregation};
+use serde_json::Value;
+
+/// `scale(seriesList, factor)`.
+pub(super) fn scale(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "factor"])?;
+    let (factor, _) = args.number(1, "factor")?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().for_each(|value| *value *= factor);
+        series.name = format!("scale({},{})", series.name, python_g(factor));
+        series.path_expression.clone_from(&series.name);
+        series.tags.insert("scale".to_owned(), float_tag(factor));
+    }
+    Ok(list)
+}
+
+/// `summarize(seriesList, "1h", func="sum", alignToFrom=false)`: one value
+/// per interval, buckets aligned to multiples of the interval (or to the
+/// series' start with `alignToFrom`).
+pub(super) fn summarize(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "intervalString", "func", "alignToFrom"])?;
+    let interval_text =
+        args.text(1, "intervalString")?.ok_or_else(|| args.wrong("intervalString", "a quoted interval"))?;
+    let interval = parse_offset(interval_text)
+        .ok()
+        .filter(|&seconds| seconds > 0)
+        .ok_or_else(|| args.wrong("intervalString", "a positive interval such as \"1h\""))?;
+    let func = args.text(2, "func")?.unwrap_or("sum");
+    let by = Aggregation::parse(func).map_err(|reason| format!("summarize: {reason}"))?;
+    let align_to_from = match args.find(3, "alignToFrom") {
+        None => false,
+        Some(Expr::Bool(align)) => *align,
+        Some(_) => return Err(args.wrong("alignToFrom", "true or false")),
+    };
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let (start, end) = match align_to_from {
+            true => (series.start, series.end()),
+            false => (series.start.div_euclid(interval) * interval, series.end()),
+        };
+        let buckets = ((end - start).max(0) + interval - 1) / interval;
+        if buckets > MAX_SLOTS_PER_SERIES {
+            return Err(format!(
+                "summarize: {interval_text:?} makes {buckets} buckets of {:?}, more than {MAX_SLOTS_PER_SERIES}: \
+                 use a longer interval or a shorter range",
+                series.name
+            ));
+        }
+        let values = series.bucketed(start, interval, buckets, by);
+        let aligned = if align_to_from { ", true" } else { "" };
+        series.name = format!("summarize({}, \"{interval_text}\", \"{func}\"{aligned})", series.name);
+        series.path_expression.clone_from(&series.name);
+        series.tags.insert("summarize".to_owned(), Value::String(interval_text.to_owned()));
+        series.tags.insert("summarizeFunction".to_owned(), Value::String(func.to_owned()));
+        (series.start, series.step, series.values) = (start, interval, values);
+    }
+    Ok(list)
+}
+
+/// `consolidateBy(seriesList, "max")`: how slots merge when a chart shows
+/// fewer points than the series has.
+pub(super) fn consolidate_by(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "consolidationFunc"])?;
+    let func = args
+        .text(1, "consolidationFunc")?
+        .ok_or_else(|| args.wrong("consolidationFunc", "a quoted function name"))?;
+    let by = Aggregation::parse(func).map_err(|reason| format!("consolidateBy: {reason}"))?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.consolidate_by = by;
+        series.name = format!("consolidateBy({},\"{func}\")", series.name);
+        series.path_expression.clone_from(&series.name);
+        series.tags.insert("consolidateBy".to_owned(), Value::String(func.to_owned()));
+    }
+    Ok(list)
+}
+
+/// Renames each series `{function}({name})` (its path expression too) and
+/// tags it `{function}: 1`, as graphite-web marks its transforms.
+fn mark(series: &mut Series, function: &str) {
+    series.name = format!("{function}({})", series.name);
+    series.path_expression.clone_from(&series.name);
+    series.tags.insert(function.to_owned(), Value::String("1".to_owned()));
+}
+
+/// `offset(seriesList, 10)`: values plus a constant.
+pub(super) fn offset(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "factor"])?;
+    let (factor, _) = args.number(1, "factor")?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().for_each(|value| *value += factor);
+        series.tags.insert("offset".to_owned(), float_tag(factor));
+        series.name = format!("offset({},{})", series.name, python_g(factor));
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `absolute(seriesList)`.
+pub(super) fn absolute(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().for_each(|value| *value = value.abs());
+        mark(series, "absolute");
+    }
+    Ok(list)
+}
+
+/// `derivative(seriesList)`: each value less the one before (`None` after
+/// a `None`).
+pub(super) fn derivative(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let mut previous = f64::NAN;
+        for value in &mut series.values {
+            let current = *value;
+            *value = current - previous;
+            previous = current;
+        }
+        mark(series, "derivative");
+    }
+    Ok(list)
+}
+
+/// The optional `maxValue` and `minValue` of a counter's derivative.
+fn counter_bounds(args: &Args<'_>) -> Result<(Option<f64>, Option<f64>), String> {
+    args.only(&["seriesList", "maxValue", "minValue"])?;
+    let bound = |position: usize, name: &str| match args.find(position, name) {
+        None => Ok(None),
+        Some(Expr::Number(value, _)) => Ok(Some(*value)),
+        Some(Expr::Path(none)) if none == "None" => Ok(None),
+        _ => Err(args.wrong(name, "a number")),
+    };
+    Ok((bound(1, "maxValue")?, bound(2, "minValue")?))
+}
+
+/// The increase of a counter from `previous` to `value`, as graphite-web's
+/// `_nonNegativeDelta`: `None` for a first reading or one out of bounds;
+/// a counter that went down wrapped at `max` (or restarted from `min`), or
+/// else gives `None`. Returns the delta and the new previous reading.
+fn counter_delta(value: f64, previous: f64, max: Option<f64>, min: Option<f64>) -> (f64, f64) {
+    if max.is_some_and(|max| value > max) || min.is_some_and(|min| value < min) {
+        return (f64::NAN, f64::NAN);
+    }
+    if previous.is_nan() || value.is_nan() {
+        return (f64::NAN, value);
+    }
+    if value >= previous {
+        return (value - previous, value);
+    }
+    match (max, min) {
+        (Some(max), min) => (max + 1.0 + value - previous - min.unwrap_or(0.0), value),
+        (None, Some(min)) => (value - min, value),
+        (None, None) => (f64::NAN, value),
+    }
+}
+
+/// `nonNegativeDerivative(seriesList, maxValue=None, minValue=None)`: a
+/// counter's increase per slot.
+pub(super) fn non_negative_derivative(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    let (max, min) = counter_bounds(args)?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let mut previous = f64::NAN;
+        for value in &mut series.values {
+            (*value, previous) = counter_delta(*value, previous, max, min);
+        }
+        mark(series, "nonNegativeDerivative");
+    }
+    Ok(list)
+}
+
+/// `perSecond(seriesList, maxValue=None, minValue=None)`: a counter's
+/// increase per second, rounded to six decimals as graphite-web's is.
+pub(super) fn per_second(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    let (max, min) = counter_bounds(args)?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let step = series.step as f64;
+        let mut previous = f64::NAN;
+        for value in &mut series.values {
+            let delta;
+            (delta, previous) = counter_delta(*value, previous, max, min);
+            *value = round6(delta / step);
+        }
+        mark(series, "perSecond");
+    }
+    Ok(list)
+}
+
+/// Python's `round(value, 6)`: the nearest of the decimals, ties to even,
+/// on the exact binary value (as Rust's formatting rounds).
+fn round6(value: f64) -> f64 {
+    if !value.is_finite() {
+        return value;
+    }
+    format!("{value:.6}").parse().unwrap_or(value)
+}
+
+/// `integral(seriesList)`: the running total (`None` stays `None`).
+pub(super) fn integral(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let mut total = 0.0;
+        for value in &mut series.values {
+            if !value.is_nan() {
+                total += *value;
+                *value = total;
+            }
+        }
+        mark(series, "integral");
+    }
+    Ok(list)
+}
+
+/// `keepLastValue(seriesList, limit=inf)`: runs of at most `limit`
+/// `None`s after a value are filled with it.
+pub(super) fn keep_last_value(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "limit"])?;
+    let limit = match args.find(1, "limit") {
+        None => usize::MAX,
+        Some(Expr::Number(limit, _)) if *limit >= 0.0 => *limit as usize,
+        Some(_) => return Err(args.wrong("limit", "a count")),
+    };
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let mut last = f64::NAN;
+        let mut run = 0;
+        let len = series.values.len();
+        for index in 0..=len {
+            let value = series.values.get(index).copied();
+            match value {
+                Some(value) if value.is_nan() => run += 1,
+                _ => {
+                    // A run ended, by a value or by the series' end.
+                    if run > 0 && run <= limit && !last.is_nan() {
+                        series.values[index - run..index].iter_mut().for_each(|slot| *slot = last);
+                    }
+                    run = 0;
+                    if let Some(value) = value {
+                        last = value;
+                    }
+                }
+            }
+        }
+        series.name = format!("keepLastValue({})", series.name);
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `transformNull(seriesList, default=0)`: `None` becomes `default`.
+pub(super) fn transform_null(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "default"])?;
+    // The default default is the integer 0, tagged "0"; one given is a
+    // float, tagged "0.0".
+    let (default, tag) = match args.find(1, "default") {
+        None => (0.0, Value::String("0".to_owned())),
+        Some(_) => {
+            let (default, _) = args.number(1, "default")?;
+            (default, float_tag(default))
+        }
+    };
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().filter(|value| value.is_nan()).for_each(|value| *value = default);
+        series.tags.insert("transformNull".to_owned(), tag.clone());
+        series.name = format!("transformNull({},{})", series.name, python_g(default));
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `removeAboveValue(seriesList, n)` and `removeBelowValue`: values beyond
+/// `n` become `None`.
+pub(super) fn remove_beyond(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    above: bool,
+) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "n"])?;
+    let (n, _) = args.number(1, "n")?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        for value in &mut series.values {
+            if (above && *value > n) || (!above && *value < n) {
+                *value = f64::NAN;
+            }
+        }
+        series.name = format!("{}({}, {})", args.function, series.name, python_g(n));
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
