@@ -38,11 +38,8 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ("transformNull(sparse.load,0)", STEP_FROM_POINTS),
     // Functions eardrum does not render yet: issue 18, item 1.
     ("movingAverage(hosts.web1.cpu,5)", NOT_RENDERED),
-    ("timeShift(hosts.web1.cpu,\"1h\")", NOT_RENDERED),
     ("hitcount(hosts.web1.requests,\"10min\")", NOT_RENDERED),
-    ("groupByNode(hosts.*.cpu,1,\"sum\")", NOT_RENDERED),
     ("asPercent(hosts.web1.cpu,hosts.web2.cpu)", NOT_RENDERED),
-    ("nPercentile(hosts.web1.cpu,95)", NOT_RENDERED),
 ];
 
 /// Why a series with gaps differs.
@@ -169,6 +166,12 @@ fn targets() -> Vec<&'static str> {
         "multiplySeries(hosts.web1.cpu,hosts.web2.cpu)",
         "asPercent(hosts.web1.cpu,hosts.web2.cpu)",
         "nPercentile(hosts.web1.cpu,95)",
+        "nPercentile(hosts.*.cpu,50)",
+        "groupByNode(hosts.*.requests,1)",
+        "groupByNodes(hosts.*.*,\"max\",2)",
+        "groupByNode(hosts.*.cpu,-1,\"sumSeries\")",
+        "timeShift(hosts.*.cpu,\"-30min\")",
+        "timeShift(sumSeries(hosts.*.cpu),\"2h\",false)",
     ]
 }
 

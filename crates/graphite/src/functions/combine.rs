@@ -2,6 +2,7 @@
 //! `diffSeries`, `multiplySeries`, `countSeries`, `divideSeries`.
 
 use super::{Args, Context};
+use crate::expr::Expr;
 use crate::series::Series;
 use crate::time::Aggregation;
 use serde_json::Value;
@@ -16,16 +17,52 @@ pub(super) fn aggregate(
     func: &str,
 ) -> Result<Vec<Series>, String> {
     let all = series_lists(args, cx)?;
-    let Some(mut series) = combined(&all, by, func) else {
-        return Ok(Vec::new());
-    };
-    // The tags every series shares, as graphite-web keeps them.
+    Ok(aggregated(&all, by, func).into_iter().collect())
+}
+
+/// `all` combined by `by` as graphite-web's `aggregate(…, func)`: named
+/// `{func}Series(patterns)`, tagged with what every series shares and
+/// `aggregatedBy`; `None` without series.
+fn aggregated(all: &[Series], by: Aggregation, func: &str) -> Option<Series> {
+    let mut series = combined(all, by, func)?;
     let mut tags = all[0].tags.clone();
     tags.retain(|tag, value| all.iter().all(|s| s.tags.get(tag) == Some(value)));
     tags.entry("name").or_insert_with(|| Value::String(series.name.clone()));
     tags.insert("aggregatedBy".to_owned(), Value::String(func.to_owned()));
     series.tags = tags;
-    Ok(vec![series])
+    Some(series)
+}
+
+/// `groupByNode(seriesList, nodeNum, callback="average")` and
+/// `groupByNodes(seriesList, callback, *nodes)`: the series grouped by the
+/// given levels (or tags) of their names, each group aggregated by
+/// `callback` (an aggregation, or a combining function such as
+/// `sumSeries`) and named after its key, groups in the order first seen.
+pub(super) fn group_by_nodes(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    nodes: &[Expr],
+    callback: &str,
+) -> Result<Vec<Series>, String> {
+    let func = callback.strip_suffix("Series").unwrap_or(callback);
+    let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
+    let list = args.series(cx, 0, "seriesList")?;
+    let mut groups: Vec<(String, Vec<Series>)> = Vec::new();
+    for series in list {
+        let key = super::naming::nodes_of(args, &series, nodes)?;
+        match groups.iter_mut().find(|(known, _)| *known == key) {
+            Some((_, members)) => members.push(series),
+            None => groups.push((key, vec![series])),
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .filter_map(|(key, members)| {
+            let mut series = aggregated(&members, by, func)?;
+            series.name = key;
+            Some(series)
+        })
+        .collect())
 }
 
 /// `multiplySeries(…)`: the product at each slot, `None` where any series

@@ -23,21 +23,28 @@ pub struct Context<'a> {
     pub from: i64,
     /// The end of the requested range, Unix seconds.
     pub until: i64,
-    /// The series a name pattern matches, read between `from` and `until`.
-    pub fetch: &'a mut dyn FnMut(&str) -> Result<Vec<Series>, String>,
+    /// The series a name pattern matches, read between two times (the
+    /// requested range, or another that a function such as `timeShift`
+    /// asks for).
+    pub fetch: &'a mut Fetch<'a>,
 }
+
+/// How a [`Context`] reads series: the series a name pattern matches,
+/// between two times, or why not.
+pub type Fetch<'a> = dyn FnMut(&str, i64, i64) -> Result<Vec<Series>, String> + 'a;
 
 /// The functions served, for error messages and docs/http-api.md.
 pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, minSeries, diffSeries, \
      multiplySeries, countSeries, divideSeries, alias, aliasByNode, aliasByMetric, aliasSub, scale, offset, \
      absolute, derivative, nonNegativeDerivative, perSecond, integral, keepLastValue, transformNull, \
      removeAboveValue, removeBelowValue, summarize, consolidateBy, limit, exclude, sortByName, sortByMaxima, \
-     highestAverage, highestCurrent, currentAbove, constantLine";
+     highestAverage, highestCurrent, currentAbove, groupByNode, groupByNodes, timeShift, nPercentile, \
+     constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     let (name, args, keywords) = match expr {
-        Expr::Path(pattern) => return (cx.fetch)(pattern),
+        Expr::Path(pattern) => return (cx.fetch)(pattern, cx.from, cx.until),
         Expr::Call { name, args, keywords } => (name.as_str(), args, keywords),
         _ => return Err("expected a series pattern or a function call".to_owned()),
     };
@@ -51,6 +58,18 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "multiplySeries" => combine::multiply_series(&args, cx),
         "countSeries" => combine::count_series(&args, cx),
         "divideSeries" => combine::divide_series(&args, cx),
+        "groupByNode" => {
+            args.only(&["seriesList", "nodeNum", "callback"])?;
+            let node =
+                args.find(1, "nodeNum").ok_or_else(|| args.wrong("nodeNum", "a node number or tag"))?;
+            let callback = args.text(2, "callback")?.unwrap_or("average");
+            combine::group_by_nodes(&args, cx, std::slice::from_ref(node), callback)
+        }
+        "groupByNodes" => {
+            let callback =
+                args.text(1, "callback")?.ok_or_else(|| args.wrong("callback", "a quoted function"))?;
+            combine::group_by_nodes(&args, cx, args.positional.get(2..).unwrap_or_default(), callback)
+        }
         "alias" => naming::alias(&args, cx),
         "aliasByNode" => naming::alias_by_node(&args, cx),
         "aliasByMetric" => naming::alias_by_metric(&args, cx),
@@ -67,6 +86,8 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "removeAboveValue" => transform::remove_beyond(&args, cx, true),
         "removeBelowValue" => transform::remove_beyond(&args, cx, false),
         "summarize" => transform::summarize(&args, cx),
+        "timeShift" => transform::time_shift(&args, cx),
+        "nPercentile" => transform::n_percentile(&args, cx),
         "consolidateBy" => transform::consolidate_by(&args, cx),
         "limit" => filter::limit(&args, cx),
         "exclude" => filter::exclude(&args, cx),

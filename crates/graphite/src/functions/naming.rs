@@ -25,31 +25,43 @@ pub(super) fn alias_by_node(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec
         return Err("aliasByNode needs at least one node".to_owned());
     }
     for series in &mut list {
-        let parsed = Expr::parse(&series.name).ok();
-        let path = parsed.as_ref().and_then(Expr::first_path).unwrap_or(&series.name);
-        let levels: Vec<&str> = path.split('.').collect();
-        let mut parts = Vec::new();
-        for node in &args.positional[1..] {
-            match node {
-                Expr::Number(index, _) if index.fract() == 0.0 => {
-                    let index = *index as i64;
-                    let at = if index < 0 { levels.len() as i64 + index } else { index };
-                    let level = usize::try_from(at).ok().and_then(|at| levels.get(at)).ok_or_else(|| {
-                        format!("aliasByNode: node {index} is beyond the {} levels of {path:?}", levels.len())
-                    })?;
-                    parts.push((*level).to_owned());
-                }
-                Expr::Text(tag) => parts.push(match series.tags.get(tag) {
-                    Some(Value::String(value)) => value.clone(),
-                    Some(value) => value.to_string(),
-                    None => String::new(),
-                }),
-                _ => return Err(args.wrong("nodes", "whole numbers or quoted tag names")),
-            }
-        }
-        series.name = parts.join(".");
+        series.name = nodes_of(args, series, &args.positional[1..])?;
     }
     Ok(list)
+}
+
+/// The given levels of a series' name (of its first path, when the name
+/// is a function call; negative from the end) or values of its tags,
+/// joined by dots: graphite-web's `aggKey`, for `aliasByNode` and
+/// `groupByNode`.
+pub(super) fn nodes_of(args: &Args<'_>, series: &Series, nodes: &[Expr]) -> Result<String, String> {
+    let parsed = Expr::parse(&series.name).ok();
+    let path = parsed.as_ref().and_then(Expr::first_path).unwrap_or(&series.name);
+    let levels: Vec<&str> = path.split('.').collect();
+    let mut parts = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        match node {
+            Expr::Number(index, _) if index.fract() == 0.0 => {
+                let index = *index as i64;
+                let at = if index < 0 { levels.len() as i64 + index } else { index };
+                let level = usize::try_from(at).ok().and_then(|at| levels.get(at)).ok_or_else(|| {
+                    format!(
+                        "{}: node {index} is beyond the {} levels of {path:?}",
+                        args.function,
+                        levels.len()
+                    )
+                })?;
+                parts.push((*level).to_owned());
+            }
+            Expr::Text(tag) => parts.push(match series.tags.get(tag) {
+                Some(Value::String(value)) => value.clone(),
+                Some(value) => value.to_string(),
+                None => String::new(),
+            }),
+            _ => return Err(args.wrong("nodes", "whole numbers or quoted tag names")),
+        }
+    }
+    Ok(parts.join("."))
 }
 
 /// `aliasByMetric(seriesList)`: the last level of the series' name (inside

@@ -8,7 +8,7 @@ const NAN: f64 = f64::NAN;
 
 /// The series every test reads: `a.b.c` and `a.x.c` at a 10 s step from
 /// 1000, with a gap, and the counter `n.count`.
-fn fetch(pattern: &str) -> Result<Vec<Series>, String> {
+fn fetch(pattern: &str, _from: i64, _until: i64) -> Result<Vec<Series>, String> {
     let all = [
         Series::new("a.b.c", "a.*.c", 1000, 10, vec![1.0, -2.0, NAN, 4.0]),
         Series::new("a.x.c", "a.*.c", 1000, 10, vec![10.0, 20.0, 30.0, NAN]),
@@ -121,6 +121,24 @@ fn transforming_functions() {
 }
 
 #[test]
+fn grouping_shifting_and_percentiles() {
+    let groups = eval("groupByNode(a.*.c,0,\"sum\")");
+    assert_eq!(names(&groups), ["a"]);
+    assert_eq!(values(&groups[0]), [Some(11.0), Some(18.0), Some(30.0), Some(4.0)]);
+    assert_eq!(groups[0].tags["aggregatedBy"], "sum");
+    assert_eq!(names(&eval("groupByNodes(a.*.c,\"max\",1,2)")), ["b.c", "x.c"]);
+    let shifted = &eval("timeShift(a.b.c,\"1h\")")[0];
+    assert_eq!(
+        (shifted.name.as_str(), &shifted.tags["timeShift"]),
+        ("timeShift(a.b.c, \"-1h\")", &Value::from("-1h"))
+    );
+    let median = &eval("nPercentile(a.x.c,50)")[0];
+    assert_eq!((median.name.as_str(), values(median)), ("nPercentile(a.x.c, 50)", vec![Some(20.0); 4]));
+    assert_eq!(median.tags["nPercentile"], "50.0");
+    assert_eq!(values(&eval("nPercentile(a.x.c,100)")[0]), [Some(30.0); 4]);
+}
+
+#[test]
 fn naming_functions() {
     assert_eq!(names(&eval("aliasByMetric(a.*.c)")), ["c", "c"]);
     assert_eq!(names(&eval("aliasByMetric(scale(a.b.c,2))")), ["c"]);
@@ -148,6 +166,9 @@ fn bad_arguments_are_errors_that_say_which() {
         ("exclude(a.*.c,\"(\")", "not a regular expression"),
         ("divideSeries(a.*.c,a.*.c)", "exactly 1 series"),
         ("sortByName(a.*.c,1)", "true or false"),
+        ("nPercentile(a.*.c,0)", "a percent above 0"),
+        ("timeShift(a.*.c,\"soon\")", "invalid interval"),
+        ("groupByNode(a.*.c,0,\"often\")", "unknown aggregation"),
     ] {
         let error = evaluate(&Expr::parse(target).unwrap(), &mut cx).unwrap_err();
         assert!(error.contains(message), "{target}: {error}");

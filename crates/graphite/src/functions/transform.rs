@@ -303,3 +303,70 @@ pub(super) fn remove_beyond(
     }
     Ok(list)
 }
+
+/// `timeShift(seriesList, "1d", resetEnd=true)`: the series of the same
+/// expression read a time earlier (a bare interval counts back) and drawn
+/// over the requested range. Times are UTC here, so `alignDST` changes
+/// nothing.
+pub(super) fn time_shift(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "timeShift", "resetEnd", "alignDST"])?;
+    let given = args.text(1, "timeShift")?.ok_or_else(|| args.wrong("timeShift", "a quoted interval"))?;
+    let shift = match given.starts_with(|c: char| c.is_ascii_digit()) {
+        true => format!("-{given}"),
+        false => given.to_owned(),
+    };
+    let delta = parse_offset(&shift).map_err(|reason| format!("timeShift: {reason}"))?;
+    let reset_end = match args.find(2, "resetEnd") {
+        None => true,
+        Some(Expr::Bool(reset)) => *reset,
+        Some(_) => return Err(args.wrong("resetEnd", "true or false")),
+    };
+    let originals = args.series(cx, 0, "seriesList")?;
+    let Some(first) = originals.first() else {
+        return Ok(Vec::new());
+    };
+    let expression = args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
+    let (from, until) = (cx.from.saturating_add(delta), cx.until.saturating_add(delta));
+    let mut shifted_cx = Context { from, until, fetch: &mut *cx.fetch };
+    let mut shifted = super::evaluate(expression, &mut shifted_cx)?;
+    for series in &mut shifted {
+        series.tags.insert("timeShift".to_owned(), Value::String(shift.clone()));
+        series.name = format!("timeShift({}, \"{shift}\")", series.name);
+        series.start = first.start;
+        if reset_end {
+            // graphite-web draws the values up to the first series' end.
+            let timestamps =
+                usize::try_from((first.end() - first.start) / series.step.max(1) + 1).unwrap_or(0);
+            series.values.truncate(timestamps);
+        }
+    }
+    Ok(shifted)
+}
+
+/// `nPercentile(seriesList, n)`: each series' `n`th percentile, the
+/// nearest rank (NIST's method, as graphite-web's), at every slot; a series
+/// without values is left out.
+pub(super) fn n_percentile(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "n"])?;
+    let (n, _) = args.number(1, "n")?;
+    if !(n > 0.0 && n <= 100.0) {
+        return Err(args.wrong("n", "a percent above 0 and at most 100"));
+    }
+    let mut list = args.series(cx, 0, "seriesList")?;
+    list.retain(|series| series.values.iter().any(|value| !value.is_nan()));
+    for series in &mut list {
+        let mut sorted: Vec<f64> = series.values.iter().copied().filter(|value| !value.is_nan()).collect();
+        sorted.sort_by(f64::total_cmp);
+        let fractional = n / 100.0 * (sorted.len() + 1) as f64;
+        let rank = fractional.trunc() as usize + usize::from(fractional.fract() > 0.0);
+        let percentile = match rank {
+            0 => sorted[0],
+            rank => sorted[(rank - 1).min(sorted.len() - 1)],
+        };
+        series.values.iter_mut().for_each(|value| *value = percentile);
+        series.tags.insert("nPercentile".to_owned(), float_tag(n));
+        series.name = format!("nPercentile({}, {})", series.name, python_g(n));
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}

@@ -123,7 +123,7 @@ fn render_json(
     // A backend failure or a spent budget ends the evaluation like a bad
     // argument would, but is answered as what it is.
     let mut fetch_failure: Option<ApiError> = None;
-    let mut fetch = |text: &str| -> Result<Vec<Series>, String> {
+    let mut fetch = |text: &str, from: i64, until: i64| -> Result<Vec<Series>, String> {
         let mut list = Vec::new();
         let mut failed = |failure: ApiError| {
             let message = format!("{failure:?}");
