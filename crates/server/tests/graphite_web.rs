@@ -36,8 +36,8 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ("sumSeries(hosts.db1.cpu,sparse.load)", STEP_FROM_POINTS),
     ("keepLastValue(sparse.load)", STEP_FROM_POINTS),
     ("transformNull(sparse.load,0)", STEP_FROM_POINTS),
+    ("movingMax(sparse.load,\"30min\")", STEP_FROM_POINTS),
     // Functions eardrum does not render yet: issue 18, item 1.
-    ("movingAverage(hosts.web1.cpu,5)", NOT_RENDERED),
     ("hitcount(hosts.web1.requests,\"10min\")", NOT_RENDERED),
     ("asPercent(hosts.web1.cpu,hosts.web2.cpu)", NOT_RENDERED),
 ];
@@ -126,6 +126,11 @@ fn targets() -> Vec<&'static str> {
         "perSecond(hosts.web1.requests)",
         "integral(hosts.web1.cpu)",
         "movingAverage(hosts.web1.cpu,5)",
+        "movingAverage(hosts.db1.cpu,\"10min\")",
+        "movingSum(hosts.*.requests,3)",
+        "movingMax(sparse.load,\"30min\")",
+        "movingMedian(hosts.db1.cpu,4)",
+        "movingWindow(hosts.web2.cpu,6,\"min\")",
         "keepLastValue(sparse.load)",
         "transformNull(sparse.load,0)",
         "transformNull(hosts.db1.cpu,-1)",

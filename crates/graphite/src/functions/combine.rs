@@ -6,6 +6,7 @@ use crate::expr::Expr;
 use crate::series::Series;
 use crate::time::Aggregation;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// `sumSeries(a.*, b.*)` and its kin: one series, each slot the
 /// aggregation of the series' values there, named after the sorted
@@ -48,11 +49,15 @@ pub(super) fn group_by_nodes(
     let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
     let list = args.series(cx, 0, "seriesList")?;
     let mut groups: Vec<(String, Vec<Series>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for series in list {
         let key = super::naming::nodes_of(args, &series, nodes)?;
-        match groups.iter_mut().find(|(known, _)| *known == key) {
-            Some((_, members)) => members.push(series),
-            None => groups.push((key, vec![series])),
+        match index.get(&key) {
+            Some(&at) => groups[at].1.push(series),
+            None => {
+                index.insert(key.clone(), groups.len());
+                groups.push((key, vec![series]));
+            }
         }
     }
     Ok(groups

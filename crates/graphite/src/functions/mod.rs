@@ -39,7 +39,7 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      absolute, derivative, nonNegativeDerivative, perSecond, integral, keepLastValue, transformNull, \
      removeAboveValue, removeBelowValue, summarize, consolidateBy, limit, exclude, sortByName, sortByMaxima, \
      highestAverage, highestCurrent, currentAbove, groupByNode, groupByNodes, timeShift, nPercentile, \
-     constantLine";
+     movingAverage, movingSum, movingMin, movingMax, movingMedian, movingWindow, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -87,6 +87,12 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "removeBelowValue" => transform::remove_beyond(&args, cx, false),
         "summarize" => transform::summarize(&args, cx),
         "timeShift" => transform::time_shift(&args, cx),
+        "movingAverage" => transform::moving_window(&args, cx, Some("average")),
+        "movingSum" => transform::moving_window(&args, cx, Some("sum")),
+        "movingMin" => transform::moving_window(&args, cx, Some("min")),
+        "movingMax" => transform::moving_window(&args, cx, Some("max")),
+        "movingMedian" => transform::moving_window(&args, cx, Some("median")),
+        "movingWindow" => transform::moving_window(&args, cx, None),
         "nPercentile" => transform::n_percentile(&args, cx),
         "consolidateBy" => transform::consolidate_by(&args, cx),
         "limit" => filter::limit(&args, cx),

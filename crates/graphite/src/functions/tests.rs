@@ -139,6 +139,23 @@ fn grouping_shifting_and_percentiles() {
 }
 
 #[test]
+fn moving_windows() {
+    // The window reads before the range (here the same series again) and
+    // drops the slots it used; each value aggregates the window before it.
+    let moving = &eval("movingAverage(a.x.c,2)")[0];
+    assert_eq!((moving.name.as_str(), moving.start), ("movingAverage(a.x.c,2)", 1020));
+    assert_eq!(values(moving), [Some(25.0), Some(30.0)]);
+    assert_eq!(moving.tags["movingAverage"], "2");
+    let summed = &eval("movingSum(a.b.c,\"20s\")")[0];
+    assert_eq!(
+        (summed.name.as_str(), values(summed)),
+        ("movingSum(a.b.c,\"20s\")", vec![Some(-2.0), Some(4.0)])
+    );
+    assert_eq!(summed.tags["movingSum"], "20s");
+    assert_eq!(eval("movingWindow(a.b.c,1,\"max\")")[0].name, "movingMax(a.b.c,1)");
+}
+
+#[test]
 fn naming_functions() {
     assert_eq!(names(&eval("aliasByMetric(a.*.c)")), ["c", "c"]);
     assert_eq!(names(&eval("aliasByMetric(scale(a.b.c,2))")), ["c"]);
@@ -169,6 +186,7 @@ fn bad_arguments_are_errors_that_say_which() {
         ("nPercentile(a.*.c,0)", "a percent above 0"),
         ("timeShift(a.*.c,\"soon\")", "invalid interval"),
         ("groupByNode(a.*.c,0,\"often\")", "unknown aggregation"),
+        ("movingAverage(a.*.c,1.5)", "a whole count or a quoted interval"),
     ] {
         let error = evaluate(&Expr::parse(target).unwrap(), &mut cx).unwrap_err();
         assert!(error.contains(message), "{target}: {error}");

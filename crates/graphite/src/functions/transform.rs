@@ -370,3 +370,96 @@ pub(super) fn n_percentile(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<
     }
     Ok(list)
 }
+
+/// The most values the moving windows of one series may aggregate in all
+/// (a window's points times the points it slides over): a bound on one
+/// request's work.
+const MAX_WINDOW_WORK: usize = 100_000_000;
+
+/// `movingAverage(seriesList, windowSize, xFilesFactor=None)` and its kin
+/// (`movingSum`, `movingMin`, `movingMax`, `movingMedian`,
+/// `movingWindow(…, func)`): each slot the aggregate of the `windowSize`
+/// slots before it (a count of points, or a quoted interval), reading that
+/// much before the range so that the first slots have their window; a
+/// window with fewer values than `xFilesFactor` of it (default: any) is
+/// `None`.
+pub(super) fn moving_window(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    func: Option<&str>,
+) -> Result<Vec<Series>, String> {
+    let (func, xff_position) = match func {
+        Some(func) => {
+            args.only(&["seriesList", "windowSize", "xFilesFactor"])?;
+            (func, 2)
+        }
+        None => {
+            args.only(&["seriesList", "windowSize", "func", "xFilesFactor"])?;
+            (args.text(2, "func")?.unwrap_or("average"), 3)
+        }
+    };
+    let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
+    let x_files_factor = match args.find(xff_position, "xFilesFactor") {
+        None => 0.0,
+        Some(_) => args.number(xff_position, "xFilesFactor")?.0,
+    };
+    let window =
+        args.find(1, "windowSize").ok_or_else(|| args.wrong("windowSize", "a count or a quoted interval"))?;
+    let originals = args.series(cx, 0, "seriesList")?;
+    let Some(widest) = originals.iter().map(|series| series.step).max() else {
+        return Ok(Vec::new());
+    };
+    let (preview, label, points): (i64, String, Option<usize>) = match window {
+        Expr::Number(count, text) if *count >= 0.0 && count.fract() == 0.0 => {
+            (widest.saturating_mul(*count as i64), text.clone(), Some(*count as usize))
+        }
+        Expr::Text(interval) => {
+            let seconds = parse_offset(interval).map_err(|reason| format!("{}: {reason}", args.function))?;
+            (seconds.saturating_abs(), format!("\"{interval}\""), None)
+        }
+        _ => return Err(args.wrong("windowSize", "a whole count or a quoted interval")),
+    };
+    let tag = match window {
+        Expr::Text(interval) => interval.clone(),
+        _ => label.clone(),
+    };
+    let expression = args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
+    let mut preview_cx =
+        Context { from: cx.from.saturating_sub(preview), until: cx.until, fetch: &mut *cx.fetch };
+    let previewed = super::evaluate(expression, &mut preview_cx)?;
+    let tag_name = format!("moving{}{}", func[..1].to_uppercase(), &func[1..]);
+    let mut result = Vec::with_capacity(previewed.len());
+    for mut series in previewed {
+        let window_points =
+            points.unwrap_or_else(|| usize::try_from(preview / series.step.max(1)).unwrap_or(0));
+        let outputs = series.values.len().saturating_sub(window_points);
+        if window_points.saturating_mul(outputs) > MAX_WINDOW_WORK {
+            return Err(format!(
+                "{}: a window of {window_points} points over {} points is more than {MAX_WINDOW_WORK} values \
+                 to aggregate: use a shorter window or range",
+                args.function,
+                series.values.len()
+            ));
+        }
+        let values: Vec<f64> = (window_points + 1..=series.values.len())
+            .map(|end| {
+                let window = &series.values[end - window_points..end];
+                let present: Vec<f64> = window.iter().copied().filter(|value| !value.is_nan()).collect();
+                let enough =
+                    !present.is_empty() && present.len() as f64 / window_points as f64 >= x_files_factor;
+                if enough {
+                    by.of(&present)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        series.tags.insert(tag_name.clone(), Value::String(tag.clone()));
+        series.name = format!("{tag_name}({},{label})", series.name);
+        series.path_expression.clone_from(&series.name);
+        series.start = series.start.saturating_add(preview);
+        series.values = values;
+        result.push(series);
+    }
+    Ok(result)
+}

@@ -153,6 +153,7 @@ async fn grafana_posts_forms_and_gets_errors_as_json() {
         ("target=scale(a,b)", "argument \"factor\" must be a number"),
         ("target=summarize(a,'soon')", "a positive interval"),
         ("target=summarize(palm.cpu,'1s')&from=-10y", "more than 1000000"),
+        ("target=movingAverage(palm.cpu,500000)&from=-10y", "use a shorter window or range"),
         ("target=aliasByNode(palm.cpu,5)", "node 5 is beyond the 2 levels"),
         ("target=a&format=png", "format \"png\" is not served"),
         ("target=a&from=tomorrow&until=yesterday", "must be before until"),
