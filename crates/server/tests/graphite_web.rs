@@ -39,7 +39,6 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ("movingMax(sparse.load,\"30min\")", STEP_FROM_POINTS),
     // Functions eardrum does not render yet: issue 18, item 1.
     ("hitcount(hosts.web1.requests,\"10min\")", NOT_RENDERED),
-    ("asPercent(hosts.web1.cpu,hosts.web2.cpu)", NOT_RENDERED),
 ];
 
 /// Why a series with gaps differs.
@@ -170,6 +169,9 @@ fn targets() -> Vec<&'static str> {
         "multiplySeries(hosts.db1.cpu,hosts.web1.cpu)",
         "multiplySeries(hosts.web1.cpu,hosts.web2.cpu)",
         "asPercent(hosts.web1.cpu,hosts.web2.cpu)",
+        "asPercent(hosts.*.cpu)",
+        "asPercent(hosts.*.requests,1000)",
+        "asPercent(hosts.web{1,2}.cpu,hosts.web{2,3}.requests)",
         "nPercentile(hosts.web1.cpu,95)",
         "nPercentile(hosts.*.cpu,50)",
         "groupByNode(hosts.*.requests,1)",

@@ -39,7 +39,7 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      absolute, derivative, nonNegativeDerivative, perSecond, integral, keepLastValue, transformNull, \
      removeAboveValue, removeBelowValue, summarize, consolidateBy, limit, exclude, sortByName, sortByMaxima, \
      highestAverage, highestCurrent, currentAbove, groupByNode, groupByNodes, timeShift, nPercentile, \
-     movingAverage, movingSum, movingMin, movingMax, movingMedian, movingWindow, constantLine";
+     movingAverage, movingSum, movingMin, movingMax, movingMedian, movingWindow, asPercent, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -58,6 +58,7 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "multiplySeries" => combine::multiply_series(&args, cx),
         "countSeries" => combine::count_series(&args, cx),
         "divideSeries" => combine::divide_series(&args, cx),
+        "asPercent" => combine::as_percent(&args, cx),
         "groupByNode" => {
             args.only(&["seriesList", "nodeNum", "callback"])?;
             let node =

@@ -139,6 +139,18 @@ fn grouping_shifting_and_percentiles() {
 }
 
 #[test]
+fn percentages_of_totals() {
+    let shares = eval("asPercent(a.*.c)");
+    assert_eq!(names(&shares), ["asPercent(a.b.c,sumSeries(a.*.c))", "asPercent(a.x.c,sumSeries(a.*.c))"]);
+    assert_eq!(values(&shares[1])[..3], [Some(10.0 / 11.0 * 100.0), Some(20.0 / 18.0 * 100.0), Some(100.0)]);
+    assert_eq!(eval("asPercent(a.b.c,4)")[0].name, "asPercent(a.b.c,4)");
+    assert_eq!(
+        values(&eval("asPercent(a.b.c,n.count)")[0]),
+        [Some(20.0), Some(-2.0 / 7.0 * 100.0), None, Some(40.0)]
+    );
+}
+
+#[test]
 fn moving_windows() {
     // The window reads before the range (here the same series again) and
     // drops the slots it used; each value aggregates the window before it.
