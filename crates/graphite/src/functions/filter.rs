@@ -72,41 +72,187 @@ fn natural_key(name: &str) -> String {
 pub(super) fn sort_by_maxima(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     args.only(&["seriesList"])?;
     let list = args.series(cx, 0, "seriesList")?;
-    Ok(sorted_down_by(list, Aggregation::Max))
+    Ok(sorted_by(list, Aggregation::Max, true))
 }
 
-/// `highestAverage(seriesList, n)` and `highestCurrent`: the `n` series
-/// with the highest average (or last value).
-pub(super) fn highest(args: &Args<'_>, cx: &mut Context<'_>, by: Aggregation) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "n"])?;
-    let n = count(args, 1, "n")?;
+/// `sortByMinima(seriesList)`: the series with a maximum above 0, lowest
+/// minimum first.
+pub(super) fn sort_by_minima(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    list.retain(|series| summary(series, Aggregation::Max).unwrap_or(0.0) > 0.0);
+    Ok(sorted_by(list, Aggregation::Min, false))
+}
+
+/// `sortBy(seriesList, func="average", reverse=false)` and `sortByTotal`
+/// (`sum`, reversed).
+pub(super) fn sort_by(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    fixed: Option<(Aggregation, bool)>,
+) -> Result<Vec<Series>, String> {
+    let (by, reverse) = match fixed {
+        Some(fixed) => {
+            args.only(&["seriesList"])?;
+            fixed
+        }
+        None => {
+            args.only(&["seriesList", "func", "reverse"])?;
+            (aggregation(args, 1, "func")?.unwrap_or(Aggregation::Avg), flag(args, 2, "reverse")?)
+        }
+    };
     let list = args.series(cx, 0, "seriesList")?;
-    let mut sorted = sorted_down_by(list, by);
+    Ok(sorted_by(list, by, reverse))
+}
+
+/// `highest(seriesList, n=1, func="average")` and `lowest`, and the fixed
+/// kinds (`highestAverage`, `highestCurrent`, `highestMax`,
+/// `lowestAverage`, `lowestCurrent`): the `n` series highest (lowest) by
+/// `func`.
+pub(super) fn extremes(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    highest: bool,
+    fixed: Option<Aggregation>,
+) -> Result<Vec<Series>, String> {
+    let (n, by) = match fixed {
+        Some(by) => {
+            args.only(&["seriesList", "n"])?;
+            (count(args, 1, "n")?, by)
+        }
+        None => {
+            args.only(&["seriesList", "n", "func"])?;
+            let n = match args.find(1, "n") {
+                None => 1,
+                Some(_) => count(args, 1, "n")?,
+            };
+            (n, aggregation(args, 2, "func")?.unwrap_or(Aggregation::Avg))
+        }
+    };
+    let list = args.series(cx, 0, "seriesList")?;
+    let mut sorted = sorted_by(list, by, highest);
     sorted.truncate(n);
     Ok(sorted)
 }
 
-/// `currentAbove(seriesList, n)`: the series whose last value is above `n`.
-pub(super) fn current_above(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "n"])?;
-    let (n, _) = args.number(1, "n")?;
+/// `filterSeries(seriesList, func, operator, threshold)` and the fixed
+/// kinds (`averageAbove`, `currentBelow`, `maximumAbove`, …): the series
+/// whose `func` of their values passes the comparison. A series without
+/// values passes `<`, `<=` and `!=` only, as graphite-web's `None` does.
+pub(super) fn filter_series(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    fixed: Option<(Aggregation, &str)>,
+) -> Result<Vec<Series>, String> {
+    let (by, operator, threshold) = match fixed {
+        Some((by, operator)) => {
+            args.only(&["seriesList", "n"])?;
+            (by, operator, args.number(1, "n")?.0)
+        }
+        None => {
+            args.only(&["seriesList", "func", "operator", "threshold"])?;
+            let by =
+                aggregation(args, 1, "func")?.ok_or_else(|| args.wrong("func", "a quoted aggregation"))?;
+            let operator =
+                args.text(2, "operator")?.ok_or_else(|| args.wrong("operator", "a quoted comparison"))?;
+            (by, operator, args.number(3, "threshold")?.0)
+        }
+    };
+    let passes: fn(Option<f64>, f64) -> bool = match operator {
+        "=" => |value, threshold| value == Some(threshold),
+        "!=" => |value, threshold| value != Some(threshold),
+        ">" => |value, threshold| value.is_some_and(|value| value > threshold),
+        ">=" => |value, threshold| value.is_some_and(|value| value >= threshold),
+        "<" => |value, threshold| value.is_none_or(|value| value < threshold),
+        "<=" => |value, threshold| value.is_none_or(|value| value <= threshold),
+        other => {
+            return Err(format!(
+                "{}: unsupported operator {other:?}: use =, !=, >, >=, < or <=",
+                args.function
+            ))
+        }
+    };
     let mut list = args.series(cx, 0, "seriesList")?;
-    list.retain(|series| summary(series, Aggregation::Last).is_some_and(|last| last > n));
+    list.retain(|series| passes(summary(series, by), threshold));
     Ok(list)
 }
 
-/// The series sorted by `by` of their values, highest first, a series
-/// without values last; ties keep their order.
-fn sorted_down_by(mut list: Vec<Series>, by: Aggregation) -> Vec<Series> {
+/// `removeEmptySeries(seriesList, xFilesFactor=0)`: the series with values,
+/// at least `xFilesFactor` of their slots.
+pub(super) fn remove_empty_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "xFilesFactor"])?;
+    let x_files_factor = match args.find(1, "xFilesFactor") {
+        None => 0.0,
+        Some(_) => args.number(1, "xFilesFactor")?.0,
+    };
+    let mut list = args.series(cx, 0, "seriesList")?;
+    list.retain(|series| {
+        let present = series.values.iter().filter(|value| !value.is_nan()).count();
+        present > 0 && present as f64 / series.values.len() as f64 >= x_files_factor
+    });
+    Ok(list)
+}
+
+/// `unique(seriesList, …)`: the series of every list, each name once.
+pub(super) fn unique(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = Vec::new();
+    for position in 0..args.positional.len() {
+        for series in args.series(cx, position, "seriesLists")? {
+            if seen.insert(series.name.clone()) {
+                kept.push(series);
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// `grep(seriesList, pattern)`: the series whose names the regular
+/// expression matches.
+pub(super) fn grep(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "pattern"])?;
+    let pattern = args.text(1, "pattern")?.ok_or_else(|| args.wrong("pattern", "a regular expression"))?;
+    let pattern = super::regex(args, "pattern", pattern)?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    list.retain(|series| pattern.is_match(&series.name));
+    Ok(list)
+}
+
+/// The series sorted by `by` of their values (a series without values as
+/// the lowest), highest first when `descending`; ties keep their order.
+fn sorted_by(mut list: Vec<Series>, by: Aggregation, descending: bool) -> Vec<Series> {
     let key = |series: &Series| summary(series, by).unwrap_or(f64::NEG_INFINITY);
-    list.sort_by(|a, b| key(b).partial_cmp(&key(a)).unwrap_or(Ordering::Equal));
+    list.sort_by(|a, b| {
+        let order = key(a).partial_cmp(&key(b)).unwrap_or(Ordering::Equal);
+        if descending {
+            order.reverse()
+        } else {
+            order
+        }
+    });
     list
 }
 
-/// `by` of a series' values, `None` without any.
+/// `by` of a series' values as graphite-web's aggregation functions give
+/// it: `None` without values (but 0 for `count`), and for `multiply` when
+/// any is `None`.
 fn summary(series: &Series, by: Aggregation) -> Option<f64> {
     let present: Vec<f64> = series.values.iter().copied().filter(|value| !value.is_nan()).collect();
-    (!present.is_empty()).then(|| by.of(&present))
+    match by {
+        Aggregation::Count => Some(present.len() as f64),
+        Aggregation::Multiply if present.len() < series.values.len() => None,
+        _ => (!present.is_empty()).then(|| by.of(&present)),
+    }
+}
+
+/// An optional quoted aggregation argument.
+fn aggregation(args: &Args<'_>, position: usize, name: &str) -> Result<Option<Aggregation>, String> {
+    match args.text(position, name)? {
+        None => Ok(None),
+        Some(text) => {
+            Aggregation::parse(text).map(Some).map_err(|reason| format!("{}: {reason}", args.function))
+        }
+    }
 }
 
 /// A whole-number argument of at least 0.

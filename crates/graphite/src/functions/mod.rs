@@ -4,11 +4,14 @@
 //! compares them case by case.
 //!
 //! By job: `combine` (many series into one), `transform` (each
-//! series' values), `naming`, `filter` (choosing and ordering).
+//! series' values), `naming`, `filter` (choosing and ordering),
+//! `presentation` (how a chart draws them, which the JSON shows only in
+//! names and tags).
 
 mod combine;
 mod filter;
 mod naming;
+mod presentation;
 mod transform;
 
 use crate::expr::Expr;
@@ -35,11 +38,15 @@ pub type Fetch<'a> = dyn FnMut(&str, i64, i64) -> Result<Vec<Series>, String> + 
 
 /// The functions served, for error messages and docs/http-api.md.
 pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, minSeries, diffSeries, \
-     multiplySeries, countSeries, divideSeries, alias, aliasByNode, aliasByMetric, aliasSub, scale, offset, \
-     absolute, derivative, nonNegativeDerivative, perSecond, integral, keepLastValue, transformNull, \
-     removeAboveValue, removeBelowValue, summarize, consolidateBy, limit, exclude, sortByName, sortByMaxima, \
-     highestAverage, highestCurrent, currentAbove, groupByNode, groupByNodes, timeShift, nPercentile, \
-     movingAverage, movingSum, movingMin, movingMax, movingMedian, movingWindow, asPercent, constantLine";
+     multiplySeries, countSeries, divideSeries, asPercent, groupByNode, groupByNodes, alias, aliasByNode, \
+     aliasByMetric, aliasSub, scale, offset, absolute, pow, squareRoot, invert, delay, offsetToZero, \
+     scaleToSeconds, isNonNull, changed, minMax, derivative, nonNegativeDerivative, perSecond, integral, \
+     keepLastValue, transformNull, removeAboveValue, removeBelowValue, summarize, consolidateBy, cumulative, \
+     timeShift, movingAverage, movingSum, movingMin, movingMax, movingMedian, movingWindow, nPercentile, limit, \
+     exclude, grep, unique, removeEmptySeries, sortByName, sortByMaxima, sortByMinima, sortBy, sortByTotal, \
+     highest, lowest, highestAverage, highestCurrent, highestMax, lowestAverage, lowestCurrent, filterSeries, \
+     averageAbove, averageBelow, currentAbove, currentBelow, maximumAbove, maximumBelow, minimumAbove, \
+     minimumBelow, color, alpha, lineWidth, dashed, secondYAxis, drawAsInfinite, stacked, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -100,9 +107,42 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "exclude" => filter::exclude(&args, cx),
         "sortByName" => filter::sort_by_name(&args, cx),
         "sortByMaxima" => filter::sort_by_maxima(&args, cx),
-        "highestAverage" => filter::highest(&args, cx, Aggregation::Avg),
-        "highestCurrent" => filter::highest(&args, cx, Aggregation::Last),
-        "currentAbove" => filter::current_above(&args, cx),
+        "sortByMinima" => filter::sort_by_minima(&args, cx),
+        "sortBy" => filter::sort_by(&args, cx, None),
+        "sortByTotal" => filter::sort_by(&args, cx, Some((Aggregation::Sum, true))),
+        "highest" => filter::extremes(&args, cx, true, None),
+        "lowest" => filter::extremes(&args, cx, false, None),
+        "highestAverage" => filter::extremes(&args, cx, true, Some(Aggregation::Avg)),
+        "highestCurrent" => filter::extremes(&args, cx, true, Some(Aggregation::Last)),
+        "highestMax" => filter::extremes(&args, cx, true, Some(Aggregation::Max)),
+        "lowestAverage" => filter::extremes(&args, cx, false, Some(Aggregation::Avg)),
+        "lowestCurrent" => filter::extremes(&args, cx, false, Some(Aggregation::Last)),
+        "filterSeries" => filter::filter_series(&args, cx, None),
+        "averageAbove" => filter::filter_series(&args, cx, Some((Aggregation::Avg, ">"))),
+        "averageBelow" => filter::filter_series(&args, cx, Some((Aggregation::Avg, "<="))),
+        "currentAbove" => filter::filter_series(&args, cx, Some((Aggregation::Last, ">"))),
+        "currentBelow" => filter::filter_series(&args, cx, Some((Aggregation::Last, "<="))),
+        "maximumAbove" => filter::filter_series(&args, cx, Some((Aggregation::Max, ">"))),
+        "maximumBelow" => filter::filter_series(&args, cx, Some((Aggregation::Max, "<="))),
+        "minimumAbove" => filter::filter_series(&args, cx, Some((Aggregation::Min, ">"))),
+        "minimumBelow" => filter::filter_series(&args, cx, Some((Aggregation::Min, "<="))),
+        "removeEmptySeries" => filter::remove_empty_series(&args, cx),
+        "unique" => filter::unique(&args, cx),
+        "grep" => filter::grep(&args, cx),
+        "pow" => transform::pow(&args, cx),
+        "squareRoot" => transform::power_of(&args, cx, 0.5, "squareRoot"),
+        "invert" => transform::power_of(&args, cx, -1.0, "invert"),
+        "delay" => transform::delay(&args, cx),
+        "offsetToZero" => transform::offset_to_zero(&args, cx),
+        "scaleToSeconds" => transform::scale_to_seconds(&args, cx),
+        "isNonNull" => transform::is_non_null(&args, cx),
+        "changed" => transform::changed(&args, cx),
+        "minMax" => transform::min_max(&args, cx),
+        "cumulative" => transform::consolidate_by_fixed(&args, cx, "sum"),
+        "color" | "alpha" | "lineWidth" => presentation::unchanged(&args, cx),
+        "dashed" => presentation::dashed(&args, cx),
+        "secondYAxis" | "drawAsInfinite" => presentation::marked(&args, cx),
+        "stacked" => presentation::stacked(&args, cx),
         "constantLine" => constant_line(&args, cx),
         other => Err(format!("unknown function {other:?}: eardrum renders {FUNCTIONS}")),
     }

@@ -168,6 +168,41 @@ fn moving_windows() {
 }
 
 #[test]
+fn the_filter_family() {
+    assert_eq!(names(&eval("lowest(a.*.c)")), ["a.b.c"]);
+    assert_eq!(names(&eval("highest(a.*.c,2,\"min\")")), ["a.x.c", "a.b.c"]);
+    assert_eq!(names(&eval("sortBy(a.*.c,\"sum\",true)")), ["a.x.c", "a.b.c"]);
+    assert_eq!(names(&eval("sortByMinima(a.*.c)")), ["a.b.c", "a.x.c"]);
+    assert_eq!(names(&eval("filterSeries(a.*.c,\"last\",\"<\",10)")), ["a.b.c"]);
+    assert_eq!(names(&eval("averageBelow(a.*.c,1)")), ["a.b.c"]);
+    assert_eq!(names(&eval("maximumAbove(a.*.c,4)")), ["a.x.c"]);
+    assert_eq!(names(&eval("minimumBelow(a.*.c,-1)")), ["a.b.c"]);
+    assert_eq!(names(&eval("removeEmptySeries(a.*.c,0.8)")), Vec::<&str>::new());
+    assert_eq!(names(&eval("unique(a.*.c,a.b.c)")), ["a.b.c", "a.x.c"]);
+    assert_eq!(names(&eval("grep(a.*.c,\"x\")")), ["a.x.c"]);
+}
+
+#[test]
+fn the_math_family() {
+    assert_eq!(values(&eval("pow(a.b.c,2)")[0]), [Some(1.0), Some(4.0), None, Some(16.0)]);
+    assert_eq!(eval("pow(a.b.c,2)")[0].name, "pow(a.b.c,2)");
+    // A negative number to a fractional power is None, as Python raises.
+    assert_eq!(values(&eval("squareRoot(a.b.c)")[0]), [Some(1.0), None, None, Some(2.0)]);
+    assert_eq!(values(&eval("invert(a.x.c)")[0])[..2], [Some(0.1), Some(0.05)]);
+    assert_eq!(values(&eval("delay(a.x.c,1)")[0]), [None, Some(10.0), Some(20.0), Some(30.0)]);
+    assert_eq!(values(&eval("delay(a.x.c,-3)")[0]), [None, None, None, None]);
+    assert_eq!(values(&eval("offsetToZero(a.b.c)")[0]), [Some(3.0), Some(0.0), None, Some(6.0)]);
+    assert_eq!(values(&eval("scaleToSeconds(n.count,1)")[0]), [Some(0.5), Some(0.7), Some(0.3), Some(1.0)]);
+    assert_eq!(values(&eval("isNonNull(a.b.c)")[0]), [Some(1.0), Some(1.0), Some(0.0), Some(1.0)]);
+    assert_eq!(values(&eval("changed(n.count)")[0]), [Some(0.0), Some(1.0), Some(1.0), Some(1.0)]);
+    assert_eq!(values(&eval("minMax(a.x.c)")[0]), [Some(0.0), Some(0.5), Some(1.0), None]);
+    assert_eq!(values(&eval("stacked(a.*.c)")[1]), [Some(11.0), Some(18.0), Some(30.0), None]);
+    assert_eq!(names(&eval("stacked(a.*.c)")), ["stacked(a.b.c)", "stacked(a.x.c)"]);
+    assert_eq!(names(&eval("dashed(a.b.c)")), ["dashed(a.b.c, 5)"]);
+    assert_eq!(names(&eval("color(a.b.c,\"red\")")), ["a.b.c"]);
+}
+
+#[test]
 fn naming_functions() {
     assert_eq!(names(&eval("aliasByMetric(a.*.c)")), ["c", "c"]);
     assert_eq!(names(&eval("aliasByMetric(scale(a.b.c,2))")), ["c"]);

@@ -71,7 +71,17 @@ pub(super) fn consolidate_by(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Ve
     let func = args
         .text(1, "consolidationFunc")?
         .ok_or_else(|| args.wrong("consolidationFunc", "a quoted function name"))?;
-    let by = Aggregation::parse(func).map_err(|reason| format!("consolidateBy: {reason}"))?;
+    consolidate_by_fixed(args, cx, func)
+}
+
+/// `consolidateBy` with `func`, and `cumulative(seriesList)`, which is
+/// `consolidateBy(seriesList, "sum")`.
+pub(super) fn consolidate_by_fixed(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    func: &str,
+) -> Result<Vec<Series>, String> {
+    let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
     let mut list = args.series(cx, 0, "seriesList")?;
     for series in &mut list {
         series.consolidate_by = by;
@@ -462,4 +472,164 @@ pub(super) fn moving_window(
         result.push(series);
     }
     Ok(result)
+}
+
+/// Python's `math.pow` as graphite-web's `safePow` takes it: `None` where
+/// it raises (a negative number to a fractional power, 0 to a negative
+/// one, an overflow).
+fn safe_pow(value: f64, exponent: f64) -> f64 {
+    let result = value.powf(exponent);
+    match result.is_finite() || !value.is_finite() {
+        true => result,
+        false => f64::NAN,
+    }
+}
+
+/// `pow(seriesList, factor)`.
+pub(super) fn pow(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "factor"])?;
+    let (factor, _) = args.number(1, "factor")?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().for_each(|value| *value = safe_pow(*value, factor));
+        series.tags.insert("pow".to_owned(), float_tag(factor));
+        series.name = format!("pow({},{})", series.name, python_g(factor));
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `squareRoot(seriesList)` and `invert(seriesList)`: values to the power
+/// 0.5 and -1.
+pub(super) fn power_of(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    exponent: f64,
+    function: &str,
+) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().for_each(|value| *value = safe_pow(*value, exponent));
+        mark(series, function);
+    }
+    Ok(list)
+}
+
+/// `delay(seriesList, steps)`: values moved `steps` slots later (earlier
+/// for a negative count), `None` where nothing moved in.
+pub(super) fn delay(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "steps"])?;
+    let steps = match args.find(1, "steps") {
+        Some(Expr::Number(steps, _)) if steps.fract() == 0.0 => *steps as i64,
+        _ => return Err(args.wrong("steps", "a whole number")),
+    };
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let len = series.values.len();
+        let moved = usize::try_from(steps.unsigned_abs()).unwrap_or(usize::MAX).min(len);
+        let mut values = vec![f64::NAN; len];
+        match steps >= 0 {
+            true => values[moved..].copy_from_slice(&series.values[..len - moved]),
+            false => values[..len - moved].copy_from_slice(&series.values[moved..]),
+        }
+        series.values = values;
+        series.tags.insert("delay".to_owned(), Value::String(steps.to_string()));
+        series.name = format!("delay({},{steps})", series.name);
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `offsetToZero(seriesList)`: values less the series' minimum.
+pub(super) fn offset_to_zero(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let minimum = series.values.iter().copied().filter(|value| !value.is_nan()).reduce(f64::min);
+        if let Some(minimum) = minimum {
+            series.values.iter_mut().for_each(|value| *value -= minimum);
+        }
+        let tag = minimum
+            .map_or_else(|| "None".to_owned(), |minimum| eardrum_protocol::PyFloat(minimum).to_string());
+        series.tags.insert("offsetToZero".to_owned(), Value::String(tag));
+        series.name = format!("offsetToZero({})", series.name);
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `scaleToSeconds(seriesList, seconds)`: values per step as values per
+/// `seconds`, rounded to six decimals as graphite-web's are.
+pub(super) fn scale_to_seconds(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "seconds"])?;
+    let (seconds, _) = args.number(1, "seconds")?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let factor = seconds / series.step as f64;
+        series.values.iter_mut().for_each(|value| *value = round6(*value * factor));
+        series.tags.insert("scaleToSeconds".to_owned(), float_tag(seconds));
+        series.name = format!("scaleToSeconds({},{})", series.name, seconds.trunc());
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `isNonNull(seriesList)`: 1 where there is a value, 0 where not.
+pub(super) fn is_non_null(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().for_each(|value| *value = if value.is_nan() { 0.0 } else { 1.0 });
+        mark(series, "isNonNull");
+    }
+    Ok(list)
+}
+
+/// `changed(seriesList)`: 1 where the value differs from the last one
+/// seen, else 0.
+pub(super) fn changed(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        // graphite-web's "previous" is unset again by a None.
+        let mut previous: Option<f64> = None;
+        for value in &mut series.values {
+            let current = (!value.is_nan()).then_some(*value);
+            *value = match previous {
+                None => {
+                    previous = current;
+                    0.0
+                }
+                Some(last) => match current {
+                    Some(current) if current != last => {
+                        previous = Some(current);
+                        1.0
+                    }
+                    _ => 0.0,
+                },
+            };
+        }
+        series.name = format!("changed({})", series.name);
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `minMax(seriesList)`: values scaled to 0..1 between the series' minimum
+/// and maximum (0 where they are equal).
+pub(super) fn min_max(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let present = || series.values.iter().copied().filter(|value| !value.is_nan());
+        let minimum = present().reduce(f64::min).unwrap_or(0.0);
+        let maximum = present().reduce(f64::max).unwrap_or(0.0);
+        series.values.iter_mut().filter(|value| !value.is_nan()).for_each(|value| {
+            *value = if maximum == minimum { 0.0 } else { (*value - minimum) / (maximum - minimum) };
+        });
+        series.name = format!("minMax({})", series.name);
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
 }
