@@ -34,6 +34,117 @@ fn aggregated(all: &[Series], by: Aggregation, func: &str) -> Option<Series> {
     Some(series)
 }
 
+/// `aggregate(seriesList, func)`, `rangeOfSeries(…)`, `stddevSeries(…)`.
+pub(super) fn aggregate_by(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "func", "xFilesFactor"])?;
+    let func = args.text(1, "func")?.ok_or_else(|| args.wrong("func", "a quoted aggregation"))?;
+    let func = func.strip_suffix("Series").unwrap_or(func);
+    let by = Aggregation::parse(func).map_err(|reason| format!("aggregate: {reason}"))?;
+    let list = args.series(cx, 0, "seriesList")?;
+    Ok(aggregated(&list, by, func).into_iter().collect())
+}
+
+/// `aggregateWithWildcards(seriesList, func, *positions)` and
+/// `sumSeriesWithWildcards(seriesList, *positions)` with its kin: the
+/// series grouped by their names without the levels at `positions`, each
+/// group aggregated and named after what is left.
+pub(super) fn aggregate_with_wildcards(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    fixed: Option<&str>,
+) -> Result<Vec<Series>, String> {
+    let (func, first_position) = match fixed {
+        Some(func) => (func, 1),
+        None => (args.text(1, "func")?.ok_or_else(|| args.wrong("func", "a quoted aggregation"))?, 2),
+    };
+    let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
+    let mut positions = Vec::new();
+    for position in args.positional.get(first_position..).unwrap_or_default() {
+        match position {
+            Expr::Number(at, _) if *at >= 0.0 && at.fract() == 0.0 => positions.push(*at as usize),
+            _ => return Err(args.wrong("position", "whole numbers")),
+        }
+    }
+    let list = args.series(cx, 0, "seriesList")?;
+    let mut groups: Vec<(String, Vec<Series>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for series in list {
+        let key: Vec<&str> = series
+            .name
+            .split('.')
+            .enumerate()
+            .filter(|(at, _)| !positions.contains(at))
+            .map(|(_, level)| level)
+            .collect();
+        let key = key.join(".");
+        match index.get(&key) {
+            Some(&at) => groups[at].1.push(series),
+            None => {
+                index.insert(key.clone(), groups.len());
+                groups.push((key, vec![series]));
+            }
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .filter_map(|(key, members)| {
+            let mut series = aggregated(&members, by, func)?;
+            series.name = key;
+            Some(series)
+        })
+        .collect())
+}
+
+/// `group(seriesList, …)`: every list's series, in order.
+pub(super) fn group(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    let mut all = Vec::new();
+    for position in 0..args.positional.len() {
+        all.extend(args.series(cx, position, "seriesLists")?);
+    }
+    Ok(all)
+}
+
+/// `fallbackSeries(seriesList, fallback)`: the list, or the fallback when
+/// it is empty.
+pub(super) fn fallback_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "fallback"])?;
+    let list = args.series(cx, 0, "seriesList")?;
+    match list.is_empty() {
+        true => args.series(cx, 1, "fallback"),
+        false => Ok(list),
+    }
+}
+
+/// `percentileOfSeries(seriesList, n, interpolate=false)`: at each slot,
+/// the `n`th percentile of the series' values there.
+pub(super) fn percentile_of_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "n", "interpolate"])?;
+    let (n, _) = args.number(1, "n")?;
+    if n <= 0.0 {
+        return Err(args.wrong("n", "a percent above 0"));
+    }
+    let interpolate = match args.find(2, "interpolate") {
+        None => false,
+        Some(Expr::Bool(interpolate)) => *interpolate,
+        Some(_) => return Err(args.wrong("interpolate", "true or false")),
+    };
+    let list = args.series(cx, 0, "seriesList")?;
+    let Some(first) = list.first() else {
+        return Ok(Vec::new());
+    };
+    let name = format!("percentileOfSeries({},{})", first.path_expression, super::python_g(n));
+    let (start, step, rows) = aligned(&list);
+    let values = rows
+        .iter()
+        .map(|row| {
+            let mut present: Vec<f64> = row.iter().copied().filter(|value| !value.is_nan()).collect();
+            present.sort_by(f64::total_cmp);
+            super::transform::percentile(&present, n, interpolate).unwrap_or(f64::NAN)
+        })
+        .collect();
+    Ok(vec![Series::new(&name, &name, start, step, values)])
+}
+
 /// `groupByNode(seriesList, nodeNum, callback="average")` and
 /// `groupByNodes(seriesList, callback, *nodes)`: the series grouped by the
 /// given levels (or tags) of their names, each group aggregated by
@@ -176,21 +287,15 @@ fn aligned(series: &[Series]) -> (i64, i64, Vec<Vec<f64>>) {
     (start, step, rows)
 }
 
-/// One slot of an aggregate, as graphite-web's aggregation functions take
-/// a row: `None` (NaN) left out, except by `multiply`, which any `None`
-/// makes `None`, and `count`, which is 0 for none.
+/// One slot of an aggregate, as graphite-web's `aggregate` takes a row:
+/// `None` (NaN) without any value, else the aggregation of the values,
+/// but `None` for `multiply` when any is `None`.
 fn combine(by: Aggregation, row: &[f64]) -> f64 {
+    let present: Vec<f64> = row.iter().copied().filter(|value| !value.is_nan()).collect();
     match by {
-        Aggregation::Multiply if row.iter().any(|value| value.is_nan()) => f64::NAN,
-        Aggregation::Count => row.iter().filter(|value| !value.is_nan()).count() as f64,
-        by => {
-            let present: Vec<f64> = row.iter().copied().filter(|value| !value.is_nan()).collect();
-            if present.is_empty() {
-                f64::NAN
-            } else {
-                by.of(&present)
-            }
-        }
+        _ if present.is_empty() => f64::NAN,
+        Aggregation::Multiply if present.len() < row.len() => f64::NAN,
+        by => by.of(&present),
     }
 }
 

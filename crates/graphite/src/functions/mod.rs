@@ -46,7 +46,10 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      exclude, grep, unique, removeEmptySeries, sortByName, sortByMaxima, sortByMinima, sortBy, sortByTotal, \
      highest, lowest, highestAverage, highestCurrent, highestMax, lowestAverage, lowestCurrent, filterSeries, \
      averageAbove, averageBelow, currentAbove, currentBelow, maximumAbove, maximumBelow, minimumAbove, \
-     minimumBelow, color, alpha, lineWidth, dashed, secondYAxis, drawAsInfinite, stacked, constantLine";
+     minimumBelow, color, alpha, lineWidth, dashed, secondYAxis, drawAsInfinite, stacked, rangeOfSeries, \
+     stddevSeries, aggregate, aggregateWithWildcards, sumSeriesWithWildcards, averageSeriesWithWildcards, \
+     multiplySeriesWithWildcards, group, fallbackSeries, percentileOfSeries, add, exp, logit, sigmoid, log, round, \
+     removeAbovePercentile, removeBelowPercentile, substr, threshold, identity, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -65,6 +68,16 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "multiplySeries" => combine::multiply_series(&args, cx),
         "countSeries" => combine::count_series(&args, cx),
         "divideSeries" => combine::divide_series(&args, cx),
+        "rangeOfSeries" => combine::aggregate(&args, cx, Aggregation::Range, "rangeOf"),
+        "stddevSeries" => combine::aggregate(&args, cx, Aggregation::Stddev, "stddev"),
+        "aggregate" => combine::aggregate_by(&args, cx),
+        "aggregateWithWildcards" => combine::aggregate_with_wildcards(&args, cx, None),
+        "sumSeriesWithWildcards" => combine::aggregate_with_wildcards(&args, cx, Some("sum")),
+        "averageSeriesWithWildcards" => combine::aggregate_with_wildcards(&args, cx, Some("average")),
+        "multiplySeriesWithWildcards" => combine::aggregate_with_wildcards(&args, cx, Some("multiply")),
+        "group" => combine::group(&args, cx),
+        "fallbackSeries" => combine::fallback_series(&args, cx),
+        "percentileOfSeries" => combine::percentile_of_series(&args, cx),
         "asPercent" => combine::as_percent(&args, cx),
         "groupByNode" => {
             args.only(&["seriesList", "nodeNum", "callback"])?;
@@ -80,7 +93,8 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         }
         "alias" => naming::alias(&args, cx),
         "aliasByNode" => naming::alias_by_node(&args, cx),
-        "aliasByMetric" => naming::alias_by_metric(&args, cx),
+        "aliasByMetric" => naming::substr(&args, cx, Some((-1, 0))),
+        "substr" => naming::substr(&args, cx, None),
         "aliasSub" => naming::alias_sub(&args, cx),
         "scale" => transform::scale(&args, cx),
         "offset" => transform::offset(&args, cx),
@@ -130,6 +144,12 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "unique" => filter::unique(&args, cx),
         "grep" => filter::grep(&args, cx),
         "pow" => transform::pow(&args, cx),
+        "add" => transform::add(&args, cx),
+        "exp" | "logit" | "sigmoid" => transform::elementwise(&args, cx),
+        "log" => transform::log(&args, cx),
+        "round" => transform::round(&args, cx),
+        "removeAbovePercentile" => transform::remove_beyond_percentile(&args, cx, true),
+        "removeBelowPercentile" => transform::remove_beyond_percentile(&args, cx, false),
         "squareRoot" => transform::power_of(&args, cx, 0.5, "squareRoot"),
         "invert" => transform::power_of(&args, cx, -1.0, "invert"),
         "delay" => transform::delay(&args, cx),
@@ -144,6 +164,8 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "secondYAxis" | "drawAsInfinite" => presentation::marked(&args, cx),
         "stacked" => presentation::stacked(&args, cx),
         "constantLine" => constant_line(&args, cx),
+        "threshold" => threshold(&args, cx),
+        "identity" => identity(&args, cx),
         other => Err(format!("unknown function {other:?}: eardrum renders {FUNCTIONS}")),
     }
 }
@@ -200,14 +222,50 @@ impl Args<'_> {
     }
 }
 
+/// `threshold(value, label=None, color=None)`: `constantLine(value)`,
+/// named `label` when given.
+fn threshold(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["value", "label", "color"])?;
+    let (value, _) = args.number(0, "value")?;
+    let mut line = constant(cx, value);
+    if let Some(label) = args.text(1, "label")? {
+        line.name = label.to_owned();
+    }
+    args.text(2, "color")?;
+    Ok(vec![line])
+}
+
+/// `identity("name")`: a series whose value is its timestamp, every
+/// minute of the range.
+fn identity(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["name"])?;
+    let name = args.text(0, "name")?.ok_or_else(|| args.wrong("name", "a quoted name"))?;
+    const STEP: i64 = 60;
+    let slots = (cx.until - cx.from).div_euclid(STEP) + i64::from((cx.until - cx.from).rem_euclid(STEP) > 0);
+    if slots > crate::series::MAX_SLOTS_PER_SERIES {
+        return Err(format!(
+            "identity: {slots} minutes, more than {}: use a shorter range",
+            crate::series::MAX_SLOTS_PER_SERIES
+        ));
+    }
+    let values = (0..slots.max(0)).map(|slot| (cx.from + slot * STEP) as f64).collect();
+    Ok(vec![Series::new(name, &format!("identity(\"{name}\")"), cx.from, STEP, values)])
+}
+
 /// `constantLine(100)`: the value at the range's start, middle and end
 /// (Grafana's health check renders it).
 fn constant_line(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     args.only(&["value"])?;
-    let (value, text) = args.number(0, "value")?;
+    let (value, _) = args.number(0, "value")?;
+    Ok(vec![constant(cx, value)])
+}
+
+/// The value at the range's start, middle and end, named as Python prints
+/// the float graphite-web makes of it (`100.0`).
+fn constant(cx: &Context<'_>, value: f64) -> Series {
     let step = ((cx.until - cx.from) / 2).max(1);
-    let expression = format!("constantLine({text})");
-    Ok(vec![Series::new(text, &expression, cx.from, step, vec![value; 3])])
+    let name = eardrum_protocol::PyFloat(value).to_string();
+    Series::new(&name, &format!("constantLine({name})"), cx.from, step, vec![value; 3])
 }
 
 /// A regular expression argument, in the syntax of Rust's `regex` crate

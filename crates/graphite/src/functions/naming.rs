@@ -64,19 +64,45 @@ pub(super) fn nodes_of(args: &Args<'_>, series: &Series, nodes: &[Expr]) -> Resu
     Ok(parts.join("."))
 }
 
-/// `aliasByMetric(seriesList)`: the last level of the series' name (inside
-/// any function call around it, without further arguments), as
-/// graphite-web's `substr(…, -1)`.
-pub(super) fn alias_by_metric(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList"])?;
+/// `substr(seriesList, start=0, stop=0)`: levels `start` to `stop` of the
+/// series' name (inside any function call around it, without further
+/// arguments; a `stop` of 0 is the end), and `aliasByMetric`, which is
+/// `substr(…, -1)`.
+pub(super) fn substr(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    fixed: Option<(i64, i64)>,
+) -> Result<Vec<Series>, String> {
+    let (start, stop) = match fixed {
+        Some(fixed) => {
+            args.only(&["seriesList"])?;
+            fixed
+        }
+        None => {
+            args.only(&["seriesList", "start", "stop"])?;
+            let level = |position: usize, name: &str| match args.find(position, name) {
+                None => Ok(0),
+                Some(Expr::Number(level, _)) if level.fract() == 0.0 => Ok(*level as i64),
+                Some(_) => Err(args.wrong(name, "a whole number")),
+            };
+            (level(1, "start")?, level(2, "stop")?)
+        }
+    };
     let mut list = args.series(cx, 0, "seriesList")?;
     for series in &mut list {
         let name = &series.name;
         let left = name.rfind('(').map_or(0, |at| at + 1);
         let right = name.find(')').unwrap_or(name.len());
         let inner = name.get(left..right.max(left)).unwrap_or("");
-        let last = inner.rsplit('.').next().unwrap_or(inner);
-        series.name = last.split(',').next().unwrap_or(last).to_owned();
+        let levels: Vec<&str> = inner.split('.').collect();
+        // Python's slice: negative from the end, clamped to the list.
+        let at = |index: i64| {
+            let len = levels.len() as i64;
+            usize::try_from(if index < 0 { (len + index).max(0) } else { index.min(len) }).unwrap_or(0)
+        };
+        let (from, to) = (at(start), if stop == 0 { levels.len() } else { at(stop) });
+        let picked = levels.get(from..to.max(from)).unwrap_or_default().join(".");
+        series.name = picked.split(',').next().unwrap_or_default().to_owned();
     }
     Ok(list)
 }

@@ -367,12 +367,7 @@ pub(super) fn n_percentile(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<
     for series in &mut list {
         let mut sorted: Vec<f64> = series.values.iter().copied().filter(|value| !value.is_nan()).collect();
         sorted.sort_by(f64::total_cmp);
-        let fractional = n / 100.0 * (sorted.len() + 1) as f64;
-        let rank = fractional.trunc() as usize + usize::from(fractional.fract() > 0.0);
-        let percentile = match rank {
-            0 => sorted[0],
-            rank => sorted[(rank - 1).min(sorted.len() - 1)],
-        };
+        let percentile = percentile(&sorted, n, false).unwrap_or(f64::NAN);
         series.values.iter_mut().for_each(|value| *value = percentile);
         series.tags.insert("nPercentile".to_owned(), float_tag(n));
         series.name = format!("nPercentile({}, {})", series.name, python_g(n));
@@ -629,6 +624,145 @@ pub(super) fn min_max(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Serie
             *value = if maximum == minimum { 0.0 } else { (*value - minimum) / (maximum - minimum) };
         });
         series.name = format!("minMax({})", series.name);
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// The `n`th percentile of `sorted` (ascending, without NaN) by
+/// graphite-web's `_getPercentile`: the nearest rank (NIST), or between
+/// the two nearest with `interpolate`; `None` when empty.
+pub(super) fn percentile(sorted: &[f64], n: f64, interpolate: bool) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let fractional = n / 100.0 * (sorted.len() + 1) as f64;
+    let mut rank = fractional.trunc() as usize;
+    let fraction = fractional - rank as f64;
+    if !interpolate {
+        rank += usize::from(fraction > 0.0);
+    }
+    let mut value = match rank {
+        0 => sorted[0],
+        rank => sorted[(rank - 1).min(last)],
+    };
+    if interpolate && rank != sorted.len() {
+        if let Some(&next) = sorted.get(rank) {
+            value += fraction * (next - value);
+        }
+    }
+    Some(value)
+}
+
+/// `removeAbovePercentile(seriesList, n)` and `removeBelowPercentile`:
+/// values beyond the series' `n`th percentile become `None`.
+pub(super) fn remove_beyond_percentile(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    above: bool,
+) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "n"])?;
+    let (n, _) = args.number(1, "n")?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.name = format!("{}({}, {})", args.function, series.name, python_g(n));
+        series.path_expression.clone_from(&series.name);
+        let mut sorted: Vec<f64> = series.values.iter().copied().filter(|value| !value.is_nan()).collect();
+        sorted.sort_by(f64::total_cmp);
+        let Some(limit) = percentile(&sorted, n, false) else { continue };
+        // graphite-web's nPercentile tags the series it was given.
+        series.tags.insert("nPercentile".to_owned(), float_tag(n));
+        for value in &mut series.values {
+            if (above && *value > limit) || (!above && (value.is_nan() || *value < limit)) {
+                *value = f64::NAN;
+            }
+        }
+    }
+    Ok(list)
+}
+
+/// `add(seriesList, n)`: values plus a constant, named with its integer
+/// part as graphite-web's `%d` prints it.
+pub(super) fn add(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "constant"])?;
+    let (constant, _) = args.number(1, "constant")?;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().for_each(|value| *value += constant);
+        series.tags.insert("add".to_owned(), float_tag(constant));
+        series.name = format!("add({},{})", series.name, constant.trunc());
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `exp`, `logit` and `sigmoid` of each value, `None` where undefined.
+pub(super) fn elementwise(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList"])?;
+    let (apply, tag): (fn(f64) -> f64, &str) = match args.function {
+        "exp" => (f64::exp, "e"),
+        "logit" => (|value| (value / (1.0 - value)).ln(), "logit"),
+        _ => (|value| 1.0 / (1.0 + (-value).exp()), "sigmoid"),
+    };
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().for_each(|value| {
+            let result = apply(*value);
+            *value = if result.is_finite() { result } else { f64::NAN };
+        });
+        series.tags.insert(args.function.to_owned(), Value::String(tag.to_owned()));
+        series.name = format!("{}({})", args.function, series.name);
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `log(seriesList, base=10)`: `None` for values at or below 0.
+pub(super) fn log(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "base"])?;
+    let (base, text) = match args.find(1, "base") {
+        None => (10.0, "10".to_owned()),
+        Some(Expr::Number(base, text)) if base.fract() == 0.0 && *base > 0.0 => (*base, text.clone()),
+        Some(_) => return Err(args.wrong("base", "a whole number above 0")),
+    };
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().for_each(|value| {
+            *value = if *value > 0.0 { value.ln() / base.ln() } else { f64::NAN };
+        });
+        series.tags.insert("log".to_owned(), Value::String(text.clone()));
+        series.name = format!("log({}, {text})", series.name);
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `round(seriesList, precision=0)`: values rounded to `precision`
+/// decimals (tens for -1), ties to even as Python's `round`.
+pub(super) fn round(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "precision"])?;
+    let precision = match args.find(1, "precision") {
+        None => None,
+        Some(Expr::Number(precision, _)) if precision.fract() == 0.0 && precision.abs() <= 300.0 => {
+            Some(*precision as i32)
+        }
+        Some(_) => return Err(args.wrong("precision", "a whole number")),
+    };
+    let digits = precision.unwrap_or(0);
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.values.iter_mut().filter(|value| value.is_finite()).for_each(|value| {
+            *value = match usize::try_from(digits) {
+                Ok(decimals) => format!("{value:.decimals$}").parse().unwrap_or(*value),
+                Err(_) => {
+                    let scale = 10f64.powi(-digits);
+                    (*value / scale).round_ties_even() * scale
+                }
+            };
+        });
+        series.tags.insert("round".to_owned(), Value::String(digits.to_string()));
+        series.name = match precision {
+            None => format!("round({})", series.name),
+            Some(precision) => format!("round({},{precision})", series.name),
+        };
         series.path_expression.clone_from(&series.name);
     }
     Ok(list)

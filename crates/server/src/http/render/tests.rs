@@ -106,8 +106,8 @@ async fn series_functions_name_and_tag_their_results_like_graphite() {
     assert_eq!(
         body,
         json!([{
-            "target": "100",
-            "tags": {"name": "100"},
+            "target": "100.0",
+            "tags": {"name": "100.0"},
             "datapoints": [[100.0, 1000], [100.0, 1300], [100.0, 1600]],
         }])
     );
@@ -141,7 +141,7 @@ async fn grafana_posts_forms_and_gets_errors_as_json() {
     let (status, body) = send(&app, post_form("/render", form)).await;
     assert_eq!(status, StatusCode::OK);
     let names: Vec<&str> = body.as_array().unwrap().iter().map(|s| s["target"].as_str().unwrap()).collect();
-    assert_eq!(names, ["a", "1"]);
+    assert_eq!(names, ["a", "1.0"]);
     // Grafana's health check, as its backend sends it.
     let form = "format=json&from=1700000000&maxDataPoints=100&target=constantLine%28100%29&until=1700003600";
     let (status, body) = send(&app, post_form("/render", form)).await;
