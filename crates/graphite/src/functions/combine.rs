@@ -224,21 +224,21 @@ pub(super) fn divide_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec
             return Err(format!("divideSeries: the divisor must be exactly 1 series (got {})", more.len()))
         }
     };
-    let mut quotients = Vec::with_capacity(dividends.len());
-    for dividend in &dividends {
-        let pair = [dividend.clone(), divisor.clone()];
-        let name = format!("divideSeries({},{})", dividend.name, divisor.name);
-        let (start, step, rows) = aligned(&pair);
-        let values = rows
-            .iter()
-            .map(|row| match (row[0], row[1]) {
-                (a, b) if a.is_nan() || b.is_nan() || b == 0.0 => f64::NAN,
-                (a, b) => a / b,
-            })
-            .collect();
-        quotients.push(Series::new(&name, &name, start, step, values));
-    }
-    Ok(quotients)
+    Ok(dividends.iter().map(|dividend| quotient(dividend, divisor)).collect())
+}
+
+/// `divideSeries(a,b)`: `dividend` over `divisor`, slot by slot.
+fn quotient(dividend: &Series, divisor: &Series) -> Series {
+    let name = format!("divideSeries({},{})", dividend.name, divisor.name);
+    let (start, step, rows) = aligned(&[dividend.clone(), divisor.clone()]);
+    let values = rows
+        .iter()
+        .map(|row| match (row[0], row[1]) {
+            (a, b) if a.is_nan() || b.is_nan() || b == 0.0 => f64::NAN,
+            (a, b) => a / b,
+        })
+        .collect();
+    Series::new(&name, &name, start, step, values)
 }
 
 /// Every series of every positional argument.
@@ -264,9 +264,13 @@ fn combined(all: &[Series], by: Aggregation, func: &str) -> Option<Series> {
     }
     let (start, step, rows) = aligned(all);
     let values = rows.iter().map(|row| combine(by, row)).collect();
-    let mut expressions: Vec<&str> = all.iter().map(|s| s.path_expression.as_str()).collect();
-    expressions.sort_unstable();
-    expressions.dedup();
+    // graphite-web's formatPathExpressions: each once, in order.
+    let mut expressions: Vec<&str> = Vec::new();
+    for series in all {
+        if !expressions.contains(&series.path_expression.as_str()) {
+            expressions.push(&series.path_expression);
+        }
+    }
     let name = format!("{func}Series({})", expressions.join(","));
     Some(Series::new(&name, &name, start, step, values))
 }
@@ -384,4 +388,130 @@ pub(super) fn as_percent(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Se
 fn sorted_by_name(mut list: Vec<Series>) -> Vec<Series> {
     list.sort_by(|a, b| a.name.cmp(&b.name));
     list
+}
+
+/// `aggregateSeriesLists(first, second, func)` and `sumSeriesLists`,
+/// `diffSeriesLists`, `multiplySeriesLists`: the series of two lists
+/// aggregated pair by pair, named `{func}Series(a,b)`.
+pub(super) fn aggregate_series_lists(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    fixed: Option<&str>,
+) -> Result<Vec<Series>, String> {
+    let func = match fixed {
+        Some(func) => {
+            args.only(&["seriesListFirstPos", "seriesListSecondPos"])?;
+            func
+        }
+        None => {
+            args.only(&["seriesListFirstPos", "seriesListSecondPos", "func", "xFilesFactor"])?;
+            args.text(2, "func")?.ok_or_else(|| args.wrong("func", "a quoted aggregation"))?
+        }
+    };
+    let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
+    let (first, second) = equal_lists(args, cx, "seriesListFirstPos", "seriesListSecondPos")?;
+    Ok(first
+        .into_iter()
+        .zip(second)
+        .filter_map(|(a, b)| {
+            let name = format!("{func}Series({},{})", a.name, b.name);
+            let mut series = aggregated(&[a, b], by, func)?;
+            series.name = name;
+            Some(series)
+        })
+        .collect())
+}
+
+/// `divideSeriesLists(dividends, divisors)`: the series of two lists
+/// divided pair by pair.
+pub(super) fn divide_series_lists(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["dividendSeriesList", "divisorSeriesList"])?;
+    let (dividends, divisors) = equal_lists(args, cx, "dividendSeriesList", "divisorSeriesList")?;
+    Ok(dividends.into_iter().zip(divisors).map(|(dividend, divisor)| quotient(&dividend, &divisor)).collect())
+}
+
+/// The two series lists of a pairwise function, of equal length.
+fn equal_lists(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    first: &str,
+    second: &str,
+) -> Result<(Vec<Series>, Vec<Series>), String> {
+    let (a, b) = (args.series(cx, 0, first)?, args.series(cx, 1, second)?);
+    if a.len() != b.len() {
+        return Err(format!(
+            "{}: {first} and {second} must have equal length ({} and {})",
+            args.function,
+            a.len(),
+            b.len()
+        ));
+    }
+    Ok((a, b))
+}
+
+/// `weightedAverage(values, weights, *nodes)`: the sum of each value times
+/// its weight (paired by the nodes of their names) over the sum of the
+/// weights.
+pub(super) fn weighted_average(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    let (averages, weights) = equal_lists(args, cx, "seriesListAvg", "seriesListWeight")?;
+    let nodes = args.positional.get(2..).unwrap_or_default();
+    let mut pairs: Vec<(String, Option<usize>, Option<usize>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (at, (average, weight)) in averages.iter().zip(&weights).enumerate() {
+        for (key, is_weight) in [
+            (super::naming::nodes_of(args, average, nodes)?, false),
+            (super::naming::nodes_of(args, weight, nodes)?, true),
+        ] {
+            let slot = *index.entry(key.clone()).or_insert_with(|| {
+                pairs.push((key, None, None));
+                pairs.len() - 1
+            });
+            match is_weight {
+                true => pairs[slot].2 = Some(at),
+                false => pairs[slot].1 = Some(at),
+            }
+        }
+    }
+    let products: Vec<Series> = pairs
+        .iter()
+        .filter_map(|(_, average, weight)| {
+            let (average, weight) = (&averages[(*average)?], &weights[(*weight)?]);
+            let values = average
+                .values
+                .iter()
+                .zip(&weight.values)
+                .map(|(a, w)| if a.is_nan() || w.is_nan() { f64::NAN } else { a * w })
+                .collect();
+            let name = format!("product({},{})", weight.name, average.name);
+            Some(Series::new(&name, &name, average.start, average.step, values))
+        })
+        .collect();
+    let (Some(products_sum), Some(weights_sum)) =
+        (combined(&products, Aggregation::Sum, "sum"), combined(&weights, Aggregation::Sum, "sum"))
+    else {
+        return Ok(Vec::new());
+    };
+    let patterns = |list: &[Series]| {
+        let mut expressions: Vec<&str> = list.iter().map(|s| s.path_expression.as_str()).collect();
+        expressions.sort_unstable();
+        expressions.dedup();
+        expressions.join(",")
+    };
+    let node_text: Vec<String> = nodes
+        .iter()
+        .map(|node| match node {
+            Expr::Number(_, text) => text.clone(),
+            Expr::Text(tag) => tag.clone(),
+            _ => String::new(),
+        })
+        .collect();
+    let name =
+        format!("weightedAverage({}, {}, {})", patterns(&averages), patterns(&weights), node_text.join(","));
+    let values = products_sum
+        .values
+        .iter()
+        .zip(&weights_sum.values)
+        .map(|(p, w)| if p.is_nan() || w.is_nan() || *w == 0.0 { f64::NAN } else { p / w })
+        .collect();
+    Ok(vec![Series::new(&name, &name, products_sum.start, products_sum.step, values)])
 }

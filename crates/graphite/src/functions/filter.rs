@@ -272,6 +272,69 @@ fn flag(args: &Args<'_>, position: usize, name: &str) -> Result<bool, String> {
     }
 }
 
+/// `mostDeviant(seriesList, n)`: the `n` series whose values vary most
+/// (population variance), those without values left out.
+pub(super) fn most_deviant(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "n"])?;
+    let n = count(args, 1, "n")?;
+    let list = args.series(cx, 0, "seriesList")?;
+    let mut deviants: Vec<(f64, Series)> = list
+        .into_iter()
+        .filter_map(|series| {
+            let present: Vec<f64> = series.values.iter().copied().filter(|value| !value.is_nan()).collect();
+            let mean = summary(&series, Aggregation::Avg)?;
+            let squares: f64 = present.iter().map(|value| (value - mean).powi(2)).sum();
+            Some((squares / present.len() as f64, series))
+        })
+        .collect();
+    deviants.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(Ordering::Equal));
+    Ok(deviants.into_iter().take(n).map(|(_, series)| series).collect())
+}
+
+/// `averageOutsidePercentile(seriesList, n)` and
+/// `removeBetweenPercentile(seriesList, n)`: the series whose average (or
+/// some value) lies outside the band between the `100-n`th and `n`th
+/// percentiles of the series' averages (of the values at that slot).
+pub(super) fn outside_percentile(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+    by_average: bool,
+) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "n"])?;
+    let (mut n, _) = args.number(1, "n")?;
+    if n < 50.0 {
+        n = 100.0 - n;
+    }
+    let list = args.series(cx, 0, "seriesList")?;
+    let band = |column: &[f64]| {
+        let mut present: Vec<f64> = column.iter().copied().filter(|value| !value.is_nan()).collect();
+        present.sort_by(f64::total_cmp);
+        let low = super::transform::percentile(&present, 100.0 - n, false).unwrap_or(f64::NAN);
+        let high = super::transform::percentile(&present, n, false).unwrap_or(f64::NAN);
+        (low, high)
+    };
+    let inside = |(low, high): (f64, f64), value: f64| low < value && value < high;
+    if by_average {
+        let averages: Vec<f64> =
+            list.iter().map(|series| summary(series, Aggregation::Avg).unwrap_or(f64::NAN)).collect();
+        let limits = band(&averages);
+        return Ok(list
+            .into_iter()
+            .zip(averages)
+            .filter(|(_, average)| !inside(limits, *average))
+            .map(|(series, _)| series)
+            .collect());
+    }
+    let width = list.iter().map(|series| series.values.len()).min().unwrap_or(0);
+    let limits: Vec<(f64, f64)> = (0..width)
+        .map(|slot| band(&list.iter().map(|series| series.values[slot]).collect::<Vec<_>>()))
+        .collect();
+    Ok(list
+        .into_iter()
+        .filter(|series| (0..width).any(|slot| !inside(limits[slot], series.values[slot])))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::natural_key;

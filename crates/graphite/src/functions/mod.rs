@@ -49,7 +49,9 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      minimumBelow, color, alpha, lineWidth, dashed, secondYAxis, drawAsInfinite, stacked, rangeOfSeries, \
      stddevSeries, aggregate, aggregateWithWildcards, sumSeriesWithWildcards, averageSeriesWithWildcards, \
      multiplySeriesWithWildcards, group, fallbackSeries, percentileOfSeries, add, exp, logit, sigmoid, log, round, \
-     removeAbovePercentile, removeBelowPercentile, substr, threshold, identity, constantLine";
+     removeAbovePercentile, removeBelowPercentile, substr, threshold, identity, pct, aggregateSeriesLists, \
+     sumSeriesLists, diffSeriesLists, multiplySeriesLists, divideSeriesLists, weightedAverage, integralByInterval, \
+     interpolate, mostDeviant, averageOutsidePercentile, removeBetweenPercentile, upper, lower, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -78,7 +80,20 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "group" => combine::group(&args, cx),
         "fallbackSeries" => combine::fallback_series(&args, cx),
         "percentileOfSeries" => combine::percentile_of_series(&args, cx),
-        "asPercent" => combine::as_percent(&args, cx),
+        "asPercent" | "pct" => combine::as_percent(&args, cx),
+        "aggregateSeriesLists" => combine::aggregate_series_lists(&args, cx, None),
+        "sumSeriesLists" => combine::aggregate_series_lists(&args, cx, Some("sum")),
+        "diffSeriesLists" => combine::aggregate_series_lists(&args, cx, Some("diff")),
+        "multiplySeriesLists" => combine::aggregate_series_lists(&args, cx, Some("multiply")),
+        "divideSeriesLists" => combine::divide_series_lists(&args, cx),
+        "weightedAverage" => combine::weighted_average(&args, cx),
+        "integralByInterval" => transform::integral_by_interval(&args, cx),
+        "interpolate" => transform::interpolate(&args, cx),
+        "mostDeviant" => filter::most_deviant(&args, cx),
+        "averageOutsidePercentile" => filter::outside_percentile(&args, cx, true),
+        "removeBetweenPercentile" => filter::outside_percentile(&args, cx, false),
+        "upper" => naming::change_case(&args, cx, true),
+        "lower" => naming::change_case(&args, cx, false),
         "groupByNode" => {
             args.only(&["seriesList", "nodeNum", "callback"])?;
             let node =

@@ -161,6 +161,43 @@ fn python_replacement(text: &str) -> String {
     out
 }
 
+/// `upper(seriesList, *positions)` and `lower`: the name, or the
+/// characters at `positions` (negative from the end), in upper (lower)
+/// case.
+pub(super) fn change_case(args: &Args<'_>, cx: &mut Context<'_>, upper: bool) -> Result<Vec<Series>, String> {
+    let mut positions = Vec::new();
+    for position in args.positional.get(1..).unwrap_or_default() {
+        match position {
+            Expr::Number(at, _) if at.fract() == 0.0 => positions.push(*at as i64),
+            _ => return Err(args.wrong("pos", "whole numbers")),
+        }
+    }
+    let convert = |c: char| -> String {
+        match upper {
+            true => c.to_uppercase().collect(),
+            false => c.to_lowercase().collect(),
+        }
+    };
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        series.name = match positions.is_empty() {
+            true => series.name.chars().map(convert).collect(),
+            false => {
+                let mut chars: Vec<String> = series.name.chars().map(String::from).collect();
+                let len = chars.len() as i64;
+                for &at in &positions {
+                    let index = if at < 0 { len + at } else { at };
+                    if let Some(slot) = usize::try_from(index).ok().and_then(|index| chars.get_mut(index)) {
+                        *slot = slot.chars().map(convert).collect();
+                    }
+                }
+                chars.concat()
+            }
+        };
+    }
+    Ok(list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::python_replacement;

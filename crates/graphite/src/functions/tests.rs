@@ -203,6 +203,31 @@ fn the_math_family() {
 }
 
 #[test]
+fn pairs_bands_and_gaps() {
+    let sums = eval("sumSeriesLists(a.*.c,a.*.c)");
+    assert_eq!(names(&sums), ["sumSeries(a.b.c,a.b.c)", "sumSeries(a.x.c,a.x.c)"]);
+    assert_eq!(values(&sums[0]), [Some(2.0), Some(-4.0), None, Some(8.0)]);
+    assert_eq!(
+        names(&eval("divideSeriesLists(a.*.c,a.*.c)")),
+        ["divideSeries(a.b.c,a.b.c)", "divideSeries(a.x.c,a.x.c)"]
+    );
+    let weighted = &eval("weightedAverage(a.*.c,a.*.c,1)")[0];
+    assert_eq!(weighted.name, "weightedAverage(a.*.c, a.*.c, 1)");
+    // (1·1 + 10·10) / 11 at the first slot.
+    assert_eq!(values(weighted)[0], Some(101.0 / 11.0));
+    assert_eq!(
+        values(&eval("integralByInterval(n.count,\"20s\")")[0]),
+        [Some(5.0), Some(7.0), Some(10.0), Some(10.0)]
+    );
+    assert_eq!(values(&eval("interpolate(a.b.c)")[0]), [Some(1.0), Some(-2.0), Some(1.0), Some(4.0)]);
+    assert_eq!(values(&eval("interpolate(a.b.c,0)")[0])[2], None);
+    assert_eq!(names(&eval("mostDeviant(a.*.c,1)")), ["a.x.c"]);
+    assert_eq!(names(&eval("upper(a.b.c)")), ["A.B.C"]);
+    assert_eq!(names(&eval("upper(a.b.c,0,-1)")), ["A.b.C"]);
+    assert_eq!(names(&eval("pct(a.b.c,2)")), ["asPercent(a.b.c,2)"]);
+}
+
+#[test]
 fn naming_functions() {
     assert_eq!(names(&eval("aliasByMetric(a.*.c)")), ["c", "c"]);
     assert_eq!(names(&eval("aliasByMetric(scale(a.b.c,2))")), ["c"]);

@@ -767,3 +767,72 @@ pub(super) fn round(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>
     }
     Ok(list)
 }
+
+/// `integralByInterval(seriesList, "1d")`: the running total, restarting
+/// at every multiple of the interval from the range's start (`None` keeps
+/// the total).
+pub(super) fn integral_by_interval(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "intervalUnit"])?;
+    let unit =
+        args.text(1, "intervalUnit")?.ok_or_else(|| args.wrong("intervalUnit", "a quoted interval"))?;
+    let interval = parse_offset(unit)
+        .ok()
+        .map(i64::unsigned_abs)
+        .filter(|&seconds| seconds > 0)
+        .and_then(|seconds| i64::try_from(seconds).ok())
+        .ok_or_else(|| args.wrong("intervalUnit", "a non-zero interval such as \"1d\""))?;
+    let start = cx.from;
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let mut total = 0.0;
+        let mut time = series.start;
+        for value in &mut series.values {
+            if (time - start).div_euclid(interval) != (time - start - series.step).div_euclid(interval) {
+                total = 0.0;
+            }
+            if !value.is_nan() {
+                total += *value;
+            }
+            *value = total;
+            time += series.step;
+        }
+        series.tags.insert("integralByInterval".to_owned(), Value::String(unit.to_owned()));
+        series.name = format!("integralByInterval({},'{unit}')", series.name);
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
+
+/// `interpolate(seriesList, limit=inf)`: runs of at most `limit` `None`s
+/// between two values filled on the straight line between them.
+pub(super) fn interpolate(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "limit"])?;
+    let limit = match args.find(1, "limit") {
+        None => usize::MAX,
+        Some(Expr::Number(limit, _)) if *limit >= 0.0 => *limit as usize,
+        Some(_) => return Err(args.wrong("limit", "a count")),
+    };
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        let mut last: Option<usize> = None;
+        for index in 0..series.values.len() {
+            let value = series.values[index];
+            if value.is_nan() {
+                continue;
+            }
+            if let Some(before) = last {
+                let gap = index - before - 1;
+                if gap > 0 && gap <= limit {
+                    let from = series.values[before];
+                    for (step, slot) in (before + 1..index).enumerate() {
+                        series.values[slot] = from + (step + 1) as f64 * (value - from) / (gap + 1) as f64;
+                    }
+                }
+            }
+            last = Some(index);
+        }
+        series.name = format!("interpolate({})", series.name);
+        series.path_expression.clone_from(&series.name);
+    }
+    Ok(list)
+}
