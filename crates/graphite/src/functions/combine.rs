@@ -6,6 +6,7 @@ use crate::expr::Expr;
 use crate::series::Series;
 use crate::time::Aggregation;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// `sumSeries(a.*, b.*)` and its kin: one series, each slot the
@@ -133,15 +134,13 @@ pub(super) fn percentile_of_series(args: &Args<'_>, cx: &mut Context<'_>) -> Res
         return Ok(Vec::new());
     };
     let name = format!("percentileOfSeries({},{})", first.path_expression, super::python_g(n));
-    let (start, step, rows) = aligned(&list);
-    let values = rows
-        .iter()
-        .map(|row| {
-            let mut present: Vec<f64> = row.iter().copied().filter(|value| !value.is_nan()).collect();
-            present.sort_by(f64::total_cmp);
-            super::transform::percentile(&present, n, interpolate).unwrap_or(f64::NAN)
-        })
-        .collect();
+    let mut present = Vec::with_capacity(list.len());
+    let (start, step, values) = aligned(&list, |row| {
+        present.clear();
+        present.extend(row.iter().copied().filter(|value| !value.is_nan()));
+        present.sort_by(f64::total_cmp);
+        super::transform::percentile(&present, n, interpolate).unwrap_or(f64::NAN)
+    });
     Ok(vec![Series::new(&name, &name, start, step, values)])
 }
 
@@ -230,14 +229,10 @@ pub(super) fn divide_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec
 /// `divideSeries(a,b)`: `dividend` over `divisor`, slot by slot.
 fn quotient(dividend: &Series, divisor: &Series) -> Series {
     let name = format!("divideSeries({},{})", dividend.name, divisor.name);
-    let (start, step, rows) = aligned(&[dividend.clone(), divisor.clone()]);
-    let values = rows
-        .iter()
-        .map(|row| match (row[0], row[1]) {
-            (a, b) if a.is_nan() || b.is_nan() || b == 0.0 => f64::NAN,
-            (a, b) => a / b,
-        })
-        .collect();
+    let (start, step, values) = aligned(&[dividend.clone(), divisor.clone()], |row| match (row[0], row[1]) {
+        (a, b) if a.is_nan() || b.is_nan() || b == 0.0 => f64::NAN,
+        (a, b) => a / b,
+    });
     Series::new(&name, &name, start, step, values)
 }
 
@@ -262,8 +257,8 @@ fn combined(all: &[Series], by: Aggregation, func: &str) -> Option<Series> {
     if all.is_empty() {
         return None;
     }
-    let (start, step, rows) = aligned(all);
-    let values = rows.iter().map(|row| combine(by, row)).collect();
+    let mut present = Vec::with_capacity(all.len());
+    let (start, step, values) = aligned(all, |row| combine(by, row, &mut present));
     // graphite-web's formatPathExpressions: each once, in order.
     let mut expressions: Vec<&str> = Vec::new();
     for series in all {
@@ -276,30 +271,55 @@ fn combined(all: &[Series], by: Aggregation, func: &str) -> Option<Series> {
 }
 
 /// `series` brought to one step (the least common multiple of theirs) and
-/// one span: the first slot's time, the step, and each slot's row of
-/// values (NaN where a series has none).
-fn aligned(series: &[Series]) -> (i64, i64, Vec<Vec<f64>>) {
+/// one span, each slot's row of values (NaN where a series has none) made
+/// one value by `each_row`: the first slot's time, the step, the values.
+/// One row buffer serves every slot, and series already at the step are
+/// read where they are.
+fn aligned(series: &[Series], mut each_row: impl FnMut(&[f64]) -> f64) -> (i64, i64, Vec<f64>) {
     let first = series[0].step;
     let step = series.iter().fold(first, |step, s| lcm(step, s.step).unwrap_or(step.max(s.step)));
-    let resampled: Vec<Series> = series.iter().map(|s| s.resampled(step)).collect();
-    let start = resampled.iter().map(|s| s.start).min().unwrap_or(0);
-    let end = resampled.iter().map(Series::end).max().unwrap_or(start);
-    let rows = (start..end)
-        .step_by(usize::try_from(step).unwrap_or(1))
-        .map(|timestamp| resampled.iter().map(|s| s.value_at(timestamp)).collect())
+    let resampled: Vec<Cow<'_, Series>> = series
+        .iter()
+        .map(|s| if s.step == step { Cow::Borrowed(s) } else { Cow::Owned(s.resampled(step)) })
         .collect();
-    (start, step, rows)
+    let start = resampled.iter().map(|s| s.start).min().unwrap_or(0);
+    let end = resampled.iter().map(|s| s.end()).max().unwrap_or(start);
+    let mut row = Vec::with_capacity(resampled.len());
+    let values = (start..end)
+        .step_by(usize::try_from(step).unwrap_or(1))
+        .map(|timestamp| {
+            row.clear();
+            row.extend(resampled.iter().map(|s| s.value_at(timestamp)));
+            each_row(&row)
+        })
+        .collect();
+    (start, step, values)
 }
 
 /// One slot of an aggregate, as graphite-web's `aggregate` takes a row:
 /// `None` (NaN) without any value, else the aggregation of the values,
 /// but `None` for `multiply` when any is `None`.
-fn combine(by: Aggregation, row: &[f64]) -> f64 {
-    let present: Vec<f64> = row.iter().copied().filter(|value| !value.is_nan()).collect();
+fn combine(by: Aggregation, row: &[f64], present: &mut Vec<f64>) -> f64 {
+    // The common aggregations straight from the row, summing left to right
+    // as `Aggregation::of` (and Python's `sum`) does.
+    if let Aggregation::Sum | Aggregation::Avg = by {
+        let (mut total, mut count) = (0.0, 0usize);
+        for &value in row.iter().filter(|value| !value.is_nan()) {
+            total += value;
+            count += 1;
+        }
+        return match (count, by) {
+            (0, _) => f64::NAN,
+            (_, Aggregation::Avg) => total / count as f64,
+            _ => total,
+        };
+    }
+    present.clear();
+    present.extend(row.iter().copied().filter(|value| !value.is_nan()));
     match by {
         _ if present.is_empty() => f64::NAN,
         Aggregation::Multiply if present.len() < row.len() => f64::NAN,
-        by => by.of(&present),
+        by => by.of(present),
     }
 }
 
@@ -355,8 +375,8 @@ pub(super) fn as_percent(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Se
                         return Ok(pairs
                             .map(|(series, total)| {
                                 let name = format!("asPercent({},{})", series.name, total.name);
-                                let (start, step, rows) = aligned(&[series, total]);
-                                let values = rows.iter().map(|row| percent(row[0], row[1])).collect();
+                                let (start, step, values) =
+                                    aligned(&[series, total], |row| percent(row[0], row[1]));
                                 Series::new(&name, &name, start, step, values)
                             })
                             .collect());

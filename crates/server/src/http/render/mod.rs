@@ -17,7 +17,7 @@ use eardrum_graphite::functions::{evaluate, Context};
 use eardrum_graphite::series::Series;
 use eardrum_graphite::time::parse_time;
 use eardrum_protocol::clock::unix_seconds;
-use eardrum_protocol::PyFloat;
+use eardrum_protocol::format_value;
 use eardrum_storage::names::Pattern;
 use fetch::read_series;
 use std::fmt::Write;
@@ -217,11 +217,13 @@ fn fit_to(series: Series, max_points: Option<usize>, time_range: i64) -> Series 
     let end = series.end();
     let timestamps = usize::try_from((end + 1 - start + step - 1).div_euclid(step)).unwrap_or(0);
     let by = series.consolidate_by;
+    let mut present = Vec::with_capacity(values_per_point);
     let values: Vec<f64> = series.values[dropped..]
         .chunks(values_per_point)
         .take(timestamps)
         .map(|chunk| {
-            let present: Vec<f64> = chunk.iter().copied().filter(|value| !value.is_nan()).collect();
+            present.clear();
+            present.extend(chunk.iter().copied().filter(|value| !value.is_nan()));
             if present.is_empty() {
                 f64::NAN
             } else {
@@ -239,14 +241,22 @@ fn write_series(json: &mut String, series: &Series, points: &[(i64, f64)]) {
     let quoted = serde_json::Value::String(series.name.clone());
     let tags = serde_json::Value::Object(series.tags.clone());
     let _ = write!(json, "{{\"target\": {quoted}, \"tags\": {tags}, \"datapoints\": [");
+    // One buffer for every value's digits: a point costs no allocation.
+    let mut digits = Vec::with_capacity(32);
     for (index, &(timestamp, value)) in points.iter().enumerate() {
-        let separator = if index == 0 { "" } else { ", " };
-        let _ = match value {
-            v if v.is_nan() => write!(json, "{separator}[null, {timestamp}]"),
-            v if v == f64::INFINITY => write!(json, "{separator}[1e9999, {timestamp}]"),
-            v if v == f64::NEG_INFINITY => write!(json, "{separator}[-1e9999, {timestamp}]"),
-            v => write!(json, "{separator}[{}, {timestamp}]", PyFloat(v)),
-        };
+        json.push_str(if index == 0 { "[" } else { ", [" });
+        match value {
+            v if v.is_nan() => json.push_str("null"),
+            v if v == f64::INFINITY => json.push_str("1e9999"),
+            v if v == f64::NEG_INFINITY => json.push_str("-1e9999"),
+            v => {
+                digits.clear();
+                format_value(v, &mut digits);
+                // format_value writes ASCII only.
+                json.push_str(std::str::from_utf8(&digits).unwrap_or("null"));
+            }
+        }
+        let _ = write!(json, ", {timestamp}]");
     }
     json.push_str("]}");
 }
