@@ -244,6 +244,34 @@ fn parse_date(text: &str) -> Option<i64> {
     Some(days_from_civil(year, month, day) * 86_400)
 }
 
+/// `timestamp` as `YYYY-MM-DD HH:MM:SS` in UTC, as graphite-web's CSV
+/// writes times (in its time zone; eardrum's is UTC).
+pub fn utc_datetime(timestamp: i64) -> String {
+    let (days, seconds) = (timestamp.div_euclid(86_400), timestamp.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        seconds / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60
+    )
+}
+
+/// The date of the proleptic Gregorian calendar `days` after 1970-01-01,
+/// the inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar,
 /// counting in 400-year eras that begin on 1 March (so that the leap day
 /// falls at the end of a year).
@@ -290,6 +318,18 @@ pub fn consolidate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_dates_read_back() {
+        assert_eq!(utc_datetime(0), "1970-01-01 00:00:00");
+        assert_eq!(utc_datetime(1_700_000_000), "2023-11-14 22:13:20");
+        assert_eq!(utc_datetime(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(utc_datetime(-1), "1969-12-31 23:59:59");
+        for days in [-800_000, -1, 0, 59, 60, 11_016, 2_932_896] {
+            let (year, month, day) = civil_from_days(days);
+            assert_eq!(days_from_civil(year, month, day), days, "{days}");
+        }
+    }
 
     #[test]
     fn durations_and_offsets_share_their_units() {

@@ -80,6 +80,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/metrics/find/", get(find::find_get).post(find::find_post))
         .route("/render", get(render::render).post(render::render))
         .route("/render/", get(render::render).post(render::render))
+        .route("/version", get(graphite_version))
+        .route("/version/", get(graphite_version))
         .merge(dashboard::routes())
         // The body is read, in time and within its limit, before a route
         // runs, but only once the token is checked.
@@ -155,6 +157,15 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"eardrum\""));
     response
+}
+
+/// The graphite-web release whose render API eardrum answers as, which
+/// clients such as Grafana read to choose the features they use.
+pub(crate) const GRAPHITE_VERSION: &str = "1.1.10";
+
+/// `GET /version`: [`GRAPHITE_VERSION`], as graphite-web prints its own.
+async fn graphite_version() -> ([(header::HeaderName, &'static str); 1], String) {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{GRAPHITE_VERSION}\n"))
 }
 
 /// `GET /api/v1/stats`: sizes, counters and the last checkpoint.

@@ -38,7 +38,10 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) struct ReplyWriter {
     buffer: Vec<u8>,
     /// Set until the status is decided.
-    head: Option<oneshot::Sender<ApiResult<()>>>,
+    head: Option<oneshot::Sender<ApiResult<&'static str>>>,
+    /// The reply's content type, which the work may change until the
+    /// status is decided.
+    content_type: &'static str,
     chunks: mpsc::Sender<Piece>,
     runtime: Handle,
     written: usize,
@@ -47,6 +50,12 @@ pub(crate) struct ReplyWriter {
 }
 
 impl ReplyWriter {
+    /// Sets the reply's content type; it counts while nothing of the reply
+    /// has been sent (the first 256 KiB), which is where a work decides it.
+    pub(crate) fn set_content_type(&mut self, content_type: &'static str) {
+        self.content_type = content_type;
+    }
+
     /// Appends to the reply.
     ///
     /// # Errors
@@ -83,7 +92,7 @@ impl ReplyWriter {
 
     fn decide(&mut self, outcome: ApiResult<()>) {
         if let Some(head) = self.head.take() {
-            let _ = head.send(outcome);
+            let _ = head.send(outcome.map(|()| self.content_type));
         }
     }
 
@@ -148,6 +157,7 @@ pub(crate) async fn streamed<P: Send + 'static>(
     let mut writer = ReplyWriter {
         buffer: Vec::new(),
         head: Some(head),
+        content_type,
         chunks,
         runtime: Handle::current(),
         written: 0,
@@ -160,7 +170,7 @@ pub(crate) async fn streamed<P: Send + 'static>(
         drop(permit);
     });
     match decided.await {
-        Ok(Ok(())) => {
+        Ok(Ok(content_type)) => {
             let body = Body::new(ChannelBody { pieces: receiver, ended: false });
             Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
         }

@@ -29,6 +29,31 @@ struct Request {
     until: i64,
     max_data_points: Option<usize>,
     no_null_points: bool,
+    format: Format,
+    /// The JavaScript function a JSON reply is wrapped in (`jsonp`).
+    jsonp: Option<String>,
+}
+
+/// The reply formats served: graphite-web's that need no drawing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// `[{"target": …, "tags": …, "datapoints": [[value, time], …]}, …]`.
+    Json,
+    /// `name,YYYY-MM-DD HH:MM:SS,value` rows.
+    Csv,
+    /// `name,start,end,step|value,value,…` lines.
+    Raw,
+}
+
+impl Request {
+    fn content_type(&self) -> &'static str {
+        match (self.format, &self.jsonp) {
+            (Format::Json, None) => "application/json",
+            (Format::Json, Some(_)) => "text/javascript",
+            (Format::Csv, _) => "text/csv",
+            (Format::Raw, _) => "text/plain",
+        }
+    }
 }
 
 /// `GET` or `POST /render`: parameters from the query string and, for a
@@ -50,17 +75,32 @@ pub(crate) async fn render(
                 .map(|(key, value)| (key.into_owned(), value.into_owned()))
                 .collect();
             let request = read_request(&params, now).map_err(ApiError::BadRequest)?;
-            render_json(&state, &request, &mut |text| out.write(text))
+            out.set_content_type(request.content_type());
+            render_reply(&state, &request, &mut |text| out.write(text))
         })
         .await
 }
 
 fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String> {
     let last = |name: &str| params.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
-    match last("format") {
-        None | Some("json") => {}
-        Some(other) => return Err(format!("format {other:?} is not served: use format=json")),
-    }
+    let format = match last("format") {
+        None | Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        Some("raw") => Format::Raw,
+        Some(other) => return Err(format!("format {other:?} is not served: use json, csv or raw")),
+    };
+    // A reply that runs a function the request names: only a plain name, so
+    // that a link cannot make it run script of its choosing.
+    let jsonp = match last("jsonp") {
+        None => None,
+        Some(name) if is_javascript_name(name) => Some(name.to_owned()),
+        Some(name) => {
+            let shown: String = name.chars().take(60).collect();
+            return Err(format!(
+                "jsonp {shown:?} is not a JavaScript function name such as draw or app.draw"
+            ));
+        }
+    };
     let targets = params
         .iter()
         .filter(|(key, value)| key == "target" && !value.trim().is_empty())
@@ -82,7 +122,17 @@ fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String
         ),
     };
     let no_null_points = last("noNullPoints").is_some_and(|value| matches!(value, "1" | "true" | "True"));
-    Ok(Request { targets, from, until, max_data_points, no_null_points })
+    Ok(Request { targets, from, until, max_data_points, no_null_points, format, jsonp })
+}
+
+/// A dotted JavaScript name of at most 128 characters: `draw`, `app.on_data`.
+fn is_javascript_name(name: &str) -> bool {
+    name.len() <= 128
+        && name.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        })
 }
 
 /// One render request's query string over `store`, as `/render` would
@@ -103,7 +153,7 @@ pub fn render_for_fuzzing(
     let budget = Budget::new(&state.limits);
     let mut json = String::new();
     let rendered = read_request(&params, now).map_err(ApiError::BadRequest).and_then(|request| {
-        render_json(&state, &request, &mut |text| {
+        render_reply(&state, &request, &mut |text| {
             json.push_str(text);
             budget.check_reply(json.len())
         })
@@ -111,9 +161,10 @@ pub fn render_for_fuzzing(
     rendered.map(|()| json.len()).map_err(|error| (error.status().as_u16(), error.message()))
 }
 
-/// Evaluates every target and writes graphite-web's JSON to `out`, a
-/// series at a time. It reads the store: call it off the async workers.
-fn render_json(
+/// Evaluates every target and writes the reply in the request's format to
+/// `out`, a series at a time. It reads the store: call it off the async
+/// workers.
+fn render_reply(
     state: &AppState,
     request: &Request,
     out: &mut dyn FnMut(&str) -> ApiResult<()>,
@@ -149,6 +200,11 @@ fn render_json(
             Err(message) => return Err(fetch_failure.take().unwrap_or(ApiError::BadRequest(message))),
         }
     }
+    if request.format != Format::Json {
+        // Rows of a dozen bytes at the least, as below.
+        budget.check_reply(rendered.iter().map(|series| series.values.len() * 12).sum::<usize>())?;
+        return write_rows(&rendered, request.format, out);
+    }
     // graphite-web thins every series by the span of them all.
     let first = rendered.iter().map(|series| series.start).min().unwrap_or(from);
     let last = rendered.iter().map(Series::end).max().unwrap_or(until);
@@ -158,6 +214,10 @@ fn render_json(
     // the budget is refused before a byte of it is sent.
     let least_bytes = rendered.iter().map(|series| series.values.len() * 12).sum::<usize>();
     budget.check_reply(least_bytes)?;
+    if let Some(name) = &request.jsonp {
+        out(name)?;
+        out("(")?;
+    }
     out("[")?;
     let mut text = String::new();
     let mut first = true;
@@ -181,7 +241,61 @@ fn render_json(
         write_series(&mut text, &series, &points);
         out(&text)?;
     }
-    out("]")
+    out("]")?;
+    match request.jsonp {
+        Some(_) => out(")"),
+        None => Ok(()),
+    }
+}
+
+/// graphite-web's CSV (`name,YYYY-MM-DD HH:MM:SS,value`, times in UTC,
+/// `\r\n` line ends, a name with a comma or quote quoted) or raw lines
+/// (`name,start,end,step|value,…`, `None` for no value), neither thinned.
+fn write_rows(
+    series: &[Series],
+    format: Format,
+    out: &mut dyn FnMut(&str) -> ApiResult<()>,
+) -> ApiResult<()> {
+    let mut text = String::new();
+    let mut digits = Vec::with_capacity(32);
+    let mut number = |value: f64, missing: &'static str, text: &mut String| {
+        if value.is_nan() {
+            text.push_str(missing);
+        } else {
+            digits.clear();
+            format_value(value, &mut digits);
+            text.push_str(std::str::from_utf8(&digits).unwrap_or(missing));
+        }
+    };
+    for one in series {
+        text.clear();
+        match format {
+            Format::Raw => {
+                let _ = write!(text, "{},{},{},{}|", one.name, one.start, one.end(), one.step);
+                for (index, &value) in one.values.iter().enumerate() {
+                    if index > 0 {
+                        text.push(',');
+                    }
+                    number(value, "None", &mut text);
+                }
+                text.push('\n');
+            }
+            _ => {
+                let name = match one.name.contains([',', '"', '\r', '\n']) {
+                    true => format!("\"{}\"", one.name.replace('"', "\"\"")),
+                    false => one.name.clone(),
+                };
+                for (slot, &value) in one.values.iter().enumerate() {
+                    let time = one.start + slot as i64 * one.step;
+                    let _ = write!(text, "{name},{},", eardrum_graphite::time::utc_datetime(time));
+                    number(value, "", &mut text);
+                    text.push_str("\r\n");
+                }
+            }
+        }
+        out(&text)?;
+    }
+    Ok(())
 }
 
 /// The series thinned for `maxDataPoints` as graphite-web 1.1.10 thins it
@@ -238,9 +352,21 @@ fn fit_to(series: Series, max_points: Option<usize>, time_range: i64) -> Series 
 /// as Python prints them; infinities as `1e9999` (graphite-web's way to
 /// get them through JSON), and nothing as `null`.
 fn write_series(json: &mut String, series: &Series, points: &[(i64, f64)]) {
-    let quoted = serde_json::Value::String(series.name.clone());
-    let tags = serde_json::Value::Object(series.tags.clone());
-    let _ = write!(json, "{{\"target\": {quoted}, \"tags\": {tags}, \"datapoints\": [");
+    json.push_str("{\"target\": ");
+    python_json_string(json, &series.name);
+    json.push_str(", \"tags\": {");
+    for (index, (tag, value)) in series.tags.iter().enumerate() {
+        if index > 0 {
+            json.push_str(", ");
+        }
+        python_json_string(json, tag);
+        json.push_str(": ");
+        match value {
+            serde_json::Value::String(text) => python_json_string(json, text),
+            other => json.push_str(&other.to_string()),
+        }
+    }
+    json.push_str("}, \"datapoints\": [");
     // One buffer for every value's digits: a point costs no allocation.
     let mut digits = Vec::with_capacity(32);
     for (index, &(timestamp, value)) in points.iter().enumerate() {
@@ -259,6 +385,32 @@ fn write_series(json: &mut String, series: &Series, points: &[(i64, f64)]) {
         let _ = write!(json, ", {timestamp}]");
     }
     json.push_str("]}");
+}
+
+/// `text` as a JSON string the way Python's `json.dumps` writes it (as
+/// graphite-web does): characters beyond ASCII and controls as `\uXXXX`
+/// escapes, so that replies are the same byte for byte.
+fn python_json_string(json: &mut String, text: &str) {
+    json.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => json.push_str("\\\""),
+            '\\' => json.push_str("\\\\"),
+            '\n' => json.push_str("\\n"),
+            '\r' => json.push_str("\\r"),
+            '\t' => json.push_str("\\t"),
+            '\u{8}' => json.push_str("\\b"),
+            '\u{c}' => json.push_str("\\f"),
+            c if c.is_ascii() && c >= ' ' => json.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(json, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    json.push('"');
 }
 
 #[cfg(test)]

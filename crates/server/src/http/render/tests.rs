@@ -167,3 +167,42 @@ async fn grafana_posts_forms_and_gets_errors_as_json() {
         assert!(error.contains(message), "{query}: {error}");
     }
 }
+
+#[test]
+fn names_are_written_as_python_writes_json() {
+    let mut json = String::new();
+    super::python_json_string(&mut json, "caf\u{e9} \"q\" \u{1f600}\t\u{7f}");
+    // DEL stays as it is, as Python leaves it.
+    let expected = concat!(r#""caf\u00e9 \"q\" \ud83d\ude00\t"#, "\u{7f}\"");
+    assert_eq!(json, expected);
+}
+
+#[tokio::test]
+async fn csv_raw_jsonp_and_the_version_answer_as_graphite_web_does() {
+    use crate::http::tests::send_text;
+    let (_dir, app) = app();
+    let text = |path: &str| send_text(&app, Request::get(path).body(Body::empty()).unwrap());
+    let (status, csv) = text("/render?target=palm.cpu&from=1035&until=1060&format=csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(csv, "palm.cpu,1970-01-01 00:17:20,4.0\r\npalm.cpu,1970-01-01 00:17:30,5.0\r\npalm.cpu,1970-01-01 00:17:40,6.0\r\n");
+    let (_, csv) =
+        text("/render?target=sumSeries(palm.cpu,eardrum.cpu)&from=1075&until=1080&format=csv").await;
+    assert_eq!(
+        csv, "\"sumSeries(palm.cpu,eardrum.cpu)\",1970-01-01 00:18:00,26.0\r\n",
+        "a name with a comma is quoted"
+    );
+    let (_, raw) = text("/render?target=palm.mem&from=1000&until=1100&format=raw").await;
+    assert_eq!(raw, "palm.mem,1020,1140,60|640.0,768.0\n");
+    let (_, raw) = text("/render?target=palm.cpu&from=1065&until=1110&format=raw").await;
+    assert_eq!(raw, "palm.cpu,1070,1120,10|7.0,8.0,9.0,None,None\n");
+    let (_, jsonp) = text("/render?target=palm.mem&from=1000&until=1100&jsonp=draw").await;
+    assert!(
+        jsonp.starts_with("draw([{\"target\": \"palm.mem\", \"tags\": {\"name\": \"palm.mem\"}"),
+        "{jsonp}"
+    );
+    assert!(jsonp.ends_with("]}])"), "{jsonp}");
+    let (status, body) = render(&app, "target=palm.mem&jsonp=alert(1)//").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap().contains("not a JavaScript function name"), "{body}");
+    assert_eq!(text("/version").await, (StatusCode::OK, "1.1.10\n".to_owned()));
+}
