@@ -67,9 +67,7 @@ pub(super) fn aggregate_with_wildcards(
         }
     }
     let list = args.series(cx, 0, "seriesList")?;
-    let mut groups: Vec<(String, Vec<Series>)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for series in list {
+    aggregated_groups(list, by, func, |series| {
         let key: Vec<&str> = series
             .name
             .split('.')
@@ -77,23 +75,8 @@ pub(super) fn aggregate_with_wildcards(
             .filter(|(at, _)| !positions.contains(at))
             .map(|(_, level)| level)
             .collect();
-        let key = key.join(".");
-        match index.get(&key) {
-            Some(&at) => groups[at].1.push(series),
-            None => {
-                index.insert(key.clone(), groups.len());
-                groups.push((key, vec![series]));
-            }
-        }
-    }
-    Ok(groups
-        .into_iter()
-        .filter_map(|(key, members)| {
-            let mut series = aggregated(&members, by, func)?;
-            series.name = key;
-            Some(series)
-        })
-        .collect())
+        Ok(key.join("."))
+    })
 }
 
 /// `group(seriesList, …)`: every list's series, in order.
@@ -158,10 +141,21 @@ pub(super) fn group_by_nodes(
     let func = callback.strip_suffix("Series").unwrap_or(callback);
     let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
     let list = args.series(cx, 0, "seriesList")?;
+    aggregated_groups(list, by, func, |series| super::naming::nodes_of(args, series, nodes))
+}
+
+/// `list` grouped by `key_of`, groups in the order first seen, each
+/// aggregated by `by` and named after its key.
+fn aggregated_groups(
+    list: Vec<Series>,
+    by: Aggregation,
+    func: &str,
+    mut key_of: impl FnMut(&Series) -> Result<String, String>,
+) -> Result<Vec<Series>, String> {
     let mut groups: Vec<(String, Vec<Series>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for series in list {
-        let key = super::naming::nodes_of(args, &series, nodes)?;
+        let key = key_of(&series)?;
         match index.get(&key) {
             Some(&at) => groups[at].1.push(series),
             None => {

@@ -238,11 +238,7 @@ pub(super) fn integral(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Seri
 /// `None`s after a value are filled with it.
 pub(super) fn keep_last_value(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     args.only(&["seriesList", "limit"])?;
-    let limit = match args.find(1, "limit") {
-        None => usize::MAX,
-        Some(Expr::Number(limit, _)) if *limit >= 0.0 => *limit as usize,
-        Some(_) => return Err(args.wrong("limit", "a count")),
-    };
+    let limit = run_limit(args)?;
     let mut list = args.series(cx, 0, "seriesList")?;
     for series in &mut list {
         let mut last = f64::NAN;
@@ -807,11 +803,7 @@ pub(super) fn integral_by_interval(args: &Args<'_>, cx: &mut Context<'_>) -> Res
 /// between two values filled on the straight line between them.
 pub(super) fn interpolate(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     args.only(&["seriesList", "limit"])?;
-    let limit = match args.find(1, "limit") {
-        None => usize::MAX,
-        Some(Expr::Number(limit, _)) if *limit >= 0.0 => *limit as usize,
-        Some(_) => return Err(args.wrong("limit", "a count")),
-    };
+    let limit = run_limit(args)?;
     let mut list = args.series(cx, 0, "seriesList")?;
     for series in &mut list {
         let mut last: Option<usize> = None;
@@ -835,4 +827,14 @@ pub(super) fn interpolate(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<S
         series.path_expression.clone_from(&series.name);
     }
     Ok(list)
+}
+
+/// The `limit` of `keepLastValue` and `interpolate`: the longest run of
+/// `None`s to fill, any by default.
+fn run_limit(args: &Args<'_>) -> Result<usize, String> {
+    match args.find(1, "limit") {
+        None => Ok(usize::MAX),
+        Some(Expr::Number(limit, _)) if *limit >= 0.0 => Ok(*limit as usize),
+        Some(_) => Err(args.wrong("limit", "a count")),
+    }
 }
