@@ -291,6 +291,21 @@ fn requests(start: i64) -> Vec<Vec<(String, String)>> {
         }
         all.push(pairs);
     }
+    // The other routes Grafana reads.
+    for pairs in [
+        vec![("__path", "/metrics/expand"), ("query", "hosts.*")],
+        vec![("__path", "/metrics/expand"), ("query", "hosts.*.*"), ("leavesOnly", "1")],
+        vec![
+            ("__path", "/metrics/expand"),
+            ("query", "hosts.web*.cpu"),
+            ("query", "*"),
+            ("groupByExpr", "1"),
+        ],
+        vec![("__path", "/metrics/expand"), ("query", "sparse.*"), ("jsonp", "got")],
+        vec![("__path", "/metrics/index.json")],
+    ] {
+        all.push(pairs.into_iter().map(|(key, value)| (key.to_owned(), value.to_owned())).collect());
+    }
     for target in targets() {
         for ((from, until), max_points) in [(&whole, None), (&hour, None), (&whole, Some("50"))] {
             let mut pairs = vec![
@@ -468,10 +483,13 @@ async fn render_answers_as_graphite_web_does() {
     let mut known = 0;
     let mut graphite_web_failed = 0;
     for (pairs, (their_status, their_body)) in requests.iter().zip(&theirs) {
-        let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
-        let (status_line, our_body) = http_get(server.http_addr, &format!("/render?{query}")).await;
+        let path = pairs.iter().find(|(key, _)| key == "__path").map_or("/render", |(_, path)| path.as_str());
+        let parameters = pairs.iter().filter(|(key, _)| key != "__path");
+        let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(parameters).finish();
+        let (status_line, our_body) = http_get(server.http_addr, &format!("{path}?{query}")).await;
         let our_status = status_line.split(' ').nth(1).and_then(|code| code.parse::<u16>().ok()).unwrap_or(0);
-        let target = pairs[0].1.as_str();
+        let target =
+            pairs.iter().find(|(key, _)| key == "target").map_or(path, |(_, target)| target.as_str());
         // JSON compares by meaning (numbers to 1e-9); other formats and
         // JSONP byte for byte.
         let json = pairs.iter().any(|(key, value)| key == "format" && value == "json")

@@ -7,11 +7,13 @@
 //! docs/http-api.md documents the routes.
 
 mod dashboard;
+mod expand;
 mod failure;
 mod find;
 mod limits;
 mod points;
 mod prometheus;
+mod python_json;
 
 pub use limits::HttpLimits;
 
@@ -80,6 +82,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/metrics/find/", get(find::find_get).post(find::find_post))
         .route("/render", get(render::render).post(render::render))
         .route("/render/", get(render::render).post(render::render))
+        .route("/metrics/expand", get(expand::expand).post(expand::expand))
+        .route("/metrics/expand/", get(expand::expand).post(expand::expand))
+        .route("/metrics/index.json", get(expand::index_json).post(expand::index_json))
         .route("/version", get(graphite_version))
         .route("/version/", get(graphite_version))
         .merge(dashboard::routes())

@@ -8,8 +8,9 @@ Reads one JSON object from standard input:
 
 writes each series as a whisper file of one archive (`step` seconds,
 seven days, as carbon's `60s:7d`), and prints one JSON array: for each
-request, `{"status": N, "body": "..."}` from graphite-web's `/render`, run
-in-process through Django's test client.
+request, `{"status": N, "body": "..."}` from graphite-web's `/render` (or
+the path a `["__path", "/metrics/expand"]` pair names), run in-process
+through Django's test client.
 """
 
 import json
@@ -48,9 +49,13 @@ def main():
     answers = []
     for pairs in spec["requests"]:
         query = {}
+        path = "/render"
         for name, value in pairs:
-            query.setdefault(name, []).append(value)
-        response = client.get("/render", query)
+            if name == "__path":
+                path = value
+            else:
+                query.setdefault(name, []).append(value)
+        response = client.get(path, query)
         answers.append({"status": response.status_code, "body": response.content.decode("utf-8", "replace")})
     json.dump(answers, sys.stdout)
 

@@ -8,6 +8,7 @@ mod fetch;
 
 use super::failure::{ApiError, ApiResult};
 use super::limits::Budget;
+use super::python_json::{is_javascript_name, python_json_string};
 use super::{find_names, AppState};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -123,16 +124,6 @@ fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String
     };
     let no_null_points = last("noNullPoints").is_some_and(|value| matches!(value, "1" | "true" | "True"));
     Ok(Request { targets, from, until, max_data_points, no_null_points, format, jsonp })
-}
-
-/// A dotted JavaScript name of at most 128 characters: `draw`, `app.on_data`.
-fn is_javascript_name(name: &str) -> bool {
-    name.len() <= 128
-        && name.split('.').all(|part| {
-            let mut chars = part.chars();
-            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
-                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
-        })
 }
 
 /// One render request's query string over `store`, as `/render` would
@@ -385,32 +376,6 @@ fn write_series(json: &mut String, series: &Series, points: &[(i64, f64)]) {
         let _ = write!(json, ", {timestamp}]");
     }
     json.push_str("]}");
-}
-
-/// `text` as a JSON string the way Python's `json.dumps` writes it (as
-/// graphite-web does): characters beyond ASCII and controls as `\uXXXX`
-/// escapes, so that replies are the same byte for byte.
-fn python_json_string(json: &mut String, text: &str) {
-    json.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => json.push_str("\\\""),
-            '\\' => json.push_str("\\\\"),
-            '\n' => json.push_str("\\n"),
-            '\r' => json.push_str("\\r"),
-            '\t' => json.push_str("\\t"),
-            '\u{8}' => json.push_str("\\b"),
-            '\u{c}' => json.push_str("\\f"),
-            c if c.is_ascii() && c >= ' ' => json.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(json, "\\u{unit:04x}");
-                }
-            }
-        }
-    }
-    json.push('"');
 }
 
 #[cfg(test)]

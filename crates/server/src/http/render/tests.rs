@@ -171,7 +171,7 @@ async fn grafana_posts_forms_and_gets_errors_as_json() {
 #[test]
 fn names_are_written_as_python_writes_json() {
     let mut json = String::new();
-    super::python_json_string(&mut json, "caf\u{e9} \"q\" \u{1f600}\t\u{7f}");
+    crate::http::python_json::python_json_string(&mut json, "caf\u{e9} \"q\" \u{1f600}\t\u{7f}");
     // DEL stays as it is, as Python leaves it.
     let expected = concat!(r#""caf\u00e9 \"q\" \ud83d\ude00\t"#, "\u{7f}\"");
     assert_eq!(json, expected);
@@ -205,4 +205,22 @@ async fn csv_raw_jsonp_and_the_version_answer_as_graphite_web_does() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["error"].as_str().unwrap().contains("not a JavaScript function name"), "{body}");
     assert_eq!(text("/version").await, (StatusCode::OK, "1.1.10\n".to_owned()));
+}
+
+#[tokio::test]
+async fn expand_and_the_index_list_names_as_graphite_web_does() {
+    use crate::http::tests::send_text;
+    let (_dir, app) = app();
+    let text = |path: &str| send_text(&app, Request::get(path).body(Body::empty()).unwrap());
+    assert_eq!(text("/metrics/expand?query=*").await.1, r#"{"results": ["eardrum", "palm"]}"#);
+    assert_eq!(
+        text("/metrics/expand?query=palm.*&query=*.cpu&groupByExpr=1").await.1,
+        r#"{"results": {"palm.*": ["palm.cpu", "palm.mem"], "*.cpu": ["eardrum.cpu", "palm.cpu"]}}"#
+    );
+    assert_eq!(text("/metrics/expand?query=*&leavesOnly=1").await.1, r#"{"results": []}"#);
+    assert_eq!(
+        text("/metrics/index.json?jsonp=list").await.1,
+        r#"list(["eardrum.cpu", "palm.cpu", "palm.mem"])"#
+    );
+    assert_eq!(text("/metrics/expand").await.0, StatusCode::BAD_REQUEST);
 }
