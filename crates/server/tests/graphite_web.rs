@@ -39,14 +39,10 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ("movingMax(sparse.load,\"30min\")", STEP_FROM_POINTS),
     ("changed(sparse.load)", STEP_FROM_POINTS),
     ("interpolate(sparse.load,5)", STEP_FROM_POINTS),
-    // Functions eardrum does not render yet: issue 18, item 1.
-    ("hitcount(hosts.web1.requests,\"10min\")", NOT_RENDERED),
 ];
 
 /// Why a series with gaps differs.
 const STEP_FROM_POINTS: &str = "the step is inferred from the points, not a storage schema";
-/// Why a function call differs.
-const NOT_RENDERED: &str = "the function is not rendered yet (a 400)";
 
 /// A generated series: its name and its points (missing ones are gaps).
 struct Series {
@@ -142,6 +138,9 @@ fn targets() -> Vec<&'static str> {
         "summarize(hosts.web1.cpu,\"10min\",\"sum\")",
         "summarize(hosts.web1.cpu,\"1h\",\"avg\")",
         "hitcount(hosts.web1.requests,\"10min\")",
+        "hitcount(hosts.db1.cpu,\"7min\")",
+        "hitcount(perSecond(hosts.web2.requests),\"1h\",true)",
+        "hitcount(hosts.web1.cpu,\"45s\")",
         // Naming.
         "alias(hosts.web1.cpu,\"cpu\")",
         "aliasByNode(hosts.*.cpu,1)",

@@ -51,7 +51,8 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      multiplySeriesWithWildcards, group, fallbackSeries, percentileOfSeries, add, exp, logit, sigmoid, log, round, \
      removeAbovePercentile, removeBelowPercentile, substr, threshold, identity, pct, aggregateSeriesLists, \
      sumSeriesLists, diffSeriesLists, multiplySeriesLists, divideSeriesLists, weightedAverage, integralByInterval, \
-     interpolate, mostDeviant, averageOutsidePercentile, removeBetweenPercentile, upper, lower, constantLine";
+     interpolate, mostDeviant, averageOutsidePercentile, removeBetweenPercentile, upper, lower, hitcount, \
+     constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -88,6 +89,7 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "divideSeriesLists" => combine::divide_series_lists(&args, cx),
         "weightedAverage" => combine::weighted_average(&args, cx),
         "integralByInterval" => transform::integral_by_interval(&args, cx),
+        "hitcount" => transform::hitcount(&args, cx),
         "interpolate" => transform::interpolate(&args, cx),
         "mostDeviant" => filter::most_deviant(&args, cx),
         "averageOutsidePercentile" => filter::outside_percentile(&args, cx, true),

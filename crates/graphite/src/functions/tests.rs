@@ -228,6 +228,15 @@ fn pairs_bands_and_gaps() {
 }
 
 #[test]
+fn hits_per_interval() {
+    let hits = &eval("hitcount(n.count,\"20s\")")[0];
+    assert_eq!((hits.name.as_str(), hits.start, hits.step), ("hitcount(n.count, \"20s\")", 1000, 20));
+    // 5·10 + 7·10 in the first 20 s, 3·10 + 10·10 in the next.
+    assert_eq!(values(hits), [Some(120.0), Some(130.0)]);
+    assert_eq!(hits.tags["hitcount"], "20s");
+}
+
+#[test]
 fn naming_functions() {
     assert_eq!(names(&eval("aliasByMetric(a.*.c)")), ["c", "c"]);
     assert_eq!(names(&eval("aliasByMetric(scale(a.b.c,2))")), ["c"]);

@@ -838,3 +838,98 @@ fn run_limit(args: &Args<'_>) -> Result<usize, String> {
         Some(_) => Err(args.wrong("limit", "a count")),
     }
 }
+
+/// `hitcount(seriesList, "10min", alignToInterval=false)`: a rate per
+/// second as hits per interval: each value times the seconds of its slot
+/// that fall in each interval, summed per interval, intervals ending at the
+/// series' end (or, aligned, starting at the range's start floored to the
+/// day, hour or minute).
+pub(super) fn hitcount(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "intervalString", "alignToInterval"])?;
+    let text =
+        args.text(1, "intervalString")?.ok_or_else(|| args.wrong("intervalString", "a quoted interval"))?;
+    let interval = parse_offset(text)
+        .ok()
+        .map(i64::unsigned_abs)
+        .and_then(|seconds| i64::try_from(seconds).ok())
+        .filter(|&seconds| seconds > 0)
+        .ok_or_else(|| args.wrong("intervalString", "a non-zero interval such as \"10min\""))?;
+    let align = match args.find(2, "alignToInterval") {
+        None => false,
+        Some(Expr::Bool(align)) => *align,
+        Some(_) => return Err(args.wrong("alignToInterval", "true or false")),
+    };
+    let mut list = args.series(cx, 0, "seriesList")?;
+    // Each series with the end graphite-web counts its intervals back from.
+    let mut ends: Vec<i64> = list.iter().map(Series::end).collect();
+    if align {
+        let unit = match interval {
+            86_400.. => 86_400,
+            3_600.. => 3_600,
+            60.. => 60,
+            _ => 1,
+        };
+        let expression =
+            args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
+        let from = cx.from.div_euclid(unit) * unit;
+        let mut aligned_cx = Context { from, until: cx.until, fetch: &mut *cx.fetch };
+        list = super::evaluate(expression, &mut aligned_cx)?;
+        ends = list
+            .iter()
+            .map(|series| {
+                series.start + (series.end() - series.start).div_euclid(interval) * interval + interval
+            })
+            .collect();
+    }
+    let buckets_allowed = crate::series::MAX_SLOTS_PER_SERIES;
+    for (series, end) in list.iter_mut().zip(ends) {
+        let buckets = (end - series.start + interval - 1).div_euclid(interval).max(0);
+        if buckets > buckets_allowed {
+            return Err(format!("hitcount: {text:?} makes {buckets} intervals, more than {buckets_allowed}"));
+        }
+        let start = end - buckets * interval;
+        let last = usize::try_from(buckets).unwrap_or(0);
+        let mut sums: Vec<Option<f64>> = vec![None; last];
+        let mut add = |bucket: i64, hits: f64| {
+            if let Some(sum) = usize::try_from(bucket).ok().and_then(|bucket| sums.get_mut(bucket)) {
+                *sum = Some(sum.unwrap_or(0.0) + hits);
+            }
+        };
+        for (slot, &value) in series.values.iter().enumerate() {
+            if value.is_nan() {
+                continue;
+            }
+            let slot_start = series.start + slot as i64 * series.step;
+            let (start_bucket, start_mod) =
+                ((slot_start - start).div_euclid(interval), (slot_start - start).rem_euclid(interval));
+            let slot_end = slot_start + series.step;
+            let (mut end_bucket, mut end_mod) =
+                ((slot_end - start).div_euclid(interval), (slot_end - start).rem_euclid(interval));
+            if end_bucket >= buckets {
+                (end_bucket, end_mod) = (buckets - 1, interval);
+            }
+            if start_bucket == end_bucket {
+                if start_bucket >= 0 {
+                    add(start_bucket, value * (end_mod - start_mod) as f64);
+                }
+            } else {
+                if start_bucket >= 0 {
+                    add(start_bucket, value * (interval - start_mod) as f64);
+                }
+                for bucket in start_bucket + 1..end_bucket {
+                    add(bucket, value * interval as f64);
+                }
+                if end_mod > 0 {
+                    add(end_bucket, value * end_mod as f64);
+                }
+            }
+        }
+        series.tags.insert("hitcount".to_owned(), Value::String(text.to_owned()));
+        let aligned = if align { ", true" } else { "" };
+        series.name = format!("hitcount({}, \"{text}\"{aligned})", series.name);
+        series.path_expression.clone_from(&series.name);
+        (series.start, series.step) = (start, interval);
+        series.values = sums.into_iter().map(|sum| sum.unwrap_or(f64::NAN)).collect();
+    }
+    Ok(list)
+}
