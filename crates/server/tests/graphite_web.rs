@@ -39,6 +39,7 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ("movingMax(sparse.load,\"30min\")", STEP_FROM_POINTS),
     ("changed(sparse.load)", STEP_FROM_POINTS),
     ("interpolate(sparse.load,5)", STEP_FROM_POINTS),
+    ("legendValue(sparse.*,\"sum\")", STEP_FROM_POINTS),
 ];
 
 /// Why a series with gaps differs.
@@ -240,6 +241,12 @@ fn targets() -> Vec<&'static str> {
         "constantLine(100)",
         "constantLine(-2.5)",
         "identity(\"clock\")",
+        "time(\"clock\",300)",
+        "sin(\"wave\",5,120)",
+        "exponentialMovingAverage(hosts.web1.cpu,5)",
+        "exponentialMovingAverage(hosts.db1.cpu,\"10min\")",
+        "legendValue(hosts.*.cpu,\"avg\",\"max\",\"last\")",
+        "legendValue(sparse.*,\"sum\")",
         "pct(hosts.*.cpu)",
         "sumSeriesLists(hosts.*.cpu,hosts.*.requests)",
         "diffSeriesLists(hosts.*.requests,hosts.*.cpu)",

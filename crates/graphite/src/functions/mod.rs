@@ -52,7 +52,7 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      removeAbovePercentile, removeBelowPercentile, substr, threshold, identity, pct, aggregateSeriesLists, \
      sumSeriesLists, diffSeriesLists, multiplySeriesLists, divideSeriesLists, weightedAverage, integralByInterval, \
      interpolate, mostDeviant, averageOutsidePercentile, removeBetweenPercentile, upper, lower, hitcount, \
-     constantLine";
+     exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -90,6 +90,10 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "weightedAverage" => combine::weighted_average(&args, cx),
         "integralByInterval" => transform::integral_by_interval(&args, cx),
         "hitcount" => transform::hitcount(&args, cx),
+        "exponentialMovingAverage" => transform::exponential_moving_average(&args, cx),
+        "legendValue" => naming::legend_value(&args, cx),
+        "time" | "timeFunction" => generated(&args, cx, false),
+        "sin" | "sinFunction" => generated(&args, cx, true),
         "interpolate" => transform::interpolate(&args, cx),
         "mostDeviant" => filter::most_deviant(&args, cx),
         "averageOutsidePercentile" => filter::outside_percentile(&args, cx, true),
@@ -250,6 +254,47 @@ fn threshold(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, Strin
     }
     args.text(2, "color")?;
     Ok(vec![line])
+}
+
+/// `time("name", step=60)` (`timeFunction`) and `sin("name",
+/// amplitude=1, step=60)` (`sinFunction`): a series of the timestamps (or
+/// the sine of each, times `amplitude`) every `step` through the range.
+fn generated(args: &Args<'_>, cx: &mut Context<'_>, sine: bool) -> Result<Vec<Series>, String> {
+    let (names, step_position): (&[&str], usize) = match sine {
+        true => (&["name", "amplitude", "step"], 2),
+        false => (&["name", "step"], 1),
+    };
+    args.only(names)?;
+    let name = args.text(0, "name")?.ok_or_else(|| args.wrong("name", "a quoted name"))?;
+    let whole = |position: usize, label: &str, default: i64| match args.find(position, label) {
+        None => Ok(default),
+        Some(Expr::Number(value, _)) if value.fract() == 0.0 => Ok(*value as i64),
+        Some(_) => Err(args.wrong(label, "a whole number")),
+    };
+    let step = whole(step_position, "step", 60)?;
+    let amplitude = if sine { whole(1, "amplitude", 1)? } else { 1 };
+    if step <= 0 {
+        return Err(args.wrong("step", "a number of seconds above 0"));
+    }
+    let slots = (cx.until - cx.from + step - 1).div_euclid(step).max(0);
+    if slots > crate::series::MAX_SLOTS_PER_SERIES {
+        return Err(format!(
+            "{}: {slots} points, more than {}",
+            args.function,
+            crate::series::MAX_SLOTS_PER_SERIES
+        ));
+    }
+    let values = (0..slots)
+        .map(|slot| {
+            let time = (cx.from + slot * step) as f64;
+            if sine {
+                time.sin() * amplitude as f64
+            } else {
+                time
+            }
+        })
+        .collect();
+    Ok(vec![Series::new(name, name, cx.from, step, values)])
 }
 
 /// `identity("name")`: a series whose value is its timestamp, every

@@ -198,6 +198,41 @@ pub(super) fn change_case(args: &Args<'_>, cx: &mut Context<'_>, upper: bool) ->
     Ok(list)
 }
 
+/// `legendValue(seriesList, "avg", "max", …)`: each named aggregate of the
+/// series' values appended to its name, `(avg: 5.0)`, as Python prints it
+/// (`None` without values, `(?)` for an unknown name). Units (`si`,
+/// `binary`) are not served yet.
+pub(super) fn legend_value(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    let mut kinds = Vec::new();
+    for kind in args.positional.get(1..).unwrap_or_default() {
+        match kind {
+            Expr::Text(kind) if kind == "si" || kind == "binary" => {
+                return Err(format!("{}: units ({kind}) are not served yet", args.function))
+            }
+            Expr::Text(kind) => kinds.push(kind.as_str()),
+            _ => return Err(args.wrong("valuesTypes", "quoted aggregation names")),
+        }
+    }
+    let mut list = args.series(cx, 0, "seriesList")?;
+    for series in &mut list {
+        for kind in &kinds {
+            let shown = match crate::time::Aggregation::parse(kind) {
+                Err(_) => "(?)".to_owned(),
+                Ok(by) => {
+                    let present: Vec<f64> =
+                        series.values.iter().copied().filter(|value| !value.is_nan()).collect();
+                    match present.is_empty() {
+                        true => "None".to_owned(),
+                        false => eardrum_protocol::PyFloat(by.of(&present)).to_string(),
+                    }
+                }
+            };
+            series.name = format!("{} ({kind}: {shown})", series.name);
+        }
+    }
+    Ok(list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::python_replacement;

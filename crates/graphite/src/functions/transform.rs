@@ -933,3 +933,60 @@ pub(super) fn hitcount(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Seri
     }
     Ok(list)
 }
+
+/// `exponentialMovingAverage(seriesList, windowSize)`: the first value the
+/// average of the `windowSize` points before the range (0 without any),
+/// then each value weighted `2 / (windowSize + 1)` against the average so
+/// far; rounded to six decimals as graphite-web's are.
+pub(super) fn exponential_moving_average(
+    args: &Args<'_>,
+    cx: &mut Context<'_>,
+) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "windowSize"])?;
+    let window =
+        args.find(1, "windowSize").ok_or_else(|| args.wrong("windowSize", "a count or a quoted interval"))?;
+    let originals = args.series(cx, 0, "seriesList")?;
+    let Some(widest) = originals.iter().map(|series| series.step).max() else {
+        return Ok(Vec::new());
+    };
+    let (preview, label, tag, points) = match window {
+        Expr::Number(count, text) if *count >= 0.0 && count.fract() == 0.0 => {
+            (widest.saturating_mul(*count as i64), text.clone(), text.clone(), Some(*count as usize))
+        }
+        Expr::Text(interval) => {
+            let seconds = parse_offset(interval).map_err(|reason| format!("{}: {reason}", args.function))?;
+            (seconds.saturating_abs(), format!("\"{interval}\""), interval.clone(), None)
+        }
+        _ => return Err(args.wrong("windowSize", "a whole count or a quoted interval")),
+    };
+    // graphite-web's constant: from the count, or from the interval's seconds.
+    let constant = 2.0 / (points.map_or(preview, |points| points as i64) + 1) as f64;
+    let expression = args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
+    let mut preview_cx =
+        Context { from: cx.from.saturating_sub(preview), until: cx.until, fetch: &mut *cx.fetch };
+    let mut previewed = super::evaluate(expression, &mut preview_cx)?;
+    for series in &mut previewed {
+        let window_points = points
+            .unwrap_or_else(|| usize::try_from(preview / series.step.max(1)).unwrap_or(0))
+            .min(series.values.len());
+        let first: Vec<f64> =
+            series.values[..window_points].iter().copied().filter(|value| !value.is_nan()).collect();
+        let mut average = if first.is_empty() { 0.0 } else { Aggregation::Avg.of(&first) };
+        let mut values = Vec::with_capacity(series.values.len() - window_points + 1);
+        values.push(round6(average));
+        for &value in &series.values[window_points..] {
+            if value.is_nan() {
+                values.push(f64::NAN);
+            } else {
+                average = constant * value + (1.0 - constant) * average;
+                values.push(round6(average));
+            }
+        }
+        series.tags.insert("exponentialMovingAverage".to_owned(), Value::String(tag.clone()));
+        series.name = format!("exponentialMovingAverage({},{label})", series.name);
+        series.path_expression.clone_from(&series.name);
+        series.start = series.start.saturating_add(preview);
+        series.values = values;
+    }
+    Ok(previewed)
+}
