@@ -3,6 +3,7 @@
 use crate::args::{Fsync, ServeArgs};
 use anyhow::Context;
 use eardrum_clickhouse::{ClickHouse, FrontEnd};
+use eardrum_graphite::schema::StorageSchemas;
 use eardrum_server::CancellationToken;
 use eardrum_server::{AuthToken, Config, Server, TlsConfig};
 use eardrum_storage::{Backend, Options, RecoveryMode, Store, SyncMode};
@@ -31,6 +32,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let auth_token = args.auth_token_file.as_deref().map(AuthToken::read_file).transpose()?;
+    let storage_schemas = read_storage_schemas(&args)?;
     warn_about_exposure(&args);
     raise_open_file_limit(args.max_connections + args.limits.max_pending_connections);
     let store = open_backend(&args, options)?;
@@ -49,6 +51,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         idle_timeout: (!args.idle_timeout.is_zero()).then_some(args.idle_timeout),
         auth_token,
         tls,
+        storage_schemas: Arc::new(storage_schemas),
         ..Config::default()
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -67,6 +70,25 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         server.run(shutdown).await?;
         signals.abort();
         anyhow::Ok(())
+    })
+}
+
+/// The storage schemas `--storage-schemas` and `--storage-aggregation`
+/// name, none without them.
+fn read_storage_schemas(args: &ServeArgs) -> anyhow::Result<StorageSchemas> {
+    let Some(schemas) = &args.storage_schemas else {
+        return Ok(StorageSchemas::default());
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let aggregation = args.storage_aggregation.as_deref().map(read).transpose()?;
+    StorageSchemas::parse(&read(schemas)?, aggregation.as_deref()).map_err(|reason| {
+        let file = match reason.starts_with("storage-aggregation") {
+            true => args.storage_aggregation.as_deref().unwrap_or(schemas),
+            false => schemas,
+        };
+        anyhow::anyhow!("{}: {reason}", file.display())
     })
 }
 

@@ -65,6 +65,50 @@ fn bad_arguments_and_unreachable_servers_are_clear_errors() {
 }
 
 #[test]
+fn storage_schemas_set_the_steps_render_reads_and_bad_ones_are_refused_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let schemas = dir.path().join("storage-schemas.conf");
+    let aggregation = dir.path().join("storage-aggregation.conf");
+    std::fs::write(&schemas, "[minute]\npattern = ^palm\\.\nretentions = 1m:30d\n").unwrap();
+    std::fs::write(&aggregation, "[all]\npattern = .\naggregationMethod = sum\n").unwrap();
+    let data = dir.path().join("data");
+    let flags = [
+        "--storage-schemas",
+        schemas.to_str().unwrap(),
+        "--storage-aggregation",
+        aggregation.to_str().unwrap(),
+    ];
+    let server = ServerProcess::start_with_http(&data, &flags);
+    let port = server.port.to_string();
+    // Every 10 s, but the schema says a minute: the last in each minute.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let minute = now - now % 60 - 120;
+    for (offset, value) in [(0, "1"), (10, "2"), (50, "3"), (60, "4")] {
+        let timestamp = (minute + offset).to_string();
+        assert!(run(&["put", "palm.cpu", value, &timestamp, "--port", &port]).status.success());
+    }
+    let query = format!("/render?target=palm.cpu&from={}&until={}", minute - 1, minute + 60);
+    let (status, body) = http_get(server.http_port, &query);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&format!("[[3.0, {minute}], [4.0, {}]]", minute + 60)), "{body}");
+    // `get` still has every point as put.
+    let out = run(&["get", "palm.cpu", "--port", &port]);
+    assert_eq!(text(&out.stdout).lines().count(), 4);
+
+    std::fs::write(&schemas, "[minute]\npattern = ^palm\\.\nretentions = 1m:30d,90s:1y\n").unwrap();
+    let out =
+        run(&["serve", "--port", &free_port().to_string(), "--storage-schemas", schemas.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}: line 3: precision 60s does not divide 90s", schemas.display())),
+        "{stderr}"
+    );
+    let out = run(&["serve", "--storage-aggregation", aggregation.to_str().unwrap()]);
+    assert!(text(&out.stderr).contains("--storage-schemas"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn sigterm_shuts_down_cleanly_and_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = ServerProcess::start(dir.path(), &["--fsync", "never"]);

@@ -8,6 +8,8 @@
 //!   tree, with limits on length and nesting.
 //! - [`series`]: a rendered series (values at a fixed step, NaN for
 //!   graphite's `None`), whisper's slot alignment and step inference.
+//! - [`schema`]: carbon's `storage-schemas.conf` and
+//!   `storage-aggregation.conf`, and whisper's archives made from raw points.
 //! - [`functions`]: evaluating an expression over series a caller fetches,
 //!   with graphite-web's names, tags and values.
 //!
@@ -17,5 +19,6 @@
 
 pub mod expr;
 pub mod functions;
+pub mod schema;
 pub mod series;
 pub mod time;

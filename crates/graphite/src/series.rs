@@ -63,26 +63,6 @@ impl Series {
         self.start + self.step * self.values.len() as i64
     }
 
-    /// The series at `step` (a multiple of its own): slots aligned to
-    /// multiples of `step`, so that a refreshed chart keeps its buckets,
-    /// each the `consolidate_by` of the slots inside it.
-    pub fn resampled(&self, step: i64) -> Series {
-        if step == self.step {
-            return self.clone();
-        }
-        let start = self.start.div_euclid(step) * step;
-        let slots = (self.end() - start + step - 1) / step;
-        Series {
-            name: self.name.clone(),
-            path_expression: self.path_expression.clone(),
-            tags: self.tags.clone(),
-            start,
-            step,
-            values: self.bucketed(start, step, slots, self.consolidate_by),
-            consolidate_by: self.consolidate_by,
-        }
-    }
-
     /// `buckets` values, the first for `[start, start + step)` (`start` at
     /// or before the series' start), each `by` of the values of the slots
     /// starting inside it, NaN if there are none.
@@ -104,6 +84,25 @@ impl Series {
         values
     }
 
+    /// The values taken `values_per_point` at a time from the first, each
+    /// group `consolidate_by` of its values (NaN without any, and a last
+    /// group of what is left): graphite's `TimeSeries.consolidate`.
+    pub fn consolidated_values(&self, values_per_point: usize) -> Vec<f64> {
+        let mut present = Vec::with_capacity(values_per_point);
+        self.values
+            .chunks(values_per_point.max(1))
+            .map(|chunk| {
+                present.clear();
+                present.extend(chunk.iter().copied().filter(|value| !value.is_nan()));
+                if present.is_empty() {
+                    f64::NAN
+                } else {
+                    self.consolidate_by.of(&present)
+                }
+            })
+            .collect()
+    }
+
     /// The value in the slot holding `timestamp`, NaN outside the series.
     pub fn value_at(&self, timestamp: i64) -> f64 {
         if timestamp < self.start {
@@ -116,7 +115,8 @@ impl Series {
 
 /// The slots of a series read at `step` between `from` and `until`, as
 /// whisper aligns them: the first starts after the slot holding `from`,
-/// the last is the one holding `until`. A range of more than
+/// the last is the one holding `until` (and when that is the first, it is
+/// still returned, as whisper returns it). A range of more than
 /// [`MAX_SLOTS_PER_SERIES`] is read at a multiple of `step`. Returns the
 /// first slot's time, the step, and the number of slots.
 pub fn slots(from: i64, until: i64, step: i64) -> (i64, i64, usize) {
@@ -126,7 +126,10 @@ pub fn slots(from: i64, until: i64, step: i64) -> (i64, i64, usize) {
         step *= (span / step + MAX_SLOTS_PER_SERIES - 1) / MAX_SLOTS_PER_SERIES;
     }
     let start = from.div_euclid(step) * step + step;
-    let end = until.div_euclid(step) * step + step;
+    let mut end = until.div_euclid(step) * step + step;
+    if end == start {
+        end += step;
+    }
     (start, step, usize::try_from((end - start) / step).unwrap_or(0))
 }
 
@@ -154,6 +157,7 @@ mod tests {
     fn slots_follow_whisper_and_steps_the_points() {
         assert_eq!(slots(995, 1060, 10), (1000, 10, 7));
         assert_eq!(slots(1000, 1060, 10), (1010, 10, 6), "the slot holding `from` is not returned");
+        assert_eq!(slots(1001, 1005, 10), (1010, 10, 1), "a range within one slot returns the next");
         let (_, step, count) = slots(0, 100_000_000, 1);
         assert_eq!((step, count), (100, 1_000_000), "coarser beyond a million slots");
         // Every 10 s, one missed and one doubled.
@@ -163,15 +167,19 @@ mod tests {
     }
 
     #[test]
-    fn resampling_aligns_buckets_to_their_width() {
+    fn consolidation_groups_values_from_the_first() {
         let nan = f64::NAN;
-        let series = Series::new("a", "a*", 1000, 10, vec![1.0, 2.0, 3.0, 4.0, nan, 7.0, 9.0]);
+        let mut series = Series::new("a", "a*", 1000, 10, vec![1.0, 2.0, 3.0, 4.0, nan, nan, 9.0]);
         assert_eq!(series.end(), 1070);
-        let coarse = series.resampled(30);
-        assert_eq!((coarse.start, coarse.step), (990, 30));
-        assert_eq!(coarse.values, [1.5, 3.5, 8.0]);
-        assert_eq!((coarse.value_at(1019), coarse.value_at(1020)), (1.5, 3.5));
-        assert!(coarse.value_at(989).is_nan() && coarse.value_at(1080).is_nan());
+        assert_eq!(series.consolidated_values(2)[..2], [1.5, 3.5]);
+        assert!(series.consolidated_values(2)[2].is_nan());
+        assert_eq!(series.consolidated_values(2)[3], 9.0, "a last group of what is left");
+        series.consolidate_by = Aggregation::Max;
+        assert_eq!(series.consolidated_values(3), [3.0, 4.0, 9.0]);
+        let buckets = series.bucketed(990, 30, 3, Aggregation::Sum);
+        assert_eq!(buckets[..2], [3.0, 7.0]);
+        assert_eq!((series.value_at(1019), series.value_at(1020)), (2.0, 3.0));
+        assert!(series.value_at(999).is_nan() && series.value_at(1070).is_nan());
         assert_eq!(series.tags["name"], "a");
     }
 }

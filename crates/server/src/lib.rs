@@ -71,6 +71,7 @@ pub use tokio_util::sync::CancellationToken;
 
 use committer::Committer;
 use connection::{Context, Dialect};
+use eardrum_graphite::schema::StorageSchemas;
 use eardrum_storage::Backend;
 use listener::Listener;
 use slots::ConnectionSlots;
@@ -172,6 +173,9 @@ pub struct Config {
     /// the certificate or token cannot hold connection slots for the idle
     /// timeout.
     pub handshake_timeout: Duration,
+    /// The steps and retentions `/render` reads series at (carbon's
+    /// storage schemas); none infers each series' step from its points.
+    pub storage_schemas: Arc<StorageSchemas>,
 }
 
 impl Default for Config {
@@ -192,6 +196,7 @@ impl Default for Config {
             auth_token: None,
             tls: None,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            storage_schemas: Arc::default(),
         }
     }
 }
@@ -284,7 +289,8 @@ impl Server {
                 Arc::clone(&self.counters),
                 self.config.auth_token.clone(),
                 limits.clone(),
-            );
+            )
+            .with_storage_schemas(Arc::clone(&self.config.storage_schemas));
             let listener = http::HttpListener {
                 listener: http_listener,
                 app: http::router(state),

@@ -14,36 +14,57 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
+use eardrum_graphite::schema::{AggregationMethod, StorageSchemas};
 use eardrum_server::Config;
 use eardrum_storage::SyncMode;
 use eardrum_test_support::server::{connect, http_get, start_server_with_config};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
 /// Seconds between the points of every generated series (carbon's `60s`).
 const STEP: i64 = 60;
 /// Points per series: six hours.
 const POINTS: i64 = 360;
+/// Seconds between the points of the `fast.*` series.
+const FAST_STEP: i64 = 10;
+
+/// The storage schemas both sides hold the series by: `fast.*` in three
+/// archives (a range of the last hour reads the 10 s one, one 5 to 6 hours
+/// back the minute one, the whole 7 hours the 10 minutes one), the rest
+/// carbon's usual minute.
+const STORAGE_SCHEMAS: &str = "\
+[fast]
+pattern = ^fast\\.
+retentions = 10s:3h,1m:410min,10m:7d
+
+[default]
+pattern = .*
+retentions = 60s:7d
+";
+
+/// How the coarser archives roll up.
+const STORAGE_AGGREGATION: &str = "\
+[counts]
+pattern = \\.count$
+xFilesFactor = 0
+aggregationMethod = sum
+
+[peaks]
+pattern = \\.peak$
+aggregationMethod = max
+
+[default]
+pattern = .*
+xFilesFactor = 0.5
+aggregationMethod = average
+";
 
 /// Targets that eardrum still answers differently from graphite-web, each
 /// with why: the Graphite drop-in issue's to-do list.
-const KNOWN_DIFFERENT: &[(&str, &str)] = &[
-    // The step of a series comes from its points (13 minutes here), not
-    // from a storage schema (carbon's 60 s): issue 18, item 3.
-    ("sparse.load", STEP_FROM_POINTS),
-    ("sumSeries(hosts.db1.cpu,sparse.load)", STEP_FROM_POINTS),
-    ("keepLastValue(sparse.load)", STEP_FROM_POINTS),
-    ("transformNull(sparse.load,0)", STEP_FROM_POINTS),
-    ("movingMax(sparse.load,\"30min\")", STEP_FROM_POINTS),
-    ("changed(sparse.load)", STEP_FROM_POINTS),
-    ("interpolate(sparse.load,5)", STEP_FROM_POINTS),
-    ("legendValue(sparse.*,\"sum\")", STEP_FROM_POINTS),
-];
-
-/// Why a series with gaps differs.
-const STEP_FROM_POINTS: &str = "the step is inferred from the points, not a storage schema";
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[];
 
 /// A generated series: its name and its points (missing ones are gaps).
 struct Series {
@@ -95,7 +116,37 @@ fn generate(start: i64) -> Vec<Series> {
     // Mostly gaps: a point now and then.
     let sparse = (0..POINTS).filter(|i| i % 13 == 0).map(|i| (start + i * STEP, i as f64 * 1.5)).collect();
     all.push(Series { name: "sparse.load".to_owned(), points: sparse });
+    // Seven hours every 10 s in three archives: a gauge that misses four
+    // points of six for an hour (its minutes then below the xFilesFactor),
+    // a count that misses as many (summed regardless), a peak that runs
+    // negative.
+    let (mut load, mut count, mut peak) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..7 * 3600 / FAST_STEP {
+        let timestamp = start + i * FAST_STEP;
+        let sparse_hour = (1080..1440).contains(&i) && (1..=4).contains(&(i % 6));
+        if !sparse_hour {
+            load.push((timestamp, random.below(1000) as f64 / 10.0));
+            count.push((timestamp, random.below(20) as f64));
+        }
+        peak.push((timestamp, random.below(2000) as f64 / 8.0 - 125.0));
+    }
+    all.push(Series { name: "fast.web1.load".to_owned(), points: load });
+    all.push(Series { name: "fast.web1.count".to_owned(), points: count });
+    all.push(Series { name: "fast.web1.peak".to_owned(), points: peak });
     all
+}
+
+/// Targets over the `fast.*` series, compared over each range of
+/// [`requests`] and over the last hour.
+fn fast_targets() -> Vec<&'static str> {
+    vec![
+        "fast.web1.*",
+        "sumSeries(fast.web1.*)",
+        "sumSeries(fast.web1.load,hosts.web1.cpu)",
+        "summarize(fast.web1.count,\"30min\",\"sum\")",
+        "movingAverage(fast.web1.load,\"15min\")",
+        "perSecond(fast.web1.count)",
+    ]
 }
 
 /// The targets compared, each over the whole six hours and over an hour
@@ -275,6 +326,7 @@ fn targets() -> Vec<&'static str> {
 fn requests(start: i64) -> Vec<Vec<(String, String)>> {
     let whole = (start.to_string(), (start + POINTS * STEP).to_string());
     let hour = ((start + 2 * 3600).to_string(), (start + 3 * 3600).to_string());
+    let recent = ((start + 6 * 3600).to_string(), (start + 7 * 3600).to_string());
     let mut all = Vec::new();
     // The other formats, compared byte for byte.
     for (target, format, extra) in [
@@ -312,8 +364,13 @@ fn requests(start: i64) -> Vec<Vec<(String, String)>> {
     ] {
         all.push(pairs.into_iter().map(|(key, value)| (key.to_owned(), value.to_owned())).collect());
     }
-    for target in targets() {
-        for ((from, until), max_points) in [(&whole, None), (&hour, None), (&whole, Some("50"))] {
+    let ranges = [(&whole, None), (&hour, None), (&whole, Some("50"))];
+    let fast_ranges = [(&whole, None), (&hour, None), (&recent, None), (&recent, Some("50"))];
+    let all_targets = targets().into_iter().map(|target| (target, &ranges[..]));
+    for (target, ranges) in
+        all_targets.chain(fast_targets().into_iter().map(|target| (target, &fast_ranges[..])))
+    {
+        for &((from, until), max_points) in ranges {
             let mut pairs = vec![
                 ("target".to_owned(), target.to_owned()),
                 ("from".to_owned(), from.clone()),
@@ -379,11 +436,26 @@ fn reference_python(here: &Path) -> PathBuf {
 }
 
 /// graphite-web's answers to `requests` over `series`.
-fn graphite_web_answers(series: &[Series], requests: &[Vec<(String, String)>]) -> Vec<(u16, String)> {
+fn graphite_web_answers(
+    series: &[Series],
+    schemas: &StorageSchemas,
+    requests: &[Vec<(String, String)>],
+) -> Vec<(u16, String)> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graphite_web");
     let python = reference_python(&here);
     let spec = json!({
-        "series": series.iter().map(|s| json!({"name": s.name, "step": STEP, "points": s.points})).collect::<Vec<_>>(),
+        "series": series.iter().map(|s| {
+            let layout = schemas.layout_for(&s.name).unwrap();
+            let archives: Vec<(i64, i64)> = layout.archives.iter().map(|a| (a.step, a.points)).collect();
+            let method = match layout.method {
+                AggregationMethod::Sum => "sum",
+                AggregationMethod::Max => "max",
+                AggregationMethod::Average => "average",
+                other => panic!("{other:?} is not generated"),
+            };
+            json!({"name": s.name, "archives": archives, "xFilesFactor": layout.x_files_factor,
+                   "aggregationMethod": method, "points": s.points})
+        }).collect::<Vec<_>>(),
         "requests": requests,
     });
     let mut child = Command::new(python)
@@ -458,7 +530,9 @@ async fn render_answers_as_graphite_web_does() {
     let requests = requests(start);
 
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server_with_config(dir.path(), SyncMode::Never, Config::default()).await;
+    let schemas = StorageSchemas::parse(STORAGE_SCHEMAS, Some(STORAGE_AGGREGATION)).unwrap();
+    let config = Config { storage_schemas: Arc::new(schemas.clone()), ..Config::default() };
+    let server = start_server_with_config(dir.path(), SyncMode::Never, config).await;
     let mut protocol = connect(server.addr).await;
     let mut lines = String::new();
     for one in &series {
@@ -479,7 +553,7 @@ async fn render_answers_as_graphite_web_does() {
 
     let theirs = tokio::task::spawn_blocking({
         let requests = requests.clone();
-        move || graphite_web_answers(&series, &requests)
+        move || graphite_web_answers(&series, &schemas, &requests)
     })
     .await
     .unwrap();

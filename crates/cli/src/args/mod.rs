@@ -119,6 +119,16 @@ pub(crate) struct ServeArgs {
     /// Omitted: keep everything.
     #[arg(long, value_parser = parse_duration, env = "EARDRUM_RETENTION")]
     pub retention: Option<Duration>,
+    /// Render series at the steps carbon's storage-schemas.conf in this file
+    /// gives them (`[name]`, `pattern = REGEX`, `retentions =
+    /// 10s:6h,1m:7d`), as graphite-web over whisper would. Omitted: each
+    /// series' step is read from its points (see docs/http-api.md).
+    #[arg(long, env = "EARDRUM_STORAGE_SCHEMAS", value_name = "FILE")]
+    pub storage_schemas: Option<PathBuf>,
+    /// With --storage-schemas: how coarser archives are rolled up, carbon's
+    /// storage-aggregation.conf (`aggregationMethod`, `xFilesFactor`).
+    #[arg(long, env = "EARDRUM_STORAGE_AGGREGATION", value_name = "FILE", requires = "storage_schemas")]
+    pub storage_aggregation: Option<PathBuf>,
     /// How often changed data is checkpointed into block files and the log
     /// it covers deleted, e.g. 5m; 0 checkpoints only at shutdown.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]

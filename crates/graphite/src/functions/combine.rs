@@ -264,26 +264,34 @@ fn combined(all: &[Series], by: Aggregation, func: &str) -> Option<Series> {
     Some(Series::new(&name, &name, start, step, values))
 }
 
-/// `series` brought to one step (the least common multiple of theirs) and
-/// one span, each slot's row of values (NaN where a series has none) made
-/// one value by `each_row`: the first slot's time, the step, the values.
-/// One row buffer serves every slot, and series already at the step are
-/// read where they are.
+/// The series side by side as graphite-web's `normalize` and `aggregate`
+/// put them: each consolidated to the least common multiple of their
+/// steps (its own values grouped from its own start, by its
+/// `consolidate_by`), then taken index by index from the earliest start,
+/// `None` past a series' end, for as many rows as the longest has and
+/// timestamps there are through the latest end (graphite's `end -= (end -
+/// start) % step`). Returns the start, the step and `each_row` of every
+/// row.
 fn aligned(series: &[Series], mut each_row: impl FnMut(&[f64]) -> f64) -> (i64, i64, Vec<f64>) {
     let first = series[0].step;
     let step = series.iter().fold(first, |step, s| lcm(step, s.step).unwrap_or(step.max(s.step)));
-    let resampled: Vec<Cow<'_, Series>> = series
+    let consolidated: Vec<Cow<'_, [f64]>> = series
         .iter()
-        .map(|s| if s.step == step { Cow::Borrowed(s) } else { Cow::Owned(s.resampled(step)) })
+        .map(|s| match s.step == step {
+            true => Cow::Borrowed(s.values.as_slice()),
+            false => Cow::Owned(s.consolidated_values(usize::try_from(step / s.step.max(1)).unwrap_or(1))),
+        })
         .collect();
-    let start = resampled.iter().map(|s| s.start).min().unwrap_or(0);
-    let end = resampled.iter().map(|s| s.end()).max().unwrap_or(start);
-    let mut row = Vec::with_capacity(resampled.len());
-    let values = (start..end)
-        .step_by(usize::try_from(step).unwrap_or(1))
-        .map(|timestamp| {
+    let start = series.iter().map(|s| s.start).min().unwrap_or(0);
+    let end = series.iter().map(Series::end).max().unwrap_or(start);
+    let end = end - (end - start).rem_euclid(step);
+    let timestamps = usize::try_from((end - start) / step + 1).unwrap_or(0);
+    let rows = consolidated.iter().map(|values| values.len()).max().unwrap_or(0).min(timestamps);
+    let mut row = Vec::with_capacity(consolidated.len());
+    let values = (0..rows)
+        .map(|index| {
             row.clear();
-            row.extend(resampled.iter().map(|s| s.value_at(timestamp)));
+            row.extend(consolidated.iter().map(|values| values.get(index).copied().unwrap_or(f64::NAN)));
             each_row(&row)
         })
         .collect();

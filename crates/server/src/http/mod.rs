@@ -35,6 +35,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
+use eardrum_graphite::schema::StorageSchemas;
 use eardrum_storage::names::{Found, NameIndex, Pattern};
 use eardrum_storage::Backend;
 use failure::{error, off_workers, ApiError, ApiResult, ReadSlots};
@@ -55,6 +56,8 @@ pub(crate) struct AppState {
     pub(crate) limits: HttpLimits,
     /// The cap on reads running at once.
     pub(crate) reads: ReadSlots,
+    /// The steps `/render` reads series at.
+    pub(crate) storage_schemas: Arc<StorageSchemas>,
 }
 
 impl AppState {
@@ -66,7 +69,13 @@ impl AppState {
         limits: HttpLimits,
     ) -> AppState {
         let reads = ReadSlots::new(limits.max_concurrent_reads, limits.read_queue_timeout);
-        AppState { store, counters, auth, names: Arc::default(), limits, reads }
+        let storage_schemas = Arc::default();
+        AppState { store, counters, auth, names: Arc::default(), limits, reads, storage_schemas }
+    }
+
+    /// The same state, rendering by `schemas`.
+    pub(crate) fn with_storage_schemas(self, storage_schemas: Arc<StorageSchemas>) -> AppState {
+        AppState { storage_schemas, ..self }
     }
 }
 

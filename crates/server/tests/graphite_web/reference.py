@@ -3,11 +3,14 @@ eardrum's differential tests (crates/server/tests/graphite_web.rs).
 
 Reads one JSON object from standard input:
 
-    {"series": [{"name": "a.b", "step": 60, "points": [[timestamp, value], ...]}, ...],
+    {"series": [{"name": "a.b", "archives": [[60, 10080], ...], "xFilesFactor": 0.5,
+                 "aggregationMethod": "average", "points": [[timestamp, value], ...]}, ...],
      "requests": [[["target", "sumSeries(a.*)"], ["from", "..."], ...], ...]}
 
-writes each series as a whisper file of one archive (`step` seconds,
-seven days, as carbon's `60s:7d`), and prints one JSON array: for each
+writes each series as a whisper file with those archives (`[step, points]`,
+as the storage schema gives them) and roll-up, each point written as carbon
+writes it when it arrives (so that it reaches the finest archive and rolls
+up into the others), and prints one JSON array: for each
 request, `{"status": N, "body": "..."}` from graphite-web's `/render` (or
 the path a `["__path", "/metrics/expand"]` pair names), run in-process
 through Django's test client.
@@ -33,9 +36,12 @@ def main():
     for series in spec["series"]:
         path = os.path.join(storage, "whisper", *series["name"].split(".")) + ".wsp"
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        step = series["step"]
-        whisper.create(path, [(step, 7 * 86400 // step)], xFilesFactor=0.5, aggregationMethod="average")
-        whisper.update_many(path, [(int(t), float(v)) for t, v in series["points"]])
+        archives = [tuple(archive) for archive in series["archives"]]
+        whisper.create(
+            path, archives, xFilesFactor=series["xFilesFactor"], aggregationMethod=series["aggregationMethod"]
+        )
+        for t, v in series["points"]:
+            whisper.update_many(path, [(int(t), float(v))], now=int(t))
 
     import django
 

@@ -1,43 +1,84 @@
-//! Reading a series for `/render` from the store's raw points: its step
-//! from the first points in the range, then slots as whisper aligns them
-//! (see [`eardrum_graphite::series`]), each the average of the points in it.
+//! Reading a series for `/render` from the store's raw points. With a
+//! storage schema, as whisper would hold them (see
+//! [`eardrum_graphite::schema`]): the archive whisper reads, the last
+//! write in each slot, coarser archives rolled up. Without one, the step is
+//! read from the first points in the range and each slot is the average of
+//! the points in it (see [`eardrum_graphite::series`]).
 
+use eardrum_graphite::schema::Layout;
 use eardrum_graphite::series::{slots, step_of, Series, STEP_SAMPLE};
 use eardrum_storage::{Backend, Keys, ScanCursor};
 
 /// Points read per hold of the store's lock.
 const SCAN_BATCH: usize = 4096;
 
-/// The series stored under `key`, as slots between `from` and `until`.
+/// The range a series is read over, and the time it is read at.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Range {
+    pub(super) from: i64,
+    pub(super) until: i64,
+    /// Slots after the one holding it are not returned.
+    pub(super) now: i64,
+}
+
+/// The series stored under `key`, as slots between `from` and `until` (at
+/// most through the slot holding `now`); `None` when the range is wholly
+/// after `now` or before the layout's retention, as whisper returns none.
 pub(super) fn read_series(
     store: &dyn Backend,
     key: &str,
     path_expression: &str,
-    from: i64,
-    until: i64,
-) -> eardrum_storage::Result<Series> {
-    let (start, step, count) = slots(from, until, native_step(store, key, from)?);
+    range: Range,
+    layout: Option<&Layout>,
+) -> eardrum_storage::Result<Option<Series>> {
+    if let Some(layout) = layout {
+        let Some(plan) = layout.plan(range.from, range.until, range.now) else { return Ok(None) };
+        let mut fold = plan.fold();
+        scan(store, key, plan.start, plan.end(), &mut |timestamp, value| fold.push(timestamp, value))?;
+        return Ok(Some(Series::new(key, path_expression, plan.start, plan.step, fold.finish())));
+    }
+    if range.from > range.now {
+        return Ok(None);
+    }
+    let until = range.until.min(range.now);
+    let (start, step, count) = slots(range.from, until, native_step(store, key, range.from)?);
     let end = start + step * count as i64;
     let (mut sums, mut counts) = (vec![0.0; count], vec![0u32; count]);
+    scan(store, key, start, end, &mut |timestamp, value| {
+        if !value.is_nan() {
+            let slot = ((timestamp - start) / step) as usize;
+            sums[slot] += value;
+            counts[slot] += 1;
+        }
+    })?;
+    let values = sums
+        .iter()
+        .zip(&counts)
+        .map(|(&sum, &count)| if count == 0 { f64::NAN } else { sum / f64::from(count) })
+        .collect();
+    Ok(Some(Series::new(key, path_expression, start, step, values)))
+}
+
+/// Every point of `key` from `start` before `end`, in time order.
+fn scan(
+    store: &dyn Backend,
+    key: &str,
+    start: i64,
+    end: i64,
+    each: &mut dyn FnMut(i64, f64),
+) -> eardrum_storage::Result<()> {
     let mut cursor = ScanCursor::starting_at(start);
     let mut past_end = false;
     while !cursor.is_done() && !past_end {
         store.scan_some(Keys::One(key), &mut cursor, SCAN_BATCH, &mut |_, timestamp, value| {
             if timestamp >= end {
                 past_end = true;
-            } else if timestamp >= start && !value.is_nan() {
-                let slot = ((timestamp - start) / step) as usize;
-                sums[slot] += value;
-                counts[slot] += 1;
+            } else if timestamp >= start {
+                each(timestamp, value);
             }
         })?;
     }
-    let values = sums
-        .iter()
-        .zip(&counts)
-        .map(|(&sum, &count)| if count == 0 { f64::NAN } else { sum / f64::from(count) })
-        .collect();
-    Ok(Series::new(key, path_expression, start, step, values))
+    Ok(())
 }
 
 /// The step of `key` from its first points from `from` on.
@@ -69,17 +110,49 @@ mod tests {
         let samples: Vec<Sample> =
             points.iter().map(|&(timestamp, value)| Sample { key: "a", timestamp, value }).collect();
         store.put(&samples).unwrap();
-        let series = read_series(&store, "a", "a*", 995, 1060).unwrap();
+        let read = |key: &str, pattern: &str, from: i64, until: i64| {
+            read_series(&store, key, pattern, Range { from, until, now: 2000 }, None).unwrap().unwrap()
+        };
+        let series = read("a", "a*", 995, 1060);
         assert_eq!((series.start, series.step, series.end()), (1000, 10, 1070));
         let shown: Vec<Option<f64>> = series.values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect();
         assert_eq!(shown, [Some(1.0), Some(2.0), Some(3.0), Some(4.0), None, Some(7.0), Some(9.0)]);
         assert_eq!(series.tags["name"], "a");
         assert_eq!(series.path_expression, "a*");
         // Whisper's slots: the one holding `from` is not returned.
-        assert_eq!(read_series(&store, "a", "a", 1000, 1060).unwrap().start, 1010);
+        assert_eq!(read("a", "a", 1000, 1060).start, 1010);
+        assert_eq!(read("a", "a", 1000, 3000).end(), 2010, "through the slot holding now");
+        let future = Range { from: 2001, until: 3000, now: 2000 };
+        assert!(read_series(&store, "a", "a", future, None).unwrap().is_none());
 
-        let lonely = read_series(&store, "missing", "missing", 0, 600).unwrap();
+        let lonely = read("missing", "missing", 0, 600);
         assert_eq!((lonely.step, lonely.values.len()), (eardrum_graphite::series::DEFAULT_STEP, 10));
         assert!(lonely.values.iter().all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn series_with_a_schema_read_as_whisper_holds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Options::default()).unwrap();
+        // Two points in one 60 s slot, at 10 s apart.
+        let points = [(6000, 1.0), (6010, 2.0), (6030, 3.0), (6090, 5.0)];
+        let samples: Vec<Sample> =
+            points.iter().map(|&(timestamp, value)| Sample { key: "a", timestamp, value }).collect();
+        store.put(&samples).unwrap();
+        let schemas = eardrum_graphite::schema::StorageSchemas::parse(
+            "[a]\npattern = ^a$\nretentions = 60s:1h,5m:1d\n",
+            Some("[a]\npattern = .\nxFilesFactor = 0\naggregationMethod = max\n"),
+        )
+        .unwrap();
+        let layout = schemas.layout_for("a").unwrap();
+        let read =
+            |from, until, now| read_series(&store, "a", "a", Range { from, until, now }, Some(&layout));
+        let fine = read(5990, 6100, 6100).unwrap().unwrap();
+        assert_eq!((fine.start, fine.step), (6000, 60));
+        assert_eq!(fine.values[..2], [3.0, 5.0], "the last write in each slot");
+        let coarse = read(3000, 6100, 6100 + 3600).unwrap().unwrap();
+        assert_eq!(coarse.step, 300, "an hour back is past the minute archive");
+        assert_eq!(coarse.value_at(6000), 5.0, "the five minutes' maximum");
+        assert!(read(0, 100, 6100 + 86_400 * 2).unwrap().is_none(), "past the retention");
     }
 }

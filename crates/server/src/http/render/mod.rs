@@ -20,7 +20,7 @@ use eardrum_graphite::time::parse_time;
 use eardrum_protocol::clock::unix_seconds;
 use eardrum_protocol::format_value;
 use eardrum_storage::names::Pattern;
-use fetch::read_series;
+use fetch::{read_series, Range};
 use std::fmt::Write;
 
 /// What a render request asks for, checked.
@@ -28,6 +28,8 @@ struct Request {
     targets: Vec<Expr>,
     from: i64,
     until: i64,
+    /// The time the request is answered as of: series end at it.
+    now: i64,
     max_data_points: Option<usize>,
     no_null_points: bool,
     format: Format,
@@ -107,10 +109,17 @@ fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String
         .filter(|(key, value)| key == "target" && !value.trim().is_empty())
         .map(|(_, target)| Expr::parse(target))
         .collect::<Result<Vec<Expr>, String>>()?;
+    // graphite-web's `now` moves the clock the other times count from.
+    let now = match last("now") {
+        Some(text) => parse_time(text, now)?,
+        None => now,
+    };
     let from = parse_time(last("from").unwrap_or("-1d"), now)?;
     let until = parse_time(last("until").unwrap_or("now"), now)?;
-    if from >= until {
-        return Err(format!("from ({from}) must be before until ({until})"));
+    // Given the wrong way round, as graphite-web takes them.
+    let (from, until) = (from.min(until), from.max(until));
+    if from == until {
+        return Err(format!("from and until are both {from}: the range is empty"));
     }
     let max_data_points = match last("maxDataPoints") {
         None => None,
@@ -123,7 +132,7 @@ fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String
         ),
     };
     let no_null_points = last("noNullPoints").is_some_and(|value| matches!(value, "1" | "true" | "True"));
-    Ok(Request { targets, from, until, max_data_points, no_null_points, format, jsonp })
+    Ok(Request { targets, from, until, now, max_data_points, no_null_points, format, jsonp })
 }
 
 /// One render request's query string over `store`, as `/render` would
@@ -176,10 +185,16 @@ fn render_reply(
         let found = find_names(state, &pattern).map_err(|failure| failed(failure.into()))?;
         for found in found.into_iter().filter(|found| found.series.is_some()) {
             budget.spend_series(1).map_err(&mut failed)?;
-            let series =
-                read_series(&*state.store, &found.path, text, from, until).map_err(|f| failed(f.into()))?;
-            budget.spend_points(series.values.len()).map_err(&mut failed)?;
-            list.push(series);
+            let layout = state.storage_schemas.layout_for(&found.path);
+            let range = Range { from, until, now: request.now };
+            let series = read_series(&*state.store, &found.path, text, range, layout.as_ref())
+                .map_err(|f| failed(f.into()))?;
+            // A range wholly in the future (or past the retention) has no
+            // series, as whisper gives none.
+            if let Some(series) = series {
+                budget.spend_points(series.values.len()).map_err(&mut failed)?;
+                list.push(series);
+            }
         }
         Ok(list)
     };
@@ -321,21 +336,9 @@ fn fit_to(series: Series, max_points: Option<usize>, time_range: i64) -> Series 
     let dropped = usize::try_from(nudge / series.step - 1).unwrap_or(0).min(series.values.len());
     let end = series.end();
     let timestamps = usize::try_from((end + 1 - start + step - 1).div_euclid(step)).unwrap_or(0);
-    let by = series.consolidate_by;
-    let mut present = Vec::with_capacity(values_per_point);
-    let values: Vec<f64> = series.values[dropped..]
-        .chunks(values_per_point)
-        .take(timestamps)
-        .map(|chunk| {
-            present.clear();
-            present.extend(chunk.iter().copied().filter(|value| !value.is_nan()));
-            if present.is_empty() {
-                f64::NAN
-            } else {
-                by.of(&present)
-            }
-        })
-        .collect();
+    let kept = Series { values: series.values[dropped..].to_vec(), ..series.clone() };
+    let mut values = kept.consolidated_values(values_per_point);
+    values.truncate(timestamps);
     Series { start, step, values, ..series }
 }
 

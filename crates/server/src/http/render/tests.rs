@@ -61,6 +61,21 @@ async fn a_pattern_renders_each_series_as_graphite_web_does() {
 }
 
 #[tokio::test]
+async fn times_are_taken_as_graphite_web_takes_them() {
+    let (_dir, app) = app();
+    // The wrong way round: swapped.
+    let (_, body) = render(&app, "target=palm.cpu&from=1030&until=995").await;
+    assert_eq!(timestamps(&body[0]), [1000, 1010, 1020, 1030]);
+    // `now` moves the clock: offsets count from it, and no slot after the
+    // one holding it is returned.
+    let (_, body) = render(&app, "target=palm.cpu&now=1025&from=-30s&until=1090").await;
+    assert_eq!(timestamps(&body[0]), [1000, 1010, 1020]);
+    // A range wholly after now has no series.
+    let (_, body) = render(&app, "target=palm.cpu&now=1025&from=1030&until=1090").await;
+    assert_eq!(body, json!([]));
+}
+
+#[tokio::test]
 async fn series_functions_name_and_tag_their_results_like_graphite() {
     let (_dir, app) = app();
     let range = "from=995&until=1020";
@@ -74,10 +89,13 @@ async fn series_functions_name_and_tag_their_results_like_graphite() {
         assert_eq!(body[0]["target"], format!("{function}(palm.cpu,eardrum.cpu)"));
         assert_eq!(values(&body[0])[1], Some(expected), "{function}");
     }
-    // Steps of 10 s and 60 s combine at 60 s.
+    // Steps of 10 s and 60 s combine at 60 s as graphite-web combines
+    // them: the 10 s one averaged six at a time from its own start (910),
+    // then both taken index by index from the earliest start, so the
+    // minute values (960, 1020, 1080) land a slot early.
     let (_, body) = render(&app, "target=sumSeries(palm.*)&from=900&until=1100").await;
-    assert_eq!(timestamps(&body[0]), [900, 960, 1020, 1080]);
-    assert_eq!(values(&body[0]), [None, Some(512.0 + 0.5), Some(640.0 + 4.5), Some(768.0 + 8.5)]);
+    assert_eq!(timestamps(&body[0]), [910, 970, 1030, 1090]);
+    assert_eq!(values(&body[0]), [Some(512.0), Some(640.0 + 1.0), Some(768.0 + 5.5), Some(9.0)]);
 
     let (_, body) = render(&app, &format!("target=scale(palm.cpu,0.5)&{range}")).await;
     assert_eq!(body[0]["target"], "scale(palm.cpu,0.5)");
@@ -157,7 +175,8 @@ async fn grafana_posts_forms_and_gets_errors_as_json() {
         ("target=movingAverage(palm.cpu,500000)&from=-10y", "use a shorter window or range"),
         ("target=aliasByNode(palm.cpu,5)", "node 5 is beyond the 2 levels"),
         ("target=a&format=png", "format \"png\" is not served"),
-        ("target=a&from=tomorrow&until=yesterday", "must be before until"),
+        ("target=a&from=today&until=today", "the range is empty"),
+        ("target=a&now=soon", "invalid"),
         ("target=a&maxDataPoints=0", "invalid maxDataPoints"),
         ("target=a..b", "invalid pattern"),
     ] {
