@@ -40,6 +40,10 @@ pub struct Series {
     pub values: Vec<f64>,
     /// How slots are merged when the series is shown at a coarser step.
     pub consolidate_by: Aggregation,
+    /// The share of a group's slots that must have values for the group
+    /// to have one when the series is consolidated; `None`: the request's
+    /// (see [`crate::functions::Context`]).
+    pub x_files_factor: Option<f64>,
 }
 
 impl Series {
@@ -55,6 +59,7 @@ impl Series {
             step,
             values,
             consolidate_by: Aggregation::Avg,
+            x_files_factor: None,
         }
     }
 
@@ -65,8 +70,18 @@ impl Series {
 
     /// `buckets` values, the first for `[start, start + step)` (`start` at
     /// or before the series' start), each `by` of the values of the slots
-    /// starting inside it, NaN if there are none.
-    pub fn bucketed(&self, start: i64, step: i64, buckets: i64, by: Aggregation) -> Vec<f64> {
+    /// starting inside it, NaN if there are none or fewer than
+    /// `x_files_factor` of the slots a bucket spans (graphite's
+    /// `summarize`).
+    pub fn bucketed(
+        &self,
+        start: i64,
+        step: i64,
+        buckets: i64,
+        by: Aggregation,
+        x_files_factor: f64,
+    ) -> Vec<f64> {
+        let slots_per_bucket = step as f64 / self.step.max(1) as f64;
         let mut values = Vec::with_capacity(buckets.max(0) as usize);
         let mut bucket = Vec::new();
         let mut next = 0;
@@ -79,22 +94,25 @@ impl Series {
                 }
                 next += 1;
             }
-            values.push(if bucket.is_empty() { f64::NAN } else { by.of(&bucket) });
+            let enough = !bucket.is_empty() && bucket.len() as f64 / slots_per_bucket >= x_files_factor;
+            values.push(if enough { by.of(&bucket) } else { f64::NAN });
         }
         values
     }
 
     /// The values taken `values_per_point` at a time from the first, each
-    /// group `consolidate_by` of its values (NaN without any, and a last
-    /// group of what is left): graphite's `TimeSeries.consolidate`.
-    pub fn consolidated_values(&self, values_per_point: usize) -> Vec<f64> {
+    /// group `consolidate_by` of its values (NaN without any, or with fewer
+    /// than `x_files_factor` of `values_per_point`; a last group of what is
+    /// left): graphite's `TimeSeries.consolidate`.
+    pub fn consolidated_values(&self, values_per_point: usize, x_files_factor: f64) -> Vec<f64> {
+        let values_per_point = values_per_point.max(1);
         let mut present = Vec::with_capacity(values_per_point);
         self.values
-            .chunks(values_per_point.max(1))
+            .chunks(values_per_point)
             .map(|chunk| {
                 present.clear();
                 present.extend(chunk.iter().copied().filter(|value| !value.is_nan()));
-                if present.is_empty() {
+                if present.is_empty() || (present.len() as f64 / values_per_point as f64) < x_files_factor {
                     f64::NAN
                 } else {
                     self.consolidate_by.of(&present)
@@ -171,13 +189,19 @@ mod tests {
         let nan = f64::NAN;
         let mut series = Series::new("a", "a*", 1000, 10, vec![1.0, 2.0, 3.0, 4.0, nan, nan, 9.0]);
         assert_eq!(series.end(), 1070);
-        assert_eq!(series.consolidated_values(2)[..2], [1.5, 3.5]);
-        assert!(series.consolidated_values(2)[2].is_nan());
-        assert_eq!(series.consolidated_values(2)[3], 9.0, "a last group of what is left");
+        assert_eq!(series.consolidated_values(2, 0.0)[..2], [1.5, 3.5]);
+        assert!(series.consolidated_values(2, 0.0)[2].is_nan());
+        assert_eq!(series.consolidated_values(2, 0.0)[3], 9.0, "a last group of what is left");
+        assert!(series.consolidated_values(2, 0.6)[3].is_nan(), "one of two is below 0.6");
         series.consolidate_by = Aggregation::Max;
-        assert_eq!(series.consolidated_values(3), [3.0, 4.0, 9.0]);
-        let buckets = series.bucketed(990, 30, 3, Aggregation::Sum);
+        assert_eq!(series.consolidated_values(3, 0.0), [3.0, 4.0, 9.0]);
+        let known: Vec<bool> = series.consolidated_values(3, 0.5).iter().map(|v| !v.is_nan()).collect();
+        assert_eq!(known, [true, false, false], "one of three is too few, even at the end");
+        let buckets = series.bucketed(990, 30, 3, Aggregation::Sum, 0.0);
         assert_eq!(buckets[..2], [3.0, 7.0]);
+        let buckets = series.bucketed(990, 30, 3, Aggregation::Sum, 0.6);
+        assert_eq!(buckets[..2], [3.0, 7.0], "two of three slots are enough");
+        assert!(buckets[2].is_nan(), "one of three is too few");
         assert_eq!((series.value_at(1019), series.value_at(1020)), (2.0, 3.0));
         assert!(series.value_at(999).is_nan() && series.value_at(1070).is_nan());
         assert_eq!(series.tags["name"], "a");

@@ -319,6 +319,15 @@ fn targets() -> Vec<&'static str> {
         "groupByNode(hosts.*.cpu,-1,\"sumSeries\")",
         "timeShift(hosts.*.cpu,\"-30min\")",
         "timeShift(sumSeries(hosts.*.cpu),\"2h\",false)",
+        // xFilesFactor, set by function.
+        "xFilesFactor(hosts.db1.cpu,0.9)",
+        "setXFilesFactor(hosts.db1.cpu,1)",
+        "sumSeries(setXFilesFactor(hosts.db1.cpu,1),hosts.web1.cpu)",
+        "summarize(xFilesFactor(sparse.load,0.1),\"30min\",\"avg\")",
+        "movingAverage(xFilesFactor(hosts.db1.cpu,0.9),8)",
+        "movingSum(hosts.db1.cpu,8,0.9)",
+        "aggregate(hosts.*.cpu,\"sum\",0.9)",
+        "aggregateSeriesLists(hosts.web*.cpu,hosts.web*.requests,\"sum\",1)",
     ]
 }
 
@@ -348,6 +357,25 @@ fn requests(start: i64) -> Vec<Vec<(String, String)>> {
             pairs.push((name.to_owned(), value.to_owned()));
         }
         all.push(pairs);
+    }
+    // The request's xFilesFactor, over consolidation and aggregation.
+    for (target, share) in [
+        ("hosts.db1.cpu", "0.9"),
+        ("sumSeries(hosts.db1.cpu,sparse.load)", "0.5"),
+        ("sumSeries(fast.web1.load,hosts.web1.cpu)", "0.9"),
+        ("summarize(sparse.load,\"30min\",\"avg\")", "0.1"),
+        ("movingAverage(hosts.db1.cpu,8)", "0.9"),
+    ] {
+        for max_points in ["50", "1000"] {
+            all.push(vec![
+                ("target".to_owned(), target.to_owned()),
+                ("from".to_owned(), whole.0.clone()),
+                ("until".to_owned(), whole.1.clone()),
+                ("format".to_owned(), "json".to_owned()),
+                ("xFilesFactor".to_owned(), share.to_owned()),
+                ("maxDataPoints".to_owned(), max_points.to_owned()),
+            ]);
+        }
     }
     // The other routes Grafana reads.
     for pairs in [

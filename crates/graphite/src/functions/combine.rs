@@ -19,14 +19,23 @@ pub(super) fn aggregate(
     func: &str,
 ) -> Result<Vec<Series>, String> {
     let all = series_lists(args, cx)?;
-    Ok(aggregated(&all, by, func).into_iter().collect())
+    Ok(aggregated(&all, by, func, cx.x_files_factor, None).into_iter().collect())
 }
 
-/// `all` combined by `by` as graphite-web's `aggregate(…, func)`: named
-/// `{func}Series(patterns)`, tagged with what every series shares and
-/// `aggregatedBy`; `None` without series.
-fn aggregated(all: &[Series], by: Aggregation, func: &str) -> Option<Series> {
-    let mut series = combined(all, by, func)?;
+/// `all` combined by `by` as graphite-web's `aggregate(…, func,
+/// xFilesFactor)`: named `{func}Series(patterns)`, tagged with what every
+/// series shares and `aggregatedBy`; each slot `None` unless at least
+/// `x_files_factor` (else the request's, `request_xff`) of the series have
+/// a value there; `None` without series.
+fn aggregated(
+    all: &[Series],
+    by: Aggregation,
+    func: &str,
+    request_xff: f64,
+    x_files_factor: Option<f64>,
+) -> Option<Series> {
+    let mut series = combined(all, by, func, request_xff, x_files_factor.unwrap_or(request_xff))?;
+    series.x_files_factor = x_files_factor;
     let mut tags = all[0].tags.clone();
     tags.retain(|tag, value| all.iter().all(|s| s.tags.get(tag) == Some(value)));
     tags.entry("name").or_insert_with(|| Value::String(series.name.clone()));
@@ -41,8 +50,9 @@ pub(super) fn aggregate_by(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<
     let func = args.text(1, "func")?.ok_or_else(|| args.wrong("func", "a quoted aggregation"))?;
     let func = func.strip_suffix("Series").unwrap_or(func);
     let by = Aggregation::parse(func).map_err(|reason| format!("aggregate: {reason}"))?;
+    let x_files_factor = x_files_factor_argument(args, 2)?;
     let list = args.series(cx, 0, "seriesList")?;
-    Ok(aggregated(&list, by, func).into_iter().collect())
+    Ok(aggregated(&list, by, func, cx.x_files_factor, x_files_factor).into_iter().collect())
 }
 
 /// `aggregateWithWildcards(seriesList, func, *positions)` and
@@ -67,7 +77,7 @@ pub(super) fn aggregate_with_wildcards(
         }
     }
     let list = args.series(cx, 0, "seriesList")?;
-    aggregated_groups(list, by, func, |series| {
+    aggregated_groups(list, by, func, cx.x_files_factor, |series| {
         let key: Vec<&str> = series
             .name
             .split('.')
@@ -118,7 +128,7 @@ pub(super) fn percentile_of_series(args: &Args<'_>, cx: &mut Context<'_>) -> Res
     };
     let name = format!("percentileOfSeries({},{})", first.path_expression, super::python_g(n));
     let mut present = Vec::with_capacity(list.len());
-    let (start, step, values) = aligned(&list, |row| {
+    let (start, step, values) = aligned(&list, cx.x_files_factor, |row| {
         present.clear();
         present.extend(row.iter().copied().filter(|value| !value.is_nan()));
         present.sort_by(f64::total_cmp);
@@ -141,7 +151,9 @@ pub(super) fn group_by_nodes(
     let func = callback.strip_suffix("Series").unwrap_or(callback);
     let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
     let list = args.series(cx, 0, "seriesList")?;
-    aggregated_groups(list, by, func, |series| super::naming::nodes_of(args, series, nodes))
+    aggregated_groups(list, by, func, cx.x_files_factor, |series| {
+        super::naming::nodes_of(args, series, nodes)
+    })
 }
 
 /// `list` grouped by `key_of`, groups in the order first seen, each
@@ -150,6 +162,7 @@ fn aggregated_groups(
     list: Vec<Series>,
     by: Aggregation,
     func: &str,
+    request_xff: f64,
     mut key_of: impl FnMut(&Series) -> Result<String, String>,
 ) -> Result<Vec<Series>, String> {
     let mut groups: Vec<(String, Vec<Series>)> = Vec::new();
@@ -167,7 +180,7 @@ fn aggregated_groups(
     Ok(groups
         .into_iter()
         .filter_map(|(key, members)| {
-            let mut series = aggregated(&members, by, func)?;
+            let mut series = aggregated(&members, by, func, request_xff, None)?;
             series.name = key;
             Some(series)
         })
@@ -189,7 +202,7 @@ pub(super) fn multiply_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<V
 /// `countSeries(a.*, …)`: how many series the lists hold, at every slot.
 pub(super) fn count_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     let all = series_lists(args, cx)?;
-    let Some(mut series) = combined(&all, Aggregation::Count, "count") else {
+    let Some(mut series) = combined(&all, Aggregation::Count, "count", cx.x_files_factor, 0.0) else {
         return Ok(Vec::new());
     };
     let count = all.len() as f64;
@@ -217,13 +230,14 @@ pub(super) fn divide_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec
             return Err(format!("divideSeries: the divisor must be exactly 1 series (got {})", more.len()))
         }
     };
-    Ok(dividends.iter().map(|dividend| quotient(dividend, divisor)).collect())
+    Ok(dividends.iter().map(|dividend| quotient(dividend, divisor, cx.x_files_factor)).collect())
 }
 
 /// `divideSeries(a,b)`: `dividend` over `divisor`, slot by slot.
-fn quotient(dividend: &Series, divisor: &Series) -> Series {
+fn quotient(dividend: &Series, divisor: &Series, request_xff: f64) -> Series {
     let name = format!("divideSeries({},{})", dividend.name, divisor.name);
-    let (start, step, values) = aligned(&[dividend.clone(), divisor.clone()], |row| match (row[0], row[1]) {
+    let pair = [dividend.clone(), divisor.clone()];
+    let (start, step, values) = aligned(&pair, request_xff, |row| match (row[0], row[1]) {
         (a, b) if a.is_nan() || b.is_nan() || b == 0.0 => f64::NAN,
         (a, b) => a / b,
     });
@@ -245,14 +259,21 @@ fn series_lists(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, St
     Ok(all)
 }
 
-/// `all` combined into `{func}Series(patterns)`, tagged with its name only;
-/// `None` without series.
-fn combined(all: &[Series], by: Aggregation, func: &str) -> Option<Series> {
+/// `all` combined into `{func}Series(patterns)`, tagged with its name only,
+/// each slot `None` unless at least `rows_xff` of the series have a value
+/// there; `None` without series.
+fn combined(all: &[Series], by: Aggregation, func: &str, request_xff: f64, rows_xff: f64) -> Option<Series> {
     if all.is_empty() {
         return None;
     }
     let mut present = Vec::with_capacity(all.len());
-    let (start, step, values) = aligned(all, |row| combine(by, row, &mut present));
+    let (start, step, values) = aligned(all, request_xff, |row| {
+        let known = row.iter().filter(|value| !value.is_nan()).count();
+        match known > 0 && known as f64 / row.len() as f64 >= rows_xff {
+            true => combine(by, row, &mut present),
+            false => f64::NAN,
+        }
+    });
     // graphite-web's formatPathExpressions: each once, in order.
     let mut expressions: Vec<&str> = Vec::new();
     for series in all {
@@ -267,19 +288,27 @@ fn combined(all: &[Series], by: Aggregation, func: &str) -> Option<Series> {
 /// The series side by side as graphite-web's `normalize` and `aggregate`
 /// put them: each consolidated to the least common multiple of their
 /// steps (its own values grouped from its own start, by its
-/// `consolidate_by`), then taken index by index from the earliest start,
+/// `consolidate_by` and `xFilesFactor`, else `request_xff`), then taken
+/// index by index from the earliest start,
 /// `None` past a series' end, for as many rows as the longest has and
 /// timestamps there are through the latest end (graphite's `end -= (end -
 /// start) % step`). Returns the start, the step and `each_row` of every
 /// row.
-fn aligned(series: &[Series], mut each_row: impl FnMut(&[f64]) -> f64) -> (i64, i64, Vec<f64>) {
+fn aligned(
+    series: &[Series],
+    request_xff: f64,
+    mut each_row: impl FnMut(&[f64]) -> f64,
+) -> (i64, i64, Vec<f64>) {
     let first = series[0].step;
     let step = series.iter().fold(first, |step, s| lcm(step, s.step).unwrap_or(step.max(s.step)));
     let consolidated: Vec<Cow<'_, [f64]>> = series
         .iter()
         .map(|s| match s.step == step {
             true => Cow::Borrowed(s.values.as_slice()),
-            false => Cow::Owned(s.consolidated_values(usize::try_from(step / s.step.max(1)).unwrap_or(1))),
+            false => {
+                let values_per_point = usize::try_from(step / s.step.max(1)).unwrap_or(1);
+                Cow::Owned(s.consolidated_values(values_per_point, s.x_files_factor.unwrap_or(request_xff)))
+            }
         })
         .collect();
     let start = series.iter().map(|s| s.start).min().unwrap_or(0);
@@ -325,6 +354,17 @@ fn combine(by: Aggregation, row: &[f64], present: &mut Vec<f64>) -> f64 {
     }
 }
 
+/// An optional `xFilesFactor` argument: a share from 0 to 1.
+fn x_files_factor_argument(args: &Args<'_>, position: usize) -> Result<Option<f64>, String> {
+    match args.find(position, "xFilesFactor") {
+        None => Ok(None),
+        Some(_) => match args.number(position, "xFilesFactor")?.0 {
+            share if (0.0..=1.0).contains(&share) => Ok(Some(share)),
+            _ => Err(args.wrong("xFilesFactor", "a share from 0 to 1")),
+        },
+    }
+}
+
 /// The least common multiple, if it fits.
 pub(super) fn lcm(a: i64, b: i64) -> Option<i64> {
     let gcd = |mut a: i64, mut b: i64| {
@@ -356,41 +396,43 @@ pub(super) fn as_percent(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Se
     let named = |name: String, series: &Series, values: Vec<f64>| {
         Series::new(&name, &name, series.start, series.step, values)
     };
-    let (totals, total_text): (Vec<f64>, String) =
-        match args.find(1, "total") {
-            None => {
-                let Some(sum) = combined(&list, Aggregation::Sum, "sum") else {
-                    return Ok(Vec::new());
-                };
-                (sum.values, sum.name)
-            }
-            Some(Expr::Number(total, text)) => {
-                let length = list.first().map_or(0, |series| series.values.len());
-                (vec![*total; length], text.clone())
-            }
-            Some(_) => {
-                let totals = args.series(cx, 1, "total")?;
-                match totals.len() {
-                    1 => (totals[0].values.clone(), totals[0].name.clone()),
-                    count if count == list.len() => {
-                        let pairs = sorted_by_name(list).into_iter().zip(sorted_by_name(totals));
-                        return Ok(pairs
-                            .map(|(series, total)| {
-                                let name = format!("asPercent({},{})", series.name, total.name);
-                                let (start, step, values) =
-                                    aligned(&[series, total], |row| percent(row[0], row[1]));
-                                Series::new(&name, &name, start, step, values)
-                            })
-                            .collect());
-                    }
-                    _ => return Err(
+    let (totals, total_text): (Vec<f64>, String) = match args.find(1, "total") {
+        None => {
+            // A plain sum of each row, whatever the xFilesFactor.
+            let Some(sum) = combined(&list, Aggregation::Sum, "sum", cx.x_files_factor, 0.0) else {
+                return Ok(Vec::new());
+            };
+            (sum.values, sum.name)
+        }
+        Some(Expr::Number(total, text)) => {
+            let length = list.first().map_or(0, |series| series.values.len());
+            (vec![*total; length], text.clone())
+        }
+        Some(_) => {
+            let totals = args.series(cx, 1, "total")?;
+            match totals.len() {
+                1 => (totals[0].values.clone(), totals[0].name.clone()),
+                count if count == list.len() => {
+                    let pairs = sorted_by_name(list).into_iter().zip(sorted_by_name(totals));
+                    return Ok(pairs
+                        .map(|(series, total)| {
+                            let name = format!("asPercent({},{})", series.name, total.name);
+                            let (start, step, values) =
+                                aligned(&[series, total], cx.x_files_factor, |row| percent(row[0], row[1]));
+                            Series::new(&name, &name, start, step, values)
+                        })
+                        .collect());
+                }
+                _ => {
+                    return Err(
                         "asPercent: the total must be missing, a number, one series, or as many series as \
                                 the first argument"
                             .to_owned(),
-                    ),
+                    )
                 }
             }
-        };
+        }
+    };
     Ok(list
         .iter()
         .map(|series| {
@@ -430,6 +472,10 @@ pub(super) fn aggregate_series_lists(
             args.text(2, "func")?.ok_or_else(|| args.wrong("func", "a quoted aggregation"))?
         }
     };
+    let x_files_factor = match fixed {
+        Some(_) => None,
+        None => x_files_factor_argument(args, 3)?,
+    };
     let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
     let (first, second) = equal_lists(args, cx, "seriesListFirstPos", "seriesListSecondPos")?;
     Ok(first
@@ -437,7 +483,7 @@ pub(super) fn aggregate_series_lists(
         .zip(second)
         .filter_map(|(a, b)| {
             let name = format!("{func}Series({},{})", a.name, b.name);
-            let mut series = aggregated(&[a, b], by, func)?;
+            let mut series = aggregated(&[a, b], by, func, cx.x_files_factor, x_files_factor)?;
             series.name = name;
             Some(series)
         })
@@ -449,7 +495,11 @@ pub(super) fn aggregate_series_lists(
 pub(super) fn divide_series_lists(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     args.only(&["dividendSeriesList", "divisorSeriesList"])?;
     let (dividends, divisors) = equal_lists(args, cx, "dividendSeriesList", "divisorSeriesList")?;
-    Ok(dividends.into_iter().zip(divisors).map(|(dividend, divisor)| quotient(&dividend, &divisor)).collect())
+    Ok(dividends
+        .into_iter()
+        .zip(divisors)
+        .map(|(dividend, divisor)| quotient(&dividend, &divisor, cx.x_files_factor))
+        .collect())
 }
 
 /// The two series lists of a pairwise function, of equal length.
@@ -508,9 +558,11 @@ pub(super) fn weighted_average(args: &Args<'_>, cx: &mut Context<'_>) -> Result<
             Some(Series::new(&name, &name, average.start, average.step, values))
         })
         .collect();
-    let (Some(products_sum), Some(weights_sum)) =
-        (combined(&products, Aggregation::Sum, "sum"), combined(&weights, Aggregation::Sum, "sum"))
-    else {
+    let xff = cx.x_files_factor;
+    let (Some(products_sum), Some(weights_sum)) = (
+        combined(&products, Aggregation::Sum, "sum", xff, xff),
+        combined(&weights, Aggregation::Sum, "sum", xff, xff),
+    ) else {
         return Ok(Vec::new());
     };
     let patterns = |list: &[Series]| {

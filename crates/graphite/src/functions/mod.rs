@@ -26,10 +26,34 @@ pub struct Context<'a> {
     pub from: i64,
     /// The end of the requested range, Unix seconds.
     pub until: i64,
+    /// The share of a group's values that must be known for the group to
+    /// have a value when series are consolidated or aggregated: the
+    /// request's `xFilesFactor` (0: any one value will do), or what
+    /// `setXFilesFactor` last set.
+    pub x_files_factor: f64,
     /// The series a name pattern matches, read between two times (the
     /// requested range, or another that a function such as `timeShift`
     /// asks for).
     pub fetch: &'a mut Fetch<'a>,
+}
+
+impl<'a> Context<'a> {
+    /// A context for `from..until` that reads series with `fetch`, with
+    /// graphite-web's default `xFilesFactor` (0).
+    pub fn new(from: i64, until: i64, fetch: &'a mut Fetch<'a>) -> Context<'a> {
+        Context { from, until, x_files_factor: 0.0, fetch }
+    }
+
+    /// A context like this one over another range (`timeShift`, a moving
+    /// window's preview).
+    fn over(&mut self, from: i64, until: i64) -> Context<'_> {
+        Context { from, until, x_files_factor: self.x_files_factor, fetch: &mut *self.fetch }
+    }
+
+    /// The `xFilesFactor` of `series`: its own, else the request's.
+    pub fn x_files_factor_of(&self, series: &Series) -> f64 {
+        series.x_files_factor.unwrap_or(self.x_files_factor)
+    }
 }
 
 /// How a [`Context`] reads series: the series a name pattern matches,
@@ -52,7 +76,7 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      removeAbovePercentile, removeBelowPercentile, substr, threshold, identity, pct, aggregateSeriesLists, \
      sumSeriesLists, diffSeriesLists, multiplySeriesLists, divideSeriesLists, weightedAverage, integralByInterval, \
      interpolate, mostDeviant, averageOutsidePercentile, removeBetweenPercentile, upper, lower, hitcount, \
-     exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, constantLine";
+     exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, setXFilesFactor, xFilesFactor, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -138,6 +162,7 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "movingWindow" => transform::moving_window(&args, cx, None),
         "nPercentile" => transform::n_percentile(&args, cx),
         "consolidateBy" => transform::consolidate_by(&args, cx),
+        "setXFilesFactor" | "xFilesFactor" => presentation::set_x_files_factor(&args, cx),
         "limit" => filter::limit(&args, cx),
         "exclude" => filter::exclude(&args, cx),
         "sortByName" => filter::sort_by_name(&args, cx),

@@ -76,3 +76,27 @@ pub(super) fn stacked(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Serie
     }
     Ok(list)
 }
+
+/// `setXFilesFactor(seriesList, xFilesFactor)` (`xFilesFactor`): the share
+/// of a group's values that must be known for it to have a value when
+/// these series, and those read after them in the request, are
+/// consolidated or aggregated; tagged with it.
+pub(super) fn set_x_files_factor(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "xFilesFactor"])?;
+    let Some(Expr::Number(share, _)) = args.find(1, "xFilesFactor") else {
+        return Err(args.wrong("xFilesFactor", "a share from 0 to 1"));
+    };
+    if !(0.0..=1.0).contains(share) {
+        return Err(args.wrong("xFilesFactor", "a share from 0 to 1"));
+    }
+    // graphite-web takes it as a float and tags series with it as Python
+    // prints one (`1.0`).
+    let tag = Value::String(eardrum_protocol::PyFloat(*share).to_string());
+    let mut list = args.series(cx, 0, "seriesList")?;
+    cx.x_files_factor = *share;
+    for series in &mut list {
+        series.x_files_factor = Some(*share);
+        series.tags.insert("xFilesFactor".to_owned(), tag.clone());
+    }
+    Ok(list)
+}

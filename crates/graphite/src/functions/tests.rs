@@ -24,7 +24,7 @@ fn fetch(pattern: &str, _from: i64, _until: i64) -> Result<Vec<Series>, String> 
 /// Evaluates `target` over [`fetch`]'s series.
 fn eval(target: &str) -> Vec<Series> {
     let mut fetch = fetch;
-    let mut cx = Context { from: 990, until: 1030, fetch: &mut fetch };
+    let mut cx = Context::new(990, 1030, &mut fetch);
     evaluate(&Expr::parse(target).unwrap(), &mut cx).unwrap_or_else(|error| panic!("{target}: {error}"))
 }
 
@@ -256,9 +256,23 @@ fn choosing_and_ordering_functions() {
 }
 
 #[test]
+fn x_files_factor_holds_back_groups_with_too_few_values() {
+    // Any value will do by default; with 0.75 a slot needs both series.
+    assert_eq!(values(&eval("sumSeries(a.*.c)")[0]), [Some(11.0), Some(18.0), Some(30.0), Some(4.0)]);
+    let strict = &eval("sumSeries(xFilesFactor(a.*.c,0.75))")[0];
+    assert_eq!(values(strict), [Some(11.0), Some(18.0), None, None]);
+    let set = &eval("setXFilesFactor(a.b.c,0.5)")[0];
+    assert_eq!((set.x_files_factor, &set.tags["xFilesFactor"]), (Some(0.5), &Value::from("0.5")));
+    assert_eq!(values(&eval("aggregate(a.*.c,\"max\",1)")[0]), [Some(10.0), Some(20.0), None, None]);
+    // A window of two needs both of its values at 1.
+    let moving = &eval("movingSum(a.b.c,2,1)")[0];
+    assert!(values(moving).iter().all(Option::is_none), "{:?}", values(moving));
+}
+
+#[test]
 fn bad_arguments_are_errors_that_say_which() {
     let mut fetch = fetch;
-    let mut cx = Context { from: 990, until: 1030, fetch: &mut fetch };
+    let mut cx = Context::new(990, 1030, &mut fetch);
     for (target, message) in [
         ("limit(a.*.c,-1)", "argument \"n\" must be a whole number"),
         ("exclude(a.*.c,\"(\")", "not a regular expression"),

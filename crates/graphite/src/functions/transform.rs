@@ -53,7 +53,7 @@ pub(super) fn summarize(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Ser
                 series.name
             ));
         }
-        let values = series.bucketed(start, interval, buckets, by);
+        let values = series.bucketed(start, interval, buckets, by, cx.x_files_factor_of(series));
         let aligned = if align_to_from { ", true" } else { "" };
         series.name = format!("summarize({}, \"{interval_text}\", \"{func}\"{aligned})", series.name);
         series.path_expression.clone_from(&series.name);
@@ -333,7 +333,7 @@ pub(super) fn time_shift(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Se
     };
     let expression = args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
     let (from, until) = (cx.from.saturating_add(delta), cx.until.saturating_add(delta));
-    let mut shifted_cx = Context { from, until, fetch: &mut *cx.fetch };
+    let mut shifted_cx = cx.over(from, until);
     let mut shifted = super::evaluate(expression, &mut shifted_cx)?;
     for series in &mut shifted {
         series.tags.insert("timeShift".to_owned(), Value::String(shift.clone()));
@@ -400,9 +400,10 @@ pub(super) fn moving_window(
         }
     };
     let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
+    // Without one, each series' own (graphite-web's `effectiveXFF`).
     let x_files_factor = match args.find(xff_position, "xFilesFactor") {
-        None => 0.0,
-        Some(_) => args.number(xff_position, "xFilesFactor")?.0,
+        None => None,
+        Some(_) => Some(args.number(xff_position, "xFilesFactor")?.0),
     };
     let window =
         args.find(1, "windowSize").ok_or_else(|| args.wrong("windowSize", "a count or a quoted interval"))?;
@@ -425,12 +426,12 @@ pub(super) fn moving_window(
         _ => label.clone(),
     };
     let expression = args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
-    let mut preview_cx =
-        Context { from: cx.from.saturating_sub(preview), until: cx.until, fetch: &mut *cx.fetch };
+    let mut preview_cx = cx.over(cx.from.saturating_sub(preview), cx.until);
     let previewed = super::evaluate(expression, &mut preview_cx)?;
     let tag_name = format!("moving{}{}", func[..1].to_uppercase(), &func[1..]);
     let mut result = Vec::with_capacity(previewed.len());
     for mut series in previewed {
+        let x_files_factor = x_files_factor.unwrap_or_else(|| preview_cx.x_files_factor_of(&series));
         let window_points =
             points.unwrap_or_else(|| usize::try_from(preview / series.step.max(1)).unwrap_or(0));
         let outputs = series.values.len().saturating_sub(window_points);
@@ -872,7 +873,7 @@ pub(super) fn hitcount(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Seri
         let expression =
             args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
         let from = cx.from.div_euclid(unit) * unit;
-        let mut aligned_cx = Context { from, until: cx.until, fetch: &mut *cx.fetch };
+        let mut aligned_cx = cx.over(from, cx.until);
         list = super::evaluate(expression, &mut aligned_cx)?;
         ends = list
             .iter()
@@ -962,8 +963,7 @@ pub(super) fn exponential_moving_average(
     // graphite-web's constant: from the count, or from the interval's seconds.
     let constant = 2.0 / (points.map_or(preview, |points| points as i64) + 1) as f64;
     let expression = args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
-    let mut preview_cx =
-        Context { from: cx.from.saturating_sub(preview), until: cx.until, fetch: &mut *cx.fetch };
+    let mut preview_cx = cx.over(cx.from.saturating_sub(preview), cx.until);
     let mut previewed = super::evaluate(expression, &mut preview_cx)?;
     for series in &mut previewed {
         let window_points = points

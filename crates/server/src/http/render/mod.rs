@@ -30,6 +30,9 @@ struct Request {
     until: i64,
     /// The time the request is answered as of: series end at it.
     now: i64,
+    /// The share of a group's values that must be known for it to have a
+    /// value when series are consolidated or aggregated.
+    x_files_factor: f64,
     max_data_points: Option<usize>,
     no_null_points: bool,
     format: Format,
@@ -131,8 +134,16 @@ fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String
                 as usize,
         ),
     };
+    let x_files_factor = match last("xFilesFactor") {
+        None => 0.0,
+        Some(text) => text
+            .parse::<f64>()
+            .ok()
+            .filter(|share| (0.0..=1.0).contains(share))
+            .ok_or_else(|| format!("invalid xFilesFactor {text:?}: a share from 0 to 1"))?,
+    };
     let no_null_points = last("noNullPoints").is_some_and(|value| matches!(value, "1" | "true" | "True"));
-    Ok(Request { targets, from, until, now, max_data_points, no_null_points, format, jsonp })
+    Ok(Request { targets, from, until, now, x_files_factor, max_data_points, no_null_points, format, jsonp })
 }
 
 /// One render request's query string over `store`, as `/render` would
@@ -198,7 +209,8 @@ fn render_reply(
         }
         Ok(list)
     };
-    let mut cx = Context { from, until, fetch: &mut fetch };
+    let mut cx = Context::new(from, until, &mut fetch);
+    cx.x_files_factor = request.x_files_factor;
     let mut rendered = Vec::new();
     for target in &request.targets {
         match evaluate(target, &mut cx) {
@@ -206,6 +218,8 @@ fn render_reply(
             Err(message) => return Err(fetch_failure.take().unwrap_or(ApiError::BadRequest(message))),
         }
     }
+    // What `setXFilesFactor` left, for thinning.
+    let request_xff = cx.x_files_factor;
     if request.format != Format::Json {
         // Rows of a dozen bytes at the least, as below.
         budget.check_reply(rendered.iter().map(|series| series.values.len() * 12).sum::<usize>())?;
@@ -214,8 +228,10 @@ fn render_reply(
     // graphite-web thins every series by the span of them all.
     let first = rendered.iter().map(|series| series.start).min().unwrap_or(from);
     let last = rendered.iter().map(Series::end).max().unwrap_or(until);
-    let rendered: Vec<Series> =
-        rendered.into_iter().map(|series| fit_to(series, request.max_data_points, last - first)).collect();
+    let rendered: Vec<Series> = rendered
+        .into_iter()
+        .map(|series| fit_to(series, request.max_data_points, last - first, request_xff))
+        .collect();
     // Every point takes a dozen bytes at the least: a reply sure to pass
     // the budget is refused before a byte of it is sent.
     let least_bytes = rendered.iter().map(|series| series.values.len() * 12).sum::<usize>();
@@ -314,15 +330,16 @@ fn write_rows(
 /// `range(1, valuesToLose)`), so values sit one old step after their
 /// timestamps, as graphite's do; there are no more points than timestamps
 /// from the new start through the series' end.
-fn fit_to(series: Series, max_points: Option<usize>, time_range: i64) -> Series {
+fn fit_to(series: Series, max_points: Option<usize>, time_range: i64, request_xff: f64) -> Series {
     let Some(max_points) = max_points else {
         return series;
     };
+    let x_files_factor = series.x_files_factor.unwrap_or(request_xff);
     if max_points == 1 {
         if series.values.len() <= 1 {
             return series;
         }
-        let values = series.bucketed(series.start, series.end() - series.start, 1, series.consolidate_by);
+        let values = series.consolidated_values(series.values.len(), x_files_factor);
         return Series { step: series.end() - series.start, values, ..series };
     }
     let steps = time_range as f64 / series.step as f64;
@@ -337,7 +354,7 @@ fn fit_to(series: Series, max_points: Option<usize>, time_range: i64) -> Series 
     let end = series.end();
     let timestamps = usize::try_from((end + 1 - start + step - 1).div_euclid(step)).unwrap_or(0);
     let kept = Series { values: series.values[dropped..].to_vec(), ..series.clone() };
-    let mut values = kept.consolidated_values(values_per_point);
+    let mut values = kept.consolidated_values(values_per_point, x_files_factor);
     values.truncate(timestamps);
     Series { start, step, values, ..series }
 }
