@@ -389,6 +389,12 @@ fn requests(start: i64) -> Vec<Vec<(String, String)>> {
         ],
         vec![("__path", "/metrics/expand"), ("query", "sparse.*"), ("jsonp", "got")],
         vec![("__path", "/metrics/index.json")],
+        vec![("__path", "/functions")],
+        vec![("__path", "/functions"), ("grouped", "1")],
+        vec![("__path", "/functions/"), ("group", "Transform"), ("pretty", "1")],
+        vec![("__path", "/functions/keepLastValue")],
+        vec![("__path", "/functions/sumSeries"), ("pretty", "1")],
+        vec![("__path", "/functions/noSuchFunction")],
     ] {
         all.push(pairs.into_iter().map(|(key, value)| (key.to_owned(), value.to_owned())).collect());
     }
@@ -547,6 +553,62 @@ fn same_render(ours: &str, theirs: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether eardrum's `/functions` answer is graphite-web's for the
+/// functions eardrum serves: the same entries in the same order (those
+/// eardrum does not serve left out), field for field and in graphite-web's
+/// field order, but for the descriptions, which are eardrum's own words.
+fn same_functions(ours: &str, theirs: &str) -> Result<(), String> {
+    // JSON has no infinity; graphite-web writes 1e9999, as eardrum does.
+    let parse = |body: &str| {
+        serde_json::from_str::<Value>(&body.replace("1e9999", "\"inf\""))
+            .map_err(|error| format!("{error}: {body}"))
+    };
+    let (ours, mut theirs) = (parse(ours)?, parse(theirs)?);
+    // One function, or a map of them, or a map of groups of them.
+    fn entries(value: &mut Value) -> Vec<&mut Value> {
+        match value.get("params").is_some() {
+            true => vec![value],
+            false => {
+                value.as_object_mut().into_iter().flat_map(|map| map.values_mut()).flat_map(entries).collect()
+            }
+        }
+    }
+    let our_entries = entries(&mut ours.clone()).into_iter().map(|entry| entry.clone()).collect::<Vec<_>>();
+    let served: Vec<&str> = our_entries.iter().filter_map(|entry| entry["name"].as_str()).collect();
+    if served.is_empty() {
+        return Err(format!("no functions: {ours}"));
+    }
+    // graphite-web's answer without the functions eardrum does not serve,
+    // with eardrum's descriptions.
+    fn keep(value: &mut Value, served: &[&str], ours: &[Value]) {
+        if let Some(name) = value.get("params").and(value["name"].as_str()) {
+            let description =
+                ours.iter().find(|entry| entry["name"] == name).map(|entry| entry["description"].clone());
+            value["description"] = description.unwrap_or(Value::Null);
+            return;
+        }
+        if let Some(map) = value.as_object_mut() {
+            map.retain(|key, item| item.get("params").is_none() || served.contains(&key.as_str()));
+            map.values_mut().for_each(|item| keep(item, served, ours));
+            map.retain(|_, item| item.as_object().is_none_or(|inner| !inner.is_empty()));
+        }
+    }
+    keep(&mut theirs, &served, &our_entries);
+    // Compared as text, so that the order of fields counts too.
+    let (ours, theirs) = (ours.to_string(), theirs.to_string());
+    match ours == theirs {
+        true => Ok(()),
+        false => {
+            let at = ours.bytes().zip(theirs.bytes()).take_while(|(a, b)| a == b).count().saturating_sub(80);
+            Err(format!(
+                "ours …{}…, graphite-web's …{}…",
+                &ours[at..(at + 240).min(ours.len())],
+                &theirs[at..(at + 240).min(theirs.len())]
+            ))
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs graphite-web 1.1.10 from PyPI under Python 3.8: `cargo xtask test` runs it"]
 async fn render_answers_as_graphite_web_does() {
@@ -602,7 +664,10 @@ async fn render_answers_as_graphite_web_does() {
         // JSONP byte for byte.
         let json = pairs.iter().any(|(key, value)| key == "format" && value == "json")
             && !pairs.iter().any(|(key, _)| key == "jsonp");
+        let described = path.starts_with("/functions");
         let verdict = match (our_status, *their_status) {
+            (200, 200) if described => same_functions(&our_body, their_body),
+            (404, 404) if described => Ok(()),
             (200, 200) if json => same_render(&our_body, their_body),
             (200, 200) if our_body == *their_body => Ok(()),
             (200, 200) => Err(format!("body {our_body:?}, graphite-web {their_body:?}")),

@@ -8,6 +8,7 @@
 //! `presentation` (how a chart draws them, which the JSON shows only in
 //! names and tags).
 
+pub mod catalogue;
 mod combine;
 mod filter;
 mod naming;

@@ -10,6 +10,7 @@ mod dashboard;
 mod expand;
 mod failure;
 mod find;
+mod functions;
 mod limits;
 mod points;
 mod prometheus;
@@ -94,6 +95,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/metrics/expand", get(expand::expand).post(expand::expand))
         .route("/metrics/expand/", get(expand::expand).post(expand::expand))
         .route("/metrics/index.json", get(expand::index_json).post(expand::index_json))
+        .route("/functions", get(functions::list))
+        .route("/functions/", get(functions::list))
+        .route("/functions/{name}", get(functions::one))
         .route("/version", get(graphite_version))
         .route("/version/", get(graphite_version))
         .merge(dashboard::routes())
