@@ -25,6 +25,15 @@ pub enum Expr {
         /// The `name=value` arguments, in the order written.
         keywords: Vec<(String, Expr)>,
     },
+    /// `seriesByTag('tag=value', …)`: the series whose tags pass every
+    /// expression. graphite-web reads these as it reads patterns, named by
+    /// the call as written.
+    Tagged {
+        /// The call as written, the series' path expression.
+        raw: String,
+        /// The tag expressions, unquoted.
+        expressions: Vec<String>,
+    },
     /// A number, with its text as written (Graphite names some series
     /// after it).
     Number(f64, String),
@@ -50,7 +59,7 @@ impl Expr {
             return Err(parser.error("unexpected text after the expression"));
         }
         match expr {
-            Expr::Path(_) | Expr::Call { .. } => Ok(expr),
+            Expr::Path(_) | Expr::Call { .. } | Expr::Tagged { .. } => Ok(expr),
             _ => Err(format!("invalid target {target:?}: a series pattern or a function call")),
         }
     }
@@ -96,6 +105,7 @@ impl<'a> Parser<'a> {
         if let Some(quote @ (b'"' | b'\'')) = self.peek() {
             return self.quoted(quote);
         }
+        let start = self.at;
         let token = self.token()?;
         self.skip_spaces();
         if self.peek() == Some(b'(') {
@@ -104,6 +114,9 @@ impl<'a> Parser<'a> {
             }
             self.at += 1;
             let (args, keywords) = self.arguments(depth)?;
+            if token == "seriesByTag" {
+                return self.tagged(&self.text[start..self.at], args, keywords);
+            }
             return Ok(Expr::Call { name: token.to_owned(), args, keywords });
         }
         if let Some(number) = parse_number(token) {
@@ -175,6 +188,22 @@ impl<'a> Parser<'a> {
                 _ => return Err(self.error("expected ',' or ')'")),
             }
         }
+    }
+
+    /// A `seriesByTag` call: quoted expressions only.
+    fn tagged(&self, raw: &str, args: Vec<Expr>, keywords: Vec<(String, Expr)>) -> Result<Expr, String> {
+        let mut expressions = Vec::with_capacity(args.len());
+        for arg in args {
+            match arg {
+                Expr::Text(expression) if keywords.is_empty() => expressions.push(expression),
+                _ => {
+                    return Err(
+                        self.error("seriesByTag takes quoted tag expressions only, such as 'name=cpu'")
+                    )
+                }
+            }
+        }
+        Ok(Expr::Tagged { raw: raw.to_owned(), expressions })
     }
 
     /// A string in `quote`s, as graphite-web takes it: everything between
@@ -277,6 +306,17 @@ mod tests {
         assert_eq!(Expr::parse(" f( ) ").unwrap(), call("f", vec![]));
         assert_eq!(Expr::parse("a.inf").unwrap(), path("a.inf"));
         assert_eq!(Expr::parse("scale(x.y,2)").unwrap().first_path(), Some("x.y"));
+        assert_eq!(
+            Expr::parse("sum(seriesByTag('name=cpu', \"dc=~e.*\"))").unwrap(),
+            call(
+                "sum",
+                vec![Expr::Tagged {
+                    raw: "seriesByTag('name=cpu', \"dc=~e.*\")".to_owned(),
+                    expressions: vec!["name=cpu".to_owned(), "dc=~e.*".to_owned()],
+                }]
+            )
+        );
+        assert!(Expr::parse("seriesByTag(a.b)").unwrap_err().contains("quoted tag expressions"));
     }
 
     #[test]

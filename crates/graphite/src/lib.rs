@@ -10,6 +10,8 @@
 //!   graphite's `None`), whisper's slot alignment and step inference.
 //! - [`schema`]: carbon's `storage-schemas.conf` and
 //!   `storage-aggregation.conf`, and whisper's archives made from raw points.
+//! - [`tags`]: tagged series (`disk.used;dc=east`) and the tag
+//!   expressions of `seriesByTag` and `/tags`.
 //! - [`functions`]: evaluating an expression over series a caller fetches,
 //!   with graphite-web's names, tags and values.
 //!
@@ -21,4 +23,5 @@ pub mod expr;
 pub mod functions;
 pub mod schema;
 pub mod series;
+pub mod tags;
 pub mod time;

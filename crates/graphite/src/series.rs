@@ -47,10 +47,11 @@ pub struct Series {
 }
 
 impl Series {
-    /// A series named `name` from `path_expression`, tagged with its name.
+    /// A series named `name` from `path_expression`, tagged as graphite-web
+    /// tags a new series: with the tags its name holds (`a;dc=east`), or
+    /// with its name alone (a function's result, `sumSeries(…)`).
     pub fn new(name: &str, path_expression: &str, start: i64, step: i64, values: Vec<f64>) -> Series {
-        let mut tags = Map::new();
-        tags.insert("name".to_owned(), Value::String(name.to_owned()));
+        let tags = tags_of(name);
         Series {
             name: name.to_owned(),
             path_expression: path_expression.to_owned(),
@@ -129,6 +130,20 @@ impl Series {
         let slot = ((timestamp - self.start) / self.step) as usize;
         self.values.get(slot).copied().unwrap_or(f64::NAN)
     }
+}
+
+/// The tags graphite-web gives a series of this name: those the name
+/// holds, unless it looks like a function's result (`letters(…)`) or does
+/// not read as a tagged name, when only `name`.
+fn tags_of(name: &str) -> Map<String, Value> {
+    let letters = name.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let called =
+        letters > 0 && name[letters..].starts_with('(') && name.len() > letters + 2 && name.ends_with(')');
+    match called {
+        false => crate::tags::TaggedName::parse(name).ok().map(|tagged| tagged.tag_map()),
+        true => None,
+    }
+    .unwrap_or_else(|| Map::from_iter([("name".to_owned(), Value::String(name.to_owned()))]))
 }
 
 /// The slots of a series read at `step` between `from` and `until`, as

@@ -246,10 +246,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             eardrum_protocol::clock::unix_seconds(),
         );
         let counters = &self.context.counters;
-        if !lines.samples.is_empty() {
-            let (stored, staged) = self.context.committer.store(&lines.samples).await;
+        let samples = lines.in_order();
+        if !samples.is_empty() {
+            let (stored, staged) = self.context.committer.store(&samples).await;
             let refused = staged.refused().len() as u64;
-            let taken = lines.samples.len() as u64 - refused;
+            let taken = samples.len() as u64 - refused;
             let counter =
                 if stored { &counters.graphite_points_stored } else { &counters.graphite_points_not_stored };
             counter.fetch_add(taken, Ordering::Relaxed);

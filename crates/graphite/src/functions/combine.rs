@@ -158,7 +158,7 @@ pub(super) fn group_by_nodes(
 
 /// `list` grouped by `key_of`, groups in the order first seen, each
 /// aggregated by `by` and named after its key.
-fn aggregated_groups(
+pub(super) fn aggregated_groups(
     list: Vec<Series>,
     by: Aggregation,
     func: &str,

@@ -13,6 +13,7 @@ mod combine;
 mod filter;
 mod naming;
 mod presentation;
+mod tagged;
 mod transform;
 
 use crate::expr::Expr;
@@ -57,9 +58,33 @@ impl<'a> Context<'a> {
     }
 }
 
-/// How a [`Context`] reads series: the series a name pattern matches,
-/// between two times, or why not.
-pub type Fetch<'a> = dyn FnMut(&str, i64, i64) -> Result<Vec<Series>, String> + 'a;
+/// How a [`Context`] reads series: the series a selector picks, between
+/// two times, or why not.
+pub type Fetch<'a> = dyn FnMut(Selector<'_>, i64, i64) -> Result<Vec<Series>, String> + 'a;
+
+/// What a target reads series by.
+#[derive(Debug, Clone, Copy)]
+pub enum Selector<'e> {
+    /// A name pattern: `palm.*.cpu`.
+    Pattern(&'e str),
+    /// `seriesByTag(…)`: the call as written (the series' path
+    /// expression) and its tag expressions.
+    Tags {
+        /// The call as written.
+        raw: &'e str,
+        /// Its tag expressions, unquoted.
+        expressions: &'e [String],
+    },
+}
+
+impl Selector<'_> {
+    /// The path expression of the series read: the pattern, or the call.
+    pub fn text(&self) -> &str {
+        match self {
+            Selector::Pattern(text) | Selector::Tags { raw: text, .. } => text,
+        }
+    }
+}
 
 /// The functions served, for error messages and docs/http-api.md.
 pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, minSeries, diffSeries, \
@@ -77,12 +102,15 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      removeAbovePercentile, removeBelowPercentile, substr, threshold, identity, pct, aggregateSeriesLists, \
      sumSeriesLists, diffSeriesLists, multiplySeriesLists, divideSeriesLists, weightedAverage, integralByInterval, \
      interpolate, mostDeviant, averageOutsidePercentile, removeBetweenPercentile, upper, lower, hitcount, \
-     exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, setXFilesFactor, xFilesFactor, constantLine";
+     exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, setXFilesFactor, xFilesFactor, groupByTags, aliasByTags, seriesByTag, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     let (name, args, keywords) = match expr {
-        Expr::Path(pattern) => return (cx.fetch)(pattern, cx.from, cx.until),
+        Expr::Path(pattern) => return (cx.fetch)(Selector::Pattern(pattern), cx.from, cx.until),
+        Expr::Tagged { raw, expressions } => {
+            return (cx.fetch)(Selector::Tags { raw, expressions }, cx.from, cx.until)
+        }
         Expr::Call { name, args, keywords } => (name.as_str(), args, keywords),
         _ => return Err("expected a series pattern or a function call".to_owned()),
     };
@@ -139,6 +167,8 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         }
         "alias" => naming::alias(&args, cx),
         "aliasByNode" => naming::alias_by_node(&args, cx),
+        "aliasByTags" => tagged::alias_by_tags(&args, cx),
+        "groupByTags" => tagged::group_by_tags(&args, cx),
         "aliasByMetric" => naming::substr(&args, cx, Some((-1, 0))),
         "substr" => naming::substr(&args, cx, None),
         "aliasSub" => naming::alias_sub(&args, cx),
@@ -248,7 +278,7 @@ impl Args<'_> {
 
     fn series(&self, cx: &mut Context<'_>, position: usize, name: &str) -> Result<Vec<Series>, String> {
         match self.find(position, name) {
-            Some(expr @ (Expr::Path(_) | Expr::Call { .. })) => evaluate(expr, cx),
+            Some(expr @ (Expr::Path(_) | Expr::Call { .. } | Expr::Tagged { .. })) => evaluate(expr, cx),
             _ => Err(self.wrong(name, "a series list")),
         }
     }

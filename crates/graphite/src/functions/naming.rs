@@ -37,6 +37,8 @@ pub(super) fn alias_by_node(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec
 pub(super) fn nodes_of(args: &Args<'_>, series: &Series, nodes: &[Expr]) -> Result<String, String> {
     let parsed = Expr::parse(&series.name).ok();
     let path = parsed.as_ref().and_then(Expr::first_path).unwrap_or(&series.name);
+    // A tagged name's levels are those of its metric.
+    let path = path.split(';').next().unwrap_or(path);
     let levels: Vec<&str> = path.split('.').collect();
     let mut parts = Vec::with_capacity(nodes.len());
     for node in nodes {

@@ -8,7 +8,8 @@ const NAN: f64 = f64::NAN;
 
 /// The series every test reads: `a.b.c` and `a.x.c` at a 10 s step from
 /// 1000, with a gap, and the counter `n.count`.
-fn fetch(pattern: &str, _from: i64, _until: i64) -> Result<Vec<Series>, String> {
+fn fetch(selector: Selector<'_>, _from: i64, _until: i64) -> Result<Vec<Series>, String> {
+    let pattern = selector.text();
     let all = [
         Series::new("a.b.c", "a.*.c", 1000, 10, vec![1.0, -2.0, NAN, 4.0]),
         Series::new("a.x.c", "a.*.c", 1000, 10, vec![10.0, 20.0, 30.0, NAN]),

@@ -4,7 +4,7 @@
 use super::failure::{ApiError, ApiResult};
 use super::limits::Budget;
 use super::python_json::{is_javascript_name, python_json_list, python_json_string};
-use super::{find_names, AppState};
+use super::{find_names, parameters, AppState};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -107,14 +107,6 @@ pub(crate) async fn index_json(
             write_reply(out, &json, jsonp.as_deref())
         })
         .await
-}
-
-/// The query string's and the form body's parameters, in order.
-fn parameters(query: Option<&str>, body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .chain(form_urlencoded::parse(body))
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect()
 }
 
 /// A `jsonp` parameter, if it is a plain JavaScript name.

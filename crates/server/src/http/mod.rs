@@ -23,6 +23,7 @@ pub use render::render_for_fuzzing;
 mod render;
 mod serve;
 mod stream;
+mod tags;
 #[cfg(test)]
 mod tests;
 
@@ -98,6 +99,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/functions", get(functions::list))
         .route("/functions/", get(functions::list))
         .route("/functions/{name}", get(functions::one))
+        .route("/tags", get(tags::list))
+        .route("/tags/", get(tags::list))
+        .route("/tags/findSeries", get(tags::find_series).post(tags::find_series))
+        .route("/tags/findSeries/", get(tags::find_series).post(tags::find_series))
+        .route("/tags/autoComplete/tags", get(tags::complete_tags).post(tags::complete_tags))
+        .route("/tags/autoComplete/tags/", get(tags::complete_tags).post(tags::complete_tags))
+        .route("/tags/autoComplete/values", get(tags::complete_values).post(tags::complete_values))
+        .route("/tags/autoComplete/values/", get(tags::complete_values).post(tags::complete_values))
+        .route("/tags/{tag}", get(tags::one))
         .route("/version", get(graphite_version))
         .route("/version/", get(graphite_version))
         .merge(dashboard::routes())
@@ -126,6 +136,15 @@ fn query_params<T: serde::de::DeserializeOwned>(query: Option<&str>) -> ApiResul
         .map_err(|reason| ApiError::BadRequest(format!("invalid query parameters: {reason}")))
 }
 
+/// The parameters of the query string and then of a form body, in order,
+/// repeated ones kept (graphite-web reads both, and some repeat).
+fn parameters(query: Option<&str>, body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .chain(form_urlencoded::parse(body))
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect()
+}
+
 /// A form body read into `T`.
 ///
 /// # Errors
@@ -136,19 +155,24 @@ fn form_params<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
         .map_err(|reason| ApiError::BadRequest(format!("invalid form parameters: {reason}")))
 }
 
-/// The nodes `pattern` matches, after the name index has caught up with
-/// the store's new keys (or, over a backend whose key positions can move,
-/// from an index built afresh). It reads the store: call it off the async
+/// The nodes `pattern` matches. It reads the store: call it off the async
 /// workers.
 fn find_names(state: &AppState, pattern: &Pattern) -> eardrum_storage::Result<Vec<Found>> {
+    with_names(state, |index| index.find(pattern))
+}
+
+/// `read` of the name index, after it has caught up with the store's new
+/// keys (or, over a backend whose key positions can move, of an index
+/// built afresh). It reads the store: call it off the async workers.
+fn with_names<T>(state: &AppState, read: impl FnOnce(&NameIndex) -> T) -> eardrum_storage::Result<T> {
     if !state.store.key_positions_stable() {
         let mut index = NameIndex::default();
         index.catch_up(&*state.store)?;
-        return Ok(index.find(pattern));
+        return Ok(read(&index));
     }
     let mut index = state.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     index.catch_up(&*state.store)?;
-    Ok(index.find(pattern))
+    Ok(read(&index))
 }
 
 /// Refuses requests without the bearer token, when one is configured:

@@ -7,7 +7,8 @@ Reads one JSON object from standard input:
                  "aggregationMethod": "average", "points": [[timestamp, value], ...]}, ...],
      "requests": [[["target", "sumSeries(a.*)"], ["from", "..."], ...], ...]}
 
-writes each series as a whisper file with those archives (`[step, points]`,
+writes each series as a whisper file (a tagged one where carbon puts it,
+entered into the tag database) with those archives (`[step, points]`,
 as the storage schema gives them) and roll-up, each point written as carbon
 writes it when it arrives (so that it reaches the finest archive and rolls
 up into the others), and prints one JSON array: for each
@@ -32,9 +33,12 @@ def main():
     os.makedirs(os.path.join(storage, "log", "webapp"))
 
     import whisper
+    from graphite.tags.utils import TaggedSeries
 
     for series in spec["series"]:
-        path = os.path.join(storage, "whisper", *series["name"].split(".")) + ".wsp"
+        # A tagged series lives where carbon puts it: under _tagged, by hash.
+        relative = TaggedSeries.encode(series["name"], os.sep)
+        path = os.path.join(storage, "whisper", relative) + ".wsp"
         os.makedirs(os.path.dirname(path), exist_ok=True)
         archives = [tuple(archive) for archive in series["archives"]]
         whisper.create(
@@ -50,6 +54,12 @@ def main():
     from django.test import Client
 
     call_command("migrate", verbosity=0, run_syncdb=True)
+    # Carbon enters every tagged series it creates into the tag database.
+    from graphite.storage import STORE
+
+    for series in spec["series"]:
+        if ";" in series["name"]:
+            STORE.tagdb.tag_series(series["name"])
     # A request graphite-web fails on answers 500, as its server would.
     client = Client(raise_request_exception=False)
     answers = []

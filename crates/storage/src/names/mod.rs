@@ -6,6 +6,11 @@
 //! Keys are only ever added, in first-put order, so the index follows the
 //! store by catching up with the keys it has not seen yet
 //! ([`NameIndex::catch_up`]): nothing on the write path pays for it.
+//!
+//! Keys with a `;` are Graphite's tagged series (`disk.used;dc=east`):
+//! found by their tags, not by dotted patterns, so they are kept aside in
+//! a list ([`NameIndex::tagged_keys`]) rather than in the tree, as graphite
+//! keeps them out of its hierarchy.
 
 mod glob;
 
@@ -37,6 +42,8 @@ pub struct NameIndex {
     nodes: Vec<Node>,
     /// How many of the store's keys are in the index (the next key's id).
     indexed: usize,
+    /// The keys with a `;`, in first-put order.
+    tagged: Vec<Box<str>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -47,7 +54,7 @@ struct Node {
 
 impl Default for NameIndex {
     fn default() -> Self {
-        NameIndex { nodes: vec![Node::default()], indexed: 0 }
+        NameIndex { nodes: vec![Node::default()], indexed: 0, tagged: Vec::new() }
     }
 }
 
@@ -67,6 +74,11 @@ impl NameIndex {
     /// ([`NameIndex::len`]); others are ignored.
     pub fn add(&mut self, id: u32, key: &str) {
         if id as usize != self.indexed {
+            return;
+        }
+        if key.contains(';') {
+            self.tagged.push(key.into());
+            self.indexed += 1;
             return;
         }
         let mut node = 0;
@@ -154,6 +166,12 @@ impl NameIndex {
         found
     }
 
+    /// The keys of tagged series (with a `;`), in first-put order: patterns
+    /// do not find them.
+    pub fn tagged_keys(&self) -> impl Iterator<Item = &str> {
+        self.tagged.iter().map(|key| &**key)
+    }
+
     /// The series whose keys match, in first-put order.
     pub fn series(&self, pattern: &Pattern) -> Vec<u32> {
         let mut ids: Vec<u32> = self.find(pattern).into_iter().filter_map(|found| found.series).collect();
@@ -213,6 +231,16 @@ mod tests {
         );
         assert!(paths(&index, "nowhere.*").is_empty());
         assert_eq!(index.series(&Pattern::parse("*.cpu").unwrap()), [0, 3], "first-put order");
+    }
+
+    #[test]
+    fn tagged_keys_are_kept_out_of_the_tree() {
+        let index = index(&["disk.used;dc=east", "disk.free", "disk.used;dc=west;host=a.b"]);
+        assert_eq!(paths(&index, "disk.*"), [("disk.free".to_owned(), true, false)]);
+        assert!(paths(&index, "disk.used;dc=east").is_empty());
+        let tagged: Vec<&str> = index.tagged_keys().collect();
+        assert_eq!(tagged, ["disk.used;dc=east", "disk.used;dc=west;host=a.b"]);
+        assert_eq!(index.len(), 3);
     }
 
     #[test]

@@ -21,12 +21,14 @@ pub(super) struct Range {
     pub(super) now: i64,
 }
 
-/// The series stored under `key`, as slots between `from` and `until` (at
-/// most through the slot holding `now`); `None` when the range is wholly
-/// after `now` or before the layout's retention, as whisper returns none.
+/// The series stored under `key`, named `name`, as slots between `from`
+/// and `until` (at most through the slot holding `now`); `None` when the
+/// range is wholly after `now` or before the layout's retention, as whisper
+/// returns none.
 pub(super) fn read_series(
     store: &dyn Backend,
     key: &str,
+    name: &str,
     path_expression: &str,
     range: Range,
     layout: Option<&Layout>,
@@ -35,7 +37,7 @@ pub(super) fn read_series(
         let Some(plan) = layout.plan(range.from, range.until, range.now) else { return Ok(None) };
         let mut fold = plan.fold();
         scan(store, key, plan.start, plan.end(), &mut |timestamp, value| fold.push(timestamp, value))?;
-        return Ok(Some(Series::new(key, path_expression, plan.start, plan.step, fold.finish())));
+        return Ok(Some(Series::new(name, path_expression, plan.start, plan.step, fold.finish())));
     }
     if range.from > range.now {
         return Ok(None);
@@ -56,7 +58,7 @@ pub(super) fn read_series(
         .zip(&counts)
         .map(|(&sum, &count)| if count == 0 { f64::NAN } else { sum / f64::from(count) })
         .collect();
-    Ok(Some(Series::new(key, path_expression, start, step, values)))
+    Ok(Some(Series::new(name, path_expression, start, step, values)))
 }
 
 /// Every point of `key` from `start` before `end`, in time order.
@@ -111,7 +113,7 @@ mod tests {
             points.iter().map(|&(timestamp, value)| Sample { key: "a", timestamp, value }).collect();
         store.put(&samples).unwrap();
         let read = |key: &str, pattern: &str, from: i64, until: i64| {
-            read_series(&store, key, pattern, Range { from, until, now: 2000 }, None).unwrap().unwrap()
+            read_series(&store, key, key, pattern, Range { from, until, now: 2000 }, None).unwrap().unwrap()
         };
         let series = read("a", "a*", 995, 1060);
         assert_eq!((series.start, series.step, series.end()), (1000, 10, 1070));
@@ -123,7 +125,7 @@ mod tests {
         assert_eq!(read("a", "a", 1000, 1060).start, 1010);
         assert_eq!(read("a", "a", 1000, 3000).end(), 2010, "through the slot holding now");
         let future = Range { from: 2001, until: 3000, now: 2000 };
-        assert!(read_series(&store, "a", "a", future, None).unwrap().is_none());
+        assert!(read_series(&store, "a", "a", "a", future, None).unwrap().is_none());
 
         let lonely = read("missing", "missing", 0, 600);
         assert_eq!((lonely.step, lonely.values.len()), (eardrum_graphite::series::DEFAULT_STEP, 10));
@@ -146,7 +148,7 @@ mod tests {
         .unwrap();
         let layout = schemas.layout_for("a").unwrap();
         let read =
-            |from, until, now| read_series(&store, "a", "a", Range { from, until, now }, Some(&layout));
+            |from, until, now| read_series(&store, "a", "a", "a", Range { from, until, now }, Some(&layout));
         let fine = read(5990, 6100, 6100).unwrap().unwrap();
         assert_eq!((fine.start, fine.step), (6000, 60));
         assert_eq!(fine.values[..2], [3.0, 5.0], "the last write in each slot");

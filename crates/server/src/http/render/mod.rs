@@ -9,13 +9,15 @@ mod fetch;
 use super::failure::{ApiError, ApiResult};
 use super::limits::Budget;
 use super::python_json::{is_javascript_name, python_json_string};
-use super::{find_names, AppState};
+use super::tags::find_tagged;
+use super::{find_names, parameters, AppState};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use eardrum_graphite::expr::Expr;
-use eardrum_graphite::functions::{evaluate, Context};
+use eardrum_graphite::functions::{evaluate, Context, Selector};
 use eardrum_graphite::series::Series;
+use eardrum_graphite::tags::TagQuery;
 use eardrum_graphite::time::parse_time;
 use eardrum_protocol::clock::unix_seconds;
 use eardrum_protocol::format_value;
@@ -76,10 +78,7 @@ pub(crate) async fn render(
     // off the async workers.
     reads
         .stream("application/json", max_reply_bytes, move |out| {
-            let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-                .chain(form_urlencoded::parse(&body))
-                .map(|(key, value)| (key.into_owned(), value.into_owned()))
-                .collect();
+            let params = parameters(query.as_deref(), &body);
             let request = read_request(&params, now).map_err(ApiError::BadRequest)?;
             out.set_content_type(request.content_type());
             render_reply(&state, &request, &mut |text| out.write(text))
@@ -185,20 +184,36 @@ fn render_reply(
     // A backend failure or a spent budget ends the evaluation like a bad
     // argument would, but is answered as what it is.
     let mut fetch_failure: Option<ApiError> = None;
-    let mut fetch = |text: &str, from: i64, until: i64| -> Result<Vec<Series>, String> {
+    let mut fetch = |selector: Selector<'_>, from: i64, until: i64| -> Result<Vec<Series>, String> {
         let mut list = Vec::new();
         let mut failed = |failure: ApiError| {
             let message = format!("{failure:?}");
             fetch_failure = Some(failure);
             message
         };
-        let pattern = Pattern::parse(text).map_err(|reason| reason.to_string())?;
-        let found = find_names(state, &pattern).map_err(|failure| failed(failure.into()))?;
-        for found in found.into_iter().filter(|found| found.series.is_some()) {
+        // Each series' name and the key it is stored under: the same but
+        // for tagged series put with their tags in another order.
+        let sources: Vec<(String, String)> = match selector {
+            Selector::Pattern(text) => {
+                let pattern = Pattern::parse(text).map_err(|reason| reason.to_string())?;
+                let found = find_names(state, &pattern).map_err(|failure| failed(failure.into()))?;
+                found
+                    .into_iter()
+                    .filter(|found| found.series.is_some())
+                    .map(|f| (f.path.clone(), f.path))
+                    .collect()
+            }
+            Selector::Tags { expressions, .. } => {
+                let query = TagQuery::parse(expressions.iter().map(String::as_str))?;
+                let found = find_tagged(state, &query).map_err(|failure| failed(failure.into()))?;
+                found.into_iter().map(|tagged| (tagged.path, tagged.key)).collect()
+            }
+        };
+        for (name, key) in sources {
             budget.spend_series(1).map_err(&mut failed)?;
-            let layout = state.storage_schemas.layout_for(&found.path);
+            let layout = state.storage_schemas.layout_for(&name);
             let range = Range { from, until, now: request.now };
-            let series = read_series(&*state.store, &found.path, text, range, layout.as_ref())
+            let series = read_series(&*state.store, &key, &name, selector.text(), range, layout.as_ref())
                 .map_err(|f| failed(f.into()))?;
             // A range wholly in the future (or past the retention) has no
             // series, as whisper gives none.
