@@ -159,7 +159,7 @@ fn export_filters_by_pattern_and_time() {
     );
     let output = run(&["export", "a.[b", "--port", &server.port.to_string()]);
     assert!(
-        !output.status.success() && text(&output.stderr).contains("the pattern \"a.[b\""),
+        !output.status.success() && text(&output.stderr).contains("invalid pattern \"a.[b\""),
         "{}",
         text(&output.stderr)
     );

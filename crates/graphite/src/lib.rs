@@ -1,6 +1,8 @@
 //! Graphite's render language as graphite-web 1.1.10 speaks it, with no
 //! I/O: what `/render` needs besides reading the points.
 //!
+//! - [`pattern`]: name patterns (`palm.*.{cpu,mem}`), level by level,
+//!   with limits on their expansion.
 //! - [`time`]: `from`/`until` (Unix seconds, `now`, offsets such as `-1h`,
 //!   dates), the one grammar of durations (also the CLI's flags),
 //!   aggregations and consolidation into buckets.
@@ -21,6 +23,7 @@
 
 pub mod expr;
 pub mod functions;
+pub mod pattern;
 pub mod schema;
 pub mod series;
 pub mod tags;

@@ -106,20 +106,7 @@ impl Series {
     /// than `x_files_factor` of `values_per_point`; a last group of what is
     /// left): graphite's `TimeSeries.consolidate`.
     pub fn consolidated_values(&self, values_per_point: usize, x_files_factor: f64) -> Vec<f64> {
-        let values_per_point = values_per_point.max(1);
-        let mut present = Vec::with_capacity(values_per_point);
-        self.values
-            .chunks(values_per_point)
-            .map(|chunk| {
-                present.clear();
-                present.extend(chunk.iter().copied().filter(|value| !value.is_nan()));
-                if present.is_empty() || (present.len() as f64 / values_per_point as f64) < x_files_factor {
-                    f64::NAN
-                } else {
-                    self.consolidate_by.of(&present)
-                }
-            })
-            .collect()
+        consolidate(&self.values, values_per_point, self.consolidate_by, x_files_factor)
     }
 
     /// The value in the slot holding `timestamp`, NaN outside the series.
@@ -130,6 +117,30 @@ impl Series {
         let slot = ((timestamp - self.start) / self.step) as usize;
         self.values.get(slot).copied().unwrap_or(f64::NAN)
     }
+}
+
+/// `values` taken `values_per_point` at a time from the first, each group
+/// `by` of its values: see [`Series::consolidated_values`].
+pub fn consolidate(
+    values: &[f64],
+    values_per_point: usize,
+    by: Aggregation,
+    x_files_factor: f64,
+) -> Vec<f64> {
+    let values_per_point = values_per_point.max(1);
+    let mut present = Vec::with_capacity(values_per_point);
+    values
+        .chunks(values_per_point)
+        .map(|chunk| {
+            present.clear();
+            present.extend(chunk.iter().copied().filter(|value| !value.is_nan()));
+            if present.is_empty() || (present.len() as f64 / values_per_point as f64) < x_files_factor {
+                f64::NAN
+            } else {
+                by.of(&present)
+            }
+        })
+        .collect()
 }
 
 /// The tags graphite-web gives a series of this name: those the name

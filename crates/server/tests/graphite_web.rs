@@ -67,7 +67,11 @@ aggregationMethod = average
 const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ("/metrics/expand?query=hosts.web*.cpu&query=*&groupByExpr=1", TAGGED_FOLDER),
     ("/metrics/index.json?", TAGGED_FOLDER),
+    ("verticalLine(\"-6h\")", UNLABELLED),
 ];
+
+/// Why `verticalLine` without a label differs.
+const UNLABELLED: &str = "graphite-web names the line None (JSON null); eardrum's names are strings: \"None\"";
 
 /// Why the routes that walk graphite-web's whisper folder differ.
 const TAGGED_FOLDER: &str = "graphite-web lists the _tagged folder carbon keeps tagged series in (by hash), \
@@ -368,13 +372,24 @@ fn targets() -> Vec<&'static str> {
         "sumSeries(seriesByTag('name=disk.used'))",
         "groupByTags(seriesByTag('name=disk.used'),'sum','dc')",
         "groupByTags(seriesByTag('dc=east'),'average','name')",
-        "groupByTags(seriesByTag('dc=~.*'),'maxSeries','dc','host')",
-        "groupByTags(seriesByTag('dc=~.*'),'max','host','dc')",
+        "groupByTags(seriesByTag('dc=~.+'),'maxSeries','dc','host')",
+        "groupByTags(seriesByTag('dc=~.+'),'max','host','dc')",
         "aliasByTags(seriesByTag('name=disk.used'),'host','dc')",
         "aliasByNode(seriesByTag('name=cpu.load'),1,'dc')",
         "scale(seriesByTag('host=web2'),2)",
         "averageSeries(seriesByTag('dc=west'),hosts.web1.cpu)",
         "seriesByTag('name=nothing')",
+        // Lines, slices, stacks, pairs.
+        "aggregateLine(hosts.*.cpu)",
+        "aggregateLine(hosts.web1.requests,\"max\")",
+        "aggregateLine(hosts.db1.cpu,\"sum\",true)",
+        "aggregateLine(seriesByTag('name=nothing'))",
+        "timeStack(hosts.web1.cpu,\"1h\",0,3)",
+        "timeStack(sumSeries(hosts.*.cpu),\"-30min\",1,2)",
+        "powSeries(hosts.web1.cpu,hosts.web2.cpu)",
+        "powSeries(hosts.db1.cpu,hosts.web1.cpu)",
+        "areaBetween(hosts.web{1,2}.cpu)",
+        "areaBetween(hosts.*.cpu)",
     ]
 }
 
@@ -404,6 +419,22 @@ fn requests(start: i64) -> Vec<Vec<(String, String)>> {
             pairs.push((name.to_owned(), value.to_owned()));
         }
         all.push(pairs);
+    }
+    // Functions that take times, at times within the generated hours.
+    let at = |offset: i64| (start + offset).to_string();
+    for target in [
+        format!("timeSlice(hosts.web1.cpu,\"{}\",\"{}\")", at(3600), at(7200)),
+        format!("timeSlice(hosts.db1.cpu,\"{}\",\"{}\")", at(5 * 3600 + 30), at(9 * 3600)),
+        format!("verticalLine(\"{}\",\"deploy\",\"red\")", at(3 * 3600)),
+        "verticalLine(\"-6h\")".to_owned(),
+        format!("verticalLine(\"{}\",\"late\")", at(9 * 3600)),
+    ] {
+        all.push(vec![
+            ("target".to_owned(), target),
+            ("from".to_owned(), whole.0.clone()),
+            ("until".to_owned(), whole.1.clone()),
+            ("format".to_owned(), "json".to_owned()),
+        ]);
     }
     // The request's xFilesFactor, over consolidation and aggregation.
     for (target, share) in [

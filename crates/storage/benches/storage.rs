@@ -131,7 +131,8 @@ fn stage_and_commit(c: &mut Criterion) {
 /// of 10 metrics): one exact level then a glob, a glob at every level,
 /// and braces.
 fn name_index(c: &mut Criterion) {
-    use eardrum_storage::names::{NameIndex, Pattern};
+    use eardrum_graphite::pattern::Pattern;
+    use eardrum_storage::names::NameIndex;
     let fleet = Fleet::new(100_000, 1);
     let mut index = NameIndex::default();
     for id in 0..fleet.len() {

@@ -81,14 +81,6 @@ pub enum Error {
     /// caller got (and logged) the reason.
     #[error("not stored: the log write that held this batch failed")]
     NotStored,
-    /// A Graphite name pattern could not be read.
-    #[error("invalid pattern {pattern:?}: {reason}")]
-    InvalidPattern {
-        /// The pattern as given.
-        pattern: String,
-        /// What is wrong with it.
-        reason: String,
-    },
     /// A backend over a network could not answer (ClickHouse is down or
     /// refused a query).
     #[error("the remote store could not answer: {message}")]

@@ -102,7 +102,8 @@ fn new_keys_beyond_the_series_limit_are_refused_and_existing_keys_keep_working()
 
 #[test]
 fn a_name_index_catches_up_with_the_stores_keys_in_batches() {
-    use eardrum_storage::names::{NameIndex, Pattern};
+    use eardrum_graphite::pattern::Pattern;
+    use eardrum_storage::names::NameIndex;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), Options::default()).unwrap();
     let keys: Vec<String> = (0..10_000).map(|i| format!("host{}.cpu{}", i / 10, i % 10)).collect();

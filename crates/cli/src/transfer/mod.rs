@@ -15,8 +15,8 @@ use crate::args::{ExportArgs, ImportArgs};
 use crate::remote::connect;
 use anyhow::{bail, Context};
 use eardrum_client::Point;
+use eardrum_graphite::pattern::Pattern;
 use eardrum_protocol::clock::unix_seconds;
-use eardrum_storage::names::Pattern;
 use format::{CsvColumns, Format};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -128,9 +128,7 @@ pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
     let (key, matcher) = match args.pattern.as_deref() {
         None => (None, None),
         Some(key) if !key.contains(['*', '?', '[', '{']) => (Some(key), None),
-        Some(pattern) => {
-            (None, Some(Pattern::parse(pattern).with_context(|| format!("the pattern {pattern:?}"))?))
-        }
+        Some(pattern) => (None, Some(Pattern::parse(pattern).map_err(anyhow::Error::msg)?)),
     };
     let output: Box<dyn Write> = match &args.output {
         None => Box::new(std::io::stdout().lock()),

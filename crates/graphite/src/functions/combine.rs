@@ -245,7 +245,7 @@ fn quotient(dividend: &Series, divisor: &Series, request_xff: f64) -> Series {
 }
 
 /// Every series of every positional argument.
-fn series_lists(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+pub(super) fn series_lists(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     if args.positional.is_empty() {
         return Err(format!("{} needs at least one series list", args.function));
     }
@@ -294,7 +294,7 @@ fn combined(all: &[Series], by: Aggregation, func: &str, request_xff: f64, rows_
 /// timestamps there are through the latest end (graphite's `end -= (end -
 /// start) % step`). Returns the start, the step and `each_row` of every
 /// row.
-fn aligned(
+pub(super) fn aligned(
     series: &[Series],
     request_xff: f64,
     mut each_row: impl FnMut(&[f64]) -> f64,

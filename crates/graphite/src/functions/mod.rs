@@ -13,6 +13,7 @@ mod combine;
 mod filter;
 mod naming;
 mod presentation;
+mod special;
 mod tagged;
 mod transform;
 
@@ -28,6 +29,9 @@ pub struct Context<'a> {
     pub from: i64,
     /// The end of the requested range, Unix seconds.
     pub until: i64,
+    /// The time the request is answered as of (what `now` means in
+    /// times that functions take).
+    pub now: i64,
     /// The share of a group's values that must be known for the group to
     /// have a value when series are consolidated or aggregated: the
     /// request's `xFilesFactor` (0: any one value will do), or what
@@ -41,15 +45,15 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     /// A context for `from..until` that reads series with `fetch`, with
-    /// graphite-web's default `xFilesFactor` (0).
+    /// graphite-web's default `xFilesFactor` (0), as of `until`.
     pub fn new(from: i64, until: i64, fetch: &'a mut Fetch<'a>) -> Context<'a> {
-        Context { from, until, x_files_factor: 0.0, fetch }
+        Context { from, until, now: until, x_files_factor: 0.0, fetch }
     }
 
     /// A context like this one over another range (`timeShift`, a moving
     /// window's preview).
     fn over(&mut self, from: i64, until: i64) -> Context<'_> {
-        Context { from, until, x_files_factor: self.x_files_factor, fetch: &mut *self.fetch }
+        Context { from, until, now: self.now, x_files_factor: self.x_files_factor, fetch: &mut *self.fetch }
     }
 
     /// The `xFilesFactor` of `series`: its own, else the request's.
@@ -102,7 +106,8 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      removeAbovePercentile, removeBelowPercentile, substr, threshold, identity, pct, aggregateSeriesLists, \
      sumSeriesLists, diffSeriesLists, multiplySeriesLists, divideSeriesLists, weightedAverage, integralByInterval, \
      interpolate, mostDeviant, averageOutsidePercentile, removeBetweenPercentile, upper, lower, hitcount, \
-     exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, setXFilesFactor, xFilesFactor, groupByTags, aliasByTags, seriesByTag, constantLine";
+     exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, setXFilesFactor, xFilesFactor, groupByTags, aliasByTags, seriesByTag, aggregateLine, verticalLine, timeSlice, timeStack, \
+     powSeries, areaBetween, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -145,8 +150,8 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "hitcount" => transform::hitcount(&args, cx),
         "exponentialMovingAverage" => transform::exponential_moving_average(&args, cx),
         "legendValue" => naming::legend_value(&args, cx),
-        "time" | "timeFunction" => generated(&args, cx, false),
-        "sin" | "sinFunction" => generated(&args, cx, true),
+        "time" | "timeFunction" => special::generated(&args, cx, false),
+        "sin" | "sinFunction" => special::generated(&args, cx, true),
         "interpolate" => transform::interpolate(&args, cx),
         "mostDeviant" => filter::most_deviant(&args, cx),
         "averageOutsidePercentile" => filter::outside_percentile(&args, cx, true),
@@ -240,9 +245,15 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "dashed" => presentation::dashed(&args, cx),
         "secondYAxis" | "drawAsInfinite" => presentation::marked(&args, cx),
         "stacked" => presentation::stacked(&args, cx),
-        "constantLine" => constant_line(&args, cx),
-        "threshold" => threshold(&args, cx),
-        "identity" => identity(&args, cx),
+        "constantLine" => special::constant_line(&args, cx),
+        "threshold" => special::threshold(&args, cx),
+        "identity" => special::identity(&args, cx),
+        "aggregateLine" => special::aggregate_line(&args, cx),
+        "verticalLine" => special::vertical_line(&args, cx),
+        "timeSlice" => special::time_slice(&args, cx),
+        "timeStack" => special::time_stack(&args, cx),
+        "powSeries" => special::pow_series(&args, cx),
+        "areaBetween" => special::area_between(&args, cx),
         other => Err(format!("unknown function {other:?}: eardrum renders {FUNCTIONS}")),
     }
 }
@@ -297,93 +308,6 @@ impl Args<'_> {
             Some(_) => Err(self.wrong(name, "a quoted string")),
         }
     }
-}
-
-/// `threshold(value, label=None, color=None)`: `constantLine(value)`,
-/// named `label` when given.
-fn threshold(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["value", "label", "color"])?;
-    let (value, _) = args.number(0, "value")?;
-    let mut line = constant(cx, value);
-    if let Some(label) = args.text(1, "label")? {
-        line.name = label.to_owned();
-    }
-    args.text(2, "color")?;
-    Ok(vec![line])
-}
-
-/// `time("name", step=60)` (`timeFunction`) and `sin("name",
-/// amplitude=1, step=60)` (`sinFunction`): a series of the timestamps (or
-/// the sine of each, times `amplitude`) every `step` through the range.
-fn generated(args: &Args<'_>, cx: &mut Context<'_>, sine: bool) -> Result<Vec<Series>, String> {
-    let (names, step_position): (&[&str], usize) = match sine {
-        true => (&["name", "amplitude", "step"], 2),
-        false => (&["name", "step"], 1),
-    };
-    args.only(names)?;
-    let name = args.text(0, "name")?.ok_or_else(|| args.wrong("name", "a quoted name"))?;
-    let whole = |position: usize, label: &str, default: i64| match args.find(position, label) {
-        None => Ok(default),
-        Some(Expr::Number(value, _)) if value.fract() == 0.0 => Ok(*value as i64),
-        Some(_) => Err(args.wrong(label, "a whole number")),
-    };
-    let step = whole(step_position, "step", 60)?;
-    let amplitude = if sine { whole(1, "amplitude", 1)? } else { 1 };
-    if step <= 0 {
-        return Err(args.wrong("step", "a number of seconds above 0"));
-    }
-    let slots = (cx.until - cx.from + step - 1).div_euclid(step).max(0);
-    if slots > crate::series::MAX_SLOTS_PER_SERIES {
-        return Err(format!(
-            "{}: {slots} points, more than {}",
-            args.function,
-            crate::series::MAX_SLOTS_PER_SERIES
-        ));
-    }
-    let values = (0..slots)
-        .map(|slot| {
-            let time = (cx.from + slot * step) as f64;
-            if sine {
-                time.sin() * amplitude as f64
-            } else {
-                time
-            }
-        })
-        .collect();
-    Ok(vec![Series::new(name, name, cx.from, step, values)])
-}
-
-/// `identity("name")`: a series whose value is its timestamp, every
-/// minute of the range.
-fn identity(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["name"])?;
-    let name = args.text(0, "name")?.ok_or_else(|| args.wrong("name", "a quoted name"))?;
-    const STEP: i64 = 60;
-    let slots = (cx.until - cx.from).div_euclid(STEP) + i64::from((cx.until - cx.from).rem_euclid(STEP) > 0);
-    if slots > crate::series::MAX_SLOTS_PER_SERIES {
-        return Err(format!(
-            "identity: {slots} minutes, more than {}: use a shorter range",
-            crate::series::MAX_SLOTS_PER_SERIES
-        ));
-    }
-    let values = (0..slots.max(0)).map(|slot| (cx.from + slot * STEP) as f64).collect();
-    Ok(vec![Series::new(name, &format!("identity(\"{name}\")"), cx.from, STEP, values)])
-}
-
-/// `constantLine(100)`: the value at the range's start, middle and end
-/// (Grafana's health check renders it).
-fn constant_line(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["value"])?;
-    let (value, _) = args.number(0, "value")?;
-    Ok(vec![constant(cx, value)])
-}
-
-/// The value at the range's start, middle and end, named as Python prints
-/// the float graphite-web makes of it (`100.0`).
-fn constant(cx: &Context<'_>, value: f64) -> Series {
-    let step = ((cx.until - cx.from) / 2).max(1);
-    let name = eardrum_protocol::PyFloat(value).to_string();
-    Series::new(&name, &format!("constantLine({name})"), cx.from, step, vec![value; 3])
 }
 
 /// A regular expression argument, in the syntax of Rust's `regex` crate

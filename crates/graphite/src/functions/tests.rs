@@ -29,6 +29,13 @@ fn eval(target: &str) -> Vec<Series> {
     evaluate(&Expr::parse(target).unwrap(), &mut cx).unwrap_or_else(|error| panic!("{target}: {error}"))
 }
 
+/// The error evaluating `target` gives.
+fn eval_error(target: &str) -> String {
+    let mut fetch = fetch;
+    let mut cx = Context::new(990, 1030, &mut fetch);
+    evaluate(&Expr::parse(target).unwrap(), &mut cx).err().unwrap_or_else(|| panic!("{target} evaluated"))
+}
+
 /// The values, `None` for NaN, for comparing.
 fn values(series: &Series) -> Vec<Option<f64>> {
     series.values.iter().map(|&value| (!value.is_nan()).then_some(value)).collect()
@@ -268,6 +275,32 @@ fn x_files_factor_holds_back_groups_with_too_few_values() {
     // A window of two needs both of its values at 1.
     let moving = &eval("movingSum(a.b.c,2,1)")[0];
     assert!(values(moving).iter().all(Option::is_none), "{:?}", values(moving));
+}
+
+#[test]
+fn lines_slices_stacks_and_pairs() {
+    let lines = eval("aggregateLine(a.*.c,\"max\")");
+    assert_eq!(names(&lines), ["aggregateLine(a.b.c, 4)", "aggregateLine(a.x.c, 30)"]);
+    assert_eq!((lines[0].start, lines[0].values.len()), (990, 3), "drawn as constantLine");
+    let kept = &eval("aggregateLine(a.b.c,\"sum\",true)")[0];
+    assert_eq!(values(kept), [Some(3.0); 4]);
+    let powered = &eval("powSeries(a.b.c,n.count)")[0];
+    assert_eq!(powered.name, "powSeries(a.b.c,n.count)");
+    assert_eq!(values(powered), [Some(1.0), Some(-128.0), None, Some(4f64.powi(10))]);
+    let area = eval("areaBetween(a.*.c)");
+    assert_eq!(names(&area), ["areaBetween(a.*.c)", "areaBetween(a.*.c)"]);
+    assert_eq!(area[0].tags, area[1].tags);
+    assert!(eval_error("areaBetween(n.count)").contains("exactly 2 series"));
+    let sliced = &eval("timeSlice(a.x.c,\"1000\",\"1010\")")[0];
+    assert_eq!(sliced.name, "timeSlice(a.x.c, 1000, 1010)");
+    // Slot times count from the range's start (990), as graphite-web's do.
+    assert_eq!(values(sliced), [None, Some(20.0), Some(30.0), None]);
+    let stacked = eval("timeStack(n.count,\"10s\",0,2)");
+    assert_eq!(names(&stacked), ["timeShift(n.count, -10s, 0)", "timeShift(n.count, -10s, 1)"]);
+    assert_eq!(stacked[1].tags["timeShift"], "1");
+    let line = &eval("verticalLine(\"1000\",\"deploy\")")[0];
+    assert_eq!((line.name.as_str(), line.start, values(line)), ("deploy", 1000, vec![Some(1.0)]));
+    assert!(eval_error("verticalLine(\"2000\")").contains("after end of range"));
 }
 
 #[test]

@@ -469,7 +469,7 @@ pub(super) fn moving_window(
 /// Python's `math.pow` as graphite-web's `safePow` takes it: `None` where
 /// it raises (a negative number to a fractional power, 0 to a negative
 /// one, an overflow).
-fn safe_pow(value: f64, exponent: f64) -> f64 {
+pub(super) fn safe_pow(value: f64, exponent: f64) -> f64 {
     let result = value.powf(exponent);
     match result.is_finite() || !value.is_finite() {
         true => result,

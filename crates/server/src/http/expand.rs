@@ -8,7 +8,7 @@ use super::{find_names, parameters, AppState};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use eardrum_storage::names::Pattern;
+use eardrum_graphite::pattern::Pattern;
 use std::collections::BTreeSet;
 
 /// `GET|POST /metrics/expand?query=PATTERN[&query=…][&groupByExpr=1][&leavesOnly=1][&jsonp=NAME]`:
@@ -39,7 +39,7 @@ pub(crate) async fn expand(
             // Each pattern once, in the order given, as a Python dict keeps them.
             let mut results: Vec<(&str, BTreeSet<String>)> = Vec::new();
             for pattern in patterns {
-                let found = find_names(&state, &Pattern::parse(pattern)?)?;
+                let found = find_names(&state, &Pattern::parse(pattern).map_err(ApiError::BadRequest)?)?;
                 budget.spend_series(found.len())?;
                 let names =
                     found.into_iter().filter(|found| found.series.is_some() || !leaves_only).map(|f| f.path);

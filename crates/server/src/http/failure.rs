@@ -64,13 +64,9 @@ impl ApiError {
 }
 
 impl From<eardrum_storage::Error> for ApiError {
-    /// A pattern error is the client's; any other storage error is the
-    /// backend's failure to answer.
+    /// A storage error on a read is the backend's failure to answer.
     fn from(failure: eardrum_storage::Error) -> ApiError {
-        match failure {
-            eardrum_storage::Error::InvalidPattern { .. } => ApiError::BadRequest(failure.to_string()),
-            failure => ApiError::Unavailable(failure),
-        }
+        ApiError::Unavailable(failure)
     }
 }
 

@@ -9,7 +9,8 @@ use super::{find_names, form_params, query_params, AppState};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::Json;
-use eardrum_storage::names::{Found, Pattern};
+use eardrum_graphite::pattern::Pattern;
+use eardrum_storage::names::Found;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -55,7 +56,7 @@ pub(crate) async fn series(
             let mut keys = Vec::new();
             match params.pattern {
                 Some(pattern) => {
-                    let found = find_names(&state, &Pattern::parse(&pattern)?)?;
+                    let found = find_names(&state, &Pattern::parse(&pattern).map_err(ApiError::BadRequest)?)?;
                     keys.extend(found.into_iter().filter(|f| f.series.is_some()).map(|f| f.path));
                     budget.spend_series(keys.len())?;
                 }
@@ -103,7 +104,7 @@ async fn find(
                 }
             }
             let wildcards = params.wildcards.is_some_and(|w| w == "1");
-            let found = find_names(&state, &Pattern::parse(&query)?)?;
+            let found = find_names(&state, &Pattern::parse(&query).map_err(ApiError::BadRequest)?)?;
             let mut budget = Budget::new(&state.limits);
             budget.spend_series(found.len())?;
             budget.check_reply(found.iter().map(|f| 2 * f.path.len() + 100).sum())?;

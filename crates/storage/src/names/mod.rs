@@ -12,12 +12,8 @@
 //! a list ([`NameIndex::tagged_keys`]) rather than in the tree, as graphite
 //! keeps them out of its hierarchy.
 
-mod glob;
-
-pub use glob::{Pattern, MAX_ALTERNATIVES, MAX_BRACE_DEPTH, MAX_EXPANDED_BYTES, MAX_PATTERN_BYTES};
-
 use crate::{Backend, Result};
-use glob::Level;
+use eardrum_graphite::pattern::{Level, Pattern};
 use std::collections::HashMap;
 
 /// Keys read from the store per hold of its lock while catching up.

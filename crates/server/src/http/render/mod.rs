@@ -16,12 +16,12 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use eardrum_graphite::expr::Expr;
 use eardrum_graphite::functions::{evaluate, Context, Selector};
-use eardrum_graphite::series::Series;
+use eardrum_graphite::pattern::Pattern;
+use eardrum_graphite::series::{consolidate, Series};
 use eardrum_graphite::tags::TagQuery;
 use eardrum_graphite::time::parse_time;
 use eardrum_protocol::clock::unix_seconds;
 use eardrum_protocol::format_value;
-use eardrum_storage::names::Pattern;
 use fetch::{read_series, Range};
 use std::fmt::Write;
 
@@ -226,6 +226,7 @@ fn render_reply(
     };
     let mut cx = Context::new(from, until, &mut fetch);
     cx.x_files_factor = request.x_files_factor;
+    cx.now = request.now;
     let mut rendered = Vec::new();
     for target in &request.targets {
         match evaluate(target, &mut cx) {
@@ -368,8 +369,8 @@ fn fit_to(series: Series, max_points: Option<usize>, time_range: i64, request_xf
     let dropped = usize::try_from(nudge / series.step - 1).unwrap_or(0).min(series.values.len());
     let end = series.end();
     let timestamps = usize::try_from((end + 1 - start + step - 1).div_euclid(step)).unwrap_or(0);
-    let kept = Series { values: series.values[dropped..].to_vec(), ..series.clone() };
-    let mut values = kept.consolidated_values(values_per_point, x_files_factor);
+    let mut values =
+        consolidate(&series.values[dropped..], values_per_point, series.consolidate_by, x_files_factor);
     values.truncate(timestamps);
     Series { start, step, values, ..series }
 }

@@ -4,8 +4,6 @@
 //! the set), and `{cpu,mem*}` (any of the alternatives, which may hold
 //! wildcards and dots themselves). No level matches across a dot.
 
-use crate::error::{Error, Result};
-
 /// At most this many patterns come out of expanding braces, so that a
 /// pattern like `{a,b}{a,b}...` cannot make a query explode.
 pub const MAX_ALTERNATIVES: usize = 1024;
@@ -29,16 +27,20 @@ pub struct Pattern {
 
 /// One dot-separated level of a pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Level {
+pub enum Level {
     /// No wildcard: found by lookup, not by scanning.
     Exact(String),
-    /// Matched against each name at its depth.
-    Glob(Vec<Token>),
+    /// Matched against each name at its depth ([`Level::matches`]).
+    Glob(Glob),
 }
+
+/// A level with wildcards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob(Vec<Token>);
 
 /// One element of a glob level.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Token {
+enum Token {
     Literal(char),
     AnyOne,
     AnyRun,
@@ -50,14 +52,13 @@ impl Pattern {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidPattern`] for an empty pattern or level, an
+    /// `invalid pattern "…": reason` for an empty pattern or level, an
     /// unclosed `[` or `{`, a stray `}`, or past a limit: more than
     /// [`MAX_PATTERN_BYTES`], braces nested more than [`MAX_BRACE_DEPTH`]
     /// deep, or expanding to more than [`MAX_ALTERNATIVES`] alternatives
     /// or [`MAX_EXPANDED_BYTES`] bytes.
-    pub fn parse(pattern: &str) -> Result<Pattern> {
-        let invalid =
-            |reason: &str| Error::InvalidPattern { pattern: abbreviated(pattern), reason: reason.to_owned() };
+    pub fn parse(pattern: &str) -> Result<Pattern, String> {
+        let invalid = |reason: &str| format!("invalid pattern {:?}: {reason}", abbreviated(pattern));
         let mut alternatives = Vec::new();
         for expanded in expand_braces(pattern).map_err(|reason| invalid(&reason))? {
             let levels = expanded
@@ -65,9 +66,9 @@ impl Pattern {
                 .map(|level| match level {
                     "" => Err(invalid("a level is empty (two dots in a row, or a dot at an end)")),
                     level if !level.contains(['*', '?', '[']) => Ok(Level::Exact(level.to_owned())),
-                    level => parse_level(level).map(Level::Glob).map_err(&invalid),
+                    level => parse_level(level).map(|tokens| Level::Glob(Glob(tokens))).map_err(invalid),
                 })
-                .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>, String>>()?;
             if !alternatives.contains(&levels) {
                 alternatives.push(levels);
             }
@@ -76,13 +77,12 @@ impl Pattern {
     }
 
     /// The alternatives, each a list of levels.
-    pub(crate) fn alternatives(&self) -> &[Vec<Level>] {
+    pub fn alternatives(&self) -> &[Vec<Level>] {
         &self.alternatives
     }
 
-    /// Whether `name` matches: for tests and single names; a
-    /// [`NameIndex`](super::NameIndex) finds matches among many without
-    /// testing each.
+    /// Whether `name` matches: for tests and single names; the storage's
+    /// name index finds matches among many without testing each.
     pub fn matches(&self, name: &str) -> bool {
         self.alternatives.iter().any(|levels| {
             let parts: Vec<&str> = name.split('.').collect();
@@ -104,11 +104,11 @@ fn abbreviated(pattern: &str) -> String {
 
 impl Level {
     /// Whether one dot-free part of a name matches this level.
-    pub(crate) fn matches(&self, part: &str) -> bool {
+    pub fn matches(&self, part: &str) -> bool {
         match self {
             Level::Exact(exact) => exact == part,
-            Level::Glob(tokens) if tokens == &[Token::AnyRun] => true,
-            Level::Glob(tokens) => glob_matches(tokens, part),
+            Level::Glob(Glob(tokens)) if tokens == &[Token::AnyRun] => true,
+            Level::Glob(Glob(tokens)) => glob_matches(tokens, part),
         }
     }
 }
@@ -119,7 +119,7 @@ impl Level {
 /// are computed from the tree and checked against the limits before any
 /// of them is built: a hostile pattern costs its own length, not its
 /// expansion.
-fn expand_braces(pattern: &str) -> std::result::Result<Vec<String>, String> {
+fn expand_braces(pattern: &str) -> Result<Vec<String>, String> {
     if pattern.len() > MAX_PATTERN_BYTES {
         return Err(format!(
             "it is {} bytes long, more than the limit of {MAX_PATTERN_BYTES}",
@@ -152,7 +152,7 @@ enum Part<'p> {
 }
 
 impl<'p> BraceTree<'p> {
-    fn parse(pattern: &'p str) -> std::result::Result<BraceTree<'p>, String> {
+    fn parse(pattern: &'p str) -> Result<BraceTree<'p>, String> {
         let mut tree = BraceTree { sequences: vec![Vec::new()] };
         // The open groups, innermost last: (the sequence the group is in,
         // its alternatives so far).
@@ -242,7 +242,7 @@ impl<'p> BraceTree<'p> {
 }
 
 /// The tokens of one level with wildcards.
-fn parse_level(level: &str) -> std::result::Result<Vec<Token>, &'static str> {
+fn parse_level(level: &str) -> Result<Vec<Token>, &'static str> {
     let mut tokens = Vec::new();
     let mut chars = level.chars().peekable();
     while let Some(c) = chars.next() {
