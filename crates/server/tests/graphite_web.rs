@@ -71,7 +71,8 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
 ];
 
 /// Why `verticalLine` without a label differs.
-const UNLABELLED: &str = "graphite-web names the line None (JSON null); eardrum's names are strings: \"None\"";
+const UNLABELLED: &str =
+    "graphite-web names the line None (JSON null); eardrum's names are strings: \"None\"";
 
 /// Why the routes that walk graphite-web's whisper folder differ.
 const TAGGED_FOLDER: &str = "graphite-web lists the _tagged folder carbon keeps tagged series in (by hash), \
