@@ -259,7 +259,7 @@ pub fn utc_datetime(timestamp: i64) -> String {
 
 /// The date of the proleptic Gregorian calendar `days` after 1970-01-01,
 /// the inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;
@@ -275,7 +275,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar,
 /// counting in 400-year eras that begin on 1 March (so that the leap day
 /// falls at the end of a year).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;

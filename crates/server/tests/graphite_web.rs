@@ -391,6 +391,16 @@ fn targets() -> Vec<&'static str> {
         "powSeries(hosts.db1.cpu,hosts.web1.cpu)",
         "areaBetween(hosts.web{1,2}.cpu)",
         "areaBetween(hosts.*.cpu)",
+        // Intervals and windows.
+        "smartSummarize(hosts.web1.cpu,\"25min\",\"avg\")",
+        "smartSummarize(hosts.db1.cpu,\"1h\",\"max\",\"hours\")",
+        "smartSummarize(hosts.*.requests,\"2h\",\"last\",\"days\")",
+        "smartSummarize(fast.web1.count,\"7min\",\"sum\",\"minutes\")",
+        "compressPeriodicGaps(sparse.load)",
+        "compressPeriodicGaps(hosts.db1.cpu)",
+        "stdev(hosts.web1.cpu,5)",
+        "stdev(hosts.db1.cpu,10,0.95)",
+        "stdev(sparse.load,30)",
     ]
 }
 

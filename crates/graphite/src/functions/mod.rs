@@ -11,11 +11,13 @@
 pub mod catalogue;
 mod combine;
 mod filter;
+mod moving;
 mod naming;
 mod presentation;
 mod special;
 mod tagged;
 mod transform;
+mod windows;
 
 use crate::expr::Expr;
 use crate::series::Series;
@@ -107,7 +109,7 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      sumSeriesLists, diffSeriesLists, multiplySeriesLists, divideSeriesLists, weightedAverage, integralByInterval, \
      interpolate, mostDeviant, averageOutsidePercentile, removeBetweenPercentile, upper, lower, hitcount, \
      exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, setXFilesFactor, xFilesFactor, groupByTags, aliasByTags, seriesByTag, aggregateLine, verticalLine, timeSlice, timeStack, \
-     powSeries, areaBetween, constantLine";
+     powSeries, areaBetween, smartSummarize, compressPeriodicGaps, stdev, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -146,9 +148,12 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "multiplySeriesLists" => combine::aggregate_series_lists(&args, cx, Some("multiply")),
         "divideSeriesLists" => combine::divide_series_lists(&args, cx),
         "weightedAverage" => combine::weighted_average(&args, cx),
-        "integralByInterval" => transform::integral_by_interval(&args, cx),
-        "hitcount" => transform::hitcount(&args, cx),
-        "exponentialMovingAverage" => transform::exponential_moving_average(&args, cx),
+        "integralByInterval" => windows::integral_by_interval(&args, cx),
+        "hitcount" => windows::hitcount(&args, cx),
+        "smartSummarize" => windows::smart_summarize(&args, cx),
+        "compressPeriodicGaps" => windows::compress_periodic_gaps(&args, cx),
+        "stdev" => moving::stdev(&args, cx),
+        "exponentialMovingAverage" => moving::exponential_moving_average(&args, cx),
         "legendValue" => naming::legend_value(&args, cx),
         "time" | "timeFunction" => special::generated(&args, cx, false),
         "sin" | "sinFunction" => special::generated(&args, cx, true),
@@ -188,14 +193,14 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "transformNull" => transform::transform_null(&args, cx),
         "removeAboveValue" => transform::remove_beyond(&args, cx, true),
         "removeBelowValue" => transform::remove_beyond(&args, cx, false),
-        "summarize" => transform::summarize(&args, cx),
+        "summarize" => windows::summarize(&args, cx),
         "timeShift" => transform::time_shift(&args, cx),
-        "movingAverage" => transform::moving_window(&args, cx, Some("average")),
-        "movingSum" => transform::moving_window(&args, cx, Some("sum")),
-        "movingMin" => transform::moving_window(&args, cx, Some("min")),
-        "movingMax" => transform::moving_window(&args, cx, Some("max")),
-        "movingMedian" => transform::moving_window(&args, cx, Some("median")),
-        "movingWindow" => transform::moving_window(&args, cx, None),
+        "movingAverage" => moving::moving_window(&args, cx, Some("average")),
+        "movingSum" => moving::moving_window(&args, cx, Some("sum")),
+        "movingMin" => moving::moving_window(&args, cx, Some("min")),
+        "movingMax" => moving::moving_window(&args, cx, Some("max")),
+        "movingMedian" => moving::moving_window(&args, cx, Some("median")),
+        "movingWindow" => moving::moving_window(&args, cx, None),
         "nPercentile" => transform::n_percentile(&args, cx),
         "consolidateBy" => transform::consolidate_by(&args, cx),
         "setXFilesFactor" | "xFilesFactor" => presentation::set_x_files_factor(&args, cx),

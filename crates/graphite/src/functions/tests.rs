@@ -304,6 +304,20 @@ fn lines_slices_stacks_and_pairs() {
 }
 
 #[test]
+fn intervals_and_windows() {
+    let smart = &eval("smartSummarize(n.count,\"20s\",\"sum\")")[0];
+    assert_eq!(smart.name, "smartSummarize(n.count, \"20s\", \"sum\")");
+    assert_eq!((smart.start, smart.step, values(smart)), (1000, 20, vec![Some(12.0), Some(13.0)]));
+    let deviation = &eval("stdev(n.count,2)")[0];
+    assert_eq!(deviation.name, "stdev(n.count,2)");
+    assert_eq!(values(deviation), [Some(0.0), Some(1.0), Some(2.0), Some(3.5)]);
+    let tolerant = &eval("stdev(a.b.c,2,1)")[0];
+    assert_eq!(values(tolerant), [None, Some(1.5), None, None], "a window needs both values at 1");
+    let untouched = &eval("compressPeriodicGaps(n.count)")[0];
+    assert_eq!((untouched.name.as_str(), untouched.step), ("compressPeriodicGaps(n.count)", 10));
+}
+
+#[test]
 fn bad_arguments_are_errors_that_say_which() {
     let mut fetch = fetch;
     let mut cx = Context::new(990, 1030, &mut fetch);

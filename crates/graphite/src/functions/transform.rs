@@ -3,7 +3,7 @@
 
 use super::{float_tag, python_g, Args, Context};
 use crate::expr::Expr;
-use crate::series::{Series, MAX_SLOTS_PER_SERIES};
+use crate::series::Series;
 use crate::time::{parse_offset, Aggregation};
 use serde_json::Value;
 
@@ -17,49 +17,6 @@ pub(super) fn scale(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>
         series.name = format!("scale({},{})", series.name, python_g(factor));
         series.path_expression.clone_from(&series.name);
         series.tags.insert("scale".to_owned(), float_tag(factor));
-    }
-    Ok(list)
-}
-
-/// `summarize(seriesList, "1h", func="sum", alignToFrom=false)`: one value
-/// per interval, buckets aligned to multiples of the interval (or to the
-/// series' start with `alignToFrom`).
-pub(super) fn summarize(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "intervalString", "func", "alignToFrom"])?;
-    let interval_text =
-        args.text(1, "intervalString")?.ok_or_else(|| args.wrong("intervalString", "a quoted interval"))?;
-    let interval = parse_offset(interval_text)
-        .ok()
-        .filter(|&seconds| seconds > 0)
-        .ok_or_else(|| args.wrong("intervalString", "a positive interval such as \"1h\""))?;
-    let func = args.text(2, "func")?.unwrap_or("sum");
-    let by = Aggregation::parse(func).map_err(|reason| format!("summarize: {reason}"))?;
-    let align_to_from = match args.find(3, "alignToFrom") {
-        None => false,
-        Some(Expr::Bool(align)) => *align,
-        Some(_) => return Err(args.wrong("alignToFrom", "true or false")),
-    };
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        let (start, end) = match align_to_from {
-            true => (series.start, series.end()),
-            false => (series.start.div_euclid(interval) * interval, series.end()),
-        };
-        let buckets = ((end - start).max(0) + interval - 1) / interval;
-        if buckets > MAX_SLOTS_PER_SERIES {
-            return Err(format!(
-                "summarize: {interval_text:?} makes {buckets} buckets of {:?}, more than {MAX_SLOTS_PER_SERIES}: \
-                 use a longer interval or a shorter range",
-                series.name
-            ));
-        }
-        let values = series.bucketed(start, interval, buckets, by, cx.x_files_factor_of(series));
-        let aligned = if align_to_from { ", true" } else { "" };
-        series.name = format!("summarize({}, \"{interval_text}\", \"{func}\"{aligned})", series.name);
-        series.path_expression.clone_from(&series.name);
-        series.tags.insert("summarize".to_owned(), Value::String(interval_text.to_owned()));
-        series.tags.insert("summarizeFunction".to_owned(), Value::String(func.to_owned()));
-        (series.start, series.step, series.values) = (start, interval, values);
     }
     Ok(list)
 }
@@ -210,7 +167,7 @@ pub(super) fn per_second(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Se
 
 /// Python's `round(value, 6)`: the nearest of the decimals, ties to even,
 /// on the exact binary value (as Rust's formatting rounds).
-fn round6(value: f64) -> f64 {
+pub(super) fn round6(value: f64) -> f64 {
     if !value.is_finite() {
         return value;
     }
@@ -370,100 +327,6 @@ pub(super) fn n_percentile(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<
         series.path_expression.clone_from(&series.name);
     }
     Ok(list)
-}
-
-/// The most values the moving windows of one series may aggregate in all
-/// (a window's points times the points it slides over): a bound on one
-/// request's work.
-const MAX_WINDOW_WORK: usize = 100_000_000;
-
-/// `movingAverage(seriesList, windowSize, xFilesFactor=None)` and its kin
-/// (`movingSum`, `movingMin`, `movingMax`, `movingMedian`,
-/// `movingWindow(…, func)`): each slot the aggregate of the `windowSize`
-/// slots before it (a count of points, or a quoted interval), reading that
-/// much before the range so that the first slots have their window; a
-/// window with fewer values than `xFilesFactor` of it (default: any) is
-/// `None`.
-pub(super) fn moving_window(
-    args: &Args<'_>,
-    cx: &mut Context<'_>,
-    func: Option<&str>,
-) -> Result<Vec<Series>, String> {
-    let (func, xff_position) = match func {
-        Some(func) => {
-            args.only(&["seriesList", "windowSize", "xFilesFactor"])?;
-            (func, 2)
-        }
-        None => {
-            args.only(&["seriesList", "windowSize", "func", "xFilesFactor"])?;
-            (args.text(2, "func")?.unwrap_or("average"), 3)
-        }
-    };
-    let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
-    // Without one, each series' own (graphite-web's `effectiveXFF`).
-    let x_files_factor = match args.find(xff_position, "xFilesFactor") {
-        None => None,
-        Some(_) => Some(args.number(xff_position, "xFilesFactor")?.0),
-    };
-    let window =
-        args.find(1, "windowSize").ok_or_else(|| args.wrong("windowSize", "a count or a quoted interval"))?;
-    let originals = args.series(cx, 0, "seriesList")?;
-    let Some(widest) = originals.iter().map(|series| series.step).max() else {
-        return Ok(Vec::new());
-    };
-    let (preview, label, points): (i64, String, Option<usize>) = match window {
-        Expr::Number(count, text) if *count >= 0.0 && count.fract() == 0.0 => {
-            (widest.saturating_mul(*count as i64), text.clone(), Some(*count as usize))
-        }
-        Expr::Text(interval) => {
-            let seconds = parse_offset(interval).map_err(|reason| format!("{}: {reason}", args.function))?;
-            (seconds.saturating_abs(), format!("\"{interval}\""), None)
-        }
-        _ => return Err(args.wrong("windowSize", "a whole count or a quoted interval")),
-    };
-    let tag = match window {
-        Expr::Text(interval) => interval.clone(),
-        _ => label.clone(),
-    };
-    let expression = args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
-    let mut preview_cx = cx.over(cx.from.saturating_sub(preview), cx.until);
-    let previewed = super::evaluate(expression, &mut preview_cx)?;
-    let tag_name = format!("moving{}{}", func[..1].to_uppercase(), &func[1..]);
-    let mut result = Vec::with_capacity(previewed.len());
-    for mut series in previewed {
-        let x_files_factor = x_files_factor.unwrap_or_else(|| preview_cx.x_files_factor_of(&series));
-        let window_points =
-            points.unwrap_or_else(|| usize::try_from(preview / series.step.max(1)).unwrap_or(0));
-        let outputs = series.values.len().saturating_sub(window_points);
-        if window_points.saturating_mul(outputs) > MAX_WINDOW_WORK {
-            return Err(format!(
-                "{}: a window of {window_points} points over {} points is more than {MAX_WINDOW_WORK} values \
-                 to aggregate: use a shorter window or range",
-                args.function,
-                series.values.len()
-            ));
-        }
-        let values: Vec<f64> = (window_points + 1..=series.values.len())
-            .map(|end| {
-                let window = &series.values[end - window_points..end];
-                let present: Vec<f64> = window.iter().copied().filter(|value| !value.is_nan()).collect();
-                let enough =
-                    !present.is_empty() && present.len() as f64 / window_points as f64 >= x_files_factor;
-                if enough {
-                    by.of(&present)
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect();
-        series.tags.insert(tag_name.clone(), Value::String(tag.clone()));
-        series.name = format!("{tag_name}({},{label})", series.name);
-        series.path_expression.clone_from(&series.name);
-        series.start = series.start.saturating_add(preview);
-        series.values = values;
-        result.push(series);
-    }
-    Ok(result)
 }
 
 /// Python's `math.pow` as graphite-web's `safePow` takes it: `None` where
@@ -765,41 +628,6 @@ pub(super) fn round(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>
     Ok(list)
 }
 
-/// `integralByInterval(seriesList, "1d")`: the running total, restarting
-/// at every multiple of the interval from the range's start (`None` keeps
-/// the total).
-pub(super) fn integral_by_interval(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "intervalUnit"])?;
-    let unit =
-        args.text(1, "intervalUnit")?.ok_or_else(|| args.wrong("intervalUnit", "a quoted interval"))?;
-    let interval = parse_offset(unit)
-        .ok()
-        .map(i64::unsigned_abs)
-        .filter(|&seconds| seconds > 0)
-        .and_then(|seconds| i64::try_from(seconds).ok())
-        .ok_or_else(|| args.wrong("intervalUnit", "a non-zero interval such as \"1d\""))?;
-    let start = cx.from;
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        let mut total = 0.0;
-        let mut time = series.start;
-        for value in &mut series.values {
-            if (time - start).div_euclid(interval) != (time - start - series.step).div_euclid(interval) {
-                total = 0.0;
-            }
-            if !value.is_nan() {
-                total += *value;
-            }
-            *value = total;
-            time += series.step;
-        }
-        series.tags.insert("integralByInterval".to_owned(), Value::String(unit.to_owned()));
-        series.name = format!("integralByInterval({},'{unit}')", series.name);
-        series.path_expression.clone_from(&series.name);
-    }
-    Ok(list)
-}
-
 /// `interpolate(seriesList, limit=inf)`: runs of at most `limit` `None`s
 /// between two values filled on the straight line between them.
 pub(super) fn interpolate(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -838,155 +666,4 @@ fn run_limit(args: &Args<'_>) -> Result<usize, String> {
         Some(Expr::Number(limit, _)) if *limit >= 0.0 => Ok(*limit as usize),
         Some(_) => Err(args.wrong("limit", "a count")),
     }
-}
-
-/// `hitcount(seriesList, "10min", alignToInterval=false)`: a rate per
-/// second as hits per interval: each value times the seconds of its slot
-/// that fall in each interval, summed per interval, intervals ending at the
-/// series' end (or, aligned, starting at the range's start floored to the
-/// day, hour or minute).
-pub(super) fn hitcount(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "intervalString", "alignToInterval"])?;
-    let text =
-        args.text(1, "intervalString")?.ok_or_else(|| args.wrong("intervalString", "a quoted interval"))?;
-    let interval = parse_offset(text)
-        .ok()
-        .map(i64::unsigned_abs)
-        .and_then(|seconds| i64::try_from(seconds).ok())
-        .filter(|&seconds| seconds > 0)
-        .ok_or_else(|| args.wrong("intervalString", "a non-zero interval such as \"10min\""))?;
-    let align = match args.find(2, "alignToInterval") {
-        None => false,
-        Some(Expr::Bool(align)) => *align,
-        Some(_) => return Err(args.wrong("alignToInterval", "true or false")),
-    };
-    let mut list = args.series(cx, 0, "seriesList")?;
-    // Each series with the end graphite-web counts its intervals back from.
-    let mut ends: Vec<i64> = list.iter().map(Series::end).collect();
-    if align {
-        let unit = match interval {
-            86_400.. => 86_400,
-            3_600.. => 3_600,
-            60.. => 60,
-            _ => 1,
-        };
-        let expression =
-            args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
-        let from = cx.from.div_euclid(unit) * unit;
-        let mut aligned_cx = cx.over(from, cx.until);
-        list = super::evaluate(expression, &mut aligned_cx)?;
-        ends = list
-            .iter()
-            .map(|series| {
-                series.start + (series.end() - series.start).div_euclid(interval) * interval + interval
-            })
-            .collect();
-    }
-    let buckets_allowed = crate::series::MAX_SLOTS_PER_SERIES;
-    for (series, end) in list.iter_mut().zip(ends) {
-        let buckets = (end - series.start + interval - 1).div_euclid(interval).max(0);
-        if buckets > buckets_allowed {
-            return Err(format!("hitcount: {text:?} makes {buckets} intervals, more than {buckets_allowed}"));
-        }
-        let start = end - buckets * interval;
-        let last = usize::try_from(buckets).unwrap_or(0);
-        let mut sums: Vec<Option<f64>> = vec![None; last];
-        let mut add = |bucket: i64, hits: f64| {
-            if let Some(sum) = usize::try_from(bucket).ok().and_then(|bucket| sums.get_mut(bucket)) {
-                *sum = Some(sum.unwrap_or(0.0) + hits);
-            }
-        };
-        for (slot, &value) in series.values.iter().enumerate() {
-            if value.is_nan() {
-                continue;
-            }
-            let slot_start = series.start + slot as i64 * series.step;
-            let (start_bucket, start_mod) =
-                ((slot_start - start).div_euclid(interval), (slot_start - start).rem_euclid(interval));
-            let slot_end = slot_start + series.step;
-            let (mut end_bucket, mut end_mod) =
-                ((slot_end - start).div_euclid(interval), (slot_end - start).rem_euclid(interval));
-            if end_bucket >= buckets {
-                (end_bucket, end_mod) = (buckets - 1, interval);
-            }
-            if start_bucket == end_bucket {
-                if start_bucket >= 0 {
-                    add(start_bucket, value * (end_mod - start_mod) as f64);
-                }
-            } else {
-                if start_bucket >= 0 {
-                    add(start_bucket, value * (interval - start_mod) as f64);
-                }
-                for bucket in start_bucket + 1..end_bucket {
-                    add(bucket, value * interval as f64);
-                }
-                if end_mod > 0 {
-                    add(end_bucket, value * end_mod as f64);
-                }
-            }
-        }
-        series.tags.insert("hitcount".to_owned(), Value::String(text.to_owned()));
-        let aligned = if align { ", true" } else { "" };
-        series.name = format!("hitcount({}, \"{text}\"{aligned})", series.name);
-        series.path_expression.clone_from(&series.name);
-        (series.start, series.step) = (start, interval);
-        series.values = sums.into_iter().map(|sum| sum.unwrap_or(f64::NAN)).collect();
-    }
-    Ok(list)
-}
-
-/// `exponentialMovingAverage(seriesList, windowSize)`: the first value the
-/// average of the `windowSize` points before the range (0 without any),
-/// then each value weighted `2 / (windowSize + 1)` against the average so
-/// far; rounded to six decimals as graphite-web's are.
-pub(super) fn exponential_moving_average(
-    args: &Args<'_>,
-    cx: &mut Context<'_>,
-) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "windowSize"])?;
-    let window =
-        args.find(1, "windowSize").ok_or_else(|| args.wrong("windowSize", "a count or a quoted interval"))?;
-    let originals = args.series(cx, 0, "seriesList")?;
-    let Some(widest) = originals.iter().map(|series| series.step).max() else {
-        return Ok(Vec::new());
-    };
-    let (preview, label, tag, points) = match window {
-        Expr::Number(count, text) if *count >= 0.0 && count.fract() == 0.0 => {
-            (widest.saturating_mul(*count as i64), text.clone(), text.clone(), Some(*count as usize))
-        }
-        Expr::Text(interval) => {
-            let seconds = parse_offset(interval).map_err(|reason| format!("{}: {reason}", args.function))?;
-            (seconds.saturating_abs(), format!("\"{interval}\""), interval.clone(), None)
-        }
-        _ => return Err(args.wrong("windowSize", "a whole count or a quoted interval")),
-    };
-    // graphite-web's constant: from the count, or from the interval's seconds.
-    let constant = 2.0 / (points.map_or(preview, |points| points as i64) + 1) as f64;
-    let expression = args.find(0, "seriesList").ok_or_else(|| args.wrong("seriesList", "a series list"))?;
-    let mut preview_cx = cx.over(cx.from.saturating_sub(preview), cx.until);
-    let mut previewed = super::evaluate(expression, &mut preview_cx)?;
-    for series in &mut previewed {
-        let window_points = points
-            .unwrap_or_else(|| usize::try_from(preview / series.step.max(1)).unwrap_or(0))
-            .min(series.values.len());
-        let first: Vec<f64> =
-            series.values[..window_points].iter().copied().filter(|value| !value.is_nan()).collect();
-        let mut average = if first.is_empty() { 0.0 } else { Aggregation::Avg.of(&first) };
-        let mut values = Vec::with_capacity(series.values.len() - window_points + 1);
-        values.push(round6(average));
-        for &value in &series.values[window_points..] {
-            if value.is_nan() {
-                values.push(f64::NAN);
-            } else {
-                average = constant * value + (1.0 - constant) * average;
-                values.push(round6(average));
-            }
-        }
-        series.tags.insert("exponentialMovingAverage".to_owned(), Value::String(tag.clone()));
-        series.name = format!("exponentialMovingAverage({},{label})", series.name);
-        series.path_expression.clone_from(&series.name);
-        series.start = series.start.saturating_add(preview);
-        series.values = values;
-    }
-    Ok(previewed)
 }
