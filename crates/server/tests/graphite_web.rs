@@ -401,6 +401,26 @@ fn targets() -> Vec<&'static str> {
         "stdev(hosts.web1.cpu,5)",
         "stdev(hosts.db1.cpu,10,0.95)",
         "stdev(sparse.load,30)",
+        // Targets that functions write, and names in columns.
+        "applyByNode(hosts.*.cpu,1,\"sumSeries(%.cpu,%.requests)\")",
+        "applyByNode(hosts.*.requests,1,\"scale(%.requests,2)\",\"%.doubled\")",
+        "applyByNode(hosts.web*.cpu,0,\"averageSeries(%.*.cpu)\")",
+        "aliasQuery(hosts.web1.cpu,\"cpu\",\"requests\",\"%d requests\")",
+        "aliasQuery(hosts.*.cpu,\"cpu$\",\"requests\",\"%.1f req\")",
+        // graphite-web's max() fails on a gap: transformNull fills them.
+        "useSeriesAbove(transformNull(hosts.*.cpu,-1),99,\"cpu\",\"requests\")",
+        "useSeriesAbove(transformNull(hosts.*.cpu,-1),99.5,\"hosts.(.*).cpu\",\"hosts.\\1.requests\")",
+        "useSeriesAbove(transformNull(hosts.*.cpu,-1),1000,\"cpu\",\"requests\")",
+        "cactiStyle(hosts.*.cpu)",
+        "cactiStyle(hosts.*.requests,\"si\",\"req\")",
+        "cactiStyle(hosts.web1.requests,\"binary\")",
+        "cactiStyle(sparse.load,units=\"load\")",
+        "cactiStyle(fast.web1.peak,\"sec\")",
+        "legendValue(hosts.*.requests,\"avg\",\"max\",\"si\")",
+        "legendValue(hosts.web1.cpu,\"last\",\"binary\")",
+        "legendValue(sparse.load,\"si\",\"avg\")",
+        "legendValue(fast.web1.peak,\"bogus\",\"min\",\"si\")",
+        "legendValue(seriesByTag('name=nothing'),\"avg\",\"si\")",
     ]
 }
 

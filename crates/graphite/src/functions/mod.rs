@@ -14,8 +14,10 @@ mod filter;
 mod moving;
 mod naming;
 mod presentation;
+mod printf;
 mod special;
 mod tagged;
+mod templates;
 mod transform;
 mod windows;
 
@@ -39,6 +41,9 @@ pub struct Context<'a> {
     /// request's `xFilesFactor` (0: any one value will do), or what
     /// `setXFilesFactor` last set.
     pub x_files_factor: f64,
+    /// How many targets written by functions (`applyByNode`'s template,
+    /// `aliasQuery`'s query) this evaluation is inside.
+    nested: usize,
     /// The series a name pattern matches, read between two times (the
     /// requested range, or another that a function such as `timeShift`
     /// asks for).
@@ -49,13 +54,29 @@ impl<'a> Context<'a> {
     /// A context for `from..until` that reads series with `fetch`, with
     /// graphite-web's default `xFilesFactor` (0), as of `until`.
     pub fn new(from: i64, until: i64, fetch: &'a mut Fetch<'a>) -> Context<'a> {
-        Context { from, until, now: until, x_files_factor: 0.0, fetch }
+        Context { from, until, now: until, x_files_factor: 0.0, nested: 0, fetch }
     }
 
     /// A context like this one over another range (`timeShift`, a moving
     /// window's preview).
     fn over(&mut self, from: i64, until: i64) -> Context<'_> {
-        Context { from, until, now: self.now, x_files_factor: self.x_files_factor, fetch: &mut *self.fetch }
+        let (now, x_files_factor, nested) = (self.now, self.x_files_factor, self.nested);
+        Context { from, until, now, x_files_factor, nested, fetch: &mut *self.fetch }
+    }
+
+    /// The series of a target a function wrote (a template filled in, a
+    /// name rewritten): parsed and evaluated here, at most
+    /// [`MAX_NESTED_TARGETS`] deep, so that templates inside templates
+    /// cannot recurse without end.
+    fn evaluate_text(&mut self, target: &str) -> Result<Vec<Series>, String> {
+        if self.nested >= MAX_NESTED_TARGETS {
+            return Err(format!("targets written by functions nest more than {MAX_NESTED_TARGETS} deep"));
+        }
+        let expr = Expr::parse(target)?;
+        self.nested += 1;
+        let evaluated = evaluate(&expr, self);
+        self.nested -= 1;
+        evaluated
     }
 
     /// The `xFilesFactor` of `series`: its own, else the request's.
@@ -63,6 +84,9 @@ impl<'a> Context<'a> {
         series.x_files_factor.unwrap_or(self.x_files_factor)
     }
 }
+
+/// How deep targets that functions write may nest.
+pub const MAX_NESTED_TARGETS: usize = 8;
 
 /// How a [`Context`] reads series: the series a selector picks, between
 /// two times, or why not.
@@ -109,7 +133,8 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      sumSeriesLists, diffSeriesLists, multiplySeriesLists, divideSeriesLists, weightedAverage, integralByInterval, \
      interpolate, mostDeviant, averageOutsidePercentile, removeBetweenPercentile, upper, lower, hitcount, \
      exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, setXFilesFactor, xFilesFactor, groupByTags, aliasByTags, seriesByTag, aggregateLine, verticalLine, timeSlice, timeStack, \
-     powSeries, areaBetween, smartSummarize, compressPeriodicGaps, stdev, constantLine";
+     powSeries, areaBetween, smartSummarize, compressPeriodicGaps, stdev, \
+     applyByNode, aliasQuery, useSeriesAbove, cactiStyle, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -153,6 +178,10 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "smartSummarize" => windows::smart_summarize(&args, cx),
         "compressPeriodicGaps" => windows::compress_periodic_gaps(&args, cx),
         "stdev" => moving::stdev(&args, cx),
+        "applyByNode" => templates::apply_by_node(&args, cx),
+        "aliasQuery" => templates::alias_query(&args, cx),
+        "useSeriesAbove" => templates::use_series_above(&args, cx),
+        "cactiStyle" => naming::cacti_style(&args, cx),
         "exponentialMovingAverage" => moving::exponential_moving_average(&args, cx),
         "legendValue" => naming::legend_value(&args, cx),
         "time" | "timeFunction" => special::generated(&args, cx, false),
@@ -334,32 +363,7 @@ fn float_tag(value: f64) -> Value {
 /// A number as Python's `%g` prints it (six significant digits, trailing
 /// zeros dropped), as graphite-web names scaled series.
 fn python_g(value: f64) -> String {
-    if !value.is_finite() {
-        return if value.is_nan() {
-            "nan"
-        } else if value > 0.0 {
-            "inf"
-        } else {
-            "-inf"
-        }
-        .to_owned();
-    }
-    let scientific = format!("{value:.5e}");
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let trim = |text: &str| -> String {
-        match text.contains('.') {
-            true => text.trim_end_matches('0').trim_end_matches('.').to_owned(),
-            false => text.to_owned(),
-        }
-    };
-    if (-4..6).contains(&exponent) {
-        let decimals = (5 - exponent).max(0) as usize;
-        trim(&format!("{value:.decimals$}"))
-    } else {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", trim(mantissa), exponent.abs())
-    }
+    printf::format_g(value, 6, false)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use super::{Args, Context};
 use crate::expr::Expr;
 use crate::series::Series;
+use eardrum_protocol::PyFloat;
 use serde_json::Value;
 
 /// `alias(seriesList, "name")`.
@@ -126,7 +127,7 @@ pub(super) fn alias_sub(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Ser
 
 /// A replacement in Python's `re.sub` spelling (`\1`, `\g<name>`) in the
 /// `regex` crate's (`${1}`, `${name}`, `$$` for a dollar).
-fn python_replacement(text: &str) -> String {
+pub(super) fn python_replacement(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -208,31 +209,136 @@ pub(super) fn legend_value(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<
     let mut kinds = Vec::new();
     for kind in args.positional.get(1..).unwrap_or_default() {
         match kind {
-            Expr::Text(kind) if kind == "si" || kind == "binary" => {
-                return Err(format!("{}: units ({kind}) are not served yet", args.function))
-            }
             Expr::Text(kind) => kinds.push(kind.as_str()),
             _ => return Err(args.wrong("valuesTypes", "quoted aggregation names")),
         }
     }
+    // A unit system is the last value type, as graphite-web reads it.
+    let system = kinds.pop_if(|kind| *kind == "si" || *kind == "binary");
+    let fixed = |value: f64| super::printf::percent_format("%.2f", value).unwrap_or_default();
     let mut list = args.series(cx, 0, "seriesList")?;
     for series in &mut list {
         for kind in &kinds {
-            let shown = match crate::time::Aggregation::parse(kind) {
-                Err(_) => "(?)".to_owned(),
-                Ok(by) => {
-                    let present: Vec<f64> =
-                        series.values.iter().copied().filter(|value| !value.is_nan()).collect();
-                    match present.is_empty() {
-                        true => "None".to_owned(),
-                        false => eardrum_protocol::PyFloat(by.of(&present)).to_string(),
-                    }
+            let value = crate::time::Aggregation::parse(kind).map(|by| {
+                let present: Vec<f64> =
+                    series.values.iter().copied().filter(|value| !value.is_nan()).collect();
+                (!present.is_empty()).then(|| by.of(&present))
+            });
+            let shown = match (value, system) {
+                (Err(_), _) => "(?)".to_owned(),
+                (Ok(None), _) => "None".to_owned(),
+                (Ok(Some(value)), None) => PyFloat(value).to_string(),
+                (Ok(Some(value)), Some(system)) => {
+                    let (scaled, prefix) = in_units(value, system, None);
+                    format!("{}{prefix}", fixed(scaled))
                 }
             };
-            series.name = format!("{} ({kind}: {shown})", series.name);
+            series.name = match system {
+                None => format!("{} ({kind}: {shown})", series.name),
+                Some(_) => format!("{:<20}{kind:<5}{shown:<10}", series.name),
+            };
         }
     }
     Ok(list)
+}
+
+/// `cactiStyle(seriesList, system=None, units=None)`: each name padded to
+/// a column and followed by the series' last, largest and smallest values
+/// (`Current:23.00 Max:99.50 Min:0.10`), in columns as wide as the widest
+/// of the list, in `system`'s units (`si`, `binary`) and `units` if given,
+/// as graphite-web lays them out.
+pub(super) fn cacti_style(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    args.only(&["seriesList", "system", "units"])?;
+    let system = args.text(1, "system")?;
+    let units = args.text(2, "units")?;
+    if let Some(system) = system.filter(|system| unit_system(system).is_none()) {
+        return Err(format!("cactiStyle: unknown unit system {system:?}: si, binary, sec or msec"));
+    }
+    let mut list = args.series(cx, 0, "seriesList")?;
+    let fixed = |value: f64| super::printf::percent_format("%.2f", value).unwrap_or_default();
+    let format = |value: f64| match (system, units) {
+        (Some(system), units) => {
+            let (scaled, prefix) = in_units(value, system, units);
+            let separator = if units.is_some() { " " } else { "" };
+            format!("{}{separator}{prefix}", fixed(scaled))
+        }
+        (None, Some(units)) => format!("{} {units}", fixed(value)),
+        (None, None) => fixed(value),
+    };
+    let stats = |series: &Series| {
+        let present = series.values.iter().copied().filter(|value| !value.is_nan());
+        let last = series.values.iter().rev().copied().find(|value| !value.is_nan());
+        let max = present.clone().reduce(f64::max);
+        let min = present.reduce(f64::min);
+        [last, max, min]
+    };
+    // Columns as graphite-web sizes them: from the whole part of each
+    // figure (3 for none or zero), plus three.
+    let width_of =
+        |figure: Option<f64>| format(figure.filter(|&v| v != 0.0).map_or(3.0, f64::trunc)).chars().count();
+    let name_width = list.iter().map(|series| series.name.chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..3)
+        .map(|at| list.iter().map(|series| width_of(stats(series)[at])).max().unwrap_or(0) + 3)
+        .collect();
+    for series in &mut list {
+        let shown = stats(series).map(|figure| figure.map_or_else(|| "nan".to_owned(), &format));
+        series.name = format!(
+            "{:<name_width$} Current:{:<last$} Max:{:<max$} Min:{:<min$} ",
+            series.name,
+            shown[0],
+            shown[1],
+            shown[2],
+            last = widths[0],
+            max = widths[1],
+            min = widths[2],
+        );
+    }
+    Ok(list)
+}
+
+/// The prefixes of a unit system, largest first: graphite's `UnitSystems`.
+fn unit_system(system: &str) -> Option<&'static [(&'static str, f64)]> {
+    const KILO: f64 = 1000.0;
+    const KIBI: f64 = 1024.0;
+    Some(match system {
+        "si" => &[
+            ("P", KILO * KILO * KILO * KILO * KILO),
+            ("T", KILO * KILO * KILO * KILO),
+            ("G", KILO * KILO * KILO),
+            ("M", KILO * KILO),
+            ("k", KILO),
+        ],
+        "binary" => &[
+            ("Pi", KIBI * KIBI * KIBI * KIBI * KIBI),
+            ("Ti", KIBI * KIBI * KIBI * KIBI),
+            ("Gi", KIBI * KIBI * KIBI),
+            ("Mi", KIBI * KIBI),
+            ("Ki", KIBI),
+        ],
+        "sec" => &[("Y", 31_536_000.0), ("M", 2_592_000.0), ("D", 86_400.0), ("H", 3600.0), ("m", 60.0)],
+        "msec" => &[
+            ("Y", 31_536_000_000.0),
+            ("M", 2_592_000_000.0),
+            ("D", 86_400_000.0),
+            ("H", 3_600_000.0),
+            ("m", 60_000.0),
+            ("s", 1000.0),
+        ],
+        _ => return None,
+    })
+}
+
+/// `value` in the largest prefix of `system` it reaches, and the prefix
+/// (with `units` after it): graphite's `format_units`.
+fn in_units(value: f64, system: &str, units: Option<&str>) -> (f64, String) {
+    let whole =
+        |scaled: f64| if scaled - scaled.floor() < 1e-11 && value > 1.0 { scaled.floor() } else { scaled };
+    for &(prefix, size) in unit_system(system).unwrap_or_default() {
+        if value.abs() >= size {
+            return (whole(value / size), format!("{prefix}{}", units.unwrap_or("")));
+        }
+    }
+    (whole(value), units.unwrap_or("").to_owned())
 }
 
 #[cfg(test)]

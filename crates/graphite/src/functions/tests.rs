@@ -318,6 +318,34 @@ fn intervals_and_windows() {
 }
 
 #[test]
+fn targets_that_functions_write() {
+    let applied = eval("applyByNode(a.*.c,1,\"sumSeries(%.c,n.count)\",\"%.total\")");
+    assert_eq!(names(&applied), ["a.b.total", "a.x.total"]);
+    assert_eq!(values(&applied[0]), [Some(6.0), Some(5.0), Some(3.0), Some(14.0)]);
+    assert_eq!(applied[1].path_expression, "a.x");
+    let aliased = eval("aliasQuery(a.b.c,\"a.b.c\",\"n.count\",\"%d counted\")");
+    assert_eq!(names(&aliased), ["10 counted"]);
+    let above = eval("useSeriesAbove(a.*.c,25,\"a.x.c\",\"n.count\")");
+    assert_eq!(names(&above), ["n.count"]);
+    assert!(eval("useSeriesAbove(a.*.c,100,\"c\",\"d\")").is_empty());
+    let mut fetch = fetch;
+    let mut cx = Context::new(990, 1030, &mut fetch);
+    assert_eq!(cx.evaluate_text("a.b.c").map(|list| list.len()), Ok(1));
+    cx.nested = MAX_NESTED_TARGETS;
+    assert!(cx.evaluate_text("a.b.c").unwrap_err().contains("nest more than"));
+    let cacti = eval("cactiStyle(a.*.c)");
+    assert_eq!(
+        names(&cacti),
+        [
+            "a.b.c Current:4.00     Max:4.00     Min:-2.00    ",
+            "a.x.c Current:30.00    Max:30.00    Min:10.00    "
+        ]
+    );
+    let units = &eval("cactiStyle(n.count,\"si\",\"B\")")[0];
+    assert_eq!(units.name, "n.count Current:10.00 B    Max:10.00 B    Min:3.00 B    ");
+}
+
+#[test]
 fn bad_arguments_are_errors_that_say_which() {
     let mut fetch = fetch;
     let mut cx = Context::new(990, 1030, &mut fetch);
