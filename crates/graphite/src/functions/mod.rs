@@ -11,6 +11,7 @@
 pub mod catalogue;
 mod combine;
 mod filter;
+mod forecast;
 mod moving;
 mod naming;
 mod presentation;
@@ -134,7 +135,8 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      interpolate, mostDeviant, averageOutsidePercentile, removeBetweenPercentile, upper, lower, hitcount, \
      exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, setXFilesFactor, xFilesFactor, groupByTags, aliasByTags, seriesByTag, aggregateLine, verticalLine, timeSlice, timeStack, \
      powSeries, areaBetween, smartSummarize, compressPeriodicGaps, stdev, \
-     applyByNode, aliasQuery, useSeriesAbove, cactiStyle, constantLine";
+     applyByNode, aliasQuery, useSeriesAbove, cactiStyle, holtWintersForecast, holtWintersConfidenceBands, \
+     holtWintersConfidenceArea, holtWintersAberration, linearRegression, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -178,6 +180,11 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "smartSummarize" => windows::smart_summarize(&args, cx),
         "compressPeriodicGaps" => windows::compress_periodic_gaps(&args, cx),
         "stdev" => moving::stdev(&args, cx),
+        "holtWintersForecast" => forecast::forecast(&args, cx),
+        "holtWintersConfidenceBands" => forecast::confidence_bands(&args, cx),
+        "holtWintersConfidenceArea" => forecast::confidence_area(&args, cx),
+        "holtWintersAberration" => forecast::aberration(&args, cx),
+        "linearRegression" => forecast::linear_regression(&args, cx),
         "applyByNode" => templates::apply_by_node(&args, cx),
         "aliasQuery" => templates::alias_query(&args, cx),
         "useSeriesAbove" => templates::use_series_above(&args, cx),

@@ -346,6 +346,42 @@ fn targets_that_functions_write() {
 }
 
 #[test]
+fn forecasts() {
+    let close = |series: &Series, expected: &[f64]| {
+        assert_eq!(series.values.len(), expected.len(), "{}", series.name);
+        for (value, expected) in series.values.iter().zip(expected) {
+            assert!((value - expected).abs() < 1e-9, "{}: {value} against {expected}", series.name);
+        }
+    };
+    // The test's fetch gives the same four slots whatever the range: the
+    // 20 s bootstrap is the first two of them.
+    let forecast = &eval("holtWintersForecast(n.count,\"20s\",\"20s\")")[0];
+    assert_eq!((forecast.name.as_str(), forecast.start), ("holtWintersForecast(n.count)", 1020));
+    assert_eq!(forecast.tags["holtWintersDeviation"], "1");
+    // Worked by hand from graphite-web's formulas (alpha, gamma 0.1, beta 0.0035).
+    close(forecast, &[5.2007, 4.98063 + 0.0035 * (4.98063 - 5.2) + 0.9965 * 0.0007 + 0.18]);
+    let bands = eval("holtWintersConfidenceBands(n.count,3,\"20s\",\"20s\")");
+    assert_eq!(names(&bands), ["holtWintersConfidenceLower(n.count)", "holtWintersConfidenceUpper(n.count)"]);
+    assert!(bands[0].values.iter().zip(&bands[1].values).all(|(lower, upper)| lower <= upper));
+    let area = eval("holtWintersConfidenceArea(n.count,3,\"20s\",\"20s\")");
+    assert_eq!(names(&area), ["holtWintersConfidenceArea(n.count)"; 2]);
+    assert!(eval_error("holtWintersConfidenceArea(a.*.c)").contains("exactly 1 series"));
+    let aberration = &eval("holtWintersAberration(a.b.c,1,\"20s\",\"20s\")")[0];
+    assert_eq!(aberration.name, "holtWintersAberration(a.b.c)");
+    assert_eq!(aberration.values[2], 0.0, "a gap is no aberration");
+    assert!(eval_error("holtWintersForecast(n.count,\"20s\",\"10s\")").contains("at least two steps"));
+    assert!(eval_error("holtWintersForecast(n.count,\"-7d\")").contains("forward in time"));
+    // Sums 0+1+2+3, 0+1+4+9, 5+7+3+10 and 0*5+1*7+2*3+3*10 give the line
+    // 0.11 a second through 4.6 at 1000.
+    let line = &eval("linearRegression(n.count)")[0];
+    assert_eq!(line.name, "linearRegression(n.count, 990, 1030)");
+    assert_eq!(line.tags["linearRegressions"], "990, 1030");
+    close(line, &[4.6, 5.7, 6.8, 7.9]);
+    let one = Series::new("one", "one", 0, 10, vec![NAN, 3.0, NAN]);
+    assert_eq!(forecast::least_squares(&one), None, "one value makes no line");
+}
+
+#[test]
 fn bad_arguments_are_errors_that_say_which() {
     let mut fetch = fetch;
     let mut cx = Context::new(990, 1030, &mut fetch);

@@ -241,6 +241,11 @@ fn render_reply(
         budget.check_reply(rendered.iter().map(|series| series.values.len() * 12).sum::<usize>())?;
         return write_rows(&rendered, request.format, out);
     }
+    // graphite-web answers `[]` when no series has a slot, and lists the
+    // empty ones beside any that has.
+    if rendered.iter().all(|series| series.values.is_empty()) {
+        rendered.clear();
+    }
     // graphite-web thins every series by the span of them all.
     let first = rendered.iter().map(|series| series.start).min().unwrap_or(from);
     let last = rendered.iter().map(Series::end).max().unwrap_or(until);
