@@ -97,7 +97,40 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// An expression and the calls piped after it: `a.b|scale(2)|alias("x")`
+    /// reads as `alias(scale(a.b,2),"x")`, as graphite-web 1.1 reads it.
+    /// Each pipe nests one level deeper, within the same bound.
     fn expression(&mut self, depth: usize) -> Result<Expr, String> {
+        let mut expr = self.primary(depth)?;
+        let mut depth = depth;
+        loop {
+            self.skip_spaces();
+            if self.peek() != Some(b'|') {
+                return Ok(expr);
+            }
+            if !matches!(expr, Expr::Path(_) | Expr::Call { .. } | Expr::Tagged { .. }) {
+                return Err(self.error("only a series pattern or a function call can be piped"));
+            }
+            self.at += 1;
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(self.error(&format!("calls nested more than {MAX_DEPTH} deep")));
+            }
+            self.skip_spaces();
+            let token = self.token()?;
+            self.skip_spaces();
+            if self.peek() != Some(b'(') || !is_identifier(token) || token == "seriesByTag" {
+                return Err(self.error("expected a function call after '|'"));
+            }
+            self.at += 1;
+            let (mut args, keywords) = self.arguments(depth)?;
+            args.insert(0, expr);
+            expr = Expr::Call { name: token.to_owned(), args, keywords };
+        }
+    }
+
+    /// A call, a pattern, a number, a string or a boolean.
+    fn primary(&mut self, depth: usize) -> Result<Expr, String> {
         if depth > MAX_DEPTH {
             return Err(self.error(&format!("calls nested more than {MAX_DEPTH} deep")));
         }
@@ -140,7 +173,7 @@ impl<'a> Parser<'a> {
                 b'{' => braces += 1,
                 b'}' => braces = braces.saturating_sub(1),
                 b',' if braces > 0 => {}
-                b'(' | b')' | b',' | b'=' | b'"' | b'\'' => break,
+                b'(' | b')' | b',' | b'=' | b'"' | b'\'' | b'|' => break,
                 _ if byte.is_ascii_whitespace() => break,
                 _ => {}
             }
@@ -317,6 +350,41 @@ mod tests {
             )
         );
         assert!(Expr::parse("seriesByTag(a.b)").unwrap_err().contains("quoted tag expressions"));
+    }
+
+    #[test]
+    fn piped_calls_take_what_comes_before_as_their_first_argument() {
+        let two = Expr::Number(2.0, "2".to_owned());
+        assert_eq!(Expr::parse("a.b|scale(2)").unwrap(), call("scale", vec![path("a.b"), two.clone()]));
+        assert_eq!(
+            Expr::parse("sumSeries(a.*) | scale(2) |alias('x')").unwrap(),
+            call(
+                "alias",
+                vec![
+                    call("scale", vec![call("sumSeries", vec![path("a.*")]), two]),
+                    Expr::Text("x".to_owned())
+                ]
+            )
+        );
+        assert_eq!(
+            Expr::parse("group(a|absolute(), b)").unwrap(),
+            call("group", vec![call("absolute", vec![path("a")]), path("b")])
+        );
+        let tagged = Expr::parse("seriesByTag('name=cpu')|sumSeries()").unwrap();
+        assert!(
+            matches!(&tagged, Expr::Call { name, args, .. } if name == "sumSeries" && matches!(args[0], Expr::Tagged { .. }))
+        );
+        for (bad, message) in [
+            ("a|b", "expected a function call after '|'"),
+            ("a|", "expected a series pattern"),
+            ("a|seriesByTag('x=y')", "expected a function call"),
+            ("scale(a, 2|abs())", "only a series pattern or a function call"),
+        ] {
+            let error = Expr::parse(bad).unwrap_err();
+            assert!(error.contains(message), "{bad:?}: {error}");
+        }
+        let long = format!("a{}", "|absolute()".repeat(40));
+        assert!(Expr::parse(&long).unwrap_err().contains("nested more than 32"));
     }
 
     #[test]

@@ -415,6 +415,21 @@ fn targets() -> Vec<&'static str> {
         "cactiStyle(hosts.*.requests,\"si\",\"req\")",
         "cactiStyle(hosts.web1.requests,\"binary\")",
         "cactiStyle(sparse.load,units=\"load\")",
+        // Pipes.
+        "hosts.web1.cpu|scale(2)",
+        "sumSeries(hosts.*.cpu) | alias('all')",
+        "hosts.*.requests|perSecond()|aliasByNode(1)",
+        "seriesByTag('name=disk.used')|sumSeries()",
+        "group(hosts.web1.cpu|offset(1),hosts.db1.cpu)",
+        // Map and reduce; random walks (their values scaled away).
+        "reduceSeries(mapSeries(hosts.*.*,1),\"asPercent\",2,\"cpu\",\"requests\")",
+        "reduce(map(hosts.*.*,1),\"divideSeries\",2,\"requests\",\"cpu\")",
+        "reduceSeries(mapSeries(hosts.*.*,1),\"sumSeries\",-1,\"cpu\",\"requests\")",
+        "reduceSeries(mapSeries(hosts.web*.*,1),\"diffSeries\",2,\"requests\",\"cpu\")",
+        "reduceSeries(mapSeries(hosts.*.*,1),\"averageSeries\",2,\"cpu\")",
+        "mapSeries(hosts.*.cpu,1)",
+        "scale(randomWalk(\"the.walk\",30),0)",
+        "offset(scale(randomWalkFunction(\"walk\"),0),1)",
         // Forecasts.
         "holtWintersForecast(hosts.web1.cpu)",
         "holtWintersForecast(hosts.db1.cpu,\"2h\",\"30min\")",

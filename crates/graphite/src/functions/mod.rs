@@ -136,7 +136,8 @@ pub const FUNCTIONS: &str = "sumSeries (sum), averageSeries (avg), maxSeries, mi
      exponentialMovingAverage, legendValue, time, timeFunction, sin, sinFunction, setXFilesFactor, xFilesFactor, groupByTags, aliasByTags, seriesByTag, aggregateLine, verticalLine, timeSlice, timeStack, \
      powSeries, areaBetween, smartSummarize, compressPeriodicGaps, stdev, \
      applyByNode, aliasQuery, useSeriesAbove, cactiStyle, holtWintersForecast, holtWintersConfidenceBands, \
-     holtWintersConfidenceArea, holtWintersAberration, linearRegression, constantLine";
+     holtWintersConfidenceArea, holtWintersAberration, linearRegression, reduceSeries (reduce), mapSeries (map), \
+     randomWalk, randomWalkFunction, constantLine";
 
 /// The series a target expression stands for.
 pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -186,13 +187,16 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "holtWintersAberration" => forecast::aberration(&args, cx),
         "linearRegression" => forecast::linear_regression(&args, cx),
         "applyByNode" => templates::apply_by_node(&args, cx),
+        "reduceSeries" | "reduce" => templates::reduce_series(&args, cx),
+        "mapSeries" | "map" => templates::map_alone(&args),
         "aliasQuery" => templates::alias_query(&args, cx),
         "useSeriesAbove" => templates::use_series_above(&args, cx),
         "cactiStyle" => naming::cacti_style(&args, cx),
         "exponentialMovingAverage" => moving::exponential_moving_average(&args, cx),
         "legendValue" => naming::legend_value(&args, cx),
-        "time" | "timeFunction" => special::generated(&args, cx, false),
-        "sin" | "sinFunction" => special::generated(&args, cx, true),
+        "time" | "timeFunction" => special::generated(&args, cx, special::Wave::Time),
+        "sin" | "sinFunction" => special::generated(&args, cx, special::Wave::Sine),
+        "randomWalk" | "randomWalkFunction" => special::generated(&args, cx, special::Wave::RandomWalk),
         "interpolate" => transform::interpolate(&args, cx),
         "mostDeviant" => filter::most_deviant(&args, cx),
         "averageOutsidePercentile" => filter::outside_percentile(&args, cx, true),

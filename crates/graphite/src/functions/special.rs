@@ -1,5 +1,5 @@
 //! Functions that make series rather than read them (`constantLine`,
-//! `threshold`, `identity`, `time`, `sin`, `verticalLine`,
+//! `threshold`, `identity`, `time`, `sin`, `randomWalk`, `verticalLine`,
 //! `aggregateLine`) and those that place series in time (`timeSlice`,
 //! `timeStack`) or pair them (`powSeries`, `areaBetween`).
 
@@ -22,13 +22,25 @@ pub(super) fn threshold(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Ser
     Ok(vec![line])
 }
 
-/// `time("name", step=60)` (`timeFunction`) and `sin("name",
-/// amplitude=1, step=60)` (`sinFunction`): a series of the timestamps (or
-/// the sine of each, times `amplitude`) every `step` through the range.
-pub(super) fn generated(args: &Args<'_>, cx: &mut Context<'_>, sine: bool) -> Result<Vec<Series>, String> {
-    let (names, step_position): (&[&str], usize) = match sine {
-        true => (&["name", "amplitude", "step"], 2),
-        false => (&["name", "step"], 1),
+/// What [`generated`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Wave {
+    /// `time`: each slot's timestamp.
+    Time,
+    /// `sin`: the sine of each timestamp, times an amplitude.
+    Sine,
+    /// `randomWalk`: from 0, each slot the one before plus a random step
+    /// in [-0.5, 0.5).
+    RandomWalk,
+}
+
+/// `time("name", step=60)` (`timeFunction`), `sin("name", amplitude=1,
+/// step=60)` (`sinFunction`) and `randomWalk("name", step=60)`
+/// (`randomWalkFunction`): a series every `step` through the range.
+pub(super) fn generated(args: &Args<'_>, cx: &mut Context<'_>, wave: Wave) -> Result<Vec<Series>, String> {
+    let (names, step_position): (&[&str], usize) = match wave {
+        Wave::Sine => (&["name", "amplitude", "step"], 2),
+        Wave::Time | Wave::RandomWalk => (&["name", "step"], 1),
     };
     args.only(names)?;
     let name = args.text(0, "name")?.ok_or_else(|| args.wrong("name", "a quoted name"))?;
@@ -38,7 +50,7 @@ pub(super) fn generated(args: &Args<'_>, cx: &mut Context<'_>, sine: bool) -> Re
         Some(_) => Err(args.wrong(label, "a whole number")),
     };
     let step = whole(step_position, "step", 60)?;
-    let amplitude = if sine { whole(1, "amplitude", 1)? } else { 1 };
+    let amplitude = if wave == Wave::Sine { whole(1, "amplitude", 1)? } else { 1 };
     if step <= 0 {
         return Err(args.wrong("step", "a number of seconds above 0"));
     }
@@ -50,17 +62,49 @@ pub(super) fn generated(args: &Args<'_>, cx: &mut Context<'_>, sine: bool) -> Re
             crate::series::MAX_SLOTS_PER_SERIES
         ));
     }
-    let values = (0..slots)
-        .map(|slot| {
-            let time = (cx.from + slot * step) as f64;
-            if sine {
-                time.sin() * amplitude as f64
-            } else {
-                time
-            }
-        })
-        .collect();
+    let times = (0..slots).map(|slot| (cx.from + slot * step) as f64);
+    let values = match wave {
+        Wave::Time => times.collect(),
+        Wave::Sine => times.map(|time| time.sin() * amplitude as f64).collect(),
+        Wave::RandomWalk => {
+            let mut random = SplitMix64::seeded(name, cx.from);
+            let mut position = 0.0;
+            times
+                .map(|_| {
+                    let here = position;
+                    position += random.unit() - 0.5;
+                    here
+                })
+                .collect()
+        }
+    };
     Ok(vec![Series::new(name, name, cx.from, step, values)])
+}
+
+/// A small, fast generator for `randomWalk`, seeded from the name and the
+/// range's start so that a chart keeps its walk when it is redrawn (test
+/// data, not cryptography).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn seeded(name: &str, from: i64) -> SplitMix64 {
+        // FNV-1a over the name, then the start mixed in.
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        SplitMix64(hash ^ from as u64)
+    }
+
+    /// A number in [0, 1), as Python's `random.random()` gives.
+    fn unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut mixed = self.0;
+        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        mixed ^= mixed >> 31;
+        // The top 53 bits, the precision of an f64.
+        (mixed >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 /// `identity("name")`: a series whose value is its timestamp, every

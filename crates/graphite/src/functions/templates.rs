@@ -1,14 +1,16 @@
 //! Functions that write targets and evaluate them: `applyByNode` fills a
 //! template with each prefix, `aliasQuery` and `useSeriesAbove` rewrite
-//! names into queries. Each written target is evaluated as a request's
+//! names into queries, `reduceSeries` calls a function on the series that
+//! `mapSeries` grouped. Each written target is evaluated as a request's
 //! target would be, its nesting bounded
 //! ([`super::MAX_NESTED_TARGETS`]).
 
-use super::naming::python_replacement;
+use super::naming::{nodes_of, python_replacement};
 use super::printf::percent_format;
-use super::{Args, Context};
+use super::{Args, Context, Selector};
 use crate::expr::Expr;
 use crate::series::Series;
+use std::collections::HashMap;
 
 /// `applyByNode(seriesList, nodeNum, templateFunction, newName=None)`: for
 /// each distinct prefix of the names through level `nodeNum`, sorted, the
@@ -102,4 +104,128 @@ pub(super) fn use_series_above(args: &Args<'_>, cx: &mut Context<'_>) -> Result<
     let mut found = cx.evaluate_text(&format!("group({})", names.join(",")))?;
     found.retain(|series| !series.values.is_empty());
     Ok(found)
+}
+
+/// `mapSeries(seriesList, *mapNodes)` (`map`): the series grouped by the
+/// given levels of their names (or tags), groups in the order first seen.
+/// Only `reduceSeries` takes such groups: graphite-web fails on them
+/// anywhere else.
+fn map_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Vec<Series>>, String> {
+    let nodes = args.positional.get(1..).unwrap_or_default();
+    if nodes.is_empty() {
+        return Err(format!("{} needs at least one node", args.function));
+    }
+    let mut groups: Vec<Vec<Series>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for series in args.series(cx, 0, "seriesList")? {
+        let key = nodes_of(args, &series, nodes)?;
+        match index.get(&key) {
+            Some(&at) => groups[at].push(series),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![series]);
+            }
+        }
+    }
+    Ok(groups)
+}
+
+/// `mapSeries` where a series list is wanted: refused, saying where it
+/// belongs.
+pub(super) fn map_alone(args: &Args<'_>) -> Result<Vec<Series>, String> {
+    Err(format!(
+        "{} gives groups of series, which only reduceSeries takes: reduceSeries({}(…), \"func\", node, …)",
+        args.function, args.function
+    ))
+}
+
+/// `reduceSeries(seriesLists, reduceFunction, reduceNode, *reduceMatchers)`
+/// (`reduce`): in each group of a `mapSeries`, the series whose level
+/// `reduceNode` is one of the matchers, handed to `reduceFunction` in the
+/// matchers' order (`asPercent(used, total)`); its first series named
+/// after the levels before `reduceNode`, then `reduce.` and the function.
+pub(super) fn reduce_series(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
+    let groups = match args.find(0, "seriesLists") {
+        Some(Expr::Call { name, args: mapped, keywords }) if name == "mapSeries" || name == "map" => {
+            map_series(&Args { function: name, positional: mapped, keywords }, cx)?
+        }
+        _ => return Err(args.wrong("seriesLists", "a mapSeries(…) call")),
+    };
+    let function = args
+        .text(1, "reduceFunction")?
+        .ok_or_else(|| args.wrong("reduceFunction", "a quoted function name"))?;
+    let node = match args.find(2, "reduceNode") {
+        Some(Expr::Number(node, _)) if node.fract() == 0.0 => *node as i64,
+        _ => return Err(args.wrong("reduceNode", "a node number")),
+    };
+    let mut matchers = Vec::new();
+    for matcher in args.positional.get(3..).unwrap_or_default() {
+        match matcher {
+            Expr::Text(matcher) => matchers.push(matcher.as_str()),
+            _ => return Err(args.wrong("reduceMatchers", "quoted level names")),
+        }
+    }
+    // Each reduced name, in the order first seen, with the series for
+    // each matcher (the last one seen wins, as in graphite-web).
+    let mut reduced: Vec<(String, Vec<Option<Series>>)> = Vec::new();
+    for series in groups.into_iter().flatten() {
+        let levels: Vec<&str> = series.name.split('.').collect();
+        let at = if node < 0 { levels.len() as i64 + node } else { node };
+        let Some(at) = usize::try_from(at).ok().filter(|&at| at < levels.len()) else {
+            return Err(format!(
+                "reduceSeries: node {node} is beyond the {} levels of {:?}",
+                levels.len(),
+                series.name
+            ));
+        };
+        let Some(slot) = matchers.iter().position(|matcher| *matcher == levels[at]) else {
+            continue;
+        };
+        let name = format!("{}.reduce.{function}", levels[..at].join("."));
+        let entry = match reduced.iter().position(|(known, _)| *known == name) {
+            Some(entry) => entry,
+            None => {
+                reduced.push((name, vec![None; matchers.len()]));
+                reduced.len() - 1
+            }
+        };
+        reduced[entry].1[slot] = Some(series);
+    }
+    let mut result = Vec::with_capacity(reduced.len());
+    for (name, slots) in reduced {
+        let Some(inputs) = slots.into_iter().collect::<Option<Vec<Series>>>() else {
+            return Err(format!(
+                "reduceSeries: {name:?} lacks a series for one of the matchers {matchers:?}"
+            ));
+        };
+        let mut first = call_with(cx, function, inputs)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("reduceSeries: {function} gave no series for {name:?}"))?;
+        first.name = name;
+        result.push(first);
+    }
+    Ok(result)
+}
+
+/// `function` called with each of `inputs` as a series list of its own,
+/// as graphite-web's `reduceSeries` calls it: the call reads its
+/// arguments from `inputs` rather than from the store.
+fn call_with(cx: &mut Context<'_>, function: &str, inputs: Vec<Series>) -> Result<Vec<Series>, String> {
+    let call = Expr::Call {
+        name: function.to_owned(),
+        args: (0..inputs.len()).map(|at| Expr::Path(at.to_string())).collect(),
+        keywords: Vec::new(),
+    };
+    let mut serve = |selector: Selector<'_>, _from: i64, _until: i64| -> Result<Vec<Series>, String> {
+        let input = selector.text().parse::<usize>().ok().and_then(|at| inputs.get(at));
+        input
+            .map(|series| vec![series.clone()])
+            .ok_or_else(|| format!("reduceSeries: {function} reads more than its arguments"))
+    };
+    let mut inner = Context::new(cx.from, cx.until, &mut serve);
+    inner.now = cx.now;
+    inner.x_files_factor = cx.x_files_factor;
+    inner.nested = cx.nested;
+    super::evaluate(&call, &mut inner)
 }

@@ -346,6 +346,24 @@ fn targets_that_functions_write() {
 }
 
 #[test]
+fn map_reduce_and_random_walks() {
+    // Both series reduce to the name before level 1, one per matcher.
+    let reduced = eval("reduceSeries(mapSeries(a.*.c,1),\"sumSeries\",1,\"b\",\"x\")");
+    assert_eq!(names(&reduced), ["a.reduce.sumSeries"]);
+    assert_eq!(values(&reduced[0]), [Some(11.0), Some(18.0), Some(30.0), Some(4.0)]);
+    let divided = eval("reduce(map(a.*.c,0),\"divideSeries\",-2,\"x\",\"b\")");
+    assert_eq!(values(&divided[0]), [Some(10.0), Some(-10.0), None, None]);
+    assert!(eval_error("reduceSeries(mapSeries(a.*.c,1),\"sumSeries\",1,\"b\",\"y\")").contains("lacks"));
+    assert!(eval_error("reduceSeries(a.*.c,\"sumSeries\",1,\"b\")").contains("mapSeries"));
+    assert!(eval_error("mapSeries(a.*.c,1)").contains("only reduceSeries"));
+    let walk = &eval("randomWalk(\"w\",10)")[0];
+    assert_eq!((walk.name.as_str(), walk.start, walk.step, walk.values.len()), ("w", 990, 10, 4));
+    assert_eq!(walk.values[0], 0.0);
+    assert!(walk.values.windows(2).all(|pair| (-0.5..0.5).contains(&(pair[1] - pair[0]))));
+    assert_eq!(values(walk), values(&eval("randomWalkFunction(\"w\",10)")[0]), "one walk per name and range");
+}
+
+#[test]
 fn forecasts() {
     let close = |series: &Series, expected: &[f64]| {
         assert_eq!(series.values.len(), expected.len(), "{}", series.name);
