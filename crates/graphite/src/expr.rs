@@ -41,6 +41,8 @@ pub enum Expr {
     Text(String),
     /// `true` or `false`.
     Bool(bool),
+    /// `None` (in any case): an argument left at its default.
+    None,
 }
 
 impl Expr {
@@ -158,6 +160,7 @@ impl<'a> Parser<'a> {
         match token.to_ascii_lowercase().as_str() {
             "true" => Ok(Expr::Bool(true)),
             "false" => Ok(Expr::Bool(false)),
+            "none" => Ok(Expr::None),
             _ => Ok(Expr::Path(token.to_owned())),
         }
     }
@@ -337,6 +340,10 @@ mod tests {
             call("constantLine", vec![Expr::Number(100.0, "100".to_owned())])
         );
         assert_eq!(Expr::parse(" f( ) ").unwrap(), call("f", vec![]));
+        assert_eq!(
+            Expr::parse("f(a, None, none.b)").unwrap(),
+            call("f", vec![path("a"), Expr::None, path("none.b")])
+        );
         assert_eq!(Expr::parse("a.inf").unwrap(), path("a.inf"));
         assert_eq!(Expr::parse("scale(x.y,2)").unwrap().first_path(), Some("x.y"));
         assert_eq!(

@@ -415,6 +415,17 @@ fn targets() -> Vec<&'static str> {
         "cactiStyle(hosts.*.requests,\"si\",\"req\")",
         "cactiStyle(hosts.web1.requests,\"binary\")",
         "cactiStyle(sparse.load,units=\"load\")",
+        // asPercent by nodes, None as an argument.
+        "asPercent(hosts.*.*,None,1)",
+        "asPercent(hosts.*.cpu,hosts.*.requests,1)",
+        // graphite-web fails on this one (a MISSING series before any pair)
+        // and answers the next.
+        "asPercent(hosts.web{1,2}.cpu,hosts.web{2,3}.requests,1)",
+        "asPercent(hosts.web{1,2}.cpu,hosts.web{1,3}.requests,1)",
+        "pct(hosts.*.requests,None,0)",
+        "asPercent(seriesByTag('name=disk.used'),None,\"dc\")",
+        "asPercent(hosts.*.cpu,100,1)",
+        "movingAverage(hosts.web1.cpu,5,None)",
         // Pipes.
         "hosts.web1.cpu|scale(2)",
         "sumSeries(hosts.*.cpu) | alias('all')",

@@ -262,7 +262,13 @@ pub(super) fn series_lists(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<
 /// `all` combined into `{func}Series(patterns)`, tagged with its name only,
 /// each slot `None` unless at least `rows_xff` of the series have a value
 /// there; `None` without series.
-fn combined(all: &[Series], by: Aggregation, func: &str, request_xff: f64, rows_xff: f64) -> Option<Series> {
+pub(super) fn combined(
+    all: &[Series],
+    by: Aggregation,
+    func: &str,
+    request_xff: f64,
+    rows_xff: f64,
+) -> Option<Series> {
     if all.is_empty() {
         return None;
     }
@@ -374,84 +380,6 @@ pub(super) fn lcm(a: i64, b: i64) -> Option<i64> {
         a
     };
     (a / gcd(a, b)).checked_mul(b)
-}
-
-/// `asPercent(seriesList, total=None)`: each series as a percentage of a
-/// total: the sum of all of them (`None`), a number, one series, or one
-/// series each (matched by sorted names). `None` where the value or the
-/// total is `None`, or the total is 0. Grouping by nodes is not rendered
-/// yet.
-pub(super) fn as_percent(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    if args.positional.len() > 2 || !args.keywords.iter().all(|(key, _)| key == "total") {
-        return Err("asPercent: grouping by nodes is not rendered yet".to_owned());
-    }
-    let list = args.series(cx, 0, "seriesList")?;
-    let percent = |value: f64, total: f64| {
-        if value.is_nan() || total.is_nan() || total == 0.0 {
-            f64::NAN
-        } else {
-            value / total * 100.0
-        }
-    };
-    let named = |name: String, series: &Series, values: Vec<f64>| {
-        Series::new(&name, &name, series.start, series.step, values)
-    };
-    let (totals, total_text): (Vec<f64>, String) = match args.find(1, "total") {
-        None => {
-            // A plain sum of each row, whatever the xFilesFactor.
-            let Some(sum) = combined(&list, Aggregation::Sum, "sum", cx.x_files_factor, 0.0) else {
-                return Ok(Vec::new());
-            };
-            (sum.values, sum.name)
-        }
-        Some(Expr::Number(total, text)) => {
-            let length = list.first().map_or(0, |series| series.values.len());
-            (vec![*total; length], text.clone())
-        }
-        Some(_) => {
-            let totals = args.series(cx, 1, "total")?;
-            match totals.len() {
-                1 => (totals[0].values.clone(), totals[0].name.clone()),
-                count if count == list.len() => {
-                    let pairs = sorted_by_name(list).into_iter().zip(sorted_by_name(totals));
-                    return Ok(pairs
-                        .map(|(series, total)| {
-                            let name = format!("asPercent({},{})", series.name, total.name);
-                            let (start, step, values) =
-                                aligned(&[series, total], cx.x_files_factor, |row| percent(row[0], row[1]));
-                            Series::new(&name, &name, start, step, values)
-                        })
-                        .collect());
-                }
-                _ => {
-                    return Err(
-                        "asPercent: the total must be missing, a number, one series, or as many series as \
-                                the first argument"
-                            .to_owned(),
-                    )
-                }
-            }
-        }
-    };
-    Ok(list
-        .iter()
-        .map(|series| {
-            let length = series.values.len().max(totals.len());
-            let values = (0..length)
-                .map(|at| {
-                    let value = series.values.get(at).copied().unwrap_or(f64::NAN);
-                    percent(value, totals.get(at).copied().unwrap_or(f64::NAN))
-                })
-                .collect();
-            named(format!("asPercent({},{total_text})", series.name), series, values)
-        })
-        .collect())
-}
-
-/// The series in name order (Python's sort: stable).
-fn sorted_by_name(mut list: Vec<Series>) -> Vec<Series> {
-    list.sort_by(|a, b| a.name.cmp(&b.name));
-    list
 }
 
 /// `aggregateSeriesLists(first, second, func)` and `sumSeriesLists`,

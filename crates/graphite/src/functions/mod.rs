@@ -14,6 +14,7 @@ mod filter;
 mod forecast;
 mod moving;
 mod naming;
+mod percent;
 mod presentation;
 mod printf;
 mod special;
@@ -169,7 +170,7 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "group" => combine::group(&args, cx),
         "fallbackSeries" => combine::fallback_series(&args, cx),
         "percentileOfSeries" => combine::percentile_of_series(&args, cx),
-        "asPercent" | "pct" => combine::as_percent(&args, cx),
+        "asPercent" | "pct" => percent::as_percent(&args, cx),
         "aggregateSeriesLists" => combine::aggregate_series_lists(&args, cx, None),
         "sumSeriesLists" => combine::aggregate_series_lists(&args, cx, Some("sum")),
         "diffSeriesLists" => combine::aggregate_series_lists(&args, cx, Some("diff")),
@@ -311,10 +312,14 @@ struct Args<'a> {
 }
 
 impl Args<'_> {
+    /// The argument at `position` or named `name`; `None` when it is not
+    /// given or given as `None` (which leaves it at its default, as in
+    /// Python).
     fn find(&self, position: usize, name: &str) -> Option<&Expr> {
         self.positional
             .get(position)
             .or_else(|| self.keywords.iter().find(|(key, _)| key == name).map(|(_, value)| value))
+            .filter(|found| **found != Expr::None)
     }
 
     /// Refuses arguments beyond the `names` the function takes.

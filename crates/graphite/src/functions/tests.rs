@@ -156,6 +156,19 @@ fn percentages_of_totals() {
         values(&eval("asPercent(a.b.c,n.count)")[0]),
         [Some(20.0), Some(-2.0 / 7.0 * 100.0), None, Some(40.0)]
     );
+    // By nodes: both series share level 2, so their sum is their total.
+    let grouped = eval("asPercent(a.*.c,None,2)");
+    assert_eq!(names(&grouped), ["asPercent(a.b.c,sumSeries(a.*.c))", "asPercent(a.x.c,sumSeries(a.*.c))"]);
+    assert_eq!(values(&grouped[0])[3], Some(100.0));
+    let unmatched = eval("pct(a.*.c,n.count,1)");
+    assert_eq!(
+        names(&unmatched),
+        ["asPercent(a.b.c,MISSING)", "asPercent(a.x.c,MISSING)", "asPercent(MISSING,n.count)"]
+    );
+    assert!(unmatched
+        .iter()
+        .all(|series| series.values.len() == 4 && series.values.iter().all(|v| v.is_nan())));
+    assert!(eval_error("asPercent(a.*.c,100,1)").contains("must be None or a series list"));
 }
 
 #[test]

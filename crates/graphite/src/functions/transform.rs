@@ -105,7 +105,6 @@ fn counter_bounds(args: &Args<'_>) -> Result<(Option<f64>, Option<f64>), String>
     let bound = |position: usize, name: &str| match args.find(position, name) {
         None => Ok(None),
         Some(Expr::Number(value, _)) => Ok(Some(*value)),
-        Some(Expr::Path(none)) if none == "None" => Ok(None),
         _ => Err(args.wrong(name, "a number")),
     };
     Ok((bound(1, "maxValue")?, bound(2, "minValue")?))
