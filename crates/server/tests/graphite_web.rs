@@ -426,6 +426,16 @@ fn targets() -> Vec<&'static str> {
         "asPercent(seriesByTag('name=disk.used'),None,\"dc\")",
         "asPercent(hosts.*.cpu,100,1)",
         "movingAverage(hosts.web1.cpu,5,None)",
+        // Short forms and the rest of each family.
+        "avg(hosts.*.cpu)",
+        "sum(hosts.web*.requests,hosts.db1.requests)",
+        "multiplySeriesWithWildcards(hosts.*.cpu,1)",
+        "movingMin(hosts.db1.cpu,5)",
+        "movingMin(fast.web1.peak,\"5min\")",
+        "alpha(hosts.web1.cpu,0.5)",
+        "consolidateBy(hosts.*.cpu,\"max\")",
+        "sinFunction(\"wave\",2,300)",
+        "timeFunction(\"clock\",600)",
         // Pipes.
         "hosts.web1.cpu|scale(2)",
         "sumSeries(hosts.*.cpu) | alias('all')",

@@ -14,7 +14,7 @@ use super::{parameters, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use eardrum_graphite::tags::{AnchoredRegex, TagQuery, TaggedName};
+use eardrum_graphite::tags::{AnchoredRegex, TagQuery, TaggedSeries};
 use eardrum_storage::names::NameIndex;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,37 +23,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// request sets no `limit`.
 const AUTOCOMPLETE_LIMIT: usize = 100;
 
-/// One tagged series: its normalised name, its key in the store and its
-/// tags.
-#[derive(Debug, Clone)]
-pub(crate) struct Tagged {
-    pub(crate) path: String,
-    pub(crate) key: String,
-    pub(crate) name: TaggedName,
-}
-
-/// Every tagged series, sorted by normalised name, each name once (the
-/// first key put under it); keys that do not read as tagged names are left
-/// out, as graphite would not have stored them.
-pub(crate) fn tagged_series(state: &AppState) -> eardrum_storage::Result<Vec<Tagged>> {
-    let read = |index: &NameIndex| {
-        let mut all: BTreeMap<String, Tagged> = BTreeMap::new();
-        for key in index.tagged_keys() {
-            if let Ok(name) = TaggedName::parse(key) {
-                let path = name.path();
-                all.entry(path.clone()).or_insert_with(|| Tagged { path, key: key.to_owned(), name });
-            }
-        }
-        all.into_values().collect()
-    };
-    super::with_names(state, read)
-}
-
-/// The tagged series `query` selects, sorted by name.
-pub(crate) fn find_tagged(state: &AppState, query: &TagQuery) -> eardrum_storage::Result<Vec<Tagged>> {
-    let mut all = tagged_series(state)?;
-    all.retain(|tagged| query.matches(&tagged.name));
-    Ok(all)
+/// The tagged series `query` selects, sorted by name: only those that have
+/// a value it requires are read.
+pub(crate) fn find_tagged(state: &AppState, query: &TagQuery) -> eardrum_storage::Result<Vec<TaggedSeries>> {
+    super::with_names(state, |index: &NameIndex| index.tags().select(query).into_iter().cloned().collect())
 }
 
 /// The parameters of a `/tags` request, by name.
@@ -169,13 +142,15 @@ pub(crate) async fn one(
 
 /// Every tag with each of its values and how many series have it.
 fn all_tags(state: &AppState) -> ApiResult<BTreeMap<String, BTreeMap<String, u64>>> {
-    let mut tags: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for series in tagged_series(state)? {
-        for (tag, value) in series.name.tags {
-            *tags.entry(tag).or_default().entry(value).or_default() += 1;
-        }
-    }
-    Ok(tags)
+    let read = |index: &NameIndex| {
+        let tags = index.tags().tags();
+        tags.map(|(tag, values)| {
+            let values = values.map(|(value, series)| (value.to_owned(), series as u64));
+            (tag.to_owned(), values.collect())
+        })
+        .collect()
+    };
+    Ok(super::with_names(state, read)?)
 }
 
 /// `GET|POST /tags/findSeries?expr=EXPRESSION[&expr=…]`: the names of the

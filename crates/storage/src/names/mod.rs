@@ -9,11 +9,12 @@
 //!
 //! Keys with a `;` are Graphite's tagged series (`disk.used;dc=east`):
 //! found by their tags, not by dotted patterns, so they are kept aside in
-//! a list ([`NameIndex::tagged_keys`]) rather than in the tree, as graphite
-//! keeps them out of its hierarchy.
+//! a [`TagIndex`] by tag and value ([`NameIndex::tags`]) rather than in the
+//! tree, as graphite keeps them out of its hierarchy.
 
 use crate::{Backend, Result};
 use eardrum_graphite::pattern::{Level, Pattern};
+use eardrum_graphite::tags::TagIndex;
 use std::collections::HashMap;
 
 /// Keys read from the store per hold of its lock while catching up.
@@ -38,8 +39,8 @@ pub struct NameIndex {
     nodes: Vec<Node>,
     /// How many of the store's keys are in the index (the next key's id).
     indexed: usize,
-    /// The keys with a `;`, in first-put order.
-    tagged: Vec<Box<str>>,
+    /// The keys with a `;`, by tag and value.
+    tags: TagIndex,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -50,7 +51,7 @@ struct Node {
 
 impl Default for NameIndex {
     fn default() -> Self {
-        NameIndex { nodes: vec![Node::default()], indexed: 0, tagged: Vec::new() }
+        NameIndex { nodes: vec![Node::default()], indexed: 0, tags: TagIndex::default() }
     }
 }
 
@@ -73,7 +74,7 @@ impl NameIndex {
             return;
         }
         if key.contains(';') {
-            self.tagged.push(key.into());
+            self.tags.insert(key);
             self.indexed += 1;
             return;
         }
@@ -162,10 +163,10 @@ impl NameIndex {
         found
     }
 
-    /// The keys of tagged series (with a `;`), in first-put order: patterns
-    /// do not find them.
-    pub fn tagged_keys(&self) -> impl Iterator<Item = &str> {
-        self.tagged.iter().map(|key| &**key)
+    /// The tagged series (keys with a `;` that read as Graphite tagged
+    /// names): patterns do not find them.
+    pub fn tags(&self) -> &TagIndex {
+        &self.tags
     }
 
     /// The series whose keys match, in first-put order.
@@ -234,7 +235,7 @@ mod tests {
         let index = index(&["disk.used;dc=east", "disk.free", "disk.used;dc=west;host=a.b"]);
         assert_eq!(paths(&index, "disk.*"), [("disk.free".to_owned(), true, false)]);
         assert!(paths(&index, "disk.used;dc=east").is_empty());
-        let tagged: Vec<&str> = index.tagged_keys().collect();
+        let tagged: Vec<&str> = index.tags().all().into_iter().map(|series| series.key.as_str()).collect();
         assert_eq!(tagged, ["disk.used;dc=east", "disk.used;dc=west;host=a.b"]);
         assert_eq!(index.len(), 3);
     }

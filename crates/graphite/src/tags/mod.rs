@@ -6,6 +6,10 @@
 use regex::Regex;
 use serde_json::{Map, Value};
 
+mod index;
+
+pub use index::{TagIndex, TaggedSeries};
+
 /// The characters a tag name may not hold.
 const PROHIBITED_IN_TAG: &[char] = &[';', '!', '^', '='];
 
@@ -178,6 +182,15 @@ impl TagExpression {
         Ok(TagExpression { tag: tag.to_owned(), compare })
     }
 
+    /// The value this expression requires exactly (`tag=value`), if that
+    /// is what it asks.
+    pub fn equal_to(&self) -> Option<&str> {
+        match &self.compare {
+            Compare::Equal(value) => Some(value),
+            _ => None,
+        }
+    }
+
     /// Whether a series whose tag has `value` (empty when it lacks the tag)
     /// passes.
     pub fn accepts(&self, value: &str) -> bool {
@@ -219,6 +232,11 @@ impl TagQuery {
     /// Whether the series `name` passes every expression.
     pub fn matches(&self, name: &TaggedName) -> bool {
         self.expressions.iter().all(|expression| expression.accepts(name.get(&expression.tag).unwrap_or("")))
+    }
+
+    /// The expressions, in the order given.
+    pub fn expressions(&self) -> &[TagExpression] {
+        &self.expressions
     }
 
     /// The tags the expressions compare.
