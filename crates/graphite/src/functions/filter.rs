@@ -309,8 +309,8 @@ pub(super) fn outside_percentile(
     let band = |column: &[f64]| {
         let mut present: Vec<f64> = column.iter().copied().filter(|value| !value.is_nan()).collect();
         present.sort_by(f64::total_cmp);
-        let low = super::transform::percentile(&present, 100.0 - n, false).unwrap_or(f64::NAN);
-        let high = super::transform::percentile(&present, n, false).unwrap_or(f64::NAN);
+        let low = super::gaps::percentile(&present, 100.0 - n, false).unwrap_or(f64::NAN);
+        let high = super::gaps::percentile(&present, n, false).unwrap_or(f64::NAN);
         (low, high)
     };
     let inside = |(low, high): (f64, f64), value: f64| low < value && value < high;

@@ -10,10 +10,13 @@
 
 pub mod catalogue;
 mod combine;
+mod counters;
 mod filter;
 mod forecast;
+mod gaps;
 mod moving;
 mod naming;
+mod pairs;
 mod percent;
 mod presentation;
 mod printf;
@@ -171,12 +174,12 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "fallbackSeries" => combine::fallback_series(&args, cx),
         "percentileOfSeries" => combine::percentile_of_series(&args, cx),
         "asPercent" | "pct" => percent::as_percent(&args, cx),
-        "aggregateSeriesLists" => combine::aggregate_series_lists(&args, cx, None),
-        "sumSeriesLists" => combine::aggregate_series_lists(&args, cx, Some("sum")),
-        "diffSeriesLists" => combine::aggregate_series_lists(&args, cx, Some("diff")),
-        "multiplySeriesLists" => combine::aggregate_series_lists(&args, cx, Some("multiply")),
-        "divideSeriesLists" => combine::divide_series_lists(&args, cx),
-        "weightedAverage" => combine::weighted_average(&args, cx),
+        "aggregateSeriesLists" => pairs::aggregate_series_lists(&args, cx, None),
+        "sumSeriesLists" => pairs::aggregate_series_lists(&args, cx, Some("sum")),
+        "diffSeriesLists" => pairs::aggregate_series_lists(&args, cx, Some("diff")),
+        "multiplySeriesLists" => pairs::aggregate_series_lists(&args, cx, Some("multiply")),
+        "divideSeriesLists" => pairs::divide_series_lists(&args, cx),
+        "weightedAverage" => pairs::weighted_average(&args, cx),
         "integralByInterval" => windows::integral_by_interval(&args, cx),
         "hitcount" => windows::hitcount(&args, cx),
         "smartSummarize" => windows::smart_summarize(&args, cx),
@@ -198,7 +201,7 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "time" | "timeFunction" => special::generated(&args, cx, special::Wave::Time),
         "sin" | "sinFunction" => special::generated(&args, cx, special::Wave::Sine),
         "randomWalk" | "randomWalkFunction" => special::generated(&args, cx, special::Wave::RandomWalk),
-        "interpolate" => transform::interpolate(&args, cx),
+        "interpolate" => gaps::interpolate(&args, cx),
         "mostDeviant" => filter::most_deviant(&args, cx),
         "averageOutsidePercentile" => filter::outside_percentile(&args, cx, true),
         "removeBetweenPercentile" => filter::outside_percentile(&args, cx, false),
@@ -226,14 +229,14 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "scale" => transform::scale(&args, cx),
         "offset" => transform::offset(&args, cx),
         "absolute" => transform::absolute(&args, cx),
-        "derivative" => transform::derivative(&args, cx),
-        "nonNegativeDerivative" => transform::non_negative_derivative(&args, cx),
-        "perSecond" => transform::per_second(&args, cx),
-        "integral" => transform::integral(&args, cx),
-        "keepLastValue" => transform::keep_last_value(&args, cx),
-        "transformNull" => transform::transform_null(&args, cx),
-        "removeAboveValue" => transform::remove_beyond(&args, cx, true),
-        "removeBelowValue" => transform::remove_beyond(&args, cx, false),
+        "derivative" => counters::derivative(&args, cx),
+        "nonNegativeDerivative" => counters::non_negative_derivative(&args, cx),
+        "perSecond" => counters::per_second(&args, cx),
+        "integral" => counters::integral(&args, cx),
+        "keepLastValue" => gaps::keep_last_value(&args, cx),
+        "transformNull" => gaps::transform_null(&args, cx),
+        "removeAboveValue" => gaps::remove_beyond(&args, cx, true),
+        "removeBelowValue" => gaps::remove_beyond(&args, cx, false),
         "summarize" => windows::summarize(&args, cx),
         "timeShift" => transform::time_shift(&args, cx),
         "movingAverage" => moving::moving_window(&args, cx, Some("average")),
@@ -242,7 +245,7 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "movingMax" => moving::moving_window(&args, cx, Some("max")),
         "movingMedian" => moving::moving_window(&args, cx, Some("median")),
         "movingWindow" => moving::moving_window(&args, cx, None),
-        "nPercentile" => transform::n_percentile(&args, cx),
+        "nPercentile" => gaps::n_percentile(&args, cx),
         "consolidateBy" => transform::consolidate_by(&args, cx),
         "setXFilesFactor" | "xFilesFactor" => presentation::set_x_files_factor(&args, cx),
         "limit" => filter::limit(&args, cx),
@@ -276,8 +279,8 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "exp" | "logit" | "sigmoid" => transform::elementwise(&args, cx),
         "log" => transform::log(&args, cx),
         "round" => transform::round(&args, cx),
-        "removeAbovePercentile" => transform::remove_beyond_percentile(&args, cx, true),
-        "removeBelowPercentile" => transform::remove_beyond_percentile(&args, cx, false),
+        "removeAbovePercentile" => gaps::remove_beyond_percentile(&args, cx, true),
+        "removeBelowPercentile" => gaps::remove_beyond_percentile(&args, cx, false),
         "squareRoot" => transform::power_of(&args, cx, 0.5, "squareRoot"),
         "invert" => transform::power_of(&args, cx, -1.0, "invert"),
         "delay" => transform::delay(&args, cx),

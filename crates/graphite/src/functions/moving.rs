@@ -1,7 +1,7 @@
 //! Functions over a window of the slots before each: the moving
 //! aggregates, `exponentialMovingAverage` and `stdev`.
 
-use super::transform::round6;
+use super::counters::round6;
 use super::{Args, Context};
 use crate::expr::Expr;
 use crate::series::Series;

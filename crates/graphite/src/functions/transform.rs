@@ -1,6 +1,8 @@
-//! Functions that change each series' values: arithmetic, derivatives,
-//! filling and removing values, resampling.
+//! Functions that change each series' values: arithmetic, powers and
+//! logarithms, shifts in time and value, consolidation. Counters are in
+//! `counters`, gaps and removed values in `gaps`.
 
+use super::counters::round6;
 use super::{float_tag, python_g, Args, Context};
 use crate::expr::Expr;
 use crate::series::Series;
@@ -51,7 +53,7 @@ pub(super) fn consolidate_by_fixed(
 
 /// Renames each series `{function}({name})` (its path expression too) and
 /// tags it `{function}: 1`, as graphite-web marks its transforms.
-fn mark(series: &mut Series, function: &str) {
+pub(super) fn mark(series: &mut Series, function: &str) {
     series.name = format!("{function}({})", series.name);
     series.path_expression.clone_from(&series.name);
     series.tags.insert(function.to_owned(), Value::String("1".to_owned()));
@@ -78,190 +80,6 @@ pub(super) fn absolute(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Seri
     for series in &mut list {
         series.values.iter_mut().for_each(|value| *value = value.abs());
         mark(series, "absolute");
-    }
-    Ok(list)
-}
-
-/// `derivative(seriesList)`: each value less the one before (`None` after
-/// a `None`).
-pub(super) fn derivative(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList"])?;
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        let mut previous = f64::NAN;
-        for value in &mut series.values {
-            let current = *value;
-            *value = current - previous;
-            previous = current;
-        }
-        mark(series, "derivative");
-    }
-    Ok(list)
-}
-
-/// The optional `maxValue` and `minValue` of a counter's derivative.
-fn counter_bounds(args: &Args<'_>) -> Result<(Option<f64>, Option<f64>), String> {
-    args.only(&["seriesList", "maxValue", "minValue"])?;
-    let bound = |position: usize, name: &str| match args.find(position, name) {
-        None => Ok(None),
-        Some(Expr::Number(value, _)) => Ok(Some(*value)),
-        _ => Err(args.wrong(name, "a number")),
-    };
-    Ok((bound(1, "maxValue")?, bound(2, "minValue")?))
-}
-
-/// The increase of a counter from `previous` to `value`, as graphite-web's
-/// `_nonNegativeDelta`: `None` for a first reading or one out of bounds;
-/// a counter that went down wrapped at `max` (or restarted from `min`), or
-/// else gives `None`. Returns the delta and the new previous reading.
-fn counter_delta(value: f64, previous: f64, max: Option<f64>, min: Option<f64>) -> (f64, f64) {
-    if max.is_some_and(|max| value > max) || min.is_some_and(|min| value < min) {
-        return (f64::NAN, f64::NAN);
-    }
-    if previous.is_nan() || value.is_nan() {
-        return (f64::NAN, value);
-    }
-    if value >= previous {
-        return (value - previous, value);
-    }
-    match (max, min) {
-        (Some(max), min) => (max + 1.0 + value - previous - min.unwrap_or(0.0), value),
-        (None, Some(min)) => (value - min, value),
-        (None, None) => (f64::NAN, value),
-    }
-}
-
-/// `nonNegativeDerivative(seriesList, maxValue=None, minValue=None)`: a
-/// counter's increase per slot.
-pub(super) fn non_negative_derivative(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    let (max, min) = counter_bounds(args)?;
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        let mut previous = f64::NAN;
-        for value in &mut series.values {
-            (*value, previous) = counter_delta(*value, previous, max, min);
-        }
-        mark(series, "nonNegativeDerivative");
-    }
-    Ok(list)
-}
-
-/// `perSecond(seriesList, maxValue=None, minValue=None)`: a counter's
-/// increase per second, rounded to six decimals as graphite-web's is.
-pub(super) fn per_second(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    let (max, min) = counter_bounds(args)?;
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        let step = series.step as f64;
-        let mut previous = f64::NAN;
-        for value in &mut series.values {
-            let delta;
-            (delta, previous) = counter_delta(*value, previous, max, min);
-            *value = round6(delta / step);
-        }
-        mark(series, "perSecond");
-    }
-    Ok(list)
-}
-
-/// Python's `round(value, 6)`: the nearest of the decimals, ties to even,
-/// on the exact binary value (as Rust's formatting rounds).
-pub(super) fn round6(value: f64) -> f64 {
-    if !value.is_finite() {
-        return value;
-    }
-    format!("{value:.6}").parse().unwrap_or(value)
-}
-
-/// `integral(seriesList)`: the running total (`None` stays `None`).
-pub(super) fn integral(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList"])?;
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        let mut total = 0.0;
-        for value in &mut series.values {
-            if !value.is_nan() {
-                total += *value;
-                *value = total;
-            }
-        }
-        mark(series, "integral");
-    }
-    Ok(list)
-}
-
-/// `keepLastValue(seriesList, limit=inf)`: runs of at most `limit`
-/// `None`s after a value are filled with it.
-pub(super) fn keep_last_value(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "limit"])?;
-    let limit = run_limit(args)?;
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        let mut last = f64::NAN;
-        let mut run = 0;
-        let len = series.values.len();
-        for index in 0..=len {
-            let value = series.values.get(index).copied();
-            match value {
-                Some(value) if value.is_nan() => run += 1,
-                _ => {
-                    // A run ended, by a value or by the series' end.
-                    if run > 0 && run <= limit && !last.is_nan() {
-                        series.values[index - run..index].iter_mut().for_each(|slot| *slot = last);
-                    }
-                    run = 0;
-                    if let Some(value) = value {
-                        last = value;
-                    }
-                }
-            }
-        }
-        series.name = format!("keepLastValue({})", series.name);
-        series.path_expression.clone_from(&series.name);
-    }
-    Ok(list)
-}
-
-/// `transformNull(seriesList, default=0)`: `None` becomes `default`.
-pub(super) fn transform_null(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "default"])?;
-    // The default default is the integer 0, tagged "0"; one given is a
-    // float, tagged "0.0".
-    let (default, tag) = match args.find(1, "default") {
-        None => (0.0, Value::String("0".to_owned())),
-        Some(_) => {
-            let (default, _) = args.number(1, "default")?;
-            (default, float_tag(default))
-        }
-    };
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        series.values.iter_mut().filter(|value| value.is_nan()).for_each(|value| *value = default);
-        series.tags.insert("transformNull".to_owned(), tag.clone());
-        series.name = format!("transformNull({},{})", series.name, python_g(default));
-        series.path_expression.clone_from(&series.name);
-    }
-    Ok(list)
-}
-
-/// `removeAboveValue(seriesList, n)` and `removeBelowValue`: values beyond
-/// `n` become `None`.
-pub(super) fn remove_beyond(
-    args: &Args<'_>,
-    cx: &mut Context<'_>,
-    above: bool,
-) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "n"])?;
-    let (n, _) = args.number(1, "n")?;
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        for value in &mut series.values {
-            if (above && *value > n) || (!above && *value < n) {
-                *value = f64::NAN;
-            }
-        }
-        series.name = format!("{}({}, {})", args.function, series.name, python_g(n));
-        series.path_expression.clone_from(&series.name);
     }
     Ok(list)
 }
@@ -303,29 +121,6 @@ pub(super) fn time_shift(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Se
         }
     }
     Ok(shifted)
-}
-
-/// `nPercentile(seriesList, n)`: each series' `n`th percentile, the
-/// nearest rank (NIST's method, as graphite-web's), at every slot; a series
-/// without values is left out.
-pub(super) fn n_percentile(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "n"])?;
-    let (n, _) = args.number(1, "n")?;
-    if !(n > 0.0 && n <= 100.0) {
-        return Err(args.wrong("n", "a percent above 0 and at most 100"));
-    }
-    let mut list = args.series(cx, 0, "seriesList")?;
-    list.retain(|series| series.values.iter().any(|value| !value.is_nan()));
-    for series in &mut list {
-        let mut sorted: Vec<f64> = series.values.iter().copied().filter(|value| !value.is_nan()).collect();
-        sorted.sort_by(f64::total_cmp);
-        let percentile = percentile(&sorted, n, false).unwrap_or(f64::NAN);
-        series.values.iter_mut().for_each(|value| *value = percentile);
-        series.tags.insert("nPercentile".to_owned(), float_tag(n));
-        series.name = format!("nPercentile({}, {})", series.name, python_g(n));
-        series.path_expression.clone_from(&series.name);
-    }
-    Ok(list)
 }
 
 /// Python's `math.pow` as graphite-web's `safePow` takes it: `None` where
@@ -488,56 +283,6 @@ pub(super) fn min_max(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Serie
     Ok(list)
 }
 
-/// The `n`th percentile of `sorted` (ascending, without NaN) by
-/// graphite-web's `_getPercentile`: the nearest rank (NIST), or between
-/// the two nearest with `interpolate`; `None` when empty.
-pub(super) fn percentile(sorted: &[f64], n: f64, interpolate: bool) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let fractional = n / 100.0 * (sorted.len() + 1) as f64;
-    let mut rank = fractional.trunc() as usize;
-    let fraction = fractional - rank as f64;
-    if !interpolate {
-        rank += usize::from(fraction > 0.0);
-    }
-    let mut value = match rank {
-        0 => sorted[0],
-        rank => sorted[(rank - 1).min(last)],
-    };
-    if interpolate && rank != sorted.len() {
-        if let Some(&next) = sorted.get(rank) {
-            value += fraction * (next - value);
-        }
-    }
-    Some(value)
-}
-
-/// `removeAbovePercentile(seriesList, n)` and `removeBelowPercentile`:
-/// values beyond the series' `n`th percentile become `None`.
-pub(super) fn remove_beyond_percentile(
-    args: &Args<'_>,
-    cx: &mut Context<'_>,
-    above: bool,
-) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "n"])?;
-    let (n, _) = args.number(1, "n")?;
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        series.name = format!("{}({}, {})", args.function, series.name, python_g(n));
-        series.path_expression.clone_from(&series.name);
-        let mut sorted: Vec<f64> = series.values.iter().copied().filter(|value| !value.is_nan()).collect();
-        sorted.sort_by(f64::total_cmp);
-        let Some(limit) = percentile(&sorted, n, false) else { continue };
-        // graphite-web's nPercentile tags the series it was given.
-        series.tags.insert("nPercentile".to_owned(), float_tag(n));
-        for value in &mut series.values {
-            if (above && *value > limit) || (!above && (value.is_nan() || *value < limit)) {
-                *value = f64::NAN;
-            }
-        }
-    }
-    Ok(list)
-}
-
 /// `add(seriesList, n)`: values plus a constant, named with its integer
 /// part as graphite-web's `%d` prints it.
 pub(super) fn add(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
@@ -625,44 +370,4 @@ pub(super) fn round(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>
         series.path_expression.clone_from(&series.name);
     }
     Ok(list)
-}
-
-/// `interpolate(seriesList, limit=inf)`: runs of at most `limit` `None`s
-/// between two values filled on the straight line between them.
-pub(super) fn interpolate(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
-    args.only(&["seriesList", "limit"])?;
-    let limit = run_limit(args)?;
-    let mut list = args.series(cx, 0, "seriesList")?;
-    for series in &mut list {
-        let mut last: Option<usize> = None;
-        for index in 0..series.values.len() {
-            let value = series.values[index];
-            if value.is_nan() {
-                continue;
-            }
-            if let Some(before) = last {
-                let gap = index - before - 1;
-                if gap > 0 && gap <= limit {
-                    let from = series.values[before];
-                    for (step, slot) in (before + 1..index).enumerate() {
-                        series.values[slot] = from + (step + 1) as f64 * (value - from) / (gap + 1) as f64;
-                    }
-                }
-            }
-            last = Some(index);
-        }
-        series.name = format!("interpolate({})", series.name);
-        series.path_expression.clone_from(&series.name);
-    }
-    Ok(list)
-}
-
-/// The `limit` of `keepLastValue` and `interpolate`: the longest run of
-/// `None`s to fill, any by default.
-fn run_limit(args: &Args<'_>) -> Result<usize, String> {
-    match args.find(1, "limit") {
-        None => Ok(usize::MAX),
-        Some(Expr::Number(limit, _)) if *limit >= 0.0 => Ok(*limit as usize),
-        Some(_) => Err(args.wrong("limit", "a count")),
-    }
 }

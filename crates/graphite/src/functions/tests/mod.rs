@@ -4,6 +4,8 @@
 
 use super::*;
 
+mod every_function;
+
 const NAN: f64 = f64::NAN;
 
 /// The series every test reads: `a.b.c` and `a.x.c` at a 10 s step from
