@@ -34,7 +34,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from processes import EARDRUM, free_port, wait_for_port
+from processes import EARDRUM, free_port, put_all, wait_for_port
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 REFERENCE = os.path.join(ROOT, "crates", "server", "tests", "graphite_web")
@@ -97,20 +97,9 @@ def value(series, t):
 
 def fill_eardrum(port, start, series, points):
     """Puts every point, pipelined, and reads every reply."""
-    import socket
-
-    sock = socket.create_connection(("127.0.0.1", port))
-    lines = [
+    put_all(port, [
         f"put host{s}.cpu {value(s, t)} {start + t * STEP}\n" for t in range(points) for s in range(series)
-    ]
-    sock.sendall("".join(lines).encode())
-    expected, got = len(b"ok\n\n") * len(lines), 0
-    while got < expected:
-        chunk = sock.recv(1 << 20)
-        if not chunk:
-            sys.exit("eardrum closed the connection while loading")
-        got += len(chunk)
-    sock.close()
+    ])
 
 
 def fill_whisper(python, storage, start, series, points):

@@ -53,3 +53,17 @@ def folder_bytes(path):
             except OSError:
                 pass
     return total
+
+
+def put_all(port, lines):
+    """Sends protocol lines to the server on `port`, pipelined, and reads
+    every reply: each line is acknowledged (`ok` and an empty line)."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall("".join(lines).encode())
+    expected, got = len(b"ok\n\n") * len(lines), 0
+    while got < expected:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            sys.exit("the server closed the connection while loading")
+        got += len(chunk)
+    sock.close()

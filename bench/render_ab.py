@@ -13,7 +13,6 @@ starts each build on the folder in turn and times every query --runs times
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from processes import free_port, wait_for_port  # noqa: E402
+from processes import free_port, put_all, wait_for_port  # noqa: E402
 
 QUERIES = [
     "target=host42.cpu",
@@ -39,21 +38,10 @@ RANGE = "from=1699999990&until=1700010000"
 
 def fill(port):
     """Puts the million points, pipelined, and reads every reply."""
-    sock = socket.create_connection(("127.0.0.1", port))
-    lines = []
-    for t in range(1000):
-        for s in range(1000):
-            lines.append(f"put host{s}.cpu {(s * 7 + t) % 1000 / 10} {1_700_000_000 + t * 10}\n")
-    payload = "".join(lines).encode()
-    sock.sendall(payload)
-    expected = len(b"ok\n\n") * len(lines)
-    got = 0
-    while got < expected:
-        chunk = sock.recv(1 << 20)
-        if not chunk:
-            raise SystemExit("the server closed the connection while loading")
-        got += len(chunk)
-    sock.close()
+    put_all(port, [
+        f"put host{s}.cpu {(s * 7 + t) % 1000 / 10} {1_700_000_000 + t * 10}\n"
+        for t in range(1000) for s in range(1000)
+    ])
 
 
 def serve(binary, data, port, http):

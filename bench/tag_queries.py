@@ -13,7 +13,6 @@ byte); printed: medians, and other/first when two builds are given.
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from processes import free_port, wait_for_port  # noqa: E402
+from processes import free_port, put_all, wait_for_port  # noqa: E402
 
 QUERIES = [
     "/tags/findSeries?expr=host=h4242",
@@ -35,16 +34,7 @@ QUERIES = [
 
 
 def fill(port, series):
-    sock = socket.create_connection(("127.0.0.1", port))
-    lines = [f"put disk.used;dc=d{i % 10};host=h{i};rack=r{i % 50} {i % 97} 1700000000\n" for i in range(series)]
-    sock.sendall("".join(lines).encode())
-    expected, got = len(b"ok\n\n") * len(lines), 0
-    while got < expected:
-        chunk = sock.recv(1 << 20)
-        if not chunk:
-            sys.exit("the server closed the connection while loading")
-        got += len(chunk)
-    sock.close()
+    put_all(port, [f"put disk.used;dc=d{i % 10};host=h{i};rack=r{i % 50} {i % 97} 1700000000\n" for i in range(series)])
 
 
 def serve(binary, data):
