@@ -303,6 +303,9 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
         "timeStack" => special::time_stack(&args, cx),
         "powSeries" => special::pow_series(&args, cx),
         "areaBetween" => special::area_between(&args, cx),
+        "events" => Err("events: graphite-web draws these from its event database, which eardrum does not \
+                         keep (the one graphite-web function it does not serve)"
+            .to_owned()),
         other => Err(format!("unknown function {other:?}: eardrum renders {FUNCTIONS}")),
     }
 }

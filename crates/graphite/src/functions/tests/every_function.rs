@@ -229,3 +229,8 @@ fn tagged_series_through_the_selector() {
         ["a.east", "b.east", "c.west"]
     );
 }
+
+#[test]
+fn events_are_refused_with_the_reason() {
+    assert!(eval_error("events(\"deploy\")").contains("event database, which eardrum does not keep"));
+}
