@@ -43,6 +43,18 @@ pub enum Expr {
     Bool(bool),
     /// `None` (in any case): an argument left at its default.
     None,
+    /// `template(hosts.$host.cpu, host="web1")` (graphite-web 1.1): the
+    /// inner expression with `$name` in its patterns replaced by the
+    /// values given (positional ones are `$1`, `$2`, …) or by the request's
+    /// `template[name]` parameters.
+    Template {
+        /// The pattern or call the values go into.
+        inner: Box<Expr>,
+        /// The values by name, keyword ones first, then `1`, `2`, … for
+        /// positional ones (graphite-web's order of replacement): each a
+        /// number or a string.
+        values: Vec<(String, Expr)>,
+    },
 }
 
 impl Expr {
@@ -61,7 +73,7 @@ impl Expr {
             return Err(parser.error("unexpected text after the expression"));
         }
         match expr {
-            Expr::Path(_) | Expr::Call { .. } | Expr::Tagged { .. } => Ok(expr),
+            Expr::Path(_) | Expr::Call { .. } | Expr::Tagged { .. } | Expr::Template { .. } => Ok(expr),
             _ => Err(format!("invalid target {target:?}: a series pattern or a function call")),
         }
     }
@@ -74,6 +86,7 @@ impl Expr {
             Expr::Call { args, keywords, .. } => {
                 args.iter().chain(keywords.iter().map(|(_, value)| value)).find_map(Expr::first_path)
             }
+            Expr::Template { inner, .. } => inner.first_path(),
             _ => None,
         }
     }
@@ -110,7 +123,10 @@ impl<'a> Parser<'a> {
             if self.peek() != Some(b'|') {
                 return Ok(expr);
             }
-            if !matches!(expr, Expr::Path(_) | Expr::Call { .. } | Expr::Tagged { .. }) {
+            if !matches!(
+                expr,
+                Expr::Path(_) | Expr::Call { .. } | Expr::Tagged { .. } | Expr::Template { .. }
+            ) {
                 return Err(self.error("only a series pattern or a function call can be piped"));
             }
             self.at += 1;
@@ -151,6 +167,9 @@ impl<'a> Parser<'a> {
             let (args, keywords) = self.arguments(depth)?;
             if token == "seriesByTag" {
                 return self.tagged(&self.text[start..self.at], args, keywords);
+            }
+            if token == "template" {
+                return self.template(args, keywords);
             }
             return Ok(Expr::Call { name: token.to_owned(), args, keywords });
         }
@@ -224,6 +243,27 @@ impl<'a> Parser<'a> {
                 _ => return Err(self.error("expected ',' or ')'")),
             }
         }
+    }
+
+    /// A `template(…)`: a pattern or a call, then numbers or strings,
+    /// positional or by name.
+    fn template(&self, args: Vec<Expr>, keywords: Vec<(String, Expr)>) -> Result<Expr, String> {
+        let mut args = args.into_iter();
+        let inner = match args.next() {
+            Some(inner @ (Expr::Path(_) | Expr::Call { .. } | Expr::Tagged { .. })) => inner,
+            _ => return Err(self.error("template() takes a series pattern or a function call first")),
+        };
+        let positional = args.enumerate().map(|(at, value)| ((at + 1).to_string(), value));
+        let mut values = Vec::with_capacity(keywords.len());
+        for (name, value) in keywords.into_iter().chain(positional) {
+            if !matches!(value, Expr::Number(..) | Expr::Text(_)) {
+                return Err(
+                    self.error(&format!("template() value {name:?} must be a number or a quoted string"))
+                );
+            }
+            values.push((name, value));
+        }
+        Ok(Expr::Template { inner: Box::new(inner), values })
     }
 
     /// A `seriesByTag` call: quoted expressions only.
@@ -357,6 +397,34 @@ mod tests {
             )
         );
         assert!(Expr::parse("seriesByTag(a.b)").unwrap_err().contains("quoted tag expressions"));
+    }
+
+    #[test]
+    fn templates_hold_their_values_keywords_first() {
+        let text = |value: &str| Expr::Text(value.to_owned());
+        assert_eq!(
+            Expr::parse("template(a.$x, x='c')").unwrap(),
+            Expr::Template { inner: Box::new(path("a.$x")), values: vec![("x".to_owned(), text("c"))] }
+        );
+        assert_eq!(
+            Expr::parse("template(sumSeries(a.$1), 'b*', 2)").unwrap(),
+            Expr::Template {
+                inner: Box::new(call("sumSeries", vec![path("a.$1")])),
+                values: vec![
+                    ("1".to_owned(), text("b*")),
+                    ("2".to_owned(), Expr::Number(2.0, "2".to_owned()))
+                ],
+            }
+        );
+        assert!(matches!(Expr::parse("template(a.$x, x='b')|sum()").unwrap(), Expr::Call { .. }));
+        for (bad, message) in [
+            ("template(1)", "a series pattern or a function call first"),
+            ("template(a.$x, x=b.c)", "must be a number or a quoted string"),
+            ("template(a.$x.$1, x='c', 'b')", "a positional argument after a keyword"),
+        ] {
+            let error = Expr::parse(bad).unwrap_err();
+            assert!(error.contains(message), "{bad:?}: {error}");
+        }
     }
 
     #[test]

@@ -67,7 +67,11 @@ const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ("/metrics/index.json?", TAGGED_FOLDER),
     ("verticalLine(\"-6h\")", UNLABELLED),
     ("events(\"deploy\")", NO_EVENTS),
+    ("template(movingAverage(hosts.$h.cpu,$n),h=\"web2\",n=\"5\")", TEMPLATE_WINDOW),
 ];
+
+const TEMPLATE_WINDOW: &str = "graphite-web reads a moving window's extra points by the call's first argument \
+     as written, without the template's values (hosts.$h.cpu), and finds no series; eardrum reads the filled one";
 
 const NO_EVENTS: &str = "graphite-web reads events from its event database (here empty, so []); \
      eardrum keeps no events and answers a 400 that says so";
@@ -429,6 +433,12 @@ fn targets() -> Vec<&'static str> {
         "asPercent(hosts.*.cpu,100,1)",
         "movingAverage(hosts.web1.cpu,5,None)",
         "events(\"deploy\")",
+        // Templates.
+        "template(hosts.$host.cpu,host=\"web1\")",
+        "template(sumSeries(hosts.$1.$2),\"web*\",\"requests\")",
+        "template(scale(hosts.$h.cpu,$f),h=\"db1\",f=0.5)",
+        "template(movingAverage(hosts.$h.cpu,$n),h=\"web2\",n=\"5\")",
+        "template(alias(hosts.web1.$m,\"$m\"),m=\"cpu\")",
         // Short forms and the rest of each family.
         "avg(hosts.*.cpu)",
         "sum(hosts.web*.requests,hosts.db1.requests)",
@@ -491,6 +501,9 @@ fn requests(start: i64) -> Vec<Vec<(String, String)>> {
         ("hosts.web1.cpu", "json", Some(("jsonp", "draw"))),
         ("hosts.web1.cpu", "json", Some(("noNullPoints", "1"))),
         ("sparse.load", "json", Some(("noNullPoints", "1"))),
+        // The request's template values override the target's.
+        ("template(hosts.$host.cpu,host=\"web1\")", "json", Some(("template[host]", "web2"))),
+        ("template(sumSeries(hosts.$1.cpu))", "json", Some(("template[1]", "web*"))),
     ] {
         let mut pairs = vec![
             ("target".to_owned(), target.to_owned()),

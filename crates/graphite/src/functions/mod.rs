@@ -49,6 +49,9 @@ pub struct Context<'a> {
     /// How many targets written by functions (`applyByNode`'s template,
     /// `aliasQuery`'s query) this evaluation is inside.
     nested: usize,
+    /// The request's `template[name]=value` parameters, which override a
+    /// `template(…)`'s own values.
+    pub template_values: Vec<(String, String)>,
     /// The series a name pattern matches, read between two times (the
     /// requested range, or another that a function such as `timeShift`
     /// asks for).
@@ -59,14 +62,23 @@ impl<'a> Context<'a> {
     /// A context for `from..until` that reads series with `fetch`, with
     /// graphite-web's default `xFilesFactor` (0), as of `until`.
     pub fn new(from: i64, until: i64, fetch: &'a mut Fetch<'a>) -> Context<'a> {
-        Context { from, until, now: until, x_files_factor: 0.0, nested: 0, fetch }
+        Context {
+            from,
+            until,
+            now: until,
+            x_files_factor: 0.0,
+            nested: 0,
+            template_values: Vec::new(),
+            fetch,
+        }
     }
 
     /// A context like this one over another range (`timeShift`, a moving
     /// window's preview).
     fn over(&mut self, from: i64, until: i64) -> Context<'_> {
         let (now, x_files_factor, nested) = (self.now, self.x_files_factor, self.nested);
-        Context { from, until, now, x_files_factor, nested, fetch: &mut *self.fetch }
+        let template_values = self.template_values.clone();
+        Context { from, until, now, x_files_factor, nested, template_values, fetch: &mut *self.fetch }
     }
 
     /// The series of a target a function wrote (a template filled in, a
@@ -151,6 +163,7 @@ pub fn evaluate(expr: &Expr, cx: &mut Context<'_>) -> Result<Vec<Series>, String
             return (cx.fetch)(Selector::Tags { raw, expressions }, cx.from, cx.until)
         }
         Expr::Call { name, args, keywords } => (name.as_str(), args, keywords),
+        Expr::Template { inner, values } => return templates::template(inner, values, cx),
         _ => return Err("expected a series pattern or a function call".to_owned()),
     };
     let args = Args { function: name, positional: args, keywords };
@@ -345,7 +358,9 @@ impl Args<'_> {
 
     fn series(&self, cx: &mut Context<'_>, position: usize, name: &str) -> Result<Vec<Series>, String> {
         match self.find(position, name) {
-            Some(expr @ (Expr::Path(_) | Expr::Call { .. } | Expr::Tagged { .. })) => evaluate(expr, cx),
+            Some(
+                expr @ (Expr::Path(_) | Expr::Call { .. } | Expr::Tagged { .. } | Expr::Template { .. }),
+            ) => evaluate(expr, cx),
             _ => Err(self.wrong(name, "a series list")),
         }
     }

@@ -1,7 +1,7 @@
-//! Functions that write targets and evaluate them: `applyByNode` fills a
-//! template with each prefix, `aliasQuery` and `useSeriesAbove` rewrite
-//! names into queries, `reduceSeries` calls a function on the series that
-//! `mapSeries` grouped. Each written target is evaluated as a request's
+//! Functions that write targets and evaluate them: `template(…)` fills
+//! `$name`s in, `applyByNode` fills a template with each prefix,
+//! `aliasQuery` and `useSeriesAbove` rewrite names into queries,
+//! `reduceSeries` calls a function on the series that `mapSeries` grouped. Each written target is evaluated as a request's
 //! target would be, its nesting bounded
 //! ([`super::MAX_NESTED_TARGETS`]).
 
@@ -9,7 +9,9 @@ use super::naming::{nodes_of, python_replacement};
 use super::printf::percent_format;
 use super::{Args, Context, Selector};
 use crate::expr::Expr;
+use crate::pattern::MAX_PATTERN_BYTES;
 use crate::series::Series;
+use eardrum_protocol::PyFloat;
 use std::collections::HashMap;
 
 /// `applyByNode(seriesList, nodeNum, templateFunction, newName=None)`: for
@@ -228,4 +230,94 @@ fn call_with(cx: &mut Context<'_>, function: &str, inputs: Vec<Series>) -> Resul
     inner.x_files_factor = cx.x_files_factor;
     inner.nested = cx.nested;
     super::evaluate(&call, &mut inner)
+}
+
+/// `template(inner, …)`: `inner` with every `$name` in its patterns (not in
+/// its strings, nor in a `template` inside it) replaced by the value of
+/// `name`, the request's `template[name]` parameters overriding the
+/// call's, in graphite-web's order; a pattern that is exactly `$name`
+/// becomes the value itself (a number, or a number-like string read as
+/// one).
+pub(super) fn template(
+    inner: &Expr,
+    values: &[(String, Expr)],
+    cx: &mut Context<'_>,
+) -> Result<Vec<Series>, String> {
+    let mut replacements: Vec<(String, Expr)> = values.to_vec();
+    for (name, value) in &cx.template_values {
+        let value = Expr::Text(value.clone());
+        match replacements.iter_mut().find(|(known, _)| known == name) {
+            Some(known) => known.1 = value,
+            None => replacements.push((name.clone(), value)),
+        }
+    }
+    let filled = substitute(inner, &replacements)?;
+    super::evaluate(&filled, cx)
+}
+
+/// `expr` with the replacements made in its patterns, as graphite-web's
+/// evaluator makes them.
+fn substitute(expr: &Expr, replacements: &[(String, Expr)]) -> Result<Expr, String> {
+    match expr {
+        Expr::Path(pattern) => fill_pattern(pattern, replacements),
+        Expr::Call { name, args, keywords } => Ok(Expr::Call {
+            name: name.clone(),
+            args: args.iter().map(|arg| substitute(arg, replacements)).collect::<Result<_, _>>()?,
+            keywords: keywords
+                .iter()
+                .map(|(key, value)| Ok((key.clone(), substitute(value, replacements)?)))
+                .collect::<Result<_, String>>()?,
+        }),
+        other => Ok(other.clone()),
+    }
+}
+
+/// One pattern with each `$name` replaced in turn; the value itself when
+/// the pattern is exactly `$name` by then.
+fn fill_pattern(pattern: &str, replacements: &[(String, Expr)]) -> Result<Expr, String> {
+    let mut filled = pattern.to_owned();
+    for (name, value) in replacements {
+        let placeholder = format!("${name}");
+        if filled == placeholder {
+            return Ok(match value {
+                Expr::Text(text) if is_number_like(text) => {
+                    let number: f64 =
+                        text.parse().map_err(|_| format!("template: {text:?} is not a number"))?;
+                    Expr::Number(number, PyFloat(number).to_string())
+                }
+                value => value.clone(),
+            });
+        }
+        let text = match value {
+            Expr::Number(_, text) => python_number_text(text),
+            Expr::Text(text) => text.clone(),
+            _ => continue,
+        };
+        // Checked before it is built: many placeholders times a long value
+        // must not make a pattern of gigabytes.
+        let count = filled.matches(&placeholder).count();
+        let grown = filled.len() - count * placeholder.len() + count * text.len();
+        if grown > MAX_PATTERN_BYTES {
+            return Err(format!(
+                "template: replacing ${name} makes a pattern of {grown} bytes, more than {MAX_PATTERN_BYTES}"
+            ));
+        }
+        filled = filled.replace(&placeholder, &text);
+    }
+    Ok(Expr::Path(filled))
+}
+
+/// Whether graphite-web reads a string value as a number (`-?[0-9.]+`).
+fn is_number_like(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit() || byte == b'.')
+}
+
+/// A number literal as Python's `str()` prints the value it reads: whole
+/// numbers as written, others as Python prints the float.
+fn python_number_text(text: &str) -> String {
+    if let Ok(whole) = text.parse::<i128>() {
+        return whole.to_string();
+    }
+    text.parse::<f64>().map_or_else(|_| text.to_owned(), |number| PyFloat(number).to_string())
 }

@@ -234,3 +234,33 @@ fn tagged_series_through_the_selector() {
 fn events_are_refused_with_the_reason() {
     assert!(eval_error("events(\"deploy\")").contains("event database, which eardrum does not keep"));
 }
+
+#[test]
+fn templates_fill_their_patterns() {
+    check(&[
+        ("template(a.$x.c, x=\"b\")", &["a.b.c"], &[Some(1.0), Some(-2.0), None, Some(4.0)]),
+        (
+            "template(sumSeries(a.$1.c),\"*\")",
+            &["sumSeries(a.*.c)"],
+            &[Some(11.0), Some(18.0), Some(30.0), Some(4.0)],
+        ),
+        // A pattern that is only `$f` becomes the value; a number-like
+        // string is read as a number.
+        ("template(scale(a.b.c,$f),f=2)", &["scale(a.b.c,2)"], &[Some(2.0), Some(-4.0), None, Some(8.0)]),
+        ("template(scale(a.b.c,$f),f=\"2\")", &["scale(a.b.c,2)"], &[Some(2.0), Some(-4.0), None, Some(8.0)]),
+        // Strings are left alone, and a template inside has its own values.
+        ("template(alias(a.$x.c,\"$x\"),x=\"b\")", &["$x"], &[Some(1.0), Some(-2.0), None, Some(4.0)]),
+        (
+            "template(group(template(a.$x.c,x=\"b\"),n.$x),x=\"count\")",
+            &["a.b.c", "n.count"],
+            &[Some(1.0), Some(-2.0), None, Some(4.0)],
+        ),
+    ]);
+    let mut fetch = fetch;
+    let mut cx = Context::new(990, 1030, &mut fetch);
+    cx.template_values = vec![("x".to_owned(), "x".to_owned())];
+    let overridden = evaluate(&Expr::parse("template(a.$x.c,x=\"b\")").unwrap(), &mut cx).unwrap();
+    assert_eq!(names(&overridden), ["a.x.c"], "the request's template[x] wins");
+    let huge = format!("template(a.{},x=\"{}\")", "$x".repeat(1000), "y".repeat(1000));
+    assert!(eval_error(&huge).contains("more than 65536"));
+}

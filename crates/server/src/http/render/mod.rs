@@ -40,6 +40,8 @@ struct Request {
     format: Format,
     /// The JavaScript function a JSON reply is wrapped in (`jsonp`).
     jsonp: Option<String>,
+    /// `template[name]=value` parameters, for `template(…)` targets.
+    template_values: Vec<(String, String)>,
 }
 
 /// The reply formats served: graphite-web's that need no drawing.
@@ -142,7 +144,26 @@ fn read_request(params: &[(String, String)], now: i64) -> Result<Request, String
             .ok_or_else(|| format!("invalid xFilesFactor {text:?}: a share from 0 to 1"))?,
     };
     let no_null_points = last("noNullPoints").is_some_and(|value| matches!(value, "1" | "true" | "True"));
-    Ok(Request { targets, from, until, now, x_files_factor, max_data_points, no_null_points, format, jsonp })
+    // graphite-web's `template[name]=value`: values for `template(…)`.
+    let template_values = params
+        .iter()
+        .filter_map(|(key, value)| {
+            let name = key.strip_prefix("template[")?.strip_suffix(']')?;
+            Some((name.to_owned(), value.clone()))
+        })
+        .collect();
+    Ok(Request {
+        targets,
+        from,
+        until,
+        now,
+        x_files_factor,
+        max_data_points,
+        no_null_points,
+        format,
+        jsonp,
+        template_values,
+    })
 }
 
 /// One render request's query string over `store`, as `/render` would
@@ -227,6 +248,7 @@ fn render_reply(
     let mut cx = Context::new(from, until, &mut fetch);
     cx.x_files_factor = request.x_files_factor;
     cx.now = request.now;
+    cx.template_values.clone_from(&request.template_values);
     let mut rendered = Vec::new();
     for target in &request.targets {
         match evaluate(target, &mut cx) {
