@@ -2,7 +2,7 @@
 """Graphite /render with two eardrum builds, put side by side on the same
 data folder: BENCHMARKS.md's render queries, the builds taking turns.
 
-    bench/render_ab.py OLD_BINARY NEW_BINARY [--runs 5] [--rounds 3]
+    bench/render_ab.py OLD_BINARY NEW_BINARY [--runs 5] [--rounds 3] [--storage-schemas FILE]
 
 The data: 1,000 series `host<N>.cpu`, 1,000 points each, every 10 s from
 1700000000 (1,000,000 points), put through the protocol once. Each round
@@ -44,10 +44,11 @@ def fill(port):
     ])
 
 
-def serve(binary, data, port, http):
+def serve(binary, data, port, http, schemas=None):
+    extra = ["--storage-schemas", schemas] if schemas else []
     process = subprocess.Popen(
         [binary, "serve", "--data-dir", data, "--port", str(port), "--http-port", str(http),
-         "--graphite-port", "0"],
+         "--graphite-port", "0", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(http)
     return process
@@ -72,6 +73,7 @@ def main():
     parser.add_argument("new")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--storage-schemas", help="a storage-schemas.conf both builds read with")
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="eardrum-render-")
     try:
@@ -87,7 +89,7 @@ def main():
             for name in order:
                 binary = args.old if name == "old" else args.new
                 port, http = free_port(), free_port()
-                server = serve(binary, data, port, http)
+                server = serve(binary, data, port, http, args.storage_schemas)
                 try:
                     for query in QUERIES:
                         timed(http, query)  # warm

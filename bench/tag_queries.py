@@ -7,7 +7,8 @@ taking turns on the same data folder.
 The data: SERIES tagged series `disk.used;dc=d<i%10>;host=h<i>;rack=r<i%50>`,
 one point each, put through the protocol once. Each build in turn is
 started on the folder and every query timed --runs times (to the last
-byte); printed: medians, and other/first when two builds are given.
+byte); printed: each server's RSS at start and after the queries, the
+medians, and other/first when two builds are given.
 """
 
 import argparse
@@ -22,12 +23,12 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from processes import free_port, put_all, wait_for_port  # noqa: E402
+from processes import free_port, put_all, status_bytes, wait_for_port  # noqa: E402
 
 QUERIES = [
     "/tags/findSeries?expr=host=h4242",
     "/render?target=seriesByTag('host=h4242')&from=1699999990&until=1700000100",
-    "/render?target=sumSeries(seriesByTag('dc=d3','rack=r7'))&from=1699999990&until=1700000100",
+    "/render?target=sumSeries(seriesByTag('dc=d3','rack=r13'))&from=1699999990&until=1700000100",
     "/tags/findSeries?expr=host=~h42.*&expr=dc!=d2",
     "/tags/autoComplete/values?tag=dc",
 ]
@@ -69,18 +70,24 @@ def main():
         loader.terminate()
         loader.wait()
         times = {binary: {query: [] for query in QUERIES} for binary in args.binaries}
+        rss = {binary: [] for binary in args.binaries}
         for round_number in range(2):
             order = args.binaries if round_number % 2 == 0 else list(reversed(args.binaries))
             for binary in order:
                 server, _, http = serve(binary, data)
                 try:
+                    started_rss = status_bytes(server.pid, "VmRSS")
                     for query in QUERIES:
                         timed(http, query)  # warm: the name index catches up
                         times[binary][query].extend(timed(http, query) for _ in range(args.runs))
+                    rss[binary].append((started_rss, status_bytes(server.pid, "VmRSS")))
                 finally:
                     server.terminate()
                     server.wait()
         print(f"{args.series} tagged series; medians of {2 * args.runs} runs, ms")
+        for binary in args.binaries:
+            shown = ", ".join(f"{before >> 20} -> {after >> 20} MiB" for before, after in rss[binary])
+            print(f"  server RSS at start -> after the queries, {binary}: {shown}")
         for query in QUERIES:
             medians = [statistics.median(times[binary][query]) * 1000 for binary in args.binaries]
             shown = "  ".join(f"{median:9.2f}" for median in medians)

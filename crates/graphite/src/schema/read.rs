@@ -123,7 +123,11 @@ impl SlotFold<'_> {
                 return;
             }
             let closed = self.close(level);
-            self.levels[level] = Level { slot, known: vec![value] };
+            // The slot's buffer is kept: a read allocates per level, not
+            // per slot.
+            let current = &mut self.levels[level];
+            current.slot = slot;
+            current.known.push(value);
             match closed {
                 Some((closed_slot, closed_value)) => {
                     (level, time, value) = (level + 1, closed_slot, closed_value)
@@ -135,16 +139,20 @@ impl SlotFold<'_> {
 
     /// The value of `level`'s current slot, if it has one, emptying it.
     fn close(&mut self, level: usize) -> Option<(i64, f64)> {
+        let plan = self.plan;
         let current = &mut self.levels[level];
-        let known = std::mem::take(&mut current.known);
-        let last = *known.last()?;
-        if level == 0 {
-            return Some((current.slot, last));
-        }
-        let slots = (self.plan.steps[level] / self.plan.steps[level - 1]).max(1) as usize;
-        // whisper's test, in floating point as it makes it.
-        let enough = known.len() as f64 / slots as f64 >= self.plan.x_files_factor;
-        enough.then(|| (current.slot, self.plan.method.of(&known, slots)))
+        let last = *current.known.last()?;
+        let closed = match level {
+            0 => Some((current.slot, last)),
+            _ => {
+                let slots = (plan.steps[level] / plan.steps[level - 1]).max(1) as usize;
+                // whisper's test, in floating point as it makes it.
+                let enough = current.known.len() as f64 / slots as f64 >= plan.x_files_factor;
+                enough.then(|| (current.slot, plan.method.of(&current.known, slots)))
+            }
+        };
+        current.known.clear();
+        closed
     }
 }
 

@@ -3,9 +3,11 @@
 //! in the store, as graphite's tag database indexes them.
 
 use super::{TagQuery, TaggedName};
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 
-/// One tagged series of a [`TagIndex`].
+/// One tagged series found in a [`TagIndex`].
 #[derive(Debug, Clone)]
 pub struct TaggedSeries {
     /// The normalised name graphite shows it under (tags sorted).
@@ -16,16 +18,37 @@ pub struct TaggedSeries {
     pub name: TaggedName,
 }
 
+impl TaggedSeries {
+    fn read(key: &str) -> Option<TaggedSeries> {
+        let name = TaggedName::parse(key).ok()?;
+        Some(TaggedSeries { path: name.path(), key: key.to_owned(), name })
+    }
+}
+
 /// Tagged series, each once under its normalised name, and for every tag
 /// the series that have each of its values.
+///
+/// It holds little per series (its key, its place under each of its tag
+/// values, a hash of its normalised name): names are read again from the
+/// keys of the series a query selects.
 #[derive(Debug, Clone, Default)]
 pub struct TagIndex {
-    /// In first-put order.
-    series: Vec<TaggedSeries>,
-    /// Each normalised name's place in `series`.
-    by_path: HashMap<String, u32>,
+    /// The keys, in first-put order.
+    keys: Vec<Box<str>>,
+    /// The place of the series under each normalised name's hash.
+    by_path: HashMap<u64, u32>,
+    /// Normalised names whose hash another name already had, with their
+    /// places: almost always empty.
+    collided: Vec<(Box<str>, u32)>,
     /// Tag, then value, then the places of the series with it, ascending.
-    by_tag: HashMap<String, BTreeMap<String, Vec<u32>>>,
+    by_tag: HashMap<Box<str>, BTreeMap<Box<str>, Vec<u32>>>,
+}
+
+/// A normalised name's hash, for [`TagIndex::by_path`].
+fn hash_of(path: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    path.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl TagIndex {
@@ -37,53 +60,71 @@ impl TagIndex {
             return false;
         };
         let path = name.path();
-        if self.by_path.contains_key(&path) {
-            return false;
-        }
-        let Ok(place) = u32::try_from(self.series.len()) else {
+        let Ok(place) = u32::try_from(self.keys.len()) else {
             return false;
         };
-        for (tag, value) in &name.tags {
-            self.by_tag.entry(tag.clone()).or_default().entry(value.clone()).or_default().push(place);
+        let hash = hash_of(&path);
+        match self.by_path.get(&hash) {
+            None => {
+                self.by_path.insert(hash, place);
+            }
+            Some(&known) => {
+                let same = |place: u32| {
+                    TaggedSeries::read(&self.keys[place as usize]).is_some_and(|s| s.path == path)
+                };
+                if same(known) || self.collided.iter().any(|(collided, _)| **collided == *path) {
+                    return false;
+                }
+                self.collided.push((path.into(), place));
+            }
         }
-        self.by_path.insert(path.clone(), place);
-        self.series.push(TaggedSeries { path, key: key.to_owned(), name });
+        for (tag, value) in &name.tags {
+            let values = self.by_tag.entry(tag.as_str().into()).or_default();
+            values.entry(value.as_str().into()).or_default().push(place);
+        }
+        self.keys.push(key.into());
         true
     }
 
     /// How many tagged series there are.
     pub fn len(&self) -> usize {
-        self.series.len()
+        self.keys.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
+        self.keys.is_empty()
     }
 
     /// Every tagged series, sorted by normalised name.
-    pub fn all(&self) -> Vec<&TaggedSeries> {
-        let mut all: Vec<&TaggedSeries> = self.series.iter().collect();
+    pub fn all(&self) -> Vec<TaggedSeries> {
+        let mut all: Vec<TaggedSeries> = self.keys.iter().filter_map(|key| TaggedSeries::read(key)).collect();
         all.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         all
     }
 
     /// The series `query` selects, sorted by normalised name. Only the
-    /// series that have a value one expression requires are tested: those
-    /// of its value when it asks for one (the fewest such), else those of
-    /// every value of its tag it accepts.
-    pub fn select(&self, query: &TagQuery) -> Vec<&TaggedSeries> {
+    /// series that have a value one expression requires are read: those
+    /// under every value asked for exactly (`tag=value`), else those under
+    /// every value of one expression's tag that it accepts.
+    pub fn select(&self, query: &TagQuery) -> Vec<TaggedSeries> {
         let places = |tag: &str, value: &str| -> &[u32] {
             self.by_tag.get(tag).and_then(|values| values.get(value)).map_or(&[], Vec::as_slice)
         };
-        let narrowest = query
+        let mut exact: Vec<&[u32]> = query
             .expressions()
             .iter()
             .filter(|expression| !expression.accepts(""))
             .filter_map(|expression| expression.equal_to().map(|value| places(&expression.tag, value)))
-            .min_by_key(|places| places.len());
-        let candidates: Vec<u32> = match narrowest {
-            Some(places) => places.to_vec(),
+            .collect();
+        exact.sort_unstable_by_key(|places| places.len());
+        let candidates: Vec<u32> = match exact.split_first() {
+            // The series under every value asked for: each list is sorted.
+            Some((narrowest, others)) => narrowest
+                .iter()
+                .copied()
+                .filter(|place| others.iter().all(|other| other.binary_search(place).is_ok()))
+                .collect(),
             None => {
                 // A valid query has an expression that no series without
                 // its tag passes: the series with an accepted value.
@@ -91,7 +132,7 @@ impl TagIndex {
                 else {
                     return Vec::new();
                 };
-                let values = self.by_tag.get(&expression.tag).into_iter().flatten();
+                let values = self.by_tag.get(expression.tag.as_str()).into_iter().flatten();
                 let mut places: Vec<u32> = values
                     .filter(|(value, _)| expression.accepts(value))
                     .flat_map(|(_, places)| places.iter().copied())
@@ -100,9 +141,9 @@ impl TagIndex {
                 places
             }
         };
-        let mut selected: Vec<&TaggedSeries> = candidates
+        let mut selected: Vec<TaggedSeries> = candidates
             .into_iter()
-            .filter_map(|place| self.series.get(place as usize))
+            .filter_map(|place| self.keys.get(place as usize).and_then(|key| TaggedSeries::read(key)))
             .filter(|series| query.matches(&series.name))
             .collect();
         selected.sort_unstable_by(|a, b| a.path.cmp(&b.path));
@@ -111,9 +152,9 @@ impl TagIndex {
 
     /// Every tag, and for each its values with how many series have them.
     pub fn tags(&self) -> impl Iterator<Item = (&str, impl Iterator<Item = (&str, usize)>)> {
-        self.by_tag.iter().map(|(tag, values)| {
-            (tag.as_str(), values.iter().map(|(value, places)| (value.as_str(), places.len())))
-        })
+        self.by_tag
+            .iter()
+            .map(|(tag, values)| (&**tag, values.iter().map(|(value, places)| (&**value, places.len()))))
     }
 }
 
@@ -121,7 +162,7 @@ impl TagIndex {
 mod tests {
     use super::*;
 
-    fn paths(found: &[&TaggedSeries]) -> Vec<String> {
+    fn paths(found: &[TaggedSeries]) -> Vec<String> {
         found.iter().map(|series| series.path.clone()).collect()
     }
 
@@ -173,7 +214,7 @@ mod tests {
             vec!["dc=d2", "zone="],
         ] {
             let query = TagQuery::parse(expressions.iter().copied()).unwrap();
-            let every: Vec<&TaggedSeries> =
+            let every: Vec<TaggedSeries> =
                 index.all().into_iter().filter(|s| query.matches(&s.name)).collect();
             assert_eq!(paths(&index.select(&query)), paths(&every), "{expressions:?}");
         }

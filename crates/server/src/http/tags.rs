@@ -26,7 +26,7 @@ const AUTOCOMPLETE_LIMIT: usize = 100;
 /// The tagged series `query` selects, sorted by name: only those that have
 /// a value it requires are read.
 pub(crate) fn find_tagged(state: &AppState, query: &TagQuery) -> eardrum_storage::Result<Vec<TaggedSeries>> {
-    super::with_names(state, |index: &NameIndex| index.tags().select(query).into_iter().cloned().collect())
+    super::with_names(state, |index: &NameIndex| index.tags().select(query))
 }
 
 /// The parameters of a `/tags` request, by name.

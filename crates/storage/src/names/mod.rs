@@ -235,7 +235,7 @@ mod tests {
         let index = index(&["disk.used;dc=east", "disk.free", "disk.used;dc=west;host=a.b"]);
         assert_eq!(paths(&index, "disk.*"), [("disk.free".to_owned(), true, false)]);
         assert!(paths(&index, "disk.used;dc=east").is_empty());
-        let tagged: Vec<&str> = index.tags().all().into_iter().map(|series| series.key.as_str()).collect();
+        let tagged: Vec<String> = index.tags().all().into_iter().map(|series| series.key).collect();
         assert_eq!(tagged, ["disk.used;dc=east", "disk.used;dc=west;host=a.b"]);
         assert_eq!(index.len(), 3);
     }
