@@ -30,6 +30,8 @@ use crate::expr::Expr;
 use crate::series::Series;
 use crate::time::Aggregation;
 use serde_json::Value;
+use std::cell::Cell;
+use std::rc::Rc;
 
 /// What evaluating a target needs besides the expression.
 #[expect(missing_debug_implementations, reason = "it holds the caller's fetching closure")]
@@ -52,6 +54,9 @@ pub struct Context<'a> {
     /// The request's `template[name]=value` parameters, which override a
     /// `template(…)`'s own values.
     pub template_values: Vec<(String, String)>,
+    /// Bytes of patterns `template(…)`s may still scan to fill in their
+    /// values, shared by the whole evaluation.
+    template_budget: Rc<Cell<usize>>,
     /// The series a name pattern matches, read between two times (the
     /// requested range, or another that a function such as `timeShift`
     /// asks for).
@@ -69,6 +74,7 @@ impl<'a> Context<'a> {
             x_files_factor: 0.0,
             nested: 0,
             template_values: Vec::new(),
+            template_budget: Rc::new(Cell::new(MAX_TEMPLATE_WORK)),
             fetch,
         }
     }
@@ -77,8 +83,18 @@ impl<'a> Context<'a> {
     /// window's preview).
     fn over(&mut self, from: i64, until: i64) -> Context<'_> {
         let (now, x_files_factor, nested) = (self.now, self.x_files_factor, self.nested);
-        let template_values = self.template_values.clone();
-        Context { from, until, now, x_files_factor, nested, template_values, fetch: &mut *self.fetch }
+        let (template_values, template_budget) =
+            (self.template_values.clone(), Rc::clone(&self.template_budget));
+        Context {
+            from,
+            until,
+            now,
+            x_files_factor,
+            nested,
+            template_values,
+            template_budget,
+            fetch: &mut *self.fetch,
+        }
     }
 
     /// The series of a target a function wrote (a template filled in, a
@@ -104,6 +120,11 @@ impl<'a> Context<'a> {
 
 /// How deep targets that functions write may nest.
 pub const MAX_NESTED_TARGETS: usize = 8;
+
+/// How many bytes of patterns the `template(…)`s of one request may scan
+/// while filling in their values: each value replaced reads the pattern
+/// once, so this bounds the work whatever the number of values.
+pub const MAX_TEMPLATE_WORK: usize = 16 << 20;
 
 /// How a [`Context`] reads series: the series a selector picks, between
 /// two times, or why not.

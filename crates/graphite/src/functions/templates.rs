@@ -7,11 +7,12 @@
 
 use super::naming::{nodes_of, python_replacement};
 use super::printf::percent_format;
-use super::{Args, Context, Selector};
+use super::{Args, Context, Selector, MAX_TEMPLATE_WORK};
 use crate::expr::Expr;
 use crate::pattern::MAX_PATTERN_BYTES;
 use crate::series::Series;
 use eardrum_protocol::PyFloat;
+use std::cell::Cell;
 use std::collections::HashMap;
 
 /// `applyByNode(seriesList, nodeNum, templateFunction, newName=None)`: for
@@ -251,21 +252,22 @@ pub(super) fn template(
             None => replacements.push((name.clone(), value)),
         }
     }
-    let filled = substitute(inner, &replacements)?;
+    let budget = std::rc::Rc::clone(&cx.template_budget);
+    let filled = substitute(inner, &replacements, &budget)?;
     super::evaluate(&filled, cx)
 }
 
 /// `expr` with the replacements made in its patterns, as graphite-web's
 /// evaluator makes them.
-fn substitute(expr: &Expr, replacements: &[(String, Expr)]) -> Result<Expr, String> {
+fn substitute(expr: &Expr, replacements: &[(String, Expr)], budget: &Cell<usize>) -> Result<Expr, String> {
     match expr {
-        Expr::Path(pattern) => fill_pattern(pattern, replacements),
+        Expr::Path(pattern) => fill_pattern(pattern, replacements, budget),
         Expr::Call { name, args, keywords } => Ok(Expr::Call {
             name: name.clone(),
-            args: args.iter().map(|arg| substitute(arg, replacements)).collect::<Result<_, _>>()?,
+            args: args.iter().map(|arg| substitute(arg, replacements, budget)).collect::<Result<_, _>>()?,
             keywords: keywords
                 .iter()
-                .map(|(key, value)| Ok((key.clone(), substitute(value, replacements)?)))
+                .map(|(key, value)| Ok((key.clone(), substitute(value, replacements, budget)?)))
                 .collect::<Result<_, String>>()?,
         }),
         other => Ok(other.clone()),
@@ -274,9 +276,18 @@ fn substitute(expr: &Expr, replacements: &[(String, Expr)]) -> Result<Expr, Stri
 
 /// One pattern with each `$name` replaced in turn; the value itself when
 /// the pattern is exactly `$name` by then.
-fn fill_pattern(pattern: &str, replacements: &[(String, Expr)]) -> Result<Expr, String> {
+fn fill_pattern(
+    pattern: &str,
+    replacements: &[(String, Expr)],
+    budget: &Cell<usize>,
+) -> Result<Expr, String> {
     let mut filled = pattern.to_owned();
     for (name, value) in replacements {
+        // Each value read costs a scan of the pattern.
+        let left = budget.get().checked_sub(filled.len()).ok_or_else(|| {
+            format!("template: filling in the values scans more than {MAX_TEMPLATE_WORK} bytes of patterns")
+        })?;
+        budget.set(left);
         let placeholder = format!("${name}");
         if filled == placeholder {
             return Ok(match value {

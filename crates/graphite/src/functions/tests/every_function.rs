@@ -263,4 +263,8 @@ fn templates_fill_their_patterns() {
     assert_eq!(names(&overridden), ["a.x.c"], "the request's template[x] wins");
     let huge = format!("template(a.{},x=\"{}\")", "$x".repeat(1000), "y".repeat(1000));
     assert!(eval_error(&huge).contains("more than 65536"));
+    // Many values over a long pattern: each scans it, within a budget.
+    let values: Vec<String> = (0..400).map(|at| format!("v{at}=1")).collect();
+    let scans = format!("template(a.{}.$z,{})", "x".repeat(50_000), values.join(","));
+    assert!(eval_error(&scans).contains("scans more than"));
 }
