@@ -54,9 +54,11 @@ pub struct Context<'a> {
     /// The request's `template[name]=value` parameters, which override a
     /// `template(…)`'s own values.
     pub template_values: Vec<(String, String)>,
-    /// Bytes of patterns `template(…)`s may still scan to fill in their
-    /// values, shared by the whole evaluation.
-    template_budget: Rc<Cell<usize>>,
+    /// Bytes of targets and patterns that functions may still write or
+    /// scan (`template(…)` filling in values, `applyByNode` filling in its
+    /// template, `aliasQuery` and `useSeriesAbove` writing queries), shared
+    /// by the whole evaluation.
+    written_budget: Rc<Cell<usize>>,
     /// The series a name pattern matches, read between two times (the
     /// requested range, or another that a function such as `timeShift`
     /// asks for).
@@ -74,7 +76,7 @@ impl<'a> Context<'a> {
             x_files_factor: 0.0,
             nested: 0,
             template_values: Vec::new(),
-            template_budget: Rc::new(Cell::new(MAX_TEMPLATE_WORK)),
+            written_budget: Rc::new(Cell::new(MAX_WRITTEN_BYTES)),
             fetch,
         }
     }
@@ -83,8 +85,8 @@ impl<'a> Context<'a> {
     /// window's preview).
     fn over(&mut self, from: i64, until: i64) -> Context<'_> {
         let (now, x_files_factor, nested) = (self.now, self.x_files_factor, self.nested);
-        let (template_values, template_budget) =
-            (self.template_values.clone(), Rc::clone(&self.template_budget));
+        let (template_values, written_budget) =
+            (self.template_values.clone(), Rc::clone(&self.written_budget));
         Context {
             from,
             until,
@@ -92,9 +94,20 @@ impl<'a> Context<'a> {
             x_files_factor,
             nested,
             template_values,
-            template_budget,
+            written_budget,
             fetch: &mut *self.fetch,
         }
+    }
+
+    /// Takes `bytes` of targets or patterns a function is about to write
+    /// or scan from the request's budget ([`MAX_WRITTEN_BYTES`]), or says
+    /// why not.
+    fn spend_written(&self, what: &str, bytes: usize) -> Result<(), String> {
+        let left = self.written_budget.get().checked_sub(bytes).ok_or_else(|| {
+            format!("{what}: the targets and patterns written or scanned pass {MAX_WRITTEN_BYTES} bytes")
+        })?;
+        self.written_budget.set(left);
+        Ok(())
     }
 
     /// The series of a target a function wrote (a template filled in, a
@@ -105,6 +118,7 @@ impl<'a> Context<'a> {
         if self.nested >= MAX_NESTED_TARGETS {
             return Err(format!("targets written by functions nest more than {MAX_NESTED_TARGETS} deep"));
         }
+        self.spend_written("a written target", target.len())?;
         let expr = Expr::parse(target)?;
         self.nested += 1;
         let evaluated = evaluate(&expr, self);
@@ -121,10 +135,10 @@ impl<'a> Context<'a> {
 /// How deep targets that functions write may nest.
 pub const MAX_NESTED_TARGETS: usize = 8;
 
-/// How many bytes of patterns the `template(…)`s of one request may scan
-/// while filling in their values: each value replaced reads the pattern
-/// once, so this bounds the work whatever the number of values.
-pub const MAX_TEMPLATE_WORK: usize = 16 << 20;
+/// How many bytes of targets and patterns the functions of one request may
+/// write or scan (see [`Context::spend_written`]): the work of filling in
+/// templates stays bounded whatever the number of values or series.
+pub const MAX_WRITTEN_BYTES: usize = 16 << 20;
 
 /// How a [`Context`] reads series: the series a selector picks, between
 /// two times, or why not.

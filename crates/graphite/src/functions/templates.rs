@@ -7,12 +7,11 @@
 
 use super::naming::{nodes_of, python_replacement};
 use super::printf::percent_format;
-use super::{Args, Context, Selector, MAX_TEMPLATE_WORK};
+use super::{Args, Context, Selector};
 use crate::expr::Expr;
 use crate::pattern::MAX_PATTERN_BYTES;
 use crate::series::Series;
 use eardrum_protocol::PyFloat;
-use std::cell::Cell;
 use std::collections::HashMap;
 
 /// `applyByNode(seriesList, nodeNum, templateFunction, newName=None)`: for
@@ -41,7 +40,10 @@ pub(super) fn apply_by_node(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec
     prefixes.sort();
     prefixes.dedup();
     let mut results = Vec::new();
+    let holes = template.matches('%').count();
     for prefix in prefixes {
+        // Charged before it is built: many prefixes times a long template.
+        cx.spend_written("applyByNode", template.len() + holes * prefix.len())?;
         for mut series in cx.evaluate_text(&template.replace('%', &prefix))? {
             if let Some(new_name) = new_name {
                 series.name = new_name.replace('%', &prefix);
@@ -252,22 +254,21 @@ pub(super) fn template(
             None => replacements.push((name.clone(), value)),
         }
     }
-    let budget = std::rc::Rc::clone(&cx.template_budget);
-    let filled = substitute(inner, &replacements, &budget)?;
+    let filled = substitute(inner, &replacements, cx)?;
     super::evaluate(&filled, cx)
 }
 
 /// `expr` with the replacements made in its patterns, as graphite-web's
 /// evaluator makes them.
-fn substitute(expr: &Expr, replacements: &[(String, Expr)], budget: &Cell<usize>) -> Result<Expr, String> {
+fn substitute(expr: &Expr, replacements: &[(String, Expr)], cx: &Context<'_>) -> Result<Expr, String> {
     match expr {
-        Expr::Path(pattern) => fill_pattern(pattern, replacements, budget),
+        Expr::Path(pattern) => fill_pattern(pattern, replacements, cx),
         Expr::Call { name, args, keywords } => Ok(Expr::Call {
             name: name.clone(),
-            args: args.iter().map(|arg| substitute(arg, replacements, budget)).collect::<Result<_, _>>()?,
+            args: args.iter().map(|arg| substitute(arg, replacements, cx)).collect::<Result<_, _>>()?,
             keywords: keywords
                 .iter()
-                .map(|(key, value)| Ok((key.clone(), substitute(value, replacements, budget)?)))
+                .map(|(key, value)| Ok((key.clone(), substitute(value, replacements, cx)?)))
                 .collect::<Result<_, String>>()?,
         }),
         other => Ok(other.clone()),
@@ -276,18 +277,11 @@ fn substitute(expr: &Expr, replacements: &[(String, Expr)], budget: &Cell<usize>
 
 /// One pattern with each `$name` replaced in turn; the value itself when
 /// the pattern is exactly `$name` by then.
-fn fill_pattern(
-    pattern: &str,
-    replacements: &[(String, Expr)],
-    budget: &Cell<usize>,
-) -> Result<Expr, String> {
+fn fill_pattern(pattern: &str, replacements: &[(String, Expr)], cx: &Context<'_>) -> Result<Expr, String> {
     let mut filled = pattern.to_owned();
     for (name, value) in replacements {
         // Each value read costs a scan of the pattern.
-        let left = budget.get().checked_sub(filled.len()).ok_or_else(|| {
-            format!("template: filling in the values scans more than {MAX_TEMPLATE_WORK} bytes of patterns")
-        })?;
-        budget.set(left);
+        cx.spend_written("template", filled.len())?;
         let placeholder = format!("${name}");
         if filled == placeholder {
             return Ok(match value {
