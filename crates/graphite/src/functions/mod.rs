@@ -136,7 +136,7 @@ impl<'a> Context<'a> {
 pub const MAX_NESTED_TARGETS: usize = 8;
 
 /// How many bytes of targets and patterns the functions of one request may
-/// write or scan (see [`Context::spend_written`]): the work of filling in
+/// write or scan (what `Context::spend_written` takes): the work of filling in
 /// templates stays bounded whatever the number of values or series.
 pub const MAX_WRITTEN_BYTES: usize = 16 << 20;
 
