@@ -114,10 +114,7 @@ pub(super) fn substr(
 /// regular expression replaced (`\1` in `replace` is the first group).
 pub(super) fn alias_sub(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     args.only(&["seriesList", "search", "replace"])?;
-    let search = args.text(1, "search")?.ok_or_else(|| args.wrong("search", "a regular expression"))?;
-    let replace = args.text(2, "replace")?.ok_or_else(|| args.wrong("replace", "a quoted string"))?;
-    let search = super::regex(args, "search", search)?;
-    let replace = python_replacement(replace);
+    let (search, replace) = search_and_replace(args, 1)?;
     let mut list = args.series(cx, 0, "seriesList")?;
     for series in &mut list {
         series.name = search.replace_all(&series.name, replace.as_str()).into_owned();
@@ -125,9 +122,21 @@ pub(super) fn alias_sub(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Ser
     Ok(list)
 }
 
+/// The `search` (a regular expression) and `replace` (in Python's
+/// spelling) arguments at `position` and the one after, as the functions
+/// that rewrite names take them, the replacement in the `regex` crate's
+/// spelling.
+pub(super) fn search_and_replace(args: &Args<'_>, position: usize) -> Result<(regex::Regex, String), String> {
+    let search =
+        args.text(position, "search")?.ok_or_else(|| args.wrong("search", "a regular expression"))?;
+    let replace =
+        args.text(position + 1, "replace")?.ok_or_else(|| args.wrong("replace", "a quoted string"))?;
+    Ok((super::regex(args, "search", search)?, python_replacement(replace)))
+}
+
 /// A replacement in Python's `re.sub` spelling (`\1`, `\g<name>`) in the
 /// `regex` crate's (`${1}`, `${name}`, `$$` for a dollar).
-pub(super) fn python_replacement(text: &str) -> String {
+fn python_replacement(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -5,7 +5,7 @@
 //! target would be, its nesting bounded
 //! ([`super::MAX_NESTED_TARGETS`]).
 
-use super::naming::{nodes_of, python_replacement};
+use super::naming::{nodes_of, search_and_replace};
 use super::printf::percent_format;
 use super::{Args, Context, Selector};
 use crate::expr::Expr;
@@ -64,11 +64,8 @@ pub(super) fn apply_by_node(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec
 /// `search` replaced by `replace`.
 pub(super) fn alias_query(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     args.only(&["seriesList", "search", "replace", "newName"])?;
-    let search = args.text(1, "search")?.ok_or_else(|| args.wrong("search", "a regular expression"))?;
-    let replace = args.text(2, "replace")?.ok_or_else(|| args.wrong("replace", "a quoted string"))?;
+    let (search, replace) = search_and_replace(args, 1)?;
     let new_name = args.text(3, "newName")?.ok_or_else(|| args.wrong("newName", "a quoted format"))?;
-    let search = super::regex(args, "search", search)?;
-    let replace = python_replacement(replace);
     let mut list = args.series(cx, 0, "seriesList")?;
     for series in &mut list {
         let query = search.replace_all(&series.name, replace.as_str()).into_owned();
@@ -93,10 +90,7 @@ pub(super) fn alias_query(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<S
 pub(super) fn use_series_above(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     args.only(&["seriesList", "value", "search", "replace"])?;
     let (threshold, _) = args.number(1, "value")?;
-    let search = args.text(2, "search")?.ok_or_else(|| args.wrong("search", "a regular expression"))?;
-    let replace = args.text(3, "replace")?.ok_or_else(|| args.wrong("replace", "a quoted string"))?;
-    let search = super::regex(args, "search", search)?;
-    let replace = python_replacement(replace);
+    let (search, replace) = search_and_replace(args, 2)?;
     let list = args.series(cx, 0, "seriesList")?;
     let names: Vec<String> = list
         .iter()

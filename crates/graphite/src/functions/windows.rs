@@ -7,19 +7,26 @@ use crate::series::{Series, MAX_SLOTS_PER_SERIES};
 use crate::time::{parse_offset, Aggregation};
 use serde_json::Value;
 
+/// The interval (as written and in seconds, above 0) and the function
+/// (`sum` unless given) that `summarize` and `smartSummarize` take.
+fn interval_and_func<'a>(args: &'a Args<'_>) -> Result<(&'a str, i64, &'a str, Aggregation), String> {
+    let text =
+        args.text(1, "intervalString")?.ok_or_else(|| args.wrong("intervalString", "a quoted interval"))?;
+    let interval = parse_offset(text)
+        .ok()
+        .filter(|&seconds| seconds > 0)
+        .ok_or_else(|| args.wrong("intervalString", "a positive interval such as \"1h\""))?;
+    let func = args.text(2, "func")?.unwrap_or("sum");
+    let by = Aggregation::parse(func).map_err(|reason| format!("{}: {reason}", args.function))?;
+    Ok((text, interval, func, by))
+}
+
 /// `summarize(seriesList, "1h", func="sum", alignToFrom=false)`: one value
 /// per interval, buckets aligned to multiples of the interval (or to the
 /// series' start with `alignToFrom`).
 pub(super) fn summarize(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     args.only(&["seriesList", "intervalString", "func", "alignToFrom"])?;
-    let interval_text =
-        args.text(1, "intervalString")?.ok_or_else(|| args.wrong("intervalString", "a quoted interval"))?;
-    let interval = parse_offset(interval_text)
-        .ok()
-        .filter(|&seconds| seconds > 0)
-        .ok_or_else(|| args.wrong("intervalString", "a positive interval such as \"1h\""))?;
-    let func = args.text(2, "func")?.unwrap_or("sum");
-    let by = Aggregation::parse(func).map_err(|reason| format!("summarize: {reason}"))?;
+    let (interval_text, interval, func, by) = interval_and_func(args)?;
     let align_to_from = match args.find(3, "alignToFrom") {
         None => false,
         Some(Expr::Bool(align)) => *align,
@@ -71,14 +78,7 @@ fn buckets(
 /// the range rounded down to that unit (in UTC).
 pub(super) fn smart_summarize(args: &Args<'_>, cx: &mut Context<'_>) -> Result<Vec<Series>, String> {
     args.only(&["seriesList", "intervalString", "func", "alignTo"])?;
-    let interval_text =
-        args.text(1, "intervalString")?.ok_or_else(|| args.wrong("intervalString", "a quoted interval"))?;
-    let interval = parse_offset(interval_text)
-        .ok()
-        .filter(|&seconds| seconds > 0)
-        .ok_or_else(|| args.wrong("intervalString", "a positive interval such as \"1h\""))?;
-    let func = args.text(2, "func")?.unwrap_or("sum");
-    let by = Aggregation::parse(func).map_err(|reason| format!("smartSummarize: {reason}"))?;
+    let (interval_text, interval, func, by) = interval_and_func(args)?;
     let mut list = match args.find(3, "alignTo") {
         // The deprecated alignToFrom: ignored, as graphite-web ignores it.
         None | Some(Expr::Bool(_)) => args.series(cx, 0, "seriesList")?,

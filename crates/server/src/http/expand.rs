@@ -4,7 +4,7 @@
 use super::failure::{ApiError, ApiResult};
 use super::limits::Budget;
 use super::python_json::{is_javascript_name, python_json_list, python_json_string};
-use super::{find_names, parameters, AppState};
+use super::{all_keys, find_names, parameters, AppState};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -88,19 +88,7 @@ pub(crate) async fn index_json(
             let jsonp =
                 jsonp(params.iter().rev().find(|(key, _)| key == "jsonp").map(|(_, value)| value.as_str()))?;
             let mut budget = Budget::new(&state.limits);
-            let mut keys = Vec::new();
-            let mut over = None;
-            // Counted as listed: one key over the budget ends it.
-            state.store.keys_from(0, state.limits.max_series_per_request + 1, &mut |_, key| match budget
-                .spend_series(1)
-            {
-                Ok(()) => keys.push(key.to_owned()),
-                Err(error) => over = Some(error),
-            })?;
-            if let Some(error) = over {
-                return Err(error);
-            }
-            keys.sort_unstable();
+            let keys = all_keys(&state, &mut budget)?;
             budget.check_reply(keys.iter().map(|key| key.len() + 4).sum())?;
             let mut json = String::new();
             python_json_list(&mut json, keys.iter().map(String::as_str));

@@ -5,7 +5,7 @@
 
 use super::failure::{ApiError, ApiResult};
 use super::limits::Budget;
-use super::{find_names, form_params, query_params, AppState};
+use super::{all_keys, find_names, form_params, query_params, AppState};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::Json;
@@ -60,20 +60,7 @@ pub(crate) async fn series(
                     keys.extend(found.into_iter().filter(|f| f.series.is_some()).map(|f| f.path));
                     budget.spend_series(keys.len())?;
                 }
-                None => {
-                    // Counted as listed: one key over the budget ends it.
-                    let mut over = None;
-                    state.store.keys_from(0, state.limits.max_series_per_request + 1, &mut |_, key| {
-                        match budget.spend_series(1) {
-                            Ok(()) => keys.push(key.to_owned()),
-                            Err(error) => over = Some(error),
-                        }
-                    })?;
-                    if let Some(error) = over {
-                        return Err(error);
-                    }
-                    keys.sort_unstable();
-                }
+                None => keys = all_keys(&state, &mut budget)?,
             }
             budget.check_reply(keys.iter().map(|key| key.len() + 3).sum())?;
             Ok(json!({ "series": keys }))

@@ -162,6 +162,25 @@ fn find_names(state: &AppState, pattern: &Pattern) -> eardrum_storage::Result<Ve
     with_names(state, |index| index.find(pattern))
 }
 
+/// Every key in the store, sorted, each counted against `budget` as it is
+/// listed (one key over it ends the listing with the budget's error). It
+/// reads the store: call it off the async workers.
+fn all_keys(state: &AppState, budget: &mut limits::Budget) -> ApiResult<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut over = None;
+    state.store.keys_from(0, state.limits.max_series_per_request + 1, &mut |_, key| match budget
+        .spend_series(1)
+    {
+        Ok(()) => keys.push(key.to_owned()),
+        Err(error) => over = Some(error),
+    })?;
+    if let Some(error) = over {
+        return Err(error);
+    }
+    keys.sort_unstable();
+    Ok(keys)
+}
+
 /// `read` of the name index, after it has caught up with the store's new
 /// keys (or, over a backend whose key positions can move, of an index
 /// built afresh). It reads the store: call it off the async workers.
