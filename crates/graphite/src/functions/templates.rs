@@ -241,11 +241,19 @@ pub(super) fn template(
     cx: &mut Context<'_>,
 ) -> Result<Vec<Series>, String> {
     let mut replacements: Vec<(String, Expr)> = values.to_vec();
+    // Each name's place, so that many request values merge in linear time.
+    let mut places: HashMap<String, usize> = HashMap::new();
+    for (at, (name, _)) in replacements.iter().enumerate() {
+        places.entry(name.clone()).or_insert(at);
+    }
     for (name, value) in &cx.template_values {
         let value = Expr::Text(value.clone());
-        match replacements.iter_mut().find(|(known, _)| known == name) {
-            Some(known) => known.1 = value,
-            None => replacements.push((name.clone(), value)),
+        match places.get(name) {
+            Some(&at) => replacements[at].1 = value,
+            None => {
+                places.insert(name.clone(), replacements.len());
+                replacements.push((name.clone(), value));
+            }
         }
     }
     let filled = substitute(inner, &replacements, cx)?;
@@ -274,8 +282,8 @@ fn substitute(expr: &Expr, replacements: &[(String, Expr)], cx: &Context<'_>) ->
 fn fill_pattern(pattern: &str, replacements: &[(String, Expr)], cx: &Context<'_>) -> Result<Expr, String> {
     let mut filled = pattern.to_owned();
     for (name, value) in replacements {
-        // Each value read costs a scan of the pattern.
-        cx.spend_written("template", filled.len())?;
+        // Each value read costs a scan of the pattern (and its name).
+        cx.spend_written("template", filled.len() + name.len() + 1)?;
         let placeholder = format!("${name}");
         if filled == placeholder {
             return Ok(match value {
