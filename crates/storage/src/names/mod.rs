@@ -107,9 +107,17 @@ impl NameIndex {
     /// added.
     pub fn catch_up(&mut self, store: &dyn Backend) -> Result<()> {
         let batch = if store.key_positions_stable() { CATCH_UP_BATCH } else { usize::MAX };
+        let mut keys: Vec<(u32, Box<str>)> = Vec::new();
         loop {
+            // Copied out under the store's lock, indexed after it: a
+            // tagged key is parsed and indexed by tag, which puts need not
+            // wait for.
             let before = self.indexed;
-            store.keys_from(before, batch, &mut |id, key| self.add(id, key))?;
+            keys.clear();
+            store.keys_from(before, batch, &mut |id, key| keys.push((id, key.into())))?;
+            for (id, key) in &keys {
+                self.add(*id, key);
+            }
             if self.indexed - before < batch {
                 return Ok(());
             }
