@@ -26,8 +26,10 @@ pub fn store_model(data: &[u8]) {
         let sample = |byte: u8, value: u8| Sample {
             key: KEYS[usize::from(byte) % KEYS.len()],
             // A narrow range, so that puts collide and arrive out of order
-            // (windows are 7,200 s wide: some cross into the next).
-            timestamp: 7_150 + i64::from(byte / 5) * 3,
+            // (windows are 7,200 s wide: some cross into the next), and a
+            // few hours later, so that after a checkpoint the first range's
+            // windows are read from disk and puts into them merge there.
+            timestamp: 7_150 + i64::from(byte / 5) * 3 + if byte >= 200 { 4 * 7_200 } else { 0 },
             value: f64::from(value) / 4.0 - 8.0,
         };
         // Checkpoints and reopenings cost file-system work that puts and
@@ -57,7 +59,9 @@ pub fn store_model(data: &[u8]) {
             10..=13 => {
                 let key = KEYS[usize::from(op[1]) % KEYS.len()];
                 let mut points = Vec::new();
-                current.scan(Keys::One(key), |_, timestamp, value| points.push((timestamp, value.to_bits())));
+                current
+                    .scan(Keys::One(key), |_, timestamp, value| points.push((timestamp, value.to_bits())))
+                    .expect("reading the store");
                 let expected: Vec<(i64, u64)> = model
                     .points
                     .get(key)

@@ -57,7 +57,9 @@ fn write(path: &Path, bytes: &[u8]) {
 /// Every point of a store as (key, timestamp, value bits), in scan order.
 pub(crate) fn all_points(store: &Store) -> Vec<(String, i64, u64)> {
     let mut points = Vec::new();
-    store.scan(Keys::All, |key, timestamp, value| points.push((key.to_owned(), timestamp, value.to_bits())));
+    store
+        .scan(Keys::All, |key, timestamp, value| points.push((key.to_owned(), timestamp, value.to_bits())))
+        .expect("reading the store");
     points
 }
 

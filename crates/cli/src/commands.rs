@@ -87,6 +87,20 @@ fn render_stats(stats: &Stats) -> String {
         ),
     );
     line(
+        "memory budget",
+        format!(
+            "{}: {}; read cache {} ({} hits, {} misses)",
+            bytes(storage.memory_budget_bytes),
+            match storage.memory_from {
+                None => "every window in memory".to_owned(),
+                Some(from) => format!("{} windows on disk, before unix time {from}", storage.windows_on_disk),
+            },
+            bytes(storage.cache_bytes),
+            storage.cache_hits,
+            storage.cache_misses
+        ),
+    );
+    line(
         "log",
         format!(
             "{} written since start, {} records replayed at open",
@@ -224,6 +238,7 @@ mod tests {
         let mut storage = eardrum_storage::Stats::default();
         storage.last_checkpoint = Some(eardrum_storage::CheckpointStats::default());
         storage.shipping = Some(eardrum_storage::ShippingStats::default());
+        storage.memory_from = Some(0);
         let base = numbered(&Stats::new(storage, Default::default()));
         let before = render_stats(&base);
         for (field, changed) in each_number_changed(&base) {

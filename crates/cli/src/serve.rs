@@ -23,6 +23,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         retention: args.retention,
         checkpoint_interval: (!args.checkpoint_interval.is_zero()).then_some(args.checkpoint_interval),
         max_series: (args.max_series != 0).then_some(args.max_series),
+        memory_budget: args.memory_budget,
         ..Options::default()
     };
     // Checked before the store opens: a typo in a path should not cost a

@@ -47,6 +47,9 @@ pub enum Error {
     /// A reply did not have the shape asked for.
     #[error("unexpected reply from ClickHouse: {0}")]
     Malformed(String),
+    /// A local outbox (the points not yet shipped) could not be read.
+    #[error("reading a local outbox")]
+    Outbox(#[from] eardrum_storage::Error),
 }
 
 /// A `Result` whose error is [`Error`].

@@ -159,6 +159,7 @@ pub(crate) mod tests {
         let mut storage = StorageStats::default();
         storage.last_checkpoint = Some(CheckpointStats::default());
         storage.shipping = Some(ShippingStats::default());
+        storage.memory_from = Some(0);
         numbered(&Stats::new(storage, CounterValues::default()))
     }
 

@@ -20,7 +20,7 @@ async fn shutdown_stops_accepting_and_closes_the_store() {
     // The store was closed (its lock released) with the point in it.
     let store = Store::open(dir.path(), Options { sync: SyncMode::Never, ..Options::default() }).unwrap();
     let mut points = Vec::new();
-    store.scan(Keys::All, |k, t, v| points.push((k.to_owned(), t, v)));
+    store.scan(Keys::All, |k, t, v| points.push((k.to_owned(), t, v))).unwrap();
     assert_eq!(points, [("kept".to_owned(), 1, 1.0)]);
 }
 

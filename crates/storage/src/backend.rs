@@ -175,8 +175,7 @@ impl Backend for Store {
         limit: usize,
         visit: &mut dyn FnMut(&str, i64, f64),
     ) -> Result<()> {
-        Store::scan_some(self, keys, cursor, limit, visit);
-        Ok(())
+        Store::scan_some(self, keys, cursor, limit, visit)
     }
 
     fn keys_from(&self, from: usize, limit: usize, visit: &mut dyn FnMut(u32, &str)) -> Result<usize> {

@@ -44,7 +44,7 @@
 //! // Everything comes back after a restart, sorted by timestamp.
 //! let store = Store::open(dir.path(), Options::default())?;
 //! let mut points = Vec::new();
-//! store.scan(Keys::One("palm.cpu"), |_, timestamp, value| points.push((timestamp, value)));
+//! store.scan(Keys::One("palm.cpu"), |_, timestamp, value| points.push((timestamp, value)))?;
 //! assert_eq!(points, [(1150864247, 12.0), (1150864248, 23.7)]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -53,6 +53,7 @@ mod backend;
 mod checkpoint;
 pub mod codec;
 mod damaged;
+mod disk;
 mod error;
 mod failpoint;
 pub mod names;
@@ -67,7 +68,7 @@ pub mod wal;
 
 pub use backend::{Backend, Outcome, Ticket};
 pub use error::{Corruption, Error, Result};
-pub use options::{Options, RecoveryMode, SyncMode};
+pub use options::{Options, RecoveryMode, SyncMode, DEFAULT_MEMORY_BUDGET};
 pub use registry::SeriesId;
 pub use stats::{CheckpointStats, ShippingStats, Stats};
 pub use store::{Keys, Sample, ScanCursor, Store};

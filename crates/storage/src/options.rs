@@ -73,7 +73,16 @@ pub struct Options {
     /// that exist keep taking points. Series already in the data folder
     /// are all kept, even past a lowered limit. `None` sets no limit.
     pub max_series: Option<usize>,
+    /// The memory the store aims to stay within besides its keys: the
+    /// newest two windows of every series are held whole, older ones are
+    /// read from their block files through a cache of a quarter of this.
+    /// A checkpoint is also started early whenever more than two windows
+    /// wait to move out of memory (a backfill outrunning the interval).
+    pub memory_budget: usize,
 }
+
+/// The default [`Options::memory_budget`]: 256 MiB.
+pub const DEFAULT_MEMORY_BUDGET: usize = 256 * 1024 * 1024;
 
 impl Default for Options {
     fn default() -> Self {
@@ -86,6 +95,7 @@ impl Default for Options {
             retention: None,
             checkpoint_on_close: true,
             max_series: None,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
         }
     }
 }

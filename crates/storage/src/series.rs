@@ -34,6 +34,9 @@ pub(crate) enum Part {
     Chunk(Box<[u8]>),
     /// The open head, to be encoded outside the store's lock.
     Head(Head),
+    /// Points put into a window on disk since its file was written, in
+    /// time order, to merge into a new file.
+    Points(Vec<(i64, f64)>),
 }
 
 /// One series' points.
@@ -51,8 +54,10 @@ fn chunk_summary(chunk: &[u8]) -> Summary {
 
 impl Series {
     /// Stores `value` at `timestamp`, replacing any value already there.
-    /// Returns whether the timestamp is new to the series.
-    pub(crate) fn insert(&mut self, timestamp: i64, value: f64) -> bool {
+    /// Returns whether the timestamp is new to the series (for a window
+    /// before `resident_start`, read from disk, whether it is new to
+    /// memory).
+    pub(crate) fn insert(&mut self, timestamp: i64, value: f64, resident_start: i64) -> bool {
         match &mut self.head {
             Some(head) if timestamp > head.last_ts() => {
                 if head.len() >= CHUNK_MAX_POINTS || window_of(timestamp) != window_of(head.first_ts()) {
@@ -63,15 +68,20 @@ impl Series {
                 }
                 true
             }
-            None if self.chunks.last().is_none_or(|c| timestamp > chunk_summary(c).last_ts) => {
+            None if timestamp >= resident_start
+                && self.chunks.last().is_none_or(|c| timestamp > chunk_summary(c).last_ts) =>
+            {
                 self.head = Some(Head::new(timestamp, value));
                 true
             }
+            // A window on disk: memory keeps the point until a checkpoint
+            // merges it into the window's file.
+            _ if timestamp < resident_start => self.overlay.insert(timestamp, value).is_none(),
             _ => {
                 let new = !self.overlay.contains_key(&timestamp) && !self.sealed_or_head_contains(timestamp);
                 self.overlay.insert(timestamp, value);
-                if self.overlay.len() >= OVERLAY_FOLD_POINTS {
-                    self.fold();
+                if self.overlay.range(resident_start..).nth(OVERLAY_FOLD_POINTS - 1).is_some() {
+                    self.fold(resident_start);
                 }
                 new
             }
@@ -125,9 +135,11 @@ impl Series {
         self.overlay.range(start..end).next().is_some()
     }
 
-    /// Folds every overlay point into the chunks.
-    pub(crate) fn fold(&mut self) {
-        let mut windows: Vec<i64> = self.overlay.keys().map(|&t| window_of(t)).collect();
+    /// Folds every overlay point from `resident_start` on into the chunks
+    /// (those before it wait for a checkpoint to merge them on disk).
+    pub(crate) fn fold(&mut self, resident_start: i64) {
+        let mut windows: Vec<i64> =
+            self.overlay.range(resident_start..).map(|(&t, _)| window_of(t)).collect();
         windows.dedup();
         for window in windows {
             self.fold_window(window);
@@ -238,9 +250,44 @@ impl Series {
         parts
     }
 
-    /// Whether the overlay holds points not yet folded in.
-    pub(crate) fn has_overlay(&self) -> bool {
-        !self.overlay.is_empty()
+    /// Whether the overlay holds points from `resident_start` on, not yet
+    /// folded in.
+    pub(crate) fn has_overlay(&self, resident_start: i64) -> bool {
+        self.overlay.range(resident_start..).next().is_some()
+    }
+
+    /// The overlay's points after `after` and before `until`, for a read of
+    /// the windows on disk.
+    pub(crate) fn overlay_between(&self, after: Option<i64>, until: i64) -> Vec<(i64, f64)> {
+        let from = after.map_or(Some(i64::MIN), |a| a.checked_add(1));
+        match from {
+            Some(from) if from < until => self.overlay.range(from..until).map(|(&t, &v)| (t, v)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Forgets overlay points a checkpoint has merged into a block file,
+    /// unless they were put again since with another value.
+    pub(crate) fn forget_written(&mut self, points: &[(i64, f64)]) {
+        for &(timestamp, value) in points {
+            if self.overlay.get(&timestamp).is_some_and(|held| held.to_bits() == value.to_bits()) {
+                self.overlay.remove(&timestamp);
+            }
+        }
+    }
+
+    /// Drops the chunks and head of windows before `window`, which a
+    /// checkpoint has written: they are read from disk from now on. The
+    /// overlay stays.
+    pub(crate) fn evict_before(&mut self, window: i64) {
+        let keep_from = self.chunks.partition_point(|c| window_of(chunk_summary(c).first_ts) < window);
+        if keep_from > 0 {
+            self.chunks.drain(..keep_from);
+            self.chunks.shrink_to_fit();
+        }
+        if self.head.as_ref().is_some_and(|h| window_of(h.first_ts()) < window) {
+            self.head = None;
+        }
     }
 
     /// Drops every point in windows before `window`.
@@ -287,16 +334,16 @@ mod tests {
             let mut model = BTreeMap::new();
             for (index, (timestamp, tenths)) in puts.into_iter().enumerate() {
                 let value = tenths as f64 / 10.0;
-                let new = series.insert(timestamp, value);
+                let new = series.insert(timestamp, value, i64::MIN);
                 prop_assert_eq!(new, model.insert(timestamp, value.to_bits()).is_none());
                 if index == fold_at {
-                    series.fold();
+                    series.fold(i64::MIN);
                 }
             }
             let expected: Vec<_> = model.into_iter().collect();
             prop_assert_eq!(points(&series), expected.clone());
-            series.fold();
-            prop_assert!(!series.has_overlay());
+            series.fold(i64::MIN);
+            prop_assert!(!series.has_overlay(i64::MIN));
             prop_assert_eq!(points(&series), expected.clone());
         }
     }
@@ -309,7 +356,7 @@ mod tests {
         ) {
             let mut series = Series::default();
             for (timestamp, tenths) in puts {
-                series.insert(timestamp, tenths as f64 / 10.0);
+                series.insert(timestamp, tenths as f64 / 10.0, i64::MIN);
             }
             let mut resumed = Vec::new();
             let mut after = None;
@@ -328,9 +375,9 @@ mod tests {
     fn in_order_points_seal_into_chunks_per_window() {
         let mut series = Series::default();
         for i in 0..1000 {
-            series.insert(i * 10, (i % 7) as f64);
+            series.insert(i * 10, (i % 7) as f64, i64::MIN);
         }
-        assert!(!series.has_overlay());
+        assert!(!series.has_overlay(i64::MIN));
         // 10,000 s span two windows of 7,200 s; chunks of 120 points.
         let in_first: usize = series.parts_in(0).len();
         let in_second: usize = series.parts_in(1).len();
@@ -342,9 +389,9 @@ mod tests {
     fn drop_before_removes_whole_windows() {
         let mut series = Series::default();
         for i in 0..3000 {
-            series.insert(i * 10, 1.0);
+            series.insert(i * 10, 1.0, i64::MIN);
         }
-        series.insert(5, 2.0);
+        series.insert(5, 2.0, i64::MIN);
         series.drop_before(2);
         let kept = points(&series);
         assert_eq!(kept.first().map(|p| p.0), Some(2 * WINDOW_SECONDS));

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 pub struct Stats {
     /// Distinct keys.
     pub series: u64,
-    /// Points held. Out-of-order puts not yet folded into their chunks are
-    /// counted as new points even when they replace one.
+    /// Points held. A point put into a window read from disk counts as new
+    /// until the next checkpoint merges it into the window's file, even
+    /// when it replaces one there.
     pub points: u64,
     /// Bytes of memory the points and keys take, approximately.
     pub memory_bytes: u64,
@@ -21,6 +22,20 @@ pub struct Stats {
     pub log_bytes_written: u64,
     /// Log records replayed when the store was opened.
     pub records_replayed: u64,
+    /// The memory the store aims to stay within besides its keys
+    /// ([`Options::memory_budget`](crate::Options::memory_budget)).
+    pub memory_budget_bytes: u64,
+    /// Points before this Unix time are read back from block files on
+    /// demand; later ones are held in memory. `None` while everything is.
+    pub memory_from: Option<i64>,
+    /// Two-hour windows read back from block files on demand.
+    pub windows_on_disk: u64,
+    /// Bytes of block file pieces (indexes, series' runs) cached for reads.
+    pub cache_bytes: u64,
+    /// Reads of a block file piece that the cache answered.
+    pub cache_hits: u64,
+    /// Reads of a block file piece that went to the file.
+    pub cache_misses: u64,
     /// Checkpoints completed since the store was opened.
     pub checkpoints: u64,
     /// The newest checkpoint completed since opening, if any.

@@ -25,7 +25,7 @@ fn files(dir: &Path, sub: &str, extension: &str) -> Vec<std::path::PathBuf> {
 
 fn all(store: &Store) -> Vec<(String, i64, u64)> {
     let mut points = Vec::new();
-    store.scan(Keys::All, |k, t, v| points.push((k.to_owned(), t, v.to_bits())));
+    store.scan(Keys::All, |k, t, v| points.push((k.to_owned(), t, v.to_bits()))).unwrap();
     points
 }
 
@@ -106,11 +106,13 @@ fn only_changed_windows_are_rewritten() {
     drop(store);
     let store = Store::open(dir.path(), options()).unwrap();
     let mut value = None;
-    store.scan(Keys::One("host3.cpu"), |_, t, v| {
-        if t == 15 {
-            value = Some(v)
-        }
-    });
+    store
+        .scan(Keys::One("host3.cpu"), |_, t, v| {
+            if t == 15 {
+                value = Some(v)
+            }
+        })
+        .unwrap();
     assert_eq!(value, Some(9.9));
 }
 
@@ -133,11 +135,13 @@ fn retention_deletes_whole_old_windows_in_memory_and_on_disk() {
     // The emptied series keeps its place in the key order.
     let mut keys = Vec::new();
     store.put(&[Sample { key: "ancient", timestamp: newest, value: 2.0 }]).unwrap();
-    store.scan(Keys::All, |k, _, _| {
-        if keys.last() != Some(&k.to_owned()) {
-            keys.push(k.to_owned())
-        }
-    });
+    store
+        .scan(Keys::All, |k, _, _| {
+            if keys.last() != Some(&k.to_owned()) {
+                keys.push(k.to_owned())
+            }
+        })
+        .unwrap();
     assert_eq!(keys.last().map(String::as_str), Some("ancient"));
 }
 

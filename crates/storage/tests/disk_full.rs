@@ -45,7 +45,7 @@ impl Drop for SmallDisk {
 
 fn count(store: &Store) -> usize {
     let mut n = 0;
-    store.scan(Keys::All, |_, _, _| n += 1);
+    store.scan(Keys::All, |_, _, _| n += 1).unwrap();
     n
 }
 

@@ -14,7 +14,7 @@ fn log_only() -> Options {
 
 fn all_points(store: &Store) -> Vec<(String, i64, f64)> {
     let mut points = Vec::new();
-    store.scan(Keys::All, |key, timestamp, value| points.push((key.to_owned(), timestamp, value)));
+    store.scan(Keys::All, |key, timestamp, value| points.push((key.to_owned(), timestamp, value))).unwrap();
     points
 }
 

@@ -5,7 +5,9 @@ use eardrum_storage::{Keys, Options, Outcome, Sample, Store};
 
 fn points(store: &Store, key: &str) -> Vec<(i64, f64)> {
     let mut points = Vec::new();
-    store.scan(Keys::One(key), |_, timestamp, value| points.push((timestamp, value)));
+    store
+        .scan(Keys::One(key), |_, timestamp, value| points.push((timestamp, value)))
+        .expect("reading the store");
     points
 }
 
@@ -24,7 +26,7 @@ fn staged_batches_are_invisible_until_committed_then_applied_in_order() {
     assert_eq!(points(&store, "new"), []);
     assert_eq!(store.stats().series, 0, "staged keys are not series yet");
     let mut keys = Vec::new();
-    store.scan(Keys::All, |key, _, _| keys.push(key.to_owned()));
+    store.scan(Keys::All, |key, _, _| keys.push(key.to_owned())).expect("reading the store");
     assert!(keys.is_empty());
 
     store.commit().unwrap();
@@ -59,11 +61,13 @@ fn one_commit_writes_one_record_for_every_staged_batch() {
 
 fn keys(store: &Store) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
-    store.scan(Keys::All, |key, _, _| {
-        if keys.last().is_none_or(|last| last != key) {
-            keys.push(key.to_owned());
-        }
-    });
+    store
+        .scan(Keys::All, |key, _, _| {
+            if keys.last().is_none_or(|last| last != key) {
+                keys.push(key.to_owned());
+            }
+        })
+        .expect("reading the store");
     keys
 }
 
@@ -135,7 +139,9 @@ fn a_scan_starting_at_a_time_sees_exactly_the_points_from_then_on() {
         let mut cursor = ScanCursor::starting_at(from);
         let mut seen = Vec::new();
         while !cursor.is_done() {
-            store.scan_some(Keys::One("s"), &mut cursor, 100, |_, t, v| seen.push((t, v)));
+            store
+                .scan_some(Keys::One("s"), &mut cursor, 100, |_, t, v| seen.push((t, v)))
+                .expect("reading the store");
         }
         let expected: Vec<(i64, f64)> = all.iter().copied().filter(|&(t, _)| t >= from).collect();
         assert_eq!(seen, expected, "from {from}");

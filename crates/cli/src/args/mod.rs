@@ -8,9 +8,9 @@ pub(crate) use client::{
     AgentArgs, BenchArgs, Endpoint, ExportArgs, FileFormat, GetArgs, ImportArgs, PutArgs, Remote, StatsArgs,
 };
 pub(crate) use limits::LimitArgs;
-use parse::parse_duration;
 #[cfg(test)]
 use parse::Timeout;
+use parse::{parse_duration, parse_size};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
@@ -119,6 +119,12 @@ pub(crate) struct ServeArgs {
     /// Omitted: keep everything.
     #[arg(long, value_parser = parse_duration, env = "EARDRUM_RETENTION")]
     pub retention: Option<Duration>,
+    /// The memory the store aims to stay within besides its keys, e.g.
+    /// 256M, 2G: the newest four hours of every series are held whole, and
+    /// older ones are read from their block files through a cache of a
+    /// quarter of this.
+    #[arg(long, default_value = "256M", value_parser = parse_size, env = "EARDRUM_MEMORY_BUDGET")]
+    pub memory_budget: usize,
     /// Render series at the steps carbon's storage-schemas.conf in this file
     /// gives them (`[name]`, `pattern = REGEX`, `retentions =
     /// 10s:6h,1m:7d`), as graphite-web over whisper would. Omitted: each

@@ -35,6 +35,34 @@ pub(crate) fn parse_interval(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// Reads a size in bytes: a whole number with an optional unit, `K`, `M`,
+/// `G` (powers of 1,024, with or without `iB`), e.g. `256M`, `1GiB`.
+pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        "t" | "tib" => 40,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?}: use a number of bytes, or K, M, G or T (powers of 1024)"
+            ))
+        }
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .and_then(|number| number.checked_mul(1usize.checked_shl(shift)?))
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| {
+            format!("{text:?} is not a size above zero that fits this machine, such as 256M or 1G")
+        })
+}
+
 /// Reads a value as the protocol does: any number Python's float() reads.
 pub(crate) fn parse_value(text: &str) -> Result<f64, String> {
     eardrum_protocol::parse_value(text.as_bytes())
@@ -59,6 +87,17 @@ mod tests {
         assert_eq!(parse_timeout("0"), Ok(Timeout(None)));
         for bad in ["inf", "nan", "-1", "1e300", "", "10x"] {
             assert!(parse_timeout(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("256M"), Ok(256 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("64 kib"), Ok(64 << 10));
+        for bad in ["", "0", "0M", "-1G", "1.5G", "12 parsecs", "99999999999999999999T", "M"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
         }
     }
 

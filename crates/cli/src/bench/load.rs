@@ -1,6 +1,7 @@
 //! One benchmark connection: pipelined puts within a window, every reply
 //! checked, every latency recorded.
 
+use super::feed::Rounds;
 use super::requests::Requests;
 use anyhow::{bail, Context};
 use std::collections::VecDeque;
@@ -20,34 +21,45 @@ pub(super) struct Outcome {
     pub latencies_ns: Vec<u32>,
 }
 
-/// Sends every request in `requests` with at most `window` unanswered,
-/// until all are answered or `deadline` passes (then it finishes the ones
-/// in flight). Any reply other than `ok` is an error.
+/// Sends every request of every round in `rounds` with at most `window`
+/// unanswered, until all are answered or `deadline` passes (then it
+/// finishes the ones in flight). Any reply other than `ok` is an error.
+/// One latency in `sample_every` is kept.
 pub(super) async fn run(
     addr: SocketAddr,
     token: Option<Arc<str>>,
-    requests: Arc<Requests>,
+    mut rounds: Rounds,
     window: usize,
     deadline: Option<Instant>,
     progress: Arc<AtomicU64>,
+    sample_every: u64,
 ) -> anyhow::Result<Outcome> {
     let mut stream = connect(addr, token.as_deref()).await?;
     let (mut reader, mut writer) = stream.split();
-    let total = requests.len();
-    let mut outcome = Outcome { acknowledged: 0, latencies_ns: Vec::with_capacity(total) };
+    let mut outcome = Outcome::default();
     let mut sent_at: VecDeque<Instant> = VecDeque::with_capacity(window);
+    let mut round = Requests::default();
     let mut sent = 0;
     let mut input = vec![0u8; 64 * 1024];
     let mut pending = Vec::new();
-    let mut stop_sending = false;
-    while (outcome.acknowledged as usize) < sent || (sent < total && !stop_sending) {
-        if !stop_sending && deadline.is_some_and(|d| Instant::now() >= d) {
-            stop_sending = true;
+    let mut done_sending = false;
+    while !done_sending || !sent_at.is_empty() {
+        if !done_sending && deadline.is_some_and(|d| Instant::now() >= d) {
+            done_sending = true;
+        }
+        if !done_sending && sent == round.len() {
+            // Wait for the next round only with nothing left to read.
+            let next = if sent_at.is_empty() { rounds.recv().await } else { rounds.try_recv().ok() };
+            match next {
+                Some(next) => (round, sent) = (next, 0),
+                None if sent_at.is_empty() => done_sending = true,
+                None => {}
+            }
         }
         let room = window - sent_at.len();
-        if room > 0 && sent < total && !stop_sending {
-            let until = (sent + room).min(total);
-            writer.write_all(requests.lines(sent, until)).await?;
+        if room > 0 && sent < round.len() && !done_sending {
+            let until = (sent + room).min(round.len());
+            writer.write_all(round.lines(sent, until)).await?;
             let now = Instant::now();
             sent_at.extend(std::iter::repeat_n(now, until - sent));
             sent = until;
@@ -74,7 +86,9 @@ pub(super) async fn run(
             let Some(at) = sent_at.pop_front() else {
                 bail!("the server sent more replies than requests");
             };
-            outcome.latencies_ns.push(now.duration_since(at).as_nanos().min(u128::from(u32::MAX)) as u32);
+            if outcome.acknowledged % sample_every == 0 {
+                outcome.latencies_ns.push(now.duration_since(at).as_nanos().min(u128::from(u32::MAX)) as u32);
+            }
             outcome.acknowledged += 1;
         }
         pending.drain(..consumed);
@@ -100,22 +114,26 @@ pub(super) async fn connect(addr: SocketAddr, token: Option<&str>) -> anyhow::Re
     Ok(stream)
 }
 
-/// Sends every line of `requests` as fast as the socket takes them, for
+/// Sends every line of every round as fast as the socket takes them, for
 /// protocols without replies (Graphite plaintext); returns the lines sent.
 pub(super) async fn send_only(
     addr: SocketAddr,
-    requests: Arc<Requests>,
+    mut rounds: Rounds,
     progress: Arc<AtomicU64>,
 ) -> anyhow::Result<Outcome> {
     const LINES_PER_WRITE: usize = 4096;
     let mut stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
-    let mut sent = 0;
-    while sent < requests.len() {
-        let until = (sent + LINES_PER_WRITE).min(requests.len());
-        stream.write_all(requests.lines(sent, until)).await?;
-        progress.fetch_add((until - sent) as u64, Ordering::Relaxed);
-        sent = until;
+    let mut total = 0;
+    while let Some(round) = rounds.recv().await {
+        let mut sent = 0;
+        while sent < round.len() {
+            let until = (sent + LINES_PER_WRITE).min(round.len());
+            stream.write_all(round.lines(sent, until)).await?;
+            progress.fetch_add((until - sent) as u64, Ordering::Relaxed);
+            sent = until;
+        }
+        total += sent as u64;
     }
     stream.shutdown().await?;
-    Ok(Outcome { acknowledged: sent as u64, latencies_ns: Vec::new() })
+    Ok(Outcome { acknowledged: total, latencies_ns: Vec::new() })
 }

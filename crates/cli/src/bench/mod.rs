@@ -2,6 +2,7 @@
 //! protocol, with the fleet workload, pipelining, latency percentiles and,
 //! when it starts the server itself, the server's CPU and memory.
 
+mod feed;
 mod load;
 mod requests;
 mod server;
@@ -9,13 +10,17 @@ mod server;
 use crate::args::BenchArgs;
 use anyhow::{bail, Context};
 use eardrum_workload::Fleet;
-use requests::{Format, Requests};
+use feed::Feed;
+use requests::Format;
 use server::SpawnedServer;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The most latencies kept: a larger run keeps an even sample of them.
+const LATENCY_SAMPLES: u64 = 20_000_000;
 
 /// Runs the benchmark and prints its report.
 pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -45,10 +50,17 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     // the same flags always send the same points.
     let fleet = Fleet::new(args.series, args.seed);
     let format = if args.graphite { Format::Graphite } else { Format::Put };
-    let requests: Vec<Arc<Requests>> = (0..connections)
-        .map(|c| Arc::new(requests::encode(&mut fleet.clone(), c, connections, 0..args.points, format)))
-        .collect();
-    let total: u64 = requests.iter().map(|r| r.len() as u64).sum();
+    let total = (args.series as u64).saturating_mul(args.points);
+    let feed = Feed::new(&fleet, connections, args.points, format);
+    if feed.rounds() > 1 {
+        eprintln!(
+            "{total} points are encoded in {} rounds of at most {} while sending: the client's encoding shares the machine with the server",
+            feed.rounds(),
+            feed::ROUND_POINTS
+        );
+    }
+    let sample_every = total.div_ceil(LATENCY_SAMPLES).max(1);
+    let rounds = feed.start();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 
     let cpu_before = spawned.as_ref().map(SpawnedServer::cpu).transpose()?;
@@ -58,12 +70,20 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let outcomes = runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
-        for share in &requests {
-            let (share, progress) = (Arc::clone(share), Arc::clone(&progress));
+        for share in rounds {
+            let progress = Arc::clone(&progress);
             if args.graphite {
                 tasks.spawn(load::send_only(addr, share, progress));
             } else {
-                tasks.spawn(load::run(addr, token.clone(), share, args.window, deadline, progress));
+                tasks.spawn(load::run(
+                    addr,
+                    token.clone(),
+                    share,
+                    args.window,
+                    deadline,
+                    progress,
+                    sample_every,
+                ));
             }
         }
         let mut outcomes = Vec::new();

@@ -294,6 +294,11 @@ impl Backend for FrontEnd {
             total.log_bytes_written += stats.log_bytes_written;
             total.records_replayed += stats.records_replayed;
             total.checkpoints += stats.checkpoints;
+            total.memory_budget_bytes += stats.memory_budget_bytes;
+            total.windows_on_disk += stats.windows_on_disk;
+            total.cache_bytes += stats.cache_bytes;
+            total.cache_hits += stats.cache_hits;
+            total.cache_misses += stats.cache_misses;
         }
         total
     }
@@ -326,9 +331,13 @@ impl Drop for FrontEnd {
     }
 }
 
-/// A ClickHouse failure as the storage boundary reports it.
+/// A ClickHouse failure as the storage boundary reports it; a local
+/// outbox's failure as it is.
 fn remote(error: crate::Error) -> eardrum_storage::Error {
-    eardrum_storage::Error::Remote { message: error.to_string(), source: Box::new(error) }
+    match error {
+        crate::Error::Outbox(local) => local,
+        error => eardrum_storage::Error::Remote { message: error.to_string(), source: Box::new(error) },
+    }
 }
 
 /// The versions outboxes are sealed with.

@@ -104,17 +104,21 @@ impl Outbox {
     }
 
     /// The points of `key` after `after`, ascending.
-    pub(crate) fn points_after(&self, key: &str, after: Option<i64>) -> Vec<(i64, f64)> {
+    pub(crate) fn points_after(
+        &self,
+        key: &str,
+        after: Option<i64>,
+    ) -> eardrum_storage::Result<Vec<(i64, f64)>> {
         let mut points = Vec::new();
         let mut cursor = match after {
             None => ScanCursor::default(),
-            Some(i64::MAX) => return points,
+            Some(i64::MAX) => return Ok(points),
             Some(after) => ScanCursor::starting_at(after + 1),
         };
         self.store.scan_some(Keys::One(key), &mut cursor, usize::MAX, |_, timestamp, value| {
             points.push((timestamp, value));
-        });
-        points
+        })?;
+        Ok(points)
     }
 
     /// Seals the outbox with `version`: every batch staged in it is

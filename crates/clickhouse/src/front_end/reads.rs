@@ -78,7 +78,7 @@ impl Reader<'_> {
         let budget = limit.max(MIN_POINTS_PER_CALL);
         let rows = self.clickhouse.points_page(&[key], after.map(|after| (key, after)), budget)?;
         let horizon = if rows.len() == budget { rows.last().map(|row| row.timestamp) } else { None };
-        for (timestamp, value) in self.merge(key, &rows, after, horizon) {
+        for (timestamp, value) in self.merge(key, &rows, after, horizon)? {
             visit(key, timestamp, value);
             visited(cursor, 0, key, timestamp);
         }
@@ -129,7 +129,7 @@ impl Reader<'_> {
             let key_after =
                 skip.filter(|(key, _)| index == 0 && *key == page_key.key).map(|(_, after)| after);
             let key_horizon = horizon.filter(|(at, _)| *at == index).map(|(_, timestamp)| timestamp);
-            for (timestamp, value) in self.merge(&page_key.key, own, key_after, key_horizon) {
+            for (timestamp, value) in self.merge(&page_key.key, own, key_after, key_horizon)? {
                 visit(&page_key.key, timestamp, value);
                 visited(cursor, page_key.first_seen, &page_key.key, timestamp);
             }
@@ -208,11 +208,11 @@ impl Reader<'_> {
         rows: &[VersionedPoint],
         after: Option<i64>,
         horizon: Option<i64>,
-    ) -> Vec<(i64, f64)> {
+    ) -> Result<Vec<(i64, f64)>> {
         let mut merged: BTreeMap<i64, (u64, f64)> =
             rows.iter().map(|row| (row.timestamp, (row.version, row.value))).collect();
         for outbox in self.outboxes {
-            for (timestamp, value) in outbox.points_after(key, after) {
+            for (timestamp, value) in outbox.points_after(key, after)? {
                 if horizon.is_some_and(|horizon| timestamp > horizon) {
                     break;
                 }
@@ -222,6 +222,6 @@ impl Reader<'_> {
                 }
             }
         }
-        merged.into_iter().map(|(timestamp, (_, value))| (timestamp, value)).collect()
+        Ok(merged.into_iter().map(|(timestamp, (_, value))| (timestamp, value)).collect())
     }
 }

@@ -173,7 +173,7 @@ impl Shared {
             outbox.store.scan_some(Keys::All, &mut cursor, POINTS_PER_INSERT, |key, timestamp, value| {
                 tsv::push_point_row(&mut rows, key, timestamp, value, outbox.version);
                 points += 1;
-            });
+            })?;
             if points == 0 {
                 continue;
             }

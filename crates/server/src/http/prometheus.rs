@@ -141,6 +141,39 @@ fn exposition(stats: &Stats) -> String {
             ],
         },
         Family::single(
+            "eardrum_memory_budget_bytes",
+            "The memory the store aims to stay within besides its keys.",
+            "gauge",
+            storage.memory_budget_bytes as f64,
+        ),
+        Family::single(
+            "eardrum_memory_from_timestamp_seconds",
+            "Points before this Unix time are read back from block files on demand; NaN while every point is in memory.",
+            "gauge",
+            storage.memory_from.map_or(f64::NAN, |from| from as f64),
+        ),
+        Family::single(
+            "eardrum_windows_on_disk",
+            "Two-hour windows read back from block files on demand.",
+            "gauge",
+            storage.windows_on_disk as f64,
+        ),
+        Family::single(
+            "eardrum_read_cache_bytes",
+            "Bytes of block file pieces cached for reads.",
+            "gauge",
+            storage.cache_bytes as f64,
+        ),
+        Family {
+            name: "eardrum_read_cache_lookups_total",
+            help: "Reads of block file pieces, by whether the cache had them.",
+            kind: "counter",
+            samples: vec![
+                (r#"result="hit""#, count(storage.cache_hits)),
+                (r#"result="miss""#, count(storage.cache_misses)),
+            ],
+        },
+        Family::single(
             "eardrum_log_written_bytes_total",
             "Bytes appended to the write-ahead log since start.",
             "counter",

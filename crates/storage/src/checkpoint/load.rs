@@ -12,21 +12,37 @@
 use super::manifest::{self, Manifest};
 use super::{block, BLOCKS_DIR};
 use crate::damaged::Aside;
+use crate::disk::RESIDENT_WINDOWS;
 use crate::error::{Corruption, Error, Result};
-use crate::series::{Series, WINDOW_SECONDS};
+use crate::series::{window_of, Series, WINDOW_SECONDS};
 use crate::wal::{list_segments, sync_dir};
 use crate::RecoveryMode;
 use std::path::{Path, PathBuf};
 
 /// The checkpoint a store opens from.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Loaded {
     /// The manifest in force.
     pub(crate) manifest: Manifest,
     /// The one before it, kept (with its files and log) as a fallback.
     pub(crate) previous: Option<Manifest>,
-    /// Every series the manifest names, with its chunks from the blocks.
+    /// Every series the manifest names, with its chunks from the blocks of
+    /// the windows held in memory.
     pub(crate) series: Vec<Series>,
+    /// The first window held in memory; earlier ones are read from disk.
+    pub(crate) resident_from: i64,
+    /// The points in the block files, those read or not.
+    pub(crate) points: u64,
+}
+
+/// The first window a store opening from `manifest` holds in memory: the
+/// newest [`RESIDENT_WINDOWS`]; all of them when the manifest names block
+/// files of the first format, which have no index to read from.
+pub(crate) fn resident_from(manifest: &Manifest) -> i64 {
+    match manifest.newest_ts {
+        Some(newest) if !manifest.names_legacy_blocks() => window_of(newest) - (RESIDENT_WINDOWS - 1),
+        _ => i64::MIN,
+    }
 }
 
 /// Reads the newest usable manifest in `dir` and its block files.
@@ -43,13 +59,13 @@ pub(crate) fn load(dir: &Path, mode: RecoveryMode, aside: &mut Aside) -> Result<
     let mut manifests = manifest::list(dir)?;
     while let Some((generation, path)) = manifests.pop() {
         let attempt = Manifest::read(&path).map(|manifest| {
-            let (series, damaged) = load_blocks(dir, &manifest);
+            let (series, damaged) = load_blocks(dir, &manifest, mode);
             (manifest, series, damaged)
         });
         let failure = match attempt {
             Ok((manifest, series, damaged)) if damaged.is_empty() => {
                 let previous = manifests.last().and_then(|(_, path)| Manifest::read(path).ok());
-                return Ok(Loaded { manifest, previous, series });
+                return Ok(Loaded::new(manifest, previous, series));
             }
             Ok((manifest, _, damaged)) => Damage::Blocks(manifest, damaged),
             Err(error) => Damage::Manifest(error),
@@ -75,7 +91,7 @@ pub(crate) fn load(dir: &Path, mode: RecoveryMode, aside: &mut Aside) -> Result<
     }
     let orphans = orphans(dir)?;
     if orphans.is_empty() {
-        return Ok(Loaded::default());
+        return Ok(Loaded::new(Manifest::default(), None, Vec::new()));
     }
     if mode == RecoveryMode::Strict {
         let found = orphans.iter().map(|(what, _)| what.as_str()).collect::<Vec<_>>().join(" and ");
@@ -92,7 +108,7 @@ pub(crate) fn load(dir: &Path, mode: RecoveryMode, aside: &mut Aside) -> Result<
     tracing::error!(
         "no checkpoint manifest: every block file and log segment was moved aside; starting empty"
     );
-    Ok(Loaded::default())
+    Ok(Loaded::new(Manifest::default(), None, Vec::new()))
 }
 
 /// What is wrong with a manifest's checkpoint.
@@ -112,29 +128,40 @@ impl Damage {
     }
 }
 
-/// Loads the blocks of `manifest` into one series per key; the windows
-/// whose files could not be read, with why, come back beside them (their
-/// series are then incomplete).
-fn load_blocks(dir: &Path, manifest: &Manifest) -> (Vec<Series>, Vec<(i64, Error)>) {
+impl Loaded {
+    fn new(manifest: Manifest, previous: Option<Manifest>, series: Vec<Series>) -> Loaded {
+        let resident_from = resident_from(&manifest);
+        let on_disk: u64 = manifest.windows.range(..resident_from).filter_map(|(_, file)| file.points).sum();
+        let points = on_disk + series.iter().map(Series::sealed_len).sum::<u64>();
+        Loaded { manifest, previous, series, resident_from, points }
+    }
+}
+
+/// Loads the blocks of `manifest`'s windows held in memory into one series
+/// per key, and checks the files of the others: their length and header,
+/// or under salvage every byte (the damage must be found now to be set
+/// aside). The windows whose files could not be read, with why, come back
+/// beside the series (which are then incomplete).
+fn load_blocks(dir: &Path, manifest: &Manifest, mode: RecoveryMode) -> (Vec<Series>, Vec<(i64, Error)>) {
+    let resident_from = resident_from(manifest);
     let mut series = vec![Series::default(); manifest.keys.len()];
     let mut damaged = Vec::new();
-    for (&window, &generation) in &manifest.windows {
-        let path = block::path(&dir.join(BLOCKS_DIR), window, generation);
+    for (&window, file) in &manifest.windows {
+        let path = block::path(&dir.join(BLOCKS_DIR), window, file.generation);
         let mut loaded = Vec::new();
-        let read = block::read(&path, window, |id, chunk| {
-            let exists = (id as usize) < series.len();
-            exists
-                .then(|| loaded.push((id, Box::<[u8]>::from(chunk))))
-                .ok_or(Corruption::UnknownSeries { id: id.into() })
-        });
-        let checked = read.and_then(|bytes| match manifest.block_bytes.get(&window) {
-            Some(&expected) if expected != bytes => Err(Error::CorruptFile {
-                path: path.clone(),
-                offset: expected.min(bytes),
-                reason: Corruption::BlockLength { expected, found: bytes },
-            }),
-            _ => Ok(()),
-        });
+        let keep = window >= resident_from;
+        let checked = if keep || mode == RecoveryMode::Salvage {
+            block::read_all(&path, window, file.bytes, |id, chunk| {
+                let exists = (id as usize) < series.len();
+                if exists && keep {
+                    loaded.push((id, Box::<[u8]>::from(chunk)));
+                }
+                exists.then_some(()).ok_or(Corruption::UnknownSeries { id: id.into() })
+            })
+            .map(drop)
+        } else {
+            block::BlockFile::open(&path, window, file.bytes).map(drop)
+        };
         // A window's chunks count only if its whole file read.
         match checked {
             Ok(()) => loaded.into_iter().for_each(|(id, chunk)| series[id as usize].load_chunk(chunk)),
@@ -157,12 +184,13 @@ fn whole_fallback(dir: &Path, manifests: &[(u64, PathBuf)]) -> Result<Option<Loa
     if !segments.iter().any(|(sequence, _)| *sequence == manifest.wal_start.max(1)) {
         return Ok(None);
     }
-    let (series, damaged) = load_blocks(dir, &manifest);
+    // The fallback is only taken under salvage: every byte is checked.
+    let (series, damaged) = load_blocks(dir, &manifest, RecoveryMode::Salvage);
     if !damaged.is_empty() {
         return Ok(None);
     }
     let previous = manifests.len().checked_sub(2).and_then(|at| Manifest::read(&manifests[at].1).ok());
-    Ok(Some(Loaded { manifest, previous, series }))
+    Ok(Some(Loaded::new(manifest, previous, series)))
 }
 
 /// Moves aside the manifest of `generation` and the block files only it
@@ -189,8 +217,7 @@ fn drop_windows(
 ) -> Result<Loaded> {
     let blocks_dir = dir.join(BLOCKS_DIR);
     for (window, error) in &damaged {
-        let generation = manifest.windows.remove(window).unwrap_or_default();
-        manifest.block_bytes.remove(window);
+        let generation = manifest.windows.remove(window).map_or(0, |file| file.generation);
         let path = block::path(&blocks_dir, *window, generation);
         if path.exists() {
             aside.move_file(&path, "a damaged block file")?;
@@ -212,8 +239,8 @@ fn drop_windows(
         manifest_path,
         "a checkpoint manifest naming damaged block files (replaced without them)",
     )?;
-    let (series, _) = load_blocks(dir, &manifest);
-    Ok(Loaded { manifest, previous: None, series })
+    let (series, _) = load_blocks(dir, &manifest, RecoveryMode::Salvage);
+    Ok(Loaded::new(manifest, None, series))
 }
 
 /// Files that only a manifest could explain: block files, and log
@@ -234,4 +261,99 @@ fn orphans(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
         ));
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::chunk;
+    use crate::codec::ints::zigzag;
+    use crate::varint;
+    use crate::wal::record::frame_into;
+    use crate::{Keys, Options, Store};
+
+    /// The points of series `id` in `window` of the upgrade test.
+    fn points(id: u32, window: i64) -> Vec<(i64, f64)> {
+        (0..100).map(|i| (window * WINDOW_SECONDS + i * 60, f64::from(id) + i as f64 / 4.0)).collect()
+    }
+
+    /// Writes a data folder as the first block format left it: version 1
+    /// block files without an index, named by a version 2 manifest.
+    fn write_first_format(dir: &Path) {
+        std::fs::create_dir_all(dir.join(BLOCKS_DIR)).unwrap();
+        let mut manifest_windows = Vec::new();
+        for window in 0..3 {
+            let mut payload = Vec::new();
+            for id in 0..2u32 {
+                let mut encoded = Vec::new();
+                chunk::encode(&points(id, window), &mut encoded);
+                varint::write_u64(&mut payload, u64::from(id));
+                varint::write_u64(&mut payload, encoded.len() as u64);
+                payload.extend_from_slice(&encoded);
+            }
+            let mut file = b"EDRMBLK\x01".to_vec();
+            frame_into(&mut file, &payload);
+            std::fs::write(block::path(&dir.join(BLOCKS_DIR), window, 1), &file).unwrap();
+            manifest_windows.push((window, file.len() as u64));
+        }
+        let mut payload = Vec::new();
+        for number in [1, 1] {
+            varint::write_u64(&mut payload, number); // generation, then wal_start
+        }
+        payload.push(1);
+        varint::write_u64(&mut payload, zigzag(3 * WINDOW_SECONDS - 60));
+        varint::write_u64(&mut payload, 2);
+        for key in ["a.cpu", "b.cpu"] {
+            varint::write_u64(&mut payload, key.len() as u64);
+            payload.extend_from_slice(key.as_bytes());
+        }
+        varint::write_u64(&mut payload, manifest_windows.len() as u64);
+        for (window, bytes) in manifest_windows {
+            varint::write_u64(&mut payload, zigzag(window));
+            varint::write_u64(&mut payload, 1);
+            varint::write_u64(&mut payload, bytes);
+        }
+        let mut file = b"EDRMCKP\x02".to_vec();
+        frame_into(&mut file, &payload);
+        std::fs::write(manifest::path(dir, 1), &file).unwrap();
+    }
+
+    fn every_point(store: &Store) -> Vec<(String, i64, u64)> {
+        let mut every = Vec::new();
+        store.scan(Keys::All, |key, t, v| every.push((key.to_owned(), t, v.to_bits()))).unwrap();
+        every
+    }
+
+    #[test]
+    fn a_folder_of_the_first_block_format_opens_whole_and_is_rewritten_with_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        write_first_format(dir.path());
+        let expected: Vec<(String, i64, u64)> = ["a.cpu", "b.cpu"]
+            .into_iter()
+            .zip(0u32..)
+            .flat_map(|(key, id)| {
+                (0..3)
+                    .flat_map(move |window| points(id, window))
+                    .map(move |(t, v)| (key.to_owned(), t, v.to_bits()))
+            })
+            .collect();
+        let options = Options { checkpoint_interval: None, ..Options::default() };
+        let store = Store::open(dir.path(), options.clone()).unwrap();
+        assert_eq!(every_point(&store), expected);
+        assert_eq!(store.stats().points, 600);
+        // Every window was read whole; the first checkpoint rewrites them
+        // all and moves the oldest out of memory.
+        store.checkpoint().unwrap();
+        assert_eq!(store.stats().windows_on_disk, 1);
+        assert_eq!(every_point(&store), expected);
+        store.close().unwrap();
+        for ((window, generation), path) in block::list(&dir.path().join(BLOCKS_DIR)).unwrap() {
+            if generation > 1 {
+                assert_eq!(super::super::read_file_version(&path, b"EDRMBLK").unwrap(), 2, "window {window}");
+            }
+        }
+        let store = Store::open(dir.path(), options).unwrap();
+        assert_eq!(every_point(&store), expected);
+        assert_eq!((store.stats().points, store.stats().windows_on_disk), (600, 1));
+    }
 }

@@ -6,8 +6,9 @@
 //! payload    = generation:varint wal_start:varint newest:(0 | 1 zigzag-varint)
 //!              key_count:varint (key_len:varint key)*
 //!              window_count:varint window*
-//! window     = window:zigzag-varint file_generation:varint file_bytes:varint   (version 2)
-//!            | window:zigzag-varint file_generation:varint                     (version 1)
+//! window     = window:zigzag-varint file_generation:varint file_bytes:varint points:varint   (version 3)
+//!            | window:zigzag-varint file_generation:varint file_bytes:varint                 (version 2)
+//!            | window:zigzag-varint file_generation:varint                                   (version 1)
 //! ```
 //!
 //! A manifest is written to a temporary name, synced, renamed into place and
@@ -15,7 +16,10 @@
 //! the store's state; the one before it stays, with its block files and the
 //! log after it, as the fallback should the newest be damaged. Version 2
 //! records each block file's length, so that a file cut at a record
-//! boundary is found out; version 1 manifests are still read.
+//! boundary is found out; version 3 each window's points, so that opening
+//! counts them without reading the files. Versions 1 and 2 name block
+//! files of version 1, which opening reads whole and the next checkpoint
+//! rewrites.
 
 use crate::codec::ints::{unzigzag, zigzag};
 use crate::error::{Corruption, Error, Result};
@@ -27,7 +31,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 7] = b"EDRMCKP";
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 const OLDEST_READABLE_VERSION: u8 = 1;
 const PREFIX: &str = "checkpoint-";
 
@@ -42,11 +46,29 @@ pub(crate) struct Manifest {
     pub(crate) newest_ts: Option<i64>,
     /// Every key, in first-put order (the id is the position).
     pub(crate) keys: KeyList,
-    /// Window → generation of the block file holding it.
-    pub(crate) windows: BTreeMap<i64, u64>,
-    /// Window → length of its block file (unknown for files named by a
-    /// version 1 manifest).
-    pub(crate) block_bytes: BTreeMap<i64, u64>,
+    /// Window → the block file holding it.
+    pub(crate) windows: BTreeMap<i64, WindowFile>,
+}
+
+/// The block file of one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WindowFile {
+    /// The checkpoint that wrote it (part of its name).
+    pub(crate) generation: u64,
+    /// Its length, to find a file cut short; `None` when a version 1
+    /// manifest named it.
+    pub(crate) bytes: Option<u64>,
+    /// The points it holds; `None` for a version 1 block file, named by a
+    /// manifest of version 1 or 2.
+    pub(crate) points: Option<u64>,
+}
+
+impl Manifest {
+    /// Whether a window's file is of the first block format, without an
+    /// index: it is read whole when the store opens.
+    pub(crate) fn names_legacy_blocks(&self) -> bool {
+        self.windows.values().any(|file| file.points.is_none())
+    }
 }
 
 /// The manifest file of `generation`.
@@ -78,11 +100,15 @@ impl Manifest {
             payload.extend_from_slice(key.as_bytes());
         }
         varint::write_u64(&mut payload, self.windows.len() as u64);
-        for (&window, &generation) in &self.windows {
+        for (&window, file) in &self.windows {
             varint::write_u64(&mut payload, zigzag(window));
-            varint::write_u64(&mut payload, generation);
+            varint::write_u64(&mut payload, file.generation);
             // 0: unknown (the file was named by a version 1 manifest).
-            varint::write_u64(&mut payload, self.block_bytes.get(&window).copied().unwrap_or(0));
+            varint::write_u64(&mut payload, file.bytes.unwrap_or(0));
+            // 0: a version 1 block file (which opening reads and the next
+            // checkpoint rewrites, so this is only written if that
+            // checkpoint is the one that fails); else points + 1.
+            varint::write_u64(&mut payload, file.points.map_or(0, |points| points + 1));
         }
         let mut file = Vec::with_capacity(payload.len() + 16);
         file.extend_from_slice(MAGIC);
@@ -130,20 +156,21 @@ fn decode(payload: &[u8], version: u8) -> Option<Manifest> {
         input = &input[len..];
     }
     let window_count = varint::read_u64(&mut input)?;
-    let (mut windows, mut block_bytes) = (BTreeMap::new(), BTreeMap::new());
+    let mut windows = BTreeMap::new();
     for _ in 0..window_count {
         let window = unzigzag(varint::read_u64(&mut input)?);
-        windows.insert(window, varint::read_u64(&mut input)?);
-        if version >= 2 {
-            match varint::read_u64(&mut input)? {
-                0 => {}
-                bytes => {
-                    block_bytes.insert(window, bytes);
-                }
-            }
-        }
+        let generation = varint::read_u64(&mut input)?;
+        let bytes = match version {
+            1 => None,
+            _ => Some(varint::read_u64(&mut input)?).filter(|&bytes| bytes > 0),
+        };
+        let points = match version {
+            1 | 2 => None,
+            _ => varint::read_u64(&mut input)?.checked_sub(1),
+        };
+        windows.insert(window, WindowFile { generation, bytes, points });
     }
-    input.is_empty().then_some(Manifest { generation, wal_start, newest_ts, keys, windows, block_bytes })
+    input.is_empty().then_some(Manifest { generation, wal_start, newest_ts, keys, windows })
 }
 
 #[cfg(test)]
@@ -160,8 +187,11 @@ mod tests {
                 keys.push(key);
                 keys
             }),
-            windows: BTreeMap::from([(-1, 3), (236_000, 7)]),
-            block_bytes: BTreeMap::from([(236_000, 4_096)]),
+            windows: BTreeMap::from([
+                (-1, WindowFile { generation: 3, bytes: None, points: None }),
+                (236_000, WindowFile { generation: 7, bytes: Some(4_096), points: Some(0) }),
+                (236_001, WindowFile { generation: 7, bytes: Some(4_096), points: Some(720) }),
+            ]),
         };
         let dir = tempfile::tempdir().unwrap();
         let file = path(dir.path(), 7);

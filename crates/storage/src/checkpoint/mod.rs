@@ -28,13 +28,14 @@ pub(crate) mod block;
 pub(crate) mod load;
 pub(crate) mod manifest;
 
+use crate::codec::chunk::{self, Decoder, CHUNK_MAX_POINTS};
 use crate::error::{Corruption, Error, Result};
 use crate::failpoint;
 use crate::registry::KeyList;
 use crate::series::Part;
 use crate::wal::{self, sync_dir};
-use block::BlockWriter;
-use manifest::Manifest;
+use block::{BlockFile, BlockWriter};
+use manifest::{Manifest, WindowFile};
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::path::Path;
@@ -51,6 +52,9 @@ pub(crate) struct Snapshot {
     pub(crate) keys: KeyList,
     /// Windows before this one were dropped by retention.
     pub(crate) retain_from: Option<i64>,
+    /// Windows before this one are on disk: their parts are the points put
+    /// since their files were written.
+    pub(crate) resident_from: i64,
     /// The changed windows, each with every series' parts in it.
     pub(crate) windows: BTreeMap<i64, Vec<(u32, Part)>>,
 }
@@ -63,6 +67,27 @@ pub(crate) struct History {
     pub(crate) completed: u64,
     /// The last one completed, if any.
     pub(crate) last: Option<crate::CheckpointStats>,
+}
+
+/// The format version of a block or manifest file: the byte after its
+/// magic, read without reading the file.
+///
+/// # Errors
+///
+/// [`Error::CorruptFile`] for a wrong magic or a file shorter than it, and
+/// I/O errors.
+pub(crate) fn read_file_version(path: &Path, magic: &[u8; 7]) -> Result<u8> {
+    use std::io::Read;
+    let mut header = [0u8; 8];
+    let read = std::fs::File::open(path).and_then(|mut file| file.read_exact(&mut header));
+    match read {
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        read => read.map_err(Error::io("reading checkpoint file", path))?,
+    }
+    if &header[..magic.len()] != magic {
+        return Err(Error::CorruptFile { path: path.to_owned(), offset: 0, reason: Corruption::BadMagic });
+    }
+    Ok(header[magic.len()])
 }
 
 /// Reads a whole block or manifest file and checks its magic bytes and
@@ -94,35 +119,34 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
     let generation = current.generation + 1;
     let blocks_dir = dir.join(BLOCKS_DIR);
     let mut windows = current.windows.clone();
-    let mut block_bytes = current.block_bytes.clone();
     if let Some(retain_from) = snapshot.retain_from {
         windows.retain(|&window, _| window >= retain_from);
     }
     let mut bytes_written = 0;
-    let mut encoded = Vec::new();
     for (&window, parts) in &snapshot.windows {
         failpoint::hit("checkpoint-before-block");
+        let on_disk = window < snapshot.resident_from;
         if parts.is_empty() {
-            windows.remove(&window);
+            // A window in memory that retention emptied goes; a window on
+            // disk whose new points were all copied by an earlier
+            // checkpoint keeps its file.
+            if !on_disk {
+                windows.remove(&window);
+            }
             continue;
         }
-        let mut writer = BlockWriter::new();
-        for (id, part) in parts {
-            match part {
-                Part::Chunk(bytes) => writer.add(*id, bytes),
-                Part::Head(head) => {
-                    encoded.clear();
-                    head.seal(&mut encoded);
-                    writer.add(*id, &encoded);
-                }
-            }
-        }
-        let bytes = writer.write(&block::path(&blocks_dir, window, generation))?;
-        bytes_written += bytes;
-        windows.insert(window, generation);
-        block_bytes.insert(window, bytes);
+        let writer = match (on_disk, windows.get(&window)) {
+            (true, Some(&file)) => merge(&blocks_dir, window, file, parts)?,
+            _ => rewrite(parts),
+        };
+        let path = block::path(&blocks_dir, window, generation);
+        let written = writer.write(&path)?;
+        bytes_written += written.bytes;
+        windows.insert(
+            window,
+            WindowFile { generation, bytes: Some(written.bytes), points: Some(written.points) },
+        );
     }
-    block_bytes.retain(|window, _| windows.contains_key(window));
     sync_dir(&blocks_dir)?;
     failpoint::hit("checkpoint-after-blocks");
     let manifest = Manifest {
@@ -131,13 +155,86 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
         newest_ts: snapshot.newest_ts,
         keys: snapshot.keys.clone(),
         windows,
-        block_bytes,
     };
     let encoded_manifest = manifest.encode();
     block::write_atomically(&manifest::path(dir, generation), &encoded_manifest)?;
     sync_dir(dir)?;
     failpoint::hit("checkpoint-after-manifest");
     Ok((manifest, bytes_written + encoded_manifest.len() as u64))
+}
+
+/// A window's file from memory: every series' parts.
+fn rewrite(parts: &[(u32, Part)]) -> BlockWriter {
+    let mut writer = BlockWriter::new();
+    let mut encoded = Vec::new();
+    for (id, part) in parts {
+        match part {
+            Part::Chunk(bytes) => writer.add(*id, bytes),
+            Part::Head(head) => {
+                encoded.clear();
+                head.seal(&mut encoded);
+                writer.add(*id, &encoded);
+            }
+            Part::Points(points) => add_points(&mut writer, *id, points),
+        }
+    }
+    writer
+}
+
+/// A window's file from its file on disk and the points put into it since:
+/// the runs of series without new points are copied as they are (checked,
+/// not decoded); the others are merged, the new points winning.
+fn merge(blocks_dir: &Path, window: i64, file: WindowFile, parts: &[(u32, Part)]) -> Result<BlockWriter> {
+    let block = BlockFile::open(&block::path(blocks_dir, window, file.generation), window, file.bytes)?;
+    let index = block.index()?;
+    let mut writer = BlockWriter::new();
+    let mut changed = parts
+        .iter()
+        .filter_map(|(id, part)| match part {
+            Part::Points(points) => Some((*id, points)),
+            Part::Chunk(_) | Part::Head(_) => None,
+        })
+        .peekable();
+    let corrupt = |reason| Error::CorruptFile {
+        path: block::path(blocks_dir, window, file.generation),
+        offset: 0,
+        reason,
+    };
+    for entry in index.entries() {
+        while let Some((id, points)) = changed.next_if(|&(id, _)| id < entry.id) {
+            add_points(&mut writer, id, points);
+        }
+        let run = block.run(entry)?;
+        match changed.next_if(|&(id, _)| id == entry.id) {
+            None => writer.add_run(entry.id, &run, entry.points),
+            Some((id, points)) => {
+                let mut merged = BTreeMap::new();
+                for chunk in block::chunks(&run) {
+                    let decoder = Decoder::new(chunk.map_err(corrupt)?).map_err(corrupt)?;
+                    for point in decoder {
+                        let (timestamp, value) = point.map_err(corrupt)?;
+                        merged.insert(timestamp, value);
+                    }
+                }
+                merged.extend(points.iter().copied());
+                add_points(&mut writer, id, &merged.into_iter().collect::<Vec<_>>());
+            }
+        }
+    }
+    for (id, points) in changed {
+        add_points(&mut writer, id, points);
+    }
+    Ok(writer)
+}
+
+/// Adds sorted points of series `id` as chunks.
+fn add_points(writer: &mut BlockWriter, id: u32, points: &[(i64, f64)]) {
+    let mut encoded = Vec::new();
+    for piece in points.chunks(CHUNK_MAX_POINTS) {
+        encoded.clear();
+        chunk::encode(piece, &mut encoded);
+        writer.add(id, &encoded);
+    }
 }
 
 /// Phase 3, and the tidy-up on open: deletes log segments before the
@@ -164,10 +261,7 @@ pub(crate) fn remove_covered_log(dir: &Path, oldest_kept: &Manifest) {
 /// checkpoint wrote), and temporary files.
 pub(crate) fn remove_obsolete_files(dir: &Path, manifest: &Manifest, previous: Option<&Manifest>) {
     let oldest_kept = previous.map_or(manifest.generation, |previous| previous.generation);
-    let named = |window: &i64, generation: &u64| {
-        manifest.windows.get(window) == Some(generation)
-            || previous.is_some_and(|previous| previous.windows.get(window) == Some(generation))
-    };
+    let named = |window: &i64, generation: &u64| names(manifest, previous, *window, *generation);
     let mut garbage = Vec::new();
     match manifest::list(dir) {
         Ok(manifests) => {
@@ -195,6 +289,13 @@ pub(crate) fn remove_obsolete_files(dir: &Path, manifest: &Manifest, previous: O
             tracing::warn!(%error, path = %path.display(), "could not delete an obsolete file");
         }
     }
+}
+
+/// Whether `manifest` or the `previous` one names the file of `window`
+/// written by `generation`.
+pub(crate) fn names(manifest: &Manifest, previous: Option<&Manifest>, window: i64, generation: u64) -> bool {
+    let named_by = |m: &Manifest| m.windows.get(&window).is_some_and(|file| file.generation == generation);
+    named_by(manifest) || previous.is_some_and(named_by)
 }
 
 fn remove_log_before(wal_dir: &Path, wal_start: u64) -> Result<()> {

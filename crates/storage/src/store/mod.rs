@@ -17,6 +17,7 @@ pub use scan::{Keys, ScanCursor};
 
 use crate::checkpoint::{self, load, History, BLOCKS_DIR};
 use crate::damaged::Aside;
+use crate::disk::{Disk, DiskView};
 use crate::error::{Error, Result};
 use crate::periodic::Periodic;
 use crate::registry::Registry;
@@ -44,6 +45,11 @@ use std::time::Instant;
 /// How often the log's synced mark is brought up to date: it may trail the
 /// log by this much, so that keeping it costs the commit path nothing.
 const MARK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How often the checkpointer looks whether windows wait to move out of
+/// memory (a backfill that writes hours of metric time a second), besides
+/// its interval.
+const BACKLOG_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One point to store: the unit of [`Store::put`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,8 +113,15 @@ impl Store {
         let mut registry = Registry::from_keys(current.keys.clone());
         let mut series = loaded.series;
         let loaded_ms = started.elapsed().as_millis() as u64;
-        let mut points = series.iter().map(Series::sealed_len).sum();
+        let mut points = loaded.points;
         let (mut dirty, mut newest_ts) = (BTreeSet::new(), current.newest_ts);
+        if current.names_legacy_blocks() {
+            // Block files of the first format were read whole; the next
+            // checkpoint rewrites them with an index, to be read from disk.
+            dirty.extend(current.windows.keys());
+        }
+        let view = DiskView::new(loaded.resident_from, &current.windows);
+        let resident_start = view.resident_start();
         let wal_dir = dir.join("wal");
         let mark = SyncedMark::read(&wal_dir).or_else(|error| match options.recovery {
             RecoveryMode::Strict => Err(error),
@@ -127,7 +140,7 @@ impl Store {
         };
         let recovered = recovery::recover(&plan, &mut aside, |payload| {
             let mut replayed = Replayed { dirty: &mut dirty, newest: &mut newest_ts, points: &mut points };
-            replay(&mut registry, &mut series, &mut replayed, payload)
+            replay(&mut registry, &mut series, &mut replayed, resident_start, payload)
         })?;
         checkpoint::remove_garbage(&dir, &current, loaded.previous.as_ref());
         let known = SyncedMark::rewrite_after_recovery(&wal_dir, &recovered.writer, mark.as_ref())?;
@@ -170,7 +183,9 @@ impl Store {
                 points,
                 records_replayed: recovered.records,
                 checkpointed_lsn: None,
+                disk: Arc::new(view),
             }),
+            disk: Disk::new(dir.join(BLOCKS_DIR), options.memory_budget / 4),
             commit_turn: Mutex::new(()),
             decisions: Decisions::default(),
             synced_lsn: Mutex::new(0),
@@ -186,7 +201,14 @@ impl Store {
         });
         let checkpointer = options.checkpoint_interval.map(|interval| {
             let shared = Arc::clone(&shared);
-            Periodic::start("checkpointer", interval, move || shared.checkpoint().map(drop))
+            let mut last = Instant::now();
+            Periodic::start("checkpointer", interval.min(BACKLOG_CHECK_INTERVAL), move || {
+                if last.elapsed() < interval && !shared.windows_wait_to_leave_memory() {
+                    return Ok(());
+                }
+                last = Instant::now();
+                shared.checkpoint().map(drop)
+            })
         });
         let marker = {
             let shared = Arc::clone(&shared);
@@ -288,19 +310,27 @@ impl Store {
 
     /// Sizes and counters of the store right now.
     pub fn stats(&self) -> Stats {
-        let (series, points, memory_bytes, log_bytes_written, records_replayed) = {
+        let (series, points, memory_bytes, log_bytes_written, records_replayed, view) = {
             let state = self.shared.state.lock();
             let points = state.points;
             let memory = state.series.iter().map(Series::heap_bytes).sum::<usize>()
                 + state.series.capacity() * std::mem::size_of::<Series>()
                 + state.registry.heap_bytes();
-            (state.series.len() as u64, points, memory as u64, state.wal.lsn(), state.records_replayed)
+            let view = Arc::clone(&state.disk);
+            (state.series.len() as u64, points, memory as u64, state.wal.lsn(), state.records_replayed, view)
         };
         let history = self.shared.history.lock().clone();
+        let cache = self.shared.disk.figures();
         Stats {
             series,
             points,
             memory_bytes,
+            memory_budget_bytes: self.shared.options.memory_budget as u64,
+            memory_from: (view.resident_start() > i64::MIN).then(|| view.resident_start()),
+            windows_on_disk: view.windows.len() as u64,
+            cache_bytes: cache.bytes,
+            cache_hits: cache.hits,
+            cache_misses: cache.misses,
             block_bytes: folder_bytes(&self.shared.dir.join(BLOCKS_DIR)),
             log_bytes: folder_bytes(&self.shared.dir.join("wal")),
             log_bytes_written,

@@ -1,9 +1,13 @@
 //! Reading the store: its keys in first-put order, and scans of its series
 //! that resume where they stopped.
 
+use super::state::State;
 use super::Store;
+use crate::disk::SeriesRead;
+use crate::error::Result;
 use crate::registry::SeriesId;
 use std::any::Any;
+use std::sync::Arc;
 
 /// Which series [`Store::scan`] visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,63 +89,106 @@ impl Store {
 
     /// Calls `visit(key, timestamp, value)` for every point of the selected
     /// series: series in first-put order, points in ascending timestamp
-    /// order. Writers wait while this runs; for large reads use
+    /// order. Writers may wait while this runs; for large reads use
     /// [`Store::scan_some`].
-    pub fn scan(&self, keys: Keys<'_>, mut visit: impl FnMut(&str, i64, f64)) {
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::scan_some`].
+    pub fn scan(&self, keys: Keys<'_>, mut visit: impl FnMut(&str, i64, f64)) -> Result<()> {
         let mut cursor = ScanCursor::default();
         while !cursor.is_done() {
-            self.scan_some(keys, &mut cursor, usize::MAX, &mut visit);
+            self.scan_some(keys, &mut cursor, usize::MAX, &mut visit)?;
         }
+        Ok(())
     }
 
     /// Visits up to `limit` points of the selected series from `cursor` on,
     /// as [`Store::scan`] would, and moves the cursor past them; repeat
-    /// until [`ScanCursor::is_done`]. The store's lock is held for one call
-    /// only, so writers proceed between calls and a long read streams in
-    /// bounded memory. Points put meanwhile may or may not be visited;
+    /// until [`ScanCursor::is_done`]. Windows in memory are read under the
+    /// store's lock, held for one call only; windows on disk are read
+    /// without it. So writers proceed between calls and a long read streams
+    /// in bounded memory. Points put meanwhile may or may not be visited;
     /// none is visited twice and each series stays in timestamp order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CorruptFile`](crate::Error::CorruptFile) when a block file
+    /// read back is damaged, and I/O errors reading one; the points visited
+    /// before stay visited, and the cursor is past them.
     pub fn scan_some(
         &self,
         keys: Keys<'_>,
         cursor: &mut ScanCursor,
         limit: usize,
         mut visit: impl FnMut(&str, i64, f64),
-    ) {
-        let state = self.shared.state.lock();
+    ) -> Result<()> {
         let mut budget = limit;
-        while !cursor.done {
-            let (id, key) = match keys {
-                Keys::One(key) => match state.registry.id(key) {
-                    Some(id) if cursor.position == 0 => (id, key),
-                    _ => {
-                        cursor.done = true;
-                        break;
-                    }
-                },
-                Keys::All => match state.key(cursor.position) {
-                    Some(key) => (SeriesId(cursor.position as u32), key),
-                    None => {
-                        cursor.done = true;
-                        break;
-                    }
-                },
+        // A whole-store scan reads each run once: it does not keep them,
+        // so that it does not push out what other reads keep coming back to.
+        let keep = matches!(keys, Keys::One(_));
+        let mut key = String::new();
+        while !cursor.done && budget > 0 {
+            // The series, the view of the disk and the points put over it,
+            // as of one instant.
+            let (id, view, overlay) = {
+                let state = self.shared.state.lock();
+                let Some(id) = series_at(&state, keys, cursor) else {
+                    cursor.done = true;
+                    break;
+                };
+                key.clear();
+                key.push_str(state.key(id.index()).unwrap_or_default());
+                let view = Arc::clone(&state.disk);
+                let overlay = state.series[id.index()].overlay_between(cursor.after, view.resident_start());
+                (id, view, overlay)
             };
-            let Some(series) = state.series.get(id.index()) else {
-                cursor.done = true;
-                break;
-            };
+            let resident_start = view.resident_start();
+            if resident_start > i64::MIN && cursor.after.is_none_or(|after| after < resident_start - 1) {
+                let mut last = cursor.after;
+                let read =
+                    SeriesRead { id: id.0, after: cursor.after, limit: budget, overlay: &overlay, keep };
+                let read = self.shared.disk.scan(&view, &read, |t, v| {
+                    visit(&key, t, v);
+                    last = Some(t);
+                });
+                cursor.after = last;
+                let visited = read?;
+                budget -= visited;
+                if budget == 0 {
+                    return Ok(());
+                }
+                cursor.after = Some(resident_start - 1);
+            }
+            let state = self.shared.state.lock();
+            if !Arc::ptr_eq(&state.disk, &view) {
+                // A checkpoint moved windows to disk meanwhile: read them
+                // there.
+                continue;
+            }
             let mut last = cursor.after;
+            let series = &state.series[id.index()];
             let visited = series.scan(cursor.after, budget, |timestamp, value| {
-                visit(key, timestamp, value);
+                visit(&key, timestamp, value);
                 last = Some(timestamp);
             });
             if visited == budget {
                 cursor.after = last;
-                return;
+                return Ok(());
             }
             budget -= visited;
             cursor.position += 1;
             cursor.after = None;
         }
+        Ok(())
     }
+}
+
+/// The series a scan is at, if any is left.
+fn series_at(state: &State, keys: Keys<'_>, cursor: &ScanCursor) -> Option<SeriesId> {
+    let id = match keys {
+        Keys::One(key) => state.registry.id(key).filter(|_| cursor.position == 0)?,
+        Keys::All => SeriesId(u32::try_from(cursor.position).ok()?),
+    };
+    state.key(id.index()).map(|_| id)
 }

@@ -4,11 +4,14 @@
 use super::decisions::Decisions;
 use super::state::State;
 use crate::checkpoint::{self, manifest, History};
+use crate::disk::{Disk, DiskView, RESIDENT_WINDOWS};
 use crate::error::{Error, Result};
+use crate::series::{window_of, Part};
 use crate::wal::mark::SyncedMark;
 use crate::{CheckpointStats, Options};
 use parking_lot::Mutex;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The part of the store the background threads need too.
@@ -33,6 +36,8 @@ pub(crate) struct Shared {
     pub(super) history: Mutex<History>,
     pub(super) options: Options,
     pub(super) dir: PathBuf,
+    /// Reads the windows on disk.
+    pub(super) disk: Disk,
 }
 
 /// The log's synced mark in memory, and as last written.
@@ -96,6 +101,61 @@ impl Shared {
         self.sync_through(written)
     }
 
+    /// After a checkpoint wrote `manifest`: forgets the points it merged
+    /// into windows on disk, corrects the point count for those that were
+    /// already there, and moves windows older than the newest
+    /// [`RESIDENT_WINDOWS`] out of memory when nothing was put into them
+    /// since they were copied.
+    fn settle(
+        &self,
+        previous: &manifest::Manifest,
+        manifest: &manifest::Manifest,
+        snapshot: &checkpoint::Snapshot,
+    ) {
+        let mut state = self.state.lock();
+        let mut counted_as_new = 0u64;
+        let mut disk_points_before = 0u64;
+        let mut disk_points_after = 0u64;
+        for (&window, parts) in snapshot.windows.range(..snapshot.resident_from) {
+            for (id, part) in parts {
+                if let (Some(series), Part::Points(points)) = (state.series.get_mut(*id as usize), part) {
+                    series.forget_written(points);
+                    counted_as_new += points.len() as u64;
+                }
+            }
+            disk_points_before += previous.windows.get(&window).and_then(|file| file.points).unwrap_or(0);
+            disk_points_after += manifest.windows.get(&window).and_then(|file| file.points).unwrap_or(0);
+        }
+        // Each merged point was counted new when put; some replaced a point
+        // of the file.
+        let replaced = (disk_points_before + counted_as_new).saturating_sub(disk_points_after);
+        state.points = state.points.saturating_sub(replaced);
+        let resident_from = state.disk.resident_from;
+        let wanted =
+            state.newest_ts.map_or(resident_from, |newest| window_of(newest) - (RESIDENT_WINDOWS - 1));
+        let first_dirty = state.dirty.range(resident_from..).next().copied().unwrap_or(i64::MAX);
+        let evict_before = wanted.min(first_dirty).max(resident_from);
+        if evict_before > resident_from {
+            for series in &mut state.series {
+                series.evict_before(evict_before);
+            }
+        }
+        state.disk = Arc::new(DiskView::new(evict_before, &manifest.windows));
+    }
+
+    /// Whether more than two windows older than the newest
+    /// [`RESIDENT_WINDOWS`] are held in memory: only a checkpoint lets them
+    /// go, and a backfill can pile them up faster than the interval.
+    pub(crate) fn windows_wait_to_leave_memory(&self) -> bool {
+        let state = self.state.lock();
+        let Some(newest) = state.newest_ts else { return false };
+        let wanted = window_of(newest) - (RESIDENT_WINDOWS - 1);
+        match state.disk.resident_from {
+            i64::MIN => state.dirty.range(..wanted).nth(2).is_some(),
+            resident_from => wanted - resident_from > 2,
+        }
+    }
+
     /// Runs one checkpoint; see the `checkpoint` module for the phases.
     pub(crate) fn checkpoint(&self) -> Result<CheckpointStats> {
         let mut current = self.manifest.lock();
@@ -122,12 +182,15 @@ impl Shared {
                 return Err(error);
             }
         };
+        self.settle(&current, &manifest, &snapshot);
         // The manifest before the new one stays, with its files and the log
         // after it: a fallback if the new one is ever damaged.
         checkpoint::remove_covered_log(&self.dir, &current);
         self.mark.lock().known.forget_before(current.wal_start);
         crate::failpoint::hit("checkpoint-after-log-cleanup");
         checkpoint::remove_obsolete_files(&self.dir, &manifest, Some(&current));
+        self.disk
+            .forget(|window, generation| checkpoint::names(&manifest, Some(&current), window, generation));
         let stats = CheckpointStats {
             generation: manifest.generation,
             finished_unix_ms: eardrum_protocol::clock::unix_millis(),

@@ -2,14 +2,17 @@
 //! and the batches staged for the next commit.
 
 use crate::checkpoint::Snapshot;
+use crate::disk::DiskView;
 use crate::error::{Corruption, Result};
 use crate::registry::{Registry, SeriesId};
-use crate::series::{window_of, Series};
+use crate::series::Part;
+use crate::series::{window_of, Series, WINDOW_SECONDS};
 use crate::wal::record::{Entries, Entry, RecordBuilder};
 use crate::wal::writer::Writer;
 use crate::{Options, Sample};
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 
 /// Everything [`super::Store`] keeps behind its one lock.
 #[derive(Debug)]
@@ -37,6 +40,8 @@ pub(super) struct State {
     /// The log position of the last checkpoint's snapshot; `None` until the
     /// first one, since the log may hold replayed records.
     pub(super) checkpointed_lsn: Option<u64>,
+    /// The windows read from disk, and where memory takes over.
+    pub(super) disk: Arc<DiskView>,
 }
 
 /// What one commit did.
@@ -99,8 +104,9 @@ impl State {
         }
         self.series.resize_with(self.registry.len(), Series::default);
         let mut last_window = None;
+        let resident_start = self.disk.resident_start();
         for &(id, timestamp, value) in &self.staged_points {
-            if self.series[id.index()].insert(timestamp, value) {
+            if self.series[id.index()].insert(timestamp, value, resident_start) {
                 self.points += 1;
             }
             note_write(&mut self.dirty, &mut self.newest_ts, &mut last_window, timestamp);
@@ -139,6 +145,7 @@ impl State {
             newest_ts: self.newest_ts,
             keys: self.registry.keys().prefix(self.series.len()),
             retain_from,
+            resident_from: self.disk.resident_from,
             windows,
         }))
     }
@@ -151,17 +158,31 @@ impl State {
     /// log after `wal_start`, and replaying a put over a state that already
     /// holds it gives the same state, because a later put of the same key
     /// and timestamp is also later in the log.
+    ///
+    /// A window on disk gets only the points put into it since its file was
+    /// written, which the checkpoint merges into a new file.
     pub(super) fn copy_parts(&mut self, snapshot: &mut Snapshot, ids: std::ops::Range<usize>) {
+        let resident_from = self.disk.resident_from;
+        let resident_start = self.disk.resident_start();
         for id in ids {
             let Some(series) = self.series.get_mut(id) else { break };
             if let Some(retain_from) = snapshot.retain_from {
                 series.drop_before(retain_from);
             }
-            if series.has_overlay() {
-                series.fold();
+            if series.has_overlay(resident_start) {
+                series.fold(resident_start);
             }
             for (&window, parts) in snapshot.windows.iter_mut() {
-                parts.extend(series.parts_in(window).into_iter().map(|part| (id as u32, part)));
+                if window < resident_from {
+                    let start = window.saturating_mul(WINDOW_SECONDS);
+                    let end = start.saturating_add(WINDOW_SECONDS);
+                    let points = series.overlay_between(start.checked_sub(1), end);
+                    if !points.is_empty() {
+                        parts.push((id as u32, Part::Points(points)));
+                    }
+                } else {
+                    parts.extend(series.parts_in(window).into_iter().map(|part| (id as u32, part)));
+                }
             }
         }
     }
@@ -192,11 +213,13 @@ pub(super) struct Replayed<'a> {
     pub(super) points: &'a mut u64,
 }
 
-/// Applies one replayed record, all of it or (if it is inconsistent) none.
+/// Applies one replayed record, all of it or (if it is inconsistent) none;
+/// points before `resident_start` are over windows read from disk.
 pub(super) fn replay(
     registry: &mut Registry,
     series: &mut Vec<Series>,
     replayed: &mut Replayed<'_>,
+    resident_start: i64,
     payload: &[u8],
 ) -> Result<(), Corruption> {
     let mut defined = registry.len() as u64;
@@ -222,7 +245,7 @@ pub(super) fn replay(
                 series.push(Series::default());
             }
             Entry::Point { id, timestamp, value } => {
-                if series[id as usize].insert(timestamp, value) {
+                if series[id as usize].insert(timestamp, value, resident_start) {
                     *replayed.points += 1;
                 }
                 note_write(replayed.dirty, replayed.newest, &mut last_window, timestamp);

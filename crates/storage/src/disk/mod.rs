@@ -1,0 +1,268 @@
+//! History on disk: the windows no longer held in memory, read back from
+//! their block files on demand, through bounded caches.
+//!
+//! Memory holds the newest windows whole (the *resident* ones, from
+//! [`DiskView::resident_from`] on). Older windows live in their block files;
+//! memory keeps only the points put into them since their files were
+//! written (each series' overlay), which win over the file's and which the
+//! next checkpoint merges into a new file. A [`DiskView`] is the set of
+//! files as of one manifest; a reader takes the view and the overlay points
+//! under the store's lock, then reads files without it.
+//!
+//! Two caches bound what reading keeps: open files (at most
+//! [`OPEN_FILES`]) and checked bytes, indexes and runs (at most the
+//! capacity given to [`Disk::new`]).
+
+pub(crate) mod cache;
+
+use crate::checkpoint::block::{self, BlockFile, Index};
+use crate::checkpoint::manifest::WindowFile;
+use crate::codec::chunk::{self, Decoder};
+use crate::error::{Error, Result};
+use crate::series::{window_of, WINDOW_SECONDS};
+use cache::Clock;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Windows held in memory whole: the newest one, where points arrive, and
+/// the one before it, where late points still do.
+pub(crate) const RESIDENT_WINDOWS: i64 = 2;
+
+/// Block files kept open: more than the windows a year-long read of one
+/// series crosses would need is not the point; enough that reading every
+/// series of a few months in turn does not reopen files.
+pub(crate) const OPEN_FILES: usize = 512;
+
+/// The windows read from their block files, as of one manifest.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskView {
+    /// Windows before this one are read from disk; this one and later ones
+    /// are held in memory whole.
+    pub(crate) resident_from: i64,
+    /// The block files of the windows before `resident_from`.
+    pub(crate) windows: BTreeMap<i64, WindowFile>,
+}
+
+impl Default for DiskView {
+    /// Everything in memory.
+    fn default() -> Self {
+        DiskView { resident_from: i64::MIN, windows: BTreeMap::new() }
+    }
+}
+
+impl DiskView {
+    /// The view of `windows` (a manifest's) with `resident_from`.
+    pub(crate) fn new(resident_from: i64, windows: &BTreeMap<i64, WindowFile>) -> DiskView {
+        DiskView { resident_from, windows: windows.range(..resident_from).map(|(&w, &f)| (w, f)).collect() }
+    }
+
+    /// The first second held in memory.
+    pub(crate) fn resident_start(&self) -> i64 {
+        self.resident_from.saturating_mul(WINDOW_SECONDS)
+    }
+}
+
+/// A cached piece of a block file.
+#[derive(Debug, Clone)]
+enum Cached {
+    Index(Arc<Index>),
+    Run(Arc<[u8]>),
+}
+
+/// A block file: its window and the generation that wrote it.
+type FileKey = (i64, u64);
+
+/// Stands for the index in the data cache's keys, where a series id
+/// stands for its run.
+const INDEX_KEY: u32 = u32::MAX;
+
+/// Reads windows from block files, through the caches.
+#[derive(Debug)]
+pub(crate) struct Disk {
+    blocks_dir: PathBuf,
+    files: Clock<FileKey, Arc<BlockFile>>,
+    data: Clock<(i64, u64, u32), Cached>,
+}
+
+/// A read of one series' windows on disk.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeriesRead<'a> {
+    pub(crate) id: u32,
+    /// Only points after this timestamp (all for `None`).
+    pub(crate) after: Option<i64>,
+    /// At most this many points.
+    pub(crate) limit: usize,
+    /// The points put into those windows since their files were written,
+    /// sorted: they win on equal timestamps.
+    pub(crate) overlay: &'a [(i64, f64)],
+    /// Whether the runs read are cached.
+    pub(crate) keep: bool,
+}
+
+/// What the read caches hold, for the stats.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CacheFigures {
+    pub(crate) bytes: u64,
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+}
+
+impl Disk {
+    /// Reads block files in `blocks_dir`, caching up to `cache_bytes`.
+    pub(crate) fn new(blocks_dir: PathBuf, cache_bytes: usize) -> Disk {
+        Disk { blocks_dir, files: Clock::new(OPEN_FILES), data: Clock::new(cache_bytes) }
+    }
+
+    /// The cache's size and hit counts.
+    pub(crate) fn figures(&self) -> CacheFigures {
+        let (hits, misses) = self.data.hits_and_misses();
+        CacheFigures { bytes: self.data.weight() as u64, hits, misses }
+    }
+
+    fn file(&self, window: i64, file: WindowFile) -> Result<Arc<BlockFile>> {
+        let key = (window, file.generation);
+        if let Some(open) = self.files.get(&key) {
+            return Ok(open);
+        }
+        let path = block::path(&self.blocks_dir, window, file.generation);
+        let open = Arc::new(BlockFile::open(&path, window, file.bytes)?);
+        self.files.insert(key, Arc::clone(&open), 1);
+        Ok(open)
+    }
+
+    fn index(&self, window: i64, file: WindowFile) -> Result<(Arc<BlockFile>, Arc<Index>)> {
+        let block = self.file(window, file)?;
+        let key = (window, file.generation, INDEX_KEY);
+        if let Some(Cached::Index(index)) = self.data.get(&key) {
+            return Ok((block, index));
+        }
+        let index = Arc::new(block.index()?);
+        self.data.insert(key, Cached::Index(Arc::clone(&index)), index.heap_bytes() + 64);
+        Ok((block, index))
+    }
+
+    /// The checked run of series `id` in `window`'s file, or `None` when
+    /// the file holds none; `keep` caches it.
+    pub(crate) fn run(
+        &self,
+        window: i64,
+        file: WindowFile,
+        id: u32,
+        keep: bool,
+    ) -> Result<Option<Arc<[u8]>>> {
+        let key = (window, file.generation, id);
+        if let Some(Cached::Run(run)) = self.data.get(&key) {
+            return Ok(Some(run));
+        }
+        let (block, index) = self.index(window, file)?;
+        let Some(entry) = index.find(id) else { return Ok(None) };
+        let run: Arc<[u8]> = block.run(entry)?.into();
+        if keep {
+            self.data.insert(key, Cached::Run(Arc::clone(&run)), run.len() + 64);
+        }
+        Ok(Some(run))
+    }
+
+    /// Forgets every cached piece of the files `keep` refuses, once a
+    /// checkpoint has replaced them.
+    pub(crate) fn forget(&self, mut keep: impl FnMut(i64, u64) -> bool) {
+        self.files.retain(|&(window, generation)| keep(window, generation));
+        self.data.retain(|&(window, generation, _)| keep(window, generation));
+    }
+
+    /// Visits the points `read` asks for in the view's windows, oldest
+    /// first. Returns how many it visited; on an error, those visited before
+    /// it stay visited.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CorruptFile`] for a damaged file, and I/O errors (a file
+    /// deleted by a later checkpoint among them).
+    pub(crate) fn scan(
+        &self,
+        view: &DiskView,
+        read: &SeriesRead<'_>,
+        mut visit: impl FnMut(i64, f64),
+    ) -> Result<usize> {
+        let SeriesRead { id, after, limit, overlay, keep } = *read;
+        let Some(from) = after.map_or(Some(i64::MIN), |a| a.checked_add(1)) else { return Ok(0) };
+        let overlay_from = overlay.partition_point(|&(t, _)| t < from);
+        let mut overlay = overlay[overlay_from..].iter().copied().peekable();
+        let mut visited = 0;
+        let mut points = Vec::new();
+        let mut files = view.windows.range(window_of(from)..view.resident_from).peekable();
+        while visited < limit {
+            // The next window with a file, or the overlay's points before it.
+            let next_file = files.peek().map(|(&window, _)| window);
+            let next_overlay = overlay.peek().map(|&(t, _)| window_of(t));
+            let window = match (next_file, next_overlay) {
+                (Some(file), Some(overlay)) => file.min(overlay),
+                (Some(window), None) | (None, Some(window)) => window,
+                (None, None) => break,
+            };
+            points.clear();
+            if let Some((_, &file)) = files.next_if(|&(&file_window, _)| file_window == window) {
+                if let Some(run) = self.run(window, file, id, keep)? {
+                    self.decode(window, file, &run, from, &mut points)?;
+                }
+            }
+            let window_end = window.saturating_add(1).saturating_mul(WINDOW_SECONDS);
+            let mut disk = points.iter().copied().peekable();
+            while visited < limit {
+                let from_overlay = overlay.peek().copied().filter(|&(t, _)| t < window_end);
+                let point = match (disk.peek().copied(), from_overlay) {
+                    (Some(d), Some(o)) if o.0 <= d.0 => {
+                        if o.0 == d.0 {
+                            disk.next();
+                        }
+                        overlay.next();
+                        o
+                    }
+                    (Some(d), _) => {
+                        disk.next();
+                        d
+                    }
+                    (None, Some(o)) => {
+                        overlay.next();
+                        o
+                    }
+                    (None, None) => break,
+                };
+                visit(point.0, point.1);
+                visited += 1;
+            }
+        }
+        Ok(visited)
+    }
+
+    /// Decodes the points of `run` from `from` on into `points`.
+    fn decode(
+        &self,
+        window: i64,
+        file: WindowFile,
+        run: &[u8],
+        from: i64,
+        points: &mut Vec<(i64, f64)>,
+    ) -> Result<()> {
+        let corrupt = |reason| Error::CorruptFile {
+            path: block::path(&self.blocks_dir, window, file.generation),
+            offset: 0,
+            reason,
+        };
+        for chunk in block::chunks(run) {
+            let chunk = chunk.map_err(corrupt)?;
+            if chunk::summary(chunk).map_err(corrupt)?.last_ts < from {
+                continue;
+            }
+            let decoder = Decoder::new(chunk).map_err(corrupt)?;
+            for point in decoder {
+                let point = point.map_err(corrupt)?;
+                if point.0 >= from {
+                    points.push(point);
+                }
+            }
+        }
+        Ok(())
+    }
+}
