@@ -26,8 +26,10 @@ fn crash_loop(fsync: &str, cycles: usize) {
     let mut random = SplitMix(cycles as u64);
     let started = Instant::now();
     for _ in 0..cycles {
-        // Checkpoints every second, so some kills land in them.
-        let mut server = ServerProcess::start(dir.path(), &["--fsync", fsync, "--checkpoint-interval", "1"]);
+        // Checkpoints five times a second, so that kills land in them and
+        // in the merges of late puts into windows on disk.
+        let mut server =
+            ServerProcess::start(dir.path(), &["--fsync", fsync, "--checkpoint-interval", "200ms"]);
         writers.point_at(server.port);
         std::thread::sleep(Duration::from_millis(100 + random.below(600)));
         server.kill();
@@ -36,6 +38,17 @@ fn crash_loop(fsync: &str, cycles: usize) {
 
     let server = ServerProcess::start(dir.path(), &["--fsync", fsync]);
     let (acked_points, _) = writers.check(server.port, |_| false);
+    // The loop covered history on disk: windows beyond the newest two, and
+    // puts into them merged as files over their windows'.
+    let mut files_per_window = std::collections::BTreeMap::<String, usize>::new();
+    for entry in std::fs::read_dir(dir.path().join("blocks")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some((window, _)) = name.split_once("_gen_") {
+            *files_per_window.entry(window.to_owned()).or_default() += 1;
+        }
+    }
+    assert!(files_per_window.len() >= 4, "{files_per_window:?}");
+    assert!(files_per_window.values().any(|&files| files > 1), "{files_per_window:?}");
     eprintln!(
         "crash loop, --fsync {fsync}: {cycles} SIGKILLs in {:.1} s, {acked_points} acknowledged points all \
          read back, none extra, series and points in order",

@@ -39,6 +39,23 @@ pub(crate) enum Part {
     Points(Vec<(i64, f64)>),
 }
 
+/// Where a put's timestamp stands against memory and disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    /// Windows before this second are read from disk.
+    pub(crate) disk_before: i64,
+    /// Chunks before this second are kept as they are (a checkpoint has
+    /// copied them and will drop them from memory): puts before it go to
+    /// the overlay. Never before `disk_before`.
+    pub(crate) chunks_from: i64,
+}
+
+impl Bounds {
+    /// Everything in memory, taking puts.
+    #[cfg(test)]
+    pub(crate) const IN_MEMORY: Bounds = Bounds { disk_before: i64::MIN, chunks_from: i64::MIN };
+}
+
 /// One series' points.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Series {
@@ -54,34 +71,37 @@ fn chunk_summary(chunk: &[u8]) -> Summary {
 
 impl Series {
     /// Stores `value` at `timestamp`, replacing any value already there.
-    /// Returns whether the timestamp is new to the series (for a window
-    /// before `resident_start`, read from disk, whether it is new to
-    /// memory).
-    pub(crate) fn insert(&mut self, timestamp: i64, value: f64, resident_start: i64) -> bool {
+    /// Returns whether the timestamp is new to the series (for a window on
+    /// disk, whether it is new to memory).
+    pub(crate) fn insert(&mut self, timestamp: i64, value: f64, bounds: Bounds) -> bool {
+        if timestamp < bounds.chunks_from {
+            // A window on disk, or one whose chunks a checkpoint has copied
+            // and is about to drop from memory: the point waits in the
+            // overlay until a checkpoint merges it into the window's file.
+            let new = !self.overlay.contains_key(&timestamp)
+                && (timestamp < bounds.disk_before || !self.sealed_or_head_contains(timestamp));
+            self.overlay.insert(timestamp, value);
+            return new;
+        }
         match &mut self.head {
             Some(head) if timestamp > head.last_ts() => {
                 if head.len() >= CHUNK_MAX_POINTS || window_of(timestamp) != window_of(head.first_ts()) {
-                    self.seal_head();
+                    self.seal_head(bounds);
                     self.head = Some(Head::new(timestamp, value));
                 } else {
                     head.push(timestamp, value);
                 }
                 true
             }
-            None if timestamp >= resident_start
-                && self.chunks.last().is_none_or(|c| timestamp > chunk_summary(c).last_ts) =>
-            {
+            None if self.chunks.last().is_none_or(|c| timestamp > chunk_summary(c).last_ts) => {
                 self.head = Some(Head::new(timestamp, value));
                 true
             }
-            // A window on disk: memory keeps the point until a checkpoint
-            // merges it into the window's file.
-            _ if timestamp < resident_start => self.overlay.insert(timestamp, value).is_none(),
             _ => {
                 let new = !self.overlay.contains_key(&timestamp) && !self.sealed_or_head_contains(timestamp);
                 self.overlay.insert(timestamp, value);
-                if self.overlay.range(resident_start..).nth(OVERLAY_FOLD_POINTS - 1).is_some() {
-                    self.fold(resident_start);
+                if self.overlay.range(bounds.chunks_from..).nth(OVERLAY_FOLD_POINTS - 1).is_some() {
+                    self.fold(bounds.chunks_from);
                 }
                 new
             }
@@ -115,11 +135,13 @@ impl Series {
         self.chunks.push(chunk);
     }
 
-    /// Seals the head into a chunk, with any overlay points of its window.
-    fn seal_head(&mut self) {
+    /// Seals the head into a chunk, with any overlay points of its window
+    /// (unless the window's chunks are about to leave memory: its overlay
+    /// points are then newer than what the checkpoint copied).
+    fn seal_head(&mut self, bounds: Bounds) {
         let Some(head) = self.head.take() else { return };
         let window = window_of(head.first_ts());
-        if self.overlay_touches(window) {
+        if head.first_ts() >= bounds.chunks_from && self.overlay_touches(window) {
             self.head = Some(head);
             self.fold_window(window);
         } else {
@@ -334,7 +356,7 @@ mod tests {
             let mut model = BTreeMap::new();
             for (index, (timestamp, tenths)) in puts.into_iter().enumerate() {
                 let value = tenths as f64 / 10.0;
-                let new = series.insert(timestamp, value, i64::MIN);
+                let new = series.insert(timestamp, value, Bounds::IN_MEMORY);
                 prop_assert_eq!(new, model.insert(timestamp, value.to_bits()).is_none());
                 if index == fold_at {
                     series.fold(i64::MIN);
@@ -356,7 +378,7 @@ mod tests {
         ) {
             let mut series = Series::default();
             for (timestamp, tenths) in puts {
-                series.insert(timestamp, tenths as f64 / 10.0, i64::MIN);
+                series.insert(timestamp, tenths as f64 / 10.0, Bounds::IN_MEMORY);
             }
             let mut resumed = Vec::new();
             let mut after = None;
@@ -375,7 +397,7 @@ mod tests {
     fn in_order_points_seal_into_chunks_per_window() {
         let mut series = Series::default();
         for i in 0..1000 {
-            series.insert(i * 10, (i % 7) as f64, i64::MIN);
+            series.insert(i * 10, (i % 7) as f64, Bounds::IN_MEMORY);
         }
         assert!(!series.has_overlay(i64::MIN));
         // 10,000 s span two windows of 7,200 s; chunks of 120 points.
@@ -389,9 +411,9 @@ mod tests {
     fn drop_before_removes_whole_windows() {
         let mut series = Series::default();
         for i in 0..3000 {
-            series.insert(i * 10, 1.0, i64::MIN);
+            series.insert(i * 10, 1.0, Bounds::IN_MEMORY);
         }
-        series.insert(5, 2.0, i64::MIN);
+        series.insert(5, 2.0, Bounds::IN_MEMORY);
         series.drop_before(2);
         let kept = points(&series);
         assert_eq!(kept.first().map(|p| p.0), Some(2 * WINDOW_SECONDS));

@@ -95,14 +95,29 @@ fn only_changed_windows_are_rewritten() {
     store.put(&[Sample { key: "host3.cpu", timestamp: 15, value: 9.9 }]).unwrap();
     let stats = store.checkpoint().unwrap();
     assert_eq!(stats.windows_written, 1);
+    // The window is on disk by now (the newest two are in memory): the
+    // change goes into a small file over the window's.
     let second: Vec<_> = files(dir.path(), "blocks", "blk");
-    assert_eq!(second.len(), first.len() + 1, "the replaced file stays, named by the fallback manifest");
+    assert_eq!(second.len(), first.len() + 1, "one file more, over the window's");
     assert!(first.iter().all(|p| second.contains(p)));
     store.put(&[Sample { key: "host3.cpu", timestamp: 16, value: 9.8 }]).unwrap();
     store.checkpoint().unwrap();
     let third: Vec<_> = files(dir.path(), "blocks", "blk");
-    assert_eq!(third.len(), first.len() + 1, "a file two checkpoints old is deleted");
-    assert_eq!(first.iter().filter(|p| third.contains(p)).count(), first.len() - 1);
+    assert_eq!(third.len(), first.len() + 2, "and one more");
+    assert!(first.iter().all(|p| third.contains(p)));
+    // A window written in memory is replaced whole, and the replaced file
+    // goes once two checkpoints have superseded it.
+    let newest = (6 * 3600 - 10) as i64;
+    let replaced = third.iter().filter(|p| p.to_string_lossy().contains("window_2_")).count();
+    assert_eq!(replaced, 1);
+    for (round, value) in [1.0, 2.0].into_iter().enumerate() {
+        store.put(&[Sample { key: "host3.cpu", timestamp: newest - 20, value }]).unwrap();
+        store.checkpoint().unwrap();
+        let now: Vec<_> = files(dir.path(), "blocks", "blk");
+        // The new file, and the one before it kept for the fallback.
+        assert_eq!(now.len(), third.len() + 1, "round {round}: {now:?}");
+        assert_eq!(now.iter().filter(|p| p.to_string_lossy().contains("window_2_")).count(), 2);
+    }
     drop(store);
     let store = Store::open(dir.path(), options()).unwrap();
     let mut value = None;
@@ -219,4 +234,58 @@ fn checkpoints_taken_while_writers_run_restore_exactly_what_was_written() {
     drop(store);
     let store = Store::open(dir.path(), options).unwrap();
     assert_eq!(all(&store), expected);
+}
+
+#[test]
+fn points_put_into_a_window_on_disk_cost_what_they_change_and_read_back_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_699_999_200; // the start of a window
+    let store = Store::open(dir.path(), options()).unwrap();
+    fleet(&store, start, 12);
+    let whole = store.checkpoint().unwrap();
+    assert!(store.stats().windows_on_disk >= 4, "{:?}", store.stats());
+    let window_files = |dir: &Path| {
+        files(dir, "blocks", "blk")
+            .into_iter()
+            .filter(|path| path.to_string_lossy().contains(&format!("window_{}_", start / 7200)))
+            .count()
+    };
+    // One point replaced and one added in the first window, five times:
+    // each checkpoint writes a small file over the window's, until the
+    // window has four files and the next change writes it whole again.
+    let mut expected = all(&store);
+    for round in 0..6i64 {
+        let replaced = Sample { key: "host3.cpu", timestamp: start + 600, value: 100.0 + round as f64 };
+        let added = Sample { key: "host4.cpu", timestamp: start + 605 + round, value: -1.0 };
+        store.put(&[replaced, added]).unwrap();
+        for sample in [replaced, added] {
+            let point = (sample.key.to_owned(), sample.timestamp, sample.value.to_bits());
+            match expected.iter().position(|(k, t, _)| *k == point.0 && *t == point.1) {
+                Some(at) => expected[at] = point,
+                None => {
+                    let at = expected.iter().position(|(k, t, _)| *k == point.0 && *t > point.1).unwrap();
+                    expected.insert(at, point);
+                }
+            }
+        }
+        let stats = store.checkpoint().unwrap();
+        assert_eq!(stats.windows_written, 1, "{stats:?}");
+        if round < 3 {
+            // The two series' runs of the window, and the manifest.
+            assert!(
+                stats.bytes_written * 2 < whole.bytes_written / 6,
+                "round {round}: {} bytes for two points, against {} for six windows",
+                stats.bytes_written,
+                whole.bytes_written
+            );
+        }
+        assert_eq!(all(&store), expected, "round {round}");
+        assert_eq!(store.stats().points, expected.len() as u64, "round {round}");
+        // The window's files, and the previous checkpoint's kept beside.
+        assert!(window_files(dir.path()) <= 5, "round {round}: {}", window_files(dir.path()));
+    }
+    store.close().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    assert_eq!(all(&store), expected);
+    assert_eq!(store.stats().points, expected.len() as u64);
 }

@@ -4,6 +4,8 @@
 //! Each writer owns its series and puts batches of points 10 s apart with
 //! values computed from the key and timestamp, so that the check needs no
 //! copy of the points: only which batches were acknowledged, and when.
+//! Series start hours apart in turn, so that windows move to disk and
+//! later series put into them.
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
@@ -23,6 +25,16 @@ const MAX_BATCH: u64 = 120;
 /// Timestamps one series can have: a batch may run past
 /// `POINTS_PER_SERIES`.
 const SLOTS: i64 = POINTS_PER_SERIES + MAX_BATCH as i64;
+/// Series start at four times this far apart, in turn: once the fourth has
+/// moved the newest time twelve hours on, the first one's windows are read
+/// from disk, and the fifth series puts into them (merged into their files
+/// at the next checkpoint).
+const SERIES_STAGGER: i64 = 4 * 3600;
+
+/// The first timestamp of a writer's series number `series`.
+fn first_timestamp(series: u64) -> i64 {
+    FIRST_TIMESTAMP + (series % 4) as i64 * SERIES_STAGGER
+}
 
 /// A batch the server answered `ok` to.
 #[derive(Debug, Clone, Copy)]
@@ -132,8 +144,8 @@ impl Writers {
             previous = Some((id, series, timestamp));
             let sent_through = written.sent_through.get(&series).copied().unwrap_or(i64::MIN);
             assert!(timestamp <= sent_through, "{name}: a point at {timestamp} that was never sent");
-            let slot =
-                slot_of(timestamp).unwrap_or_else(|| panic!("{name}: a timestamp never sent: {timestamp}"));
+            let slot = slot_of(series, timestamp)
+                .unwrap_or_else(|| panic!("{name}: a timestamp never sent: {timestamp}"));
             let expected = eardrum_protocol::PyFloat(value(id, series, timestamp)).to_string();
             assert_eq!(value_text, expected, "{name}: a value never sent at {timestamp}");
             present.entry((id, series)).or_default()[slot / 64] |= 1 << (slot % 64);
@@ -144,7 +156,7 @@ impl Writers {
                 let bits = present.get(&(id as u64, batch.series));
                 for timestamp in (0..batch.count).map(|i| batch.first_ts + 10 * i) {
                     acked_points += 1;
-                    let slot = slot_of(timestamp).expect("sent timestamps have slots");
+                    let slot = slot_of(batch.series, timestamp).expect("sent timestamps have slots");
                     if bits.is_none_or(|bits| bits[slot / 64] & (1 << (slot % 64)) == 0) {
                         let name = key(id as u64, batch.series);
                         assert!(may_lose(batch.at), "{name}: acknowledged point at {timestamp} lost");
@@ -161,9 +173,9 @@ impl Writers {
 /// Words of one bit per timestamp a series can have.
 const SLOT_WORDS: usize = (SLOTS as usize).div_ceil(64);
 
-/// The place of a timestamp among a series' possible ones.
-fn slot_of(timestamp: i64) -> Option<usize> {
-    let offset = timestamp.checked_sub(FIRST_TIMESTAMP)?;
+/// The place of a timestamp among the possible ones of series `series`.
+fn slot_of(series: u64, timestamp: i64) -> Option<usize> {
+    let offset = timestamp.checked_sub(first_timestamp(series))?;
     (offset % 10 == 0 && (0..SLOTS * 10).contains(&offset)).then_some((offset / 10) as usize)
 }
 
@@ -211,7 +223,7 @@ impl Drop for Writers {
 /// server goes away.
 fn write(id: u64, port: &AtomicU16, stop: &AtomicBool, written: &Mutex<Written>) {
     let mut random = SplitMix(id);
-    let (mut series, mut next_ts) = (0u64, FIRST_TIMESTAMP);
+    let (mut series, mut next_ts) = (0u64, first_timestamp(0));
     while !stop.load(Ordering::Relaxed) {
         let addr = ("127.0.0.1", port.load(Ordering::Relaxed));
         let Ok(mut client) = Client::connect_timeout(addr, Duration::from_secs(2)) else {
@@ -219,8 +231,8 @@ fn write(id: u64, port: &AtomicU16, stop: &AtomicBool, written: &Mutex<Written>)
             continue;
         };
         while !stop.load(Ordering::Relaxed) {
-            if next_ts - FIRST_TIMESTAMP >= POINTS_PER_SERIES * 10 {
-                (series, next_ts) = (series + 1, FIRST_TIMESTAMP);
+            if next_ts - first_timestamp(series) >= POINTS_PER_SERIES * 10 {
+                (series, next_ts) = (series + 1, first_timestamp(series + 1));
             }
             let count = 1 + random.below(MAX_BATCH) as i64;
             let first_ts = next_ts;

@@ -131,7 +131,8 @@ impl Damage {
 impl Loaded {
     fn new(manifest: Manifest, previous: Option<Manifest>, series: Vec<Series>) -> Loaded {
         let resident_from = resident_from(&manifest);
-        let on_disk: u64 = manifest.windows.range(..resident_from).filter_map(|(_, file)| file.points).sum();
+        let on_disk: u64 =
+            manifest.windows.range(..resident_from).filter_map(|(_, window)| window.points).sum();
         let points = on_disk + series.iter().map(Series::sealed_len).sum::<u64>();
         Loaded { manifest, previous, series, resident_from, points }
     }
@@ -146,26 +147,46 @@ fn load_blocks(dir: &Path, manifest: &Manifest, mode: RecoveryMode) -> (Vec<Seri
     let resident_from = resident_from(manifest);
     let mut series = vec![Series::default(); manifest.keys.len()];
     let mut damaged = Vec::new();
-    for (&window, file) in &manifest.windows {
-        let path = block::path(&dir.join(BLOCKS_DIR), window, file.generation);
-        let mut loaded = Vec::new();
-        let keep = window >= resident_from;
-        let checked = if keep || mode == RecoveryMode::Salvage {
-            block::read_all(&path, window, file.bytes, |id, chunk| {
-                let exists = (id as usize) < series.len();
-                if exists && keep {
-                    loaded.push((id, Box::<[u8]>::from(chunk)));
-                }
-                exists.then_some(()).ok_or(Corruption::UnknownSeries { id: id.into() })
-            })
-            .map(drop)
-        } else {
-            block::BlockFile::open(&path, window, file.bytes).map(drop)
-        };
-        // A window's chunks count only if its whole file read.
+    for (&number, window) in &manifest.windows {
+        let keep = number >= resident_from;
+        // A series' run in a later file replaces its runs in earlier ones:
+        // read the newest first, and take each series from one file.
+        let mut loaded: Vec<(u32, Box<[u8]>)> = Vec::new();
+        let mut taken = std::collections::HashSet::new();
+        let mut checked = Ok(());
+        for file in window.files.iter().rev() {
+            let path = block::path(&dir.join(BLOCKS_DIR), number, file.generation);
+            let mut in_file = std::collections::HashSet::new();
+            let read = if keep || mode == RecoveryMode::Salvage {
+                block::read_all(&path, number, file.bytes, |id, chunk| {
+                    if id as usize >= series.len() {
+                        return Err(Corruption::UnknownSeries { id: id.into() });
+                    }
+                    if keep && !taken.contains(&id) {
+                        in_file.insert(id);
+                        loaded.push((id, Box::<[u8]>::from(chunk)));
+                    }
+                    Ok(())
+                })
+                .map(drop)
+            } else {
+                block::BlockFile::open(&path, number, file.bytes).map(drop)
+            };
+            taken.extend(in_file);
+            if let Err(error) = read {
+                checked = Err(error);
+                break;
+            }
+        }
+        // A window's chunks count only if all its files read; they go to
+        // their series oldest window first, and within one series' run
+        // (one file) in time order.
         match checked {
-            Ok(()) => loaded.into_iter().for_each(|(id, chunk)| series[id as usize].load_chunk(chunk)),
-            Err(error) => damaged.push((window, error)),
+            Ok(()) => {
+                loaded.sort_by_key(|(id, _)| *id);
+                loaded.into_iter().for_each(|(id, chunk)| series[id as usize].load_chunk(chunk));
+            }
+            Err(error) => damaged.push((number, error)),
         }
     }
     (series, damaged)
@@ -217,10 +238,12 @@ fn drop_windows(
 ) -> Result<Loaded> {
     let blocks_dir = dir.join(BLOCKS_DIR);
     for (window, error) in &damaged {
-        let generation = manifest.windows.remove(window).map_or(0, |file| file.generation);
-        let path = block::path(&blocks_dir, *window, generation);
-        if path.exists() {
-            aside.move_file(&path, "a damaged block file")?;
+        // The window's files only make sense together: all go aside.
+        for file in manifest.windows.remove(window).map(|files| files.files).unwrap_or_default() {
+            let path = block::path(&blocks_dir, *window, file.generation);
+            if path.exists() {
+                aside.move_file(&path, "a block file of a damaged window")?;
+            }
         }
         let from = window.saturating_mul(WINDOW_SECONDS);
         let until = from.saturating_add(WINDOW_SECONDS);

@@ -6,7 +6,8 @@
 //! payload    = generation:varint wal_start:varint newest:(0 | 1 zigzag-varint)
 //!              key_count:varint (key_len:varint key)*
 //!              window_count:varint window*
-//! window     = window:zigzag-varint file_generation:varint file_bytes:varint points:varint   (version 3)
+//! window     = window:zigzag-varint points:varint file_count:varint
+//!              (file_generation:varint file_bytes:varint)*                                 (version 3)
 //!            | window:zigzag-varint file_generation:varint file_bytes:varint                 (version 2)
 //!            | window:zigzag-varint file_generation:varint                                   (version 1)
 //! ```
@@ -17,7 +18,9 @@
 //! log after it, as the fallback should the newest be damaged. Version 2
 //! records each block file's length, so that a file cut at a record
 //! boundary is found out; version 3 each window's points, so that opening
-//! counts them without reading the files. Versions 1 and 2 name block
+//! counts them without reading the files, and several files per window:
+//! points put into a window on disk are written as a small file of the
+//! series they changed, read over the window's earlier files. Versions 1 and 2 name block
 //! files of version 1, which opening reads whole and the next checkpoint
 //! rewrites.
 
@@ -46,28 +49,49 @@ pub(crate) struct Manifest {
     pub(crate) newest_ts: Option<i64>,
     /// Every key, in first-put order (the id is the position).
     pub(crate) keys: KeyList,
-    /// Window → the block file holding it.
-    pub(crate) windows: BTreeMap<i64, WindowFile>,
+    /// Window → the block files holding it.
+    pub(crate) windows: BTreeMap<i64, Window>,
 }
 
-/// The block file of one window.
+/// One block file of a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct WindowFile {
+pub(crate) struct BlockRef {
     /// The checkpoint that wrote it (part of its name).
     pub(crate) generation: u64,
     /// Its length, to find a file cut short; `None` when a version 1
     /// manifest named it.
     pub(crate) bytes: Option<u64>,
-    /// The points it holds; `None` for a version 1 block file, named by a
-    /// manifest of version 1 or 2.
+}
+
+/// The block files of one window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// Oldest first. The first holds every series the window had when it
+    /// was written whole; each later one holds the runs of the series put
+    /// into since, which replace theirs in the files before it.
+    pub(crate) files: Vec<BlockRef>,
+    /// The points the window holds; `None` for a version 1 block file,
+    /// named by a manifest of version 1 or 2.
     pub(crate) points: Option<u64>,
+}
+
+impl Window {
+    /// A window held by one file.
+    pub(crate) fn whole(generation: u64, bytes: u64, points: u64) -> Window {
+        Window { files: vec![BlockRef { generation, bytes: Some(bytes) }], points: Some(points) }
+    }
+
+    /// Whether the checkpoint of `generation` wrote one of its files.
+    pub(crate) fn has_file_of(&self, generation: u64) -> bool {
+        self.files.iter().any(|file| file.generation == generation)
+    }
 }
 
 impl Manifest {
     /// Whether a window's file is of the first block format, without an
     /// index: it is read whole when the store opens.
     pub(crate) fn names_legacy_blocks(&self) -> bool {
-        self.windows.values().any(|file| file.points.is_none())
+        self.windows.values().any(|window| window.points.is_none())
     }
 }
 
@@ -100,15 +124,17 @@ impl Manifest {
             payload.extend_from_slice(key.as_bytes());
         }
         varint::write_u64(&mut payload, self.windows.len() as u64);
-        for (&window, file) in &self.windows {
-            varint::write_u64(&mut payload, zigzag(window));
-            varint::write_u64(&mut payload, file.generation);
-            // 0: unknown (the file was named by a version 1 manifest).
-            varint::write_u64(&mut payload, file.bytes.unwrap_or(0));
-            // 0: a version 1 block file (which opening reads and the next
-            // checkpoint rewrites, so this is only written if that
-            // checkpoint is the one that fails); else points + 1.
-            varint::write_u64(&mut payload, file.points.map_or(0, |points| points + 1));
+        for (&number, window) in &self.windows {
+            varint::write_u64(&mut payload, zigzag(number));
+            // 0: a version 1 block file, whose points are unknown (opening
+            // reads it and the next checkpoint rewrites it); else points + 1.
+            varint::write_u64(&mut payload, window.points.map_or(0, |points| points + 1));
+            varint::write_u64(&mut payload, window.files.len() as u64);
+            for file in &window.files {
+                varint::write_u64(&mut payload, file.generation);
+                // 0: unknown (the file was named by a version 1 manifest).
+                varint::write_u64(&mut payload, file.bytes.unwrap_or(0));
+            }
         }
         let mut file = Vec::with_capacity(payload.len() + 16);
         file.extend_from_slice(MAGIC);
@@ -158,17 +184,34 @@ fn decode(payload: &[u8], version: u8) -> Option<Manifest> {
     let window_count = varint::read_u64(&mut input)?;
     let mut windows = BTreeMap::new();
     for _ in 0..window_count {
-        let window = unzigzag(varint::read_u64(&mut input)?);
-        let generation = varint::read_u64(&mut input)?;
-        let bytes = match version {
-            1 => None,
-            _ => Some(varint::read_u64(&mut input)?).filter(|&bytes| bytes > 0),
+        let number = unzigzag(varint::read_u64(&mut input)?);
+        let window = match version {
+            1 | 2 => {
+                let generation = varint::read_u64(&mut input)?;
+                let bytes = match version {
+                    1 => None,
+                    _ => Some(varint::read_u64(&mut input)?).filter(|&bytes| bytes > 0),
+                };
+                Window { files: vec![BlockRef { generation, bytes }], points: None }
+            }
+            _ => {
+                let points = varint::read_u64(&mut input)?.checked_sub(1);
+                let count = varint::read_u64(&mut input)?;
+                // Each file takes at least two bytes: a count beyond the
+                // input is damage, not an allocation to make.
+                if count == 0 || count > input.len() as u64 {
+                    return None;
+                }
+                let mut files = Vec::with_capacity(count as usize);
+                for _ in 0..count {
+                    let generation = varint::read_u64(&mut input)?;
+                    let bytes = Some(varint::read_u64(&mut input)?).filter(|&bytes| bytes > 0);
+                    files.push(BlockRef { generation, bytes });
+                }
+                Window { files, points }
+            }
         };
-        let points = match version {
-            1 | 2 => None,
-            _ => varint::read_u64(&mut input)?.checked_sub(1),
-        };
-        windows.insert(window, WindowFile { generation, bytes, points });
+        windows.insert(number, window);
     }
     input.is_empty().then_some(Manifest { generation, wal_start, newest_ts, keys, windows })
 }
@@ -188,9 +231,18 @@ mod tests {
                 keys
             }),
             windows: BTreeMap::from([
-                (-1, WindowFile { generation: 3, bytes: None, points: None }),
-                (236_000, WindowFile { generation: 7, bytes: Some(4_096), points: Some(0) }),
-                (236_001, WindowFile { generation: 7, bytes: Some(4_096), points: Some(720) }),
+                (-1, Window { files: vec![BlockRef { generation: 3, bytes: None }], points: Some(0) }),
+                (236_000, Window::whole(7, 4_096, 720)),
+                (
+                    236_001,
+                    Window {
+                        files: vec![
+                            BlockRef { generation: 6, bytes: Some(4_096) },
+                            BlockRef { generation: 7, bytes: Some(300) },
+                        ],
+                        points: Some(721),
+                    },
+                ),
             ]),
         };
         let dir = tempfile::tempdir().unwrap();

@@ -27,15 +27,15 @@
 pub(crate) mod block;
 pub(crate) mod load;
 pub(crate) mod manifest;
+mod stack;
 
-use crate::codec::chunk::{self, Decoder, CHUNK_MAX_POINTS};
 use crate::error::{Corruption, Error, Result};
 use crate::failpoint;
 use crate::registry::KeyList;
 use crate::series::Part;
 use crate::wal::{self, sync_dir};
-use block::{BlockFile, BlockWriter};
-use manifest::{Manifest, WindowFile};
+use block::BlockWriter;
+use manifest::{BlockRef, Manifest, Window};
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::path::Path;
@@ -55,6 +55,9 @@ pub(crate) struct Snapshot {
     /// Windows before this one are on disk: their parts are the points put
     /// since their files were written.
     pub(crate) resident_from: i64,
+    /// Windows before this one leave memory once the checkpoint is written:
+    /// their chunks are kept as copied from the snapshot's beginning on.
+    pub(crate) evict_before: i64,
     /// The changed windows, each with every series' parts in it.
     pub(crate) windows: BTreeMap<i64, Vec<(u32, Part)>>,
 }
@@ -135,17 +138,30 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
             }
             continue;
         }
-        let writer = match (on_disk, windows.get(&window)) {
-            (true, Some(&file)) => merge(&blocks_dir, window, file, parts)?,
-            _ => rewrite(parts),
-        };
         let path = block::path(&blocks_dir, window, generation);
-        let written = writer.write(&path)?;
-        bytes_written += written.bytes;
-        windows.insert(
-            window,
-            WindowFile { generation, bytes: Some(written.bytes), points: Some(written.points) },
-        );
+        match windows.get(&window).filter(|_| on_disk) {
+            Some(files) => {
+                let changes: Vec<(u32, &[(i64, f64)])> = parts
+                    .iter()
+                    .filter_map(|(id, part)| match part {
+                        Part::Points(points) => Some((*id, points.as_slice())),
+                        Part::Chunk(_) | Part::Head(_) => None,
+                    })
+                    .collect();
+                let rewritten = stack::rewrite(&blocks_dir, window, files, &changes)?;
+                let written = rewritten.writer.write(&path)?;
+                bytes_written += written.bytes;
+                let file = BlockRef { generation, bytes: Some(written.bytes) };
+                let mut files = if rewritten.whole { Vec::new() } else { files.files.clone() };
+                files.push(file);
+                windows.insert(window, Window { files, points: Some(rewritten.points) });
+            }
+            None => {
+                let written = whole(parts).write(&path)?;
+                bytes_written += written.bytes;
+                windows.insert(window, Window::whole(generation, written.bytes, written.points));
+            }
+        }
     }
     sync_dir(&blocks_dir)?;
     failpoint::hit("checkpoint-after-blocks");
@@ -164,7 +180,7 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
 }
 
 /// A window's file from memory: every series' parts.
-fn rewrite(parts: &[(u32, Part)]) -> BlockWriter {
+fn whole(parts: &[(u32, Part)]) -> BlockWriter {
     let mut writer = BlockWriter::new();
     let mut encoded = Vec::new();
     for (id, part) in parts {
@@ -175,66 +191,10 @@ fn rewrite(parts: &[(u32, Part)]) -> BlockWriter {
                 head.seal(&mut encoded);
                 writer.add(*id, &encoded);
             }
-            Part::Points(points) => add_points(&mut writer, *id, points),
+            Part::Points(points) => stack::add_points(&mut writer, *id, points),
         }
     }
     writer
-}
-
-/// A window's file from its file on disk and the points put into it since:
-/// the runs of series without new points are copied as they are (checked,
-/// not decoded); the others are merged, the new points winning.
-fn merge(blocks_dir: &Path, window: i64, file: WindowFile, parts: &[(u32, Part)]) -> Result<BlockWriter> {
-    let block = BlockFile::open(&block::path(blocks_dir, window, file.generation), window, file.bytes)?;
-    let index = block.index()?;
-    let mut writer = BlockWriter::new();
-    let mut changed = parts
-        .iter()
-        .filter_map(|(id, part)| match part {
-            Part::Points(points) => Some((*id, points)),
-            Part::Chunk(_) | Part::Head(_) => None,
-        })
-        .peekable();
-    let corrupt = |reason| Error::CorruptFile {
-        path: block::path(blocks_dir, window, file.generation),
-        offset: 0,
-        reason,
-    };
-    for entry in index.entries() {
-        while let Some((id, points)) = changed.next_if(|&(id, _)| id < entry.id) {
-            add_points(&mut writer, id, points);
-        }
-        let run = block.run(entry)?;
-        match changed.next_if(|&(id, _)| id == entry.id) {
-            None => writer.add_run(entry.id, &run, entry.points),
-            Some((id, points)) => {
-                let mut merged = BTreeMap::new();
-                for chunk in block::chunks(&run) {
-                    let decoder = Decoder::new(chunk.map_err(corrupt)?).map_err(corrupt)?;
-                    for point in decoder {
-                        let (timestamp, value) = point.map_err(corrupt)?;
-                        merged.insert(timestamp, value);
-                    }
-                }
-                merged.extend(points.iter().copied());
-                add_points(&mut writer, id, &merged.into_iter().collect::<Vec<_>>());
-            }
-        }
-    }
-    for (id, points) in changed {
-        add_points(&mut writer, id, points);
-    }
-    Ok(writer)
-}
-
-/// Adds sorted points of series `id` as chunks.
-fn add_points(writer: &mut BlockWriter, id: u32, points: &[(i64, f64)]) {
-    let mut encoded = Vec::new();
-    for piece in points.chunks(CHUNK_MAX_POINTS) {
-        encoded.clear();
-        chunk::encode(piece, &mut encoded);
-        writer.add(id, &encoded);
-    }
 }
 
 /// Phase 3, and the tidy-up on open: deletes log segments before the
@@ -294,7 +254,7 @@ pub(crate) fn remove_obsolete_files(dir: &Path, manifest: &Manifest, previous: O
 /// Whether `manifest` or the `previous` one names the file of `window`
 /// written by `generation`.
 pub(crate) fn names(manifest: &Manifest, previous: Option<&Manifest>, window: i64, generation: u64) -> bool {
-    let named_by = |m: &Manifest| m.windows.get(&window).is_some_and(|file| file.generation == generation);
+    let named_by = |m: &Manifest| m.windows.get(&window).is_some_and(|files| files.has_file_of(generation));
     named_by(manifest) || previous.is_some_and(named_by)
 }
 

@@ -16,7 +16,7 @@
 pub(crate) mod cache;
 
 use crate::checkpoint::block::{self, BlockFile, Index};
-use crate::checkpoint::manifest::WindowFile;
+use crate::checkpoint::manifest::{BlockRef, Window};
 use crate::codec::chunk::{self, Decoder};
 use crate::error::{Error, Result};
 use crate::series::{window_of, WINDOW_SECONDS};
@@ -41,7 +41,7 @@ pub(crate) struct DiskView {
     /// are held in memory whole.
     pub(crate) resident_from: i64,
     /// The block files of the windows before `resident_from`.
-    pub(crate) windows: BTreeMap<i64, WindowFile>,
+    pub(crate) windows: BTreeMap<i64, Window>,
 }
 
 impl Default for DiskView {
@@ -53,8 +53,9 @@ impl Default for DiskView {
 
 impl DiskView {
     /// The view of `windows` (a manifest's) with `resident_from`.
-    pub(crate) fn new(resident_from: i64, windows: &BTreeMap<i64, WindowFile>) -> DiskView {
-        DiskView { resident_from, windows: windows.range(..resident_from).map(|(&w, &f)| (w, f)).collect() }
+    pub(crate) fn new(resident_from: i64, windows: &BTreeMap<i64, Window>) -> DiskView {
+        let on_disk = windows.range(..resident_from).map(|(&number, window)| (number, window.clone()));
+        DiskView { resident_from, windows: on_disk.collect() }
     }
 
     /// The first second held in memory.
@@ -120,7 +121,7 @@ impl Disk {
         CacheFigures { bytes: self.data.weight() as u64, hits, misses }
     }
 
-    fn file(&self, window: i64, file: WindowFile) -> Result<Arc<BlockFile>> {
+    fn file(&self, window: i64, file: BlockRef) -> Result<Arc<BlockFile>> {
         let key = (window, file.generation);
         if let Some(open) = self.files.get(&key) {
             return Ok(open);
@@ -131,7 +132,7 @@ impl Disk {
         Ok(open)
     }
 
-    fn index(&self, window: i64, file: WindowFile) -> Result<(Arc<BlockFile>, Arc<Index>)> {
+    fn index(&self, window: i64, file: BlockRef) -> Result<(Arc<BlockFile>, Arc<Index>)> {
         let block = self.file(window, file)?;
         let key = (window, file.generation, INDEX_KEY);
         if let Some(Cached::Index(index)) = self.data.get(&key) {
@@ -142,26 +143,33 @@ impl Disk {
         Ok((block, index))
     }
 
-    /// The checked run of series `id` in `window`'s file, or `None` when
-    /// the file holds none; `keep` caches it.
+    /// The checked run of series `id` in window `number` (from the newest
+    /// of its files that holds one), with the generation of that file; or
+    /// `None` when none does. `keep` caches it.
     pub(crate) fn run(
         &self,
-        window: i64,
-        file: WindowFile,
+        number: i64,
+        window: &Window,
         id: u32,
         keep: bool,
-    ) -> Result<Option<Arc<[u8]>>> {
-        let key = (window, file.generation, id);
+    ) -> Result<Option<(Arc<[u8]>, u64)>> {
+        let Some(newest) = window.files.last() else { return Ok(None) };
+        // The newest file stands for the whole stack: a later checkpoint
+        // that changes the window adds a file, and so a key.
+        let key = (number, newest.generation, id);
         if let Some(Cached::Run(run)) = self.data.get(&key) {
-            return Ok(Some(run));
+            return Ok(Some((run, newest.generation)));
         }
-        let (block, index) = self.index(window, file)?;
-        let Some(entry) = index.find(id) else { return Ok(None) };
-        let run: Arc<[u8]> = block.run(entry)?.into();
-        if keep {
-            self.data.insert(key, Cached::Run(Arc::clone(&run)), run.len() + 64);
+        for &file in window.files.iter().rev() {
+            let (block, index) = self.index(number, file)?;
+            let Some(entry) = index.find(id) else { continue };
+            let run: Arc<[u8]> = block.run(entry)?.into();
+            if keep {
+                self.data.insert(key, Cached::Run(Arc::clone(&run)), run.len() + 64);
+            }
+            return Ok(Some((run, file.generation)));
         }
-        Ok(Some(run))
+        Ok(None)
     }
 
     /// Forgets every cached piece of the files `keep` refuses, once a
@@ -202,9 +210,9 @@ impl Disk {
                 (None, None) => break,
             };
             points.clear();
-            if let Some((_, &file)) = files.next_if(|&(&file_window, _)| file_window == window) {
-                if let Some(run) = self.run(window, file, id, keep)? {
-                    self.decode(window, file, &run, from, &mut points)?;
+            if let Some((_, files_of_window)) = files.next_if(|&(&file_window, _)| file_window == window) {
+                if let Some((run, generation)) = self.run(window, files_of_window, id, keep)? {
+                    self.decode(window, generation, &run, from, &mut points)?;
                 }
             }
             let window_end = window.saturating_add(1).saturating_mul(WINDOW_SECONDS);
@@ -240,13 +248,13 @@ impl Disk {
     fn decode(
         &self,
         window: i64,
-        file: WindowFile,
+        generation: u64,
         run: &[u8],
         from: i64,
         points: &mut Vec<(i64, f64)>,
     ) -> Result<()> {
         let corrupt = |reason| Error::CorruptFile {
-            path: block::path(&self.blocks_dir, window, file.generation),
+            path: block::path(&self.blocks_dir, window, generation),
             offset: 0,
             reason,
         };

@@ -21,7 +21,7 @@ use crate::disk::{Disk, DiskView};
 use crate::error::{Error, Result};
 use crate::periodic::Periodic;
 use crate::registry::Registry;
-use crate::series::Series;
+use crate::series::{Bounds, Series};
 use crate::wal::mark::{self, SyncedMark};
 use crate::wal::record::RecordBuilder;
 use crate::wal::{recovery, sync_dir};
@@ -121,7 +121,7 @@ impl Store {
             dirty.extend(current.windows.keys());
         }
         let view = DiskView::new(loaded.resident_from, &current.windows);
-        let resident_start = view.resident_start();
+        let bounds = Bounds { disk_before: view.resident_start(), chunks_from: view.resident_start() };
         let wal_dir = dir.join("wal");
         let mark = SyncedMark::read(&wal_dir).or_else(|error| match options.recovery {
             RecoveryMode::Strict => Err(error),
@@ -140,7 +140,7 @@ impl Store {
         };
         let recovered = recovery::recover(&plan, &mut aside, |payload| {
             let mut replayed = Replayed { dirty: &mut dirty, newest: &mut newest_ts, points: &mut points };
-            replay(&mut registry, &mut series, &mut replayed, resident_start, payload)
+            replay(&mut registry, &mut series, &mut replayed, bounds, payload)
         })?;
         checkpoint::remove_garbage(&dir, &current, loaded.previous.as_ref());
         let known = SyncedMark::rewrite_after_recovery(&wal_dir, &recovered.writer, mark.as_ref())?;
@@ -184,6 +184,7 @@ impl Store {
                 records_replayed: recovered.records,
                 checkpointed_lsn: None,
                 disk: Arc::new(view),
+                chunks_from: loaded.resident_from,
             }),
             disk: Disk::new(dir.join(BLOCKS_DIR), options.memory_budget / 4),
             commit_turn: Mutex::new(()),

@@ -103,9 +103,9 @@ impl Shared {
 
     /// After a checkpoint wrote `manifest`: forgets the points it merged
     /// into windows on disk, corrects the point count for those that were
-    /// already there, and moves windows older than the newest
-    /// [`RESIDENT_WINDOWS`] out of memory when nothing was put into them
-    /// since they were copied.
+    /// already there, and moves the windows older than the newest
+    /// [`RESIDENT_WINDOWS`] as the checkpoint began out of memory (points
+    /// put into them since wait in the overlays for the next one).
     fn settle(
         &self,
         previous: &manifest::Manifest,
@@ -123,18 +123,18 @@ impl Shared {
                     counted_as_new += points.len() as u64;
                 }
             }
-            disk_points_before += previous.windows.get(&window).and_then(|file| file.points).unwrap_or(0);
-            disk_points_after += manifest.windows.get(&window).and_then(|file| file.points).unwrap_or(0);
+            disk_points_before += previous.windows.get(&window).and_then(|held| held.points).unwrap_or(0);
+            disk_points_after += manifest.windows.get(&window).and_then(|held| held.points).unwrap_or(0);
         }
         // Each merged point was counted new when put; some replaced a point
         // of the file.
         let replaced = (disk_points_before + counted_as_new).saturating_sub(disk_points_after);
         state.points = state.points.saturating_sub(replaced);
+        // The chunks of the windows before `evict_before` are what this
+        // checkpoint copied (puts since went to the overlays): they are in
+        // the files now.
         let resident_from = state.disk.resident_from;
-        let wanted =
-            state.newest_ts.map_or(resident_from, |newest| window_of(newest) - (RESIDENT_WINDOWS - 1));
-        let first_dirty = state.dirty.range(resident_from..).next().copied().unwrap_or(i64::MAX);
-        let evict_before = wanted.min(first_dirty).max(resident_from);
+        let evict_before = snapshot.evict_before.max(resident_from);
         if evict_before > resident_from {
             for series in &mut state.series {
                 series.evict_before(evict_before);

@@ -3,10 +3,11 @@
 
 use crate::checkpoint::Snapshot;
 use crate::disk::DiskView;
+use crate::disk::RESIDENT_WINDOWS;
 use crate::error::{Corruption, Result};
 use crate::registry::{Registry, SeriesId};
 use crate::series::Part;
-use crate::series::{window_of, Series, WINDOW_SECONDS};
+use crate::series::{window_of, Bounds, Series, WINDOW_SECONDS};
 use crate::wal::record::{Entries, Entry, RecordBuilder};
 use crate::wal::writer::Writer;
 use crate::{Options, Sample};
@@ -42,6 +43,10 @@ pub(super) struct State {
     pub(super) checkpointed_lsn: Option<u64>,
     /// The windows read from disk, and where memory takes over.
     pub(super) disk: Arc<DiskView>,
+    /// Chunks of windows before this one are kept as a checkpoint copied
+    /// them, to leave memory once it is written; puts into them wait in the
+    /// overlays.
+    pub(super) chunks_from: i64,
 }
 
 /// What one commit did.
@@ -104,15 +109,21 @@ impl State {
         }
         self.series.resize_with(self.registry.len(), Series::default);
         let mut last_window = None;
-        let resident_start = self.disk.resident_start();
+        let bounds = self.bounds();
         for &(id, timestamp, value) in &self.staged_points {
-            if self.series[id.index()].insert(timestamp, value, resident_start) {
+            if self.series[id.index()].insert(timestamp, value, bounds) {
                 self.points += 1;
             }
             note_write(&mut self.dirty, &mut self.newest_ts, &mut last_window, timestamp);
         }
         self.staged_points.clear();
         Some(Commit { batches, written })
+    }
+
+    /// Where puts stand against memory and disk now.
+    pub(super) fn bounds(&self) -> Bounds {
+        let disk_before = self.disk.resident_start();
+        Bounds { disk_before, chunks_from: self.chunks_from.saturating_mul(WINDOW_SECONDS).max(disk_before) }
     }
 
     /// The key of series `id`, if it holds points (keys registered by
@@ -131,6 +142,12 @@ impl State {
         }
         let wal_start = self.wal.rotate()?;
         self.checkpointed_lsn = Some(self.wal.lsn());
+        // The windows before the newest ones keep their chunks as this
+        // checkpoint copies them, so that it can drop them from memory once
+        // they are written, however many late puts come meanwhile.
+        if let Some(newest) = self.newest_ts {
+            self.chunks_from = self.chunks_from.max(window_of(newest) - (RESIDENT_WINDOWS - 1));
+        }
         let retain_from = options.retention.zip(self.newest_ts).map(|(retention, newest)| {
             let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
             window_of(newest.saturating_sub(seconds))
@@ -146,6 +163,7 @@ impl State {
             keys: self.registry.keys().prefix(self.series.len()),
             retain_from,
             resident_from: self.disk.resident_from,
+            evict_before: self.chunks_from,
             windows,
         }))
     }
@@ -213,13 +231,12 @@ pub(super) struct Replayed<'a> {
     pub(super) points: &'a mut u64,
 }
 
-/// Applies one replayed record, all of it or (if it is inconsistent) none;
-/// points before `resident_start` are over windows read from disk.
+/// Applies one replayed record, all of it or (if it is inconsistent) none.
 pub(super) fn replay(
     registry: &mut Registry,
     series: &mut Vec<Series>,
     replayed: &mut Replayed<'_>,
-    resident_start: i64,
+    bounds: Bounds,
     payload: &[u8],
 ) -> Result<(), Corruption> {
     let mut defined = registry.len() as u64;
@@ -245,7 +262,7 @@ pub(super) fn replay(
                 series.push(Series::default());
             }
             Entry::Point { id, timestamp, value } => {
-                if series[id as usize].insert(timestamp, value, resident_start) {
+                if series[id as usize].insert(timestamp, value, bounds) {
                     *replayed.points += 1;
                 }
                 note_write(replayed.dirty, replayed.newest, &mut last_window, timestamp);
