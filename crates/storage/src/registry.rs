@@ -55,11 +55,13 @@ impl KeyList {
         self.text.truncate(self.ends.last().copied().unwrap_or(0));
     }
 
-    /// A copy of the first `len` keys.
-    pub(crate) fn prefix(&self, len: usize) -> KeyList {
-        let mut prefix = self.clone();
-        prefix.truncate(len);
-        prefix
+    /// A copy of keys `from..to`.
+    pub(crate) fn slice(&self, from: usize, to: usize) -> KeyList {
+        let mut slice = KeyList::default();
+        for key in (from..to).filter_map(|index| self.get(index)) {
+            slice.push(key);
+        }
+        slice
     }
 
     /// Memory held, capacity included.
@@ -181,8 +183,8 @@ mod tests {
         }
         assert_eq!(keys.iter().collect::<Vec<_>>(), ["palm.cpu", "", "ключ", "x"]);
         assert_eq!((keys.get(2), keys.get(4)), (Some("ключ"), None));
-        let prefix = keys.prefix(3);
-        assert_eq!(prefix.iter().collect::<Vec<_>>(), ["palm.cpu", "", "ключ"]);
+        assert_eq!(keys.slice(1, 3).iter().collect::<Vec<_>>(), ["", "ключ"]);
+        assert_eq!(keys.slice(3, 9).iter().collect::<Vec<_>>(), ["x"]);
         keys.truncate(1);
         keys.push("y");
         assert_eq!(keys.iter().collect::<Vec<_>>(), ["palm.cpu", "y"]);

@@ -86,6 +86,9 @@ enum Target {
     SharedBlock,
     NewestManifest,
     OlderManifest,
+    /// Every manifest's keys; kept twice.
+    KeyList,
+    KeyListMirror,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -125,6 +128,8 @@ fn target_file(dir: &Path, target: Target) -> PathBuf {
     };
     match target {
         Target::NewestSegment => segments.last().cloned().unwrap(),
+        Target::KeyList => dir.join("keys"),
+        Target::KeyListMirror => dir.join("keys.mirror"),
         // The first segment the newest checkpoint does not cover, when
         // others follow it.
         Target::OlderSegment => segments[segments.len() - 2].clone(),
@@ -200,6 +205,8 @@ fn every_damage_is_refused_by_name_or_loses_nothing_and_salvage_keeps_it_aside()
         Target::SharedBlock,
         Target::NewestManifest,
         Target::OlderManifest,
+        Target::KeyList,
+        Target::KeyListMirror,
     ];
     let damages = [
         Damage::FlipStart,
@@ -265,6 +272,8 @@ fn every_damage_is_refused_by_name_or_loses_nothing_and_salvage_keeps_it_aside()
                     assert!(served.is_superset(&checkpointed), "{label}: lost checkpointed points")
                 }
                 Target::CoveredSegment
+                | Target::KeyList
+                | Target::KeyListMirror
                 | Target::NewBlock
                 | Target::NewestManifest
                 | Target::OlderManifest => {

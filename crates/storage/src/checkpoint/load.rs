@@ -9,11 +9,13 @@
 //! it are intact (nothing is then lost), else without the damaged windows,
 //! each named in the log.
 
-use super::manifest::{self, Manifest};
+use super::keys;
+use super::manifest::{self, Manifest, ManifestKeys};
 use super::{block, BLOCKS_DIR};
 use crate::damaged::Aside;
 use crate::disk::RESIDENT_WINDOWS;
 use crate::error::{Corruption, Error, Result};
+use crate::registry::KeyList;
 use crate::series::{window_of, Series, WINDOW_SECONDS};
 use crate::wal::{list_segments, sync_dir};
 use crate::RecoveryMode;
@@ -26,6 +28,8 @@ pub(crate) struct Loaded {
     pub(crate) manifest: Manifest,
     /// The one before it, kept (with its files and log) as a fallback.
     pub(crate) previous: Option<Manifest>,
+    /// Every key the manifest names, in id order.
+    pub(crate) keys: KeyList,
     /// Every series the manifest names, with its chunks from the blocks of
     /// the windows held in memory.
     pub(crate) series: Vec<Series>,
@@ -58,16 +62,19 @@ pub(crate) fn resident_from(manifest: &Manifest) -> i64 {
 pub(crate) fn load(dir: &Path, mode: RecoveryMode, aside: &mut Aside) -> Result<Loaded> {
     let mut manifests = manifest::list(dir)?;
     while let Some((generation, path)) = manifests.pop() {
-        let attempt = Manifest::read(&path).map(|manifest| {
+        // A manifest whose keys cannot be read is as damaged as one that
+        // cannot be read itself.
+        let attempt = Manifest::read(&path).and_then(|manifest| {
+            let keys = manifest.keys.load(dir)?;
             let (series, damaged) = load_blocks(dir, &manifest, mode);
-            (manifest, series, damaged)
+            Ok((manifest, keys, series, damaged))
         });
         let failure = match attempt {
-            Ok((manifest, series, damaged)) if damaged.is_empty() => {
+            Ok((manifest, keys, series, damaged)) if damaged.is_empty() => {
                 let previous = manifests.last().and_then(|(_, path)| Manifest::read(path).ok());
-                return Ok(Loaded::new(manifest, previous, series));
+                return Ok(Loaded::new(manifest, previous, keys, series));
             }
-            Ok((manifest, _, damaged)) => Damage::Blocks(manifest, damaged),
+            Ok((manifest, keys, _, damaged)) => Damage::Blocks(manifest, keys, damaged),
             Err(error) => Damage::Manifest(error),
         };
         if mode == RecoveryMode::Strict {
@@ -85,13 +92,15 @@ pub(crate) fn load(dir: &Path, mode: RecoveryMode, aside: &mut Aside) -> Result<
             return Ok(fallback);
         }
         match failure {
-            Damage::Blocks(manifest, damaged) => return drop_windows(dir, manifest, &path, damaged, aside),
+            Damage::Blocks(manifest, keys, damaged) => {
+                return drop_windows(dir, manifest, keys, &path, damaged, aside)
+            }
             Damage::Manifest(_) => set_aside_generation(dir, generation, &path, aside)?,
         }
     }
     let orphans = orphans(dir)?;
     if orphans.is_empty() {
-        return Ok(Loaded::new(Manifest::default(), None, Vec::new()));
+        return Ok(Loaded::new(Manifest::default(), None, KeyList::default(), Vec::new()));
     }
     if mode == RecoveryMode::Strict {
         let found = orphans.iter().map(|(what, _)| what.as_str()).collect::<Vec<_>>().join(" and ");
@@ -108,33 +117,34 @@ pub(crate) fn load(dir: &Path, mode: RecoveryMode, aside: &mut Aside) -> Result<
     tracing::error!(
         "no checkpoint manifest: every block file and log segment was moved aside; starting empty"
     );
-    Ok(Loaded::new(Manifest::default(), None, Vec::new()))
+    Ok(Loaded::new(Manifest::default(), None, KeyList::default(), Vec::new()))
 }
 
 /// What is wrong with a manifest's checkpoint.
 enum Damage {
     /// The manifest itself cannot be read.
     Manifest(Error),
-    /// It reads, but some of its block files do not: window → the error.
-    Blocks(Manifest, Vec<(i64, Error)>),
+    /// It and its keys read, but some of its block files do not: window →
+    /// the error.
+    Blocks(Manifest, KeyList, Vec<(i64, Error)>),
 }
 
 impl Damage {
     fn into_error(self) -> Error {
         match self {
             Damage::Manifest(error) => error,
-            Damage::Blocks(_, mut damaged) => damaged.swap_remove(0).1,
+            Damage::Blocks(_, _, mut damaged) => damaged.swap_remove(0).1,
         }
     }
 }
 
 impl Loaded {
-    fn new(manifest: Manifest, previous: Option<Manifest>, series: Vec<Series>) -> Loaded {
+    fn new(manifest: Manifest, previous: Option<Manifest>, keys: KeyList, series: Vec<Series>) -> Loaded {
         let resident_from = resident_from(&manifest);
         let on_disk: u64 =
             manifest.windows.range(..resident_from).filter_map(|(_, window)| window.points).sum();
         let points = on_disk + series.iter().map(Series::sealed_len).sum::<u64>();
-        Loaded { manifest, previous, series, resident_from, points }
+        Loaded { manifest, previous, keys, series, resident_from, points }
     }
 }
 
@@ -145,7 +155,7 @@ impl Loaded {
 /// beside the series (which are then incomplete).
 fn load_blocks(dir: &Path, manifest: &Manifest, mode: RecoveryMode) -> (Vec<Series>, Vec<(i64, Error)>) {
     let resident_from = resident_from(manifest);
-    let mut series = vec![Series::default(); manifest.keys.len()];
+    let mut series = vec![Series::default(); manifest.keys.count() as usize];
     let mut damaged = Vec::new();
     for (&number, window) in &manifest.windows {
         let keep = number >= resident_from;
@@ -201,6 +211,9 @@ fn whole_fallback(dir: &Path, manifests: &[(u64, PathBuf)]) -> Result<Option<Loa
     let Ok(manifest) = Manifest::read(path) else {
         return Ok(None);
     };
+    let Ok(keys) = manifest.keys.load(dir) else {
+        return Ok(None);
+    };
     let segments = list_segments(&dir.join("wal"))?;
     if !segments.iter().any(|(sequence, _)| *sequence == manifest.wal_start.max(1)) {
         return Ok(None);
@@ -211,7 +224,7 @@ fn whole_fallback(dir: &Path, manifests: &[(u64, PathBuf)]) -> Result<Option<Loa
         return Ok(None);
     }
     let previous = manifests.len().checked_sub(2).and_then(|at| Manifest::read(&manifests[at].1).ok());
-    Ok(Some(Loaded::new(manifest, previous, series)))
+    Ok(Some(Loaded::new(manifest, previous, keys, series)))
 }
 
 /// Moves aside the manifest of `generation` and the block files only it
@@ -232,6 +245,7 @@ fn set_aside_generation(dir: &Path, generation: u64, manifest_path: &Path, aside
 fn drop_windows(
     dir: &Path,
     mut manifest: Manifest,
+    keys: KeyList,
     manifest_path: &Path,
     damaged: Vec<(i64, Error)>,
     aside: &mut Aside,
@@ -256,6 +270,11 @@ fn drop_windows(
         );
     }
     manifest.generation += 1;
+    if let ManifestKeys::Inline(inline) = &manifest.keys {
+        // Manifests of this version keep their keys in the key list.
+        let bytes = keys::append(dir, None, inline.iter())?;
+        manifest.keys = ManifestKeys::File { count: inline.len() as u64, bytes };
+    }
     block::write_atomically(&manifest::path(dir, manifest.generation), &manifest.encode())?;
     sync_dir(dir)?;
     aside.move_file(
@@ -263,7 +282,7 @@ fn drop_windows(
         "a checkpoint manifest naming damaged block files (replaced without them)",
     )?;
     let (series, _) = load_blocks(dir, &manifest, RecoveryMode::Salvage);
-    Ok(Loaded::new(manifest, None, series))
+    Ok(Loaded::new(manifest, None, keys, series))
 }
 
 /// Files that only a manifest could explain: block files, and log
@@ -274,6 +293,11 @@ fn orphans(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
         block::list(&dir.join(BLOCKS_DIR))?.into_iter().map(|(_, path)| path).collect();
     if !blocks.is_empty() {
         found.push((format!("{} block files", blocks.len()), blocks));
+    }
+    let key_lists: Vec<PathBuf> =
+        [keys::path(dir), keys::mirror_path(dir)].into_iter().filter(|path| path.exists()).collect();
+    if !key_lists.is_empty() {
+        found.push(("a key list".to_owned(), key_lists));
     }
     let segments = list_segments(&dir.join("wal"))?;
     if segments.first().is_some_and(|(sequence, _)| *sequence > 1) {

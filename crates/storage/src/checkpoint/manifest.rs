@@ -4,7 +4,8 @@
 //! ```text
 //! file       = "EDRMCKP" version:u8 record        (one framed record)
 //! payload    = generation:varint wal_start:varint newest:(0 | 1 zigzag-varint)
-//!              key_count:varint (key_len:varint key)*
+//!              key_count:varint key_list_bytes:varint                 (version 3)
+//!            | key_count:varint (key_len:varint key)*                 (versions 1, 2)
 //!              window_count:varint window*
 //! window     = window:zigzag-varint points:varint file_count:varint
 //!              (file_generation:varint file_bytes:varint)*                                 (version 3)
@@ -48,9 +49,47 @@ pub(crate) struct Manifest {
     /// The newest timestamp ever put, for retention.
     pub(crate) newest_ts: Option<i64>,
     /// Every key, in first-put order (the id is the position).
-    pub(crate) keys: KeyList,
+    pub(crate) keys: ManifestKeys,
     /// Window → the block files holding it.
     pub(crate) windows: BTreeMap<i64, Window>,
+}
+
+/// Where a manifest's keys are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ManifestKeys {
+    /// The first `count` keys of the key list (see `keys`), which its first
+    /// `bytes` bytes hold.
+    File { count: u64, bytes: u64 },
+    /// In the manifest itself (versions 1 and 2).
+    Inline(KeyList),
+}
+
+impl Default for ManifestKeys {
+    fn default() -> Self {
+        ManifestKeys::File { count: 0, bytes: 0 }
+    }
+}
+
+impl ManifestKeys {
+    /// How many keys.
+    pub(crate) fn count(&self) -> u64 {
+        match self {
+            ManifestKeys::File { count, .. } => *count,
+            ManifestKeys::Inline(keys) => keys.len() as u64,
+        }
+    }
+
+    /// The keys, read from the key list if they are there.
+    ///
+    /// # Errors
+    ///
+    /// As [`super::keys::read`].
+    pub(crate) fn load(&self, dir: &Path) -> Result<KeyList> {
+        match self {
+            ManifestKeys::File { count, bytes } => super::keys::read(dir, *count, *bytes),
+            ManifestKeys::Inline(keys) => Ok(keys.clone()),
+        }
+    }
 }
 
 /// One block file of a window.
@@ -118,11 +157,13 @@ impl Manifest {
             }
             None => payload.push(0),
         }
-        varint::write_u64(&mut payload, self.keys.len() as u64);
-        for key in self.keys.iter() {
-            varint::write_u64(&mut payload, key.len() as u64);
-            payload.extend_from_slice(key.as_bytes());
-        }
+        // A checkpoint always moves inline keys into the key list first.
+        let (count, bytes) = match &self.keys {
+            ManifestKeys::File { count, bytes } => (*count, *bytes),
+            ManifestKeys::Inline(keys) => (keys.len() as u64, 0),
+        };
+        varint::write_u64(&mut payload, count);
+        varint::write_u64(&mut payload, bytes);
         varint::write_u64(&mut payload, self.windows.len() as u64);
         for (&number, window) in &self.windows {
             varint::write_u64(&mut payload, zigzag(number));
@@ -174,13 +215,19 @@ fn decode(payload: &[u8], version: u8) -> Option<Manifest> {
         _ => return None,
     };
     let key_count = varint::read_u64(&mut input)?;
-    let mut keys = KeyList::default();
-    for _ in 0..key_count {
-        let len = usize::try_from(varint::read_u64(&mut input)?).ok()?;
-        let key = std::str::from_utf8(input.get(..len)?).ok()?;
-        keys.push(key);
-        input = &input[len..];
-    }
+    let keys = match version {
+        1 | 2 => {
+            let mut keys = KeyList::default();
+            for _ in 0..key_count {
+                let len = usize::try_from(varint::read_u64(&mut input)?).ok()?;
+                let key = std::str::from_utf8(input.get(..len)?).ok()?;
+                keys.push(key);
+                input = &input[len..];
+            }
+            ManifestKeys::Inline(keys)
+        }
+        _ => ManifestKeys::File { count: key_count, bytes: varint::read_u64(&mut input)? },
+    };
     let window_count = varint::read_u64(&mut input)?;
     let mut windows = BTreeMap::new();
     for _ in 0..window_count {
@@ -226,10 +273,7 @@ mod tests {
             generation: 7,
             wal_start: 12,
             newest_ts: Some(-3),
-            keys: ["palm.cpu", "ключ"].into_iter().fold(KeyList::default(), |mut keys, key| {
-                keys.push(key);
-                keys
-            }),
+            keys: ManifestKeys::File { count: 2, bytes: 27 },
             windows: BTreeMap::from([
                 (-1, Window { files: vec![BlockRef { generation: 3, bytes: None }], points: Some(0) }),
                 (236_000, Window::whole(7, 4_096, 720)),

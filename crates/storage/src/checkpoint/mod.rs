@@ -25,6 +25,7 @@
 //! with a manifest that is missing or damaged).
 
 pub(crate) mod block;
+pub(crate) mod keys;
 pub(crate) mod load;
 pub(crate) mod manifest;
 mod stack;
@@ -35,7 +36,7 @@ use crate::registry::KeyList;
 use crate::series::Part;
 use crate::wal::{self, sync_dir};
 use block::BlockWriter;
-use manifest::{BlockRef, Manifest, Window};
+use manifest::{BlockRef, Manifest, ManifestKeys, Window};
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::path::Path;
@@ -49,7 +50,11 @@ pub(crate) struct Snapshot {
     /// The first log segment after the snapshot.
     pub(crate) wal_start: u64,
     pub(crate) newest_ts: Option<i64>,
-    pub(crate) keys: KeyList,
+    /// The series registered when the snapshot began.
+    pub(crate) key_count: usize,
+    /// Their keys that the manifest in force does not name yet, for the key
+    /// list.
+    pub(crate) new_keys: KeyList,
     /// Windows before this one were dropped by retention.
     pub(crate) retain_from: Option<i64>,
     /// Windows before this one are on disk: their parts are the points put
@@ -165,13 +170,26 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
     }
     sync_dir(&blocks_dir)?;
     failpoint::hit("checkpoint-after-blocks");
-    let manifest = Manifest {
-        generation,
-        wal_start: snapshot.wal_start,
-        newest_ts: snapshot.newest_ts,
-        keys: snapshot.keys.clone(),
-        windows,
+    let keys = match &current.keys {
+        ManifestKeys::File { bytes, .. } if snapshot.new_keys.len() == 0 => {
+            ManifestKeys::File { count: snapshot.key_count as u64, bytes: *bytes }
+        }
+        known => {
+            let known_bytes = match known {
+                ManifestKeys::File { bytes, .. } => Some(*bytes),
+                ManifestKeys::Inline(_) => None,
+            };
+            let bytes = keys::append(dir, known_bytes, snapshot.new_keys.iter())?;
+            bytes_written += bytes - known_bytes.unwrap_or(0);
+            // The key list may be new: its name must be on disk before a
+            // manifest names it.
+            sync_dir(dir)?;
+            ManifestKeys::File { count: snapshot.key_count as u64, bytes }
+        }
     };
+    failpoint::hit("checkpoint-after-keys");
+    let manifest =
+        Manifest { generation, wal_start: snapshot.wal_start, newest_ts: snapshot.newest_ts, keys, windows };
     let encoded_manifest = manifest.encode();
     block::write_atomically(&manifest::path(dir, generation), &encoded_manifest)?;
     sync_dir(dir)?;

@@ -110,7 +110,7 @@ impl Store {
         let mut aside = Aside::new(&dir);
         let loaded = load::load(&dir, options.recovery, &mut aside)?;
         let current = loaded.manifest;
-        let mut registry = Registry::from_keys(current.keys.clone());
+        let mut registry = Registry::from_keys(loaded.keys);
         let mut series = loaded.series;
         let loaded_ms = started.elapsed().as_millis() as u64;
         let mut points = loaded.points;

@@ -160,7 +160,12 @@ impl Shared {
     pub(crate) fn checkpoint(&self) -> Result<CheckpointStats> {
         let mut current = self.manifest.lock();
         let started = Instant::now();
-        let began = self.state.lock().begin_snapshot(&self.options)?;
+        let known_keys = match &current.keys {
+            manifest::ManifestKeys::File { count, .. } => *count as usize,
+            // Keys in a manifest of an older version all go to the key list.
+            manifest::ManifestKeys::Inline(_) => 0,
+        };
+        let began = self.state.lock().begin_snapshot(&self.options, known_keys)?;
         let mut longest_stall = started.elapsed();
         let Some(mut snapshot) = began else {
             let unchanged = CheckpointStats { generation: current.generation, ..CheckpointStats::default() };
@@ -168,9 +173,9 @@ impl Shared {
         };
         // Only the series registered when the snapshot began: later ones are
         // defined in the log after `wal_start`, where replay expects them.
-        for start in (0..snapshot.keys.len()).step_by(SNAPSHOT_BATCH_SERIES) {
+        for start in (0..snapshot.key_count).step_by(SNAPSHOT_BATCH_SERIES) {
             let batch_started = Instant::now();
-            let end = (start + SNAPSHOT_BATCH_SERIES).min(snapshot.keys.len());
+            let end = (start + SNAPSHOT_BATCH_SERIES).min(snapshot.key_count);
             self.state.lock().copy_parts(&mut snapshot, start..end);
             longest_stall = longest_stall.max(batch_started.elapsed());
         }

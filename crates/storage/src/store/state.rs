@@ -132,11 +132,16 @@ impl State {
         self.registry.keys().get(id).filter(|_| id < self.series.len())
     }
 
-    /// Phase 1 begins: a new log segment, the registry and the set of
-    /// changed windows as of this instant; `None` when nothing was written
-    /// since the last checkpoint. The windows' contents are copied after,
-    /// in batches (see [`State::copy_parts`]).
-    pub(super) fn begin_snapshot(&mut self, options: &Options) -> Result<Option<Snapshot>> {
+    /// Phase 1 begins: a new log segment, the registry (its keys from
+    /// number `known_keys` on, which the manifest in force does not name)
+    /// and the set of changed windows as of this instant; `None` when
+    /// nothing was written since the last checkpoint. The windows' contents
+    /// are copied after, in batches (see [`State::copy_parts`]).
+    pub(super) fn begin_snapshot(
+        &mut self,
+        options: &Options,
+        known_keys: usize,
+    ) -> Result<Option<Snapshot>> {
         if self.dirty.is_empty() && self.checkpointed_lsn == Some(self.wal.lsn()) {
             return Ok(None);
         }
@@ -160,7 +165,8 @@ impl State {
         Ok(Some(Snapshot {
             wal_start,
             newest_ts: self.newest_ts,
-            keys: self.registry.keys().prefix(self.series.len()),
+            key_count: self.series.len(),
+            new_keys: self.registry.keys().slice(known_keys.min(self.series.len()), self.series.len()),
             retain_from,
             resident_from: self.disk.resident_from,
             evict_before: self.chunks_from,
