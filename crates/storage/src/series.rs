@@ -212,7 +212,7 @@ impl Series {
     /// Calls `visit` for the points after timestamp `after` (all of them
     /// for `None`), oldest first, at most `limit` of them. Returns how many
     /// it visited; fewer than `limit` means the series is done.
-    pub(crate) fn scan(&self, after: Option<i64>, limit: usize, mut visit: impl FnMut(i64, f64)) -> usize {
+    pub(crate) fn scan(&self, after: Option<i64>, limit: usize, visit: impl FnMut(i64, f64)) -> usize {
         let is_after = |t: i64| after.is_none_or(|a| t > a);
         // Chunks that end before the resume point need no decoding.
         let first = after.map_or(0, |a| self.chunks.partition_point(|c| chunk_summary(c).last_ts <= a));
@@ -225,36 +225,11 @@ impl Series {
         });
         let head = self.head.iter().flat_map(|h| h.decoder().filter_map(Result::ok));
         let mut base = sealed.flatten().chain(head).filter(|&(t, _)| is_after(t)).peekable();
-        let mut overlay = match after {
+        let overlay = match after {
             Some(a) => self.overlay.range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
             None => self.overlay.range(..),
-        }
-        .peekable();
-        let mut visited = 0;
-        while visited < limit {
-            let point = match (base.peek().copied(), overlay.peek().map(|(&t, &v)| (t, v))) {
-                (Some(b), Some(o)) if o.0 <= b.0 => {
-                    // The overlay is newer than the chunks on equal timestamps.
-                    if o.0 == b.0 {
-                        base.next();
-                    }
-                    overlay.next();
-                    o
-                }
-                (Some(b), _) => {
-                    base.next();
-                    b
-                }
-                (None, Some(o)) => {
-                    overlay.next();
-                    o
-                }
-                (None, None) => break,
-            };
-            visit(point.0, point.1);
-            visited += 1;
-        }
-        visited
+        };
+        merge_newest_wins(&mut base, &mut overlay.map(|(&t, &v)| (t, v)).peekable(), limit, visit)
     }
 
     /// The series' parts in `window`, for a checkpoint. The overlay must
@@ -335,88 +310,45 @@ impl Series {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn points(series: &Series) -> Vec<(i64, u64)> {
-        let mut out = Vec::new();
-        series.for_each(|t, v| out.push((t, v.to_bits())));
-        out
-    }
-
-    proptest! {
-        #[test]
-        fn behaves_like_a_sorted_map(
-            puts in proptest::collection::vec((-30_000i64..30_000, -500i64..500), 0..600),
-            fold_at in 0usize..600,
-        ) {
-            let mut series = Series::default();
-            let mut model = BTreeMap::new();
-            for (index, (timestamp, tenths)) in puts.into_iter().enumerate() {
-                let value = tenths as f64 / 10.0;
-                let new = series.insert(timestamp, value, Bounds::IN_MEMORY);
-                prop_assert_eq!(new, model.insert(timestamp, value.to_bits()).is_none());
-                if index == fold_at {
-                    series.fold(i64::MIN);
+/// Visits the points of `base` and `overlay`, each in time order, merged
+/// in time order, an overlay point replacing a base point at the same
+/// timestamp (the overlay holds what was put later), at most `limit` of
+/// them; returns how many it visited.
+pub(crate) fn merge_newest_wins<B, O>(
+    base: &mut std::iter::Peekable<B>,
+    overlay: &mut std::iter::Peekable<O>,
+    limit: usize,
+    mut visit: impl FnMut(i64, f64),
+) -> usize
+where
+    B: Iterator<Item = (i64, f64)>,
+    O: Iterator<Item = (i64, f64)>,
+{
+    let mut visited = 0;
+    while visited < limit {
+        let point = match (base.peek().copied(), overlay.peek().copied()) {
+            (Some(b), Some(o)) if o.0 <= b.0 => {
+                if o.0 == b.0 {
+                    base.next();
                 }
+                overlay.next();
+                o
             }
-            let expected: Vec<_> = model.into_iter().collect();
-            prop_assert_eq!(points(&series), expected.clone());
-            series.fold(i64::MIN);
-            prop_assert!(!series.has_overlay(i64::MIN));
-            prop_assert_eq!(points(&series), expected.clone());
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn a_scan_resumed_anywhere_visits_each_point_once(
-            puts in proptest::collection::vec((-20_000i64..20_000, -50i64..50), 1..400),
-            limit in 1usize..50,
-        ) {
-            let mut series = Series::default();
-            for (timestamp, tenths) in puts {
-                series.insert(timestamp, tenths as f64 / 10.0, Bounds::IN_MEMORY);
+            (Some(b), _) => {
+                base.next();
+                b
             }
-            let mut resumed = Vec::new();
-            let mut after = None;
-            loop {
-                let visited = series.scan(after, limit, |t, v| resumed.push((t, v.to_bits())));
-                after = resumed.last().map(|p| p.0);
-                if visited < limit {
-                    break;
-                }
+            (None, Some(o)) => {
+                overlay.next();
+                o
             }
-            prop_assert_eq!(resumed, points(&series));
-        }
+            (None, None) => break,
+        };
+        visit(point.0, point.1);
+        visited += 1;
     }
-
-    #[test]
-    fn in_order_points_seal_into_chunks_per_window() {
-        let mut series = Series::default();
-        for i in 0..1000 {
-            series.insert(i * 10, (i % 7) as f64, Bounds::IN_MEMORY);
-        }
-        assert!(!series.has_overlay(i64::MIN));
-        // 10,000 s span two windows of 7,200 s; chunks of 120 points.
-        let in_first: usize = series.parts_in(0).len();
-        let in_second: usize = series.parts_in(1).len();
-        assert_eq!((in_first, in_second), (6, 3));
-        assert_eq!(series.sealed_len(), 1000 - 40);
-    }
-
-    #[test]
-    fn drop_before_removes_whole_windows() {
-        let mut series = Series::default();
-        for i in 0..3000 {
-            series.insert(i * 10, 1.0, Bounds::IN_MEMORY);
-        }
-        series.insert(5, 2.0, Bounds::IN_MEMORY);
-        series.drop_before(2);
-        let kept = points(&series);
-        assert_eq!(kept.first().map(|p| p.0), Some(2 * WINDOW_SECONDS));
-        assert_eq!(kept.len(), 3000 - 1440);
-    }
+    visited
 }
+
+#[cfg(test)]
+mod tests;

@@ -19,7 +19,7 @@ use crate::checkpoint::block::{self, BlockFile, Index};
 use crate::checkpoint::manifest::{BlockRef, Window};
 use crate::codec::chunk::{self, Decoder};
 use crate::error::{Error, Result};
-use crate::series::{window_of, WINDOW_SECONDS};
+use crate::series::{merge_newest_wins, window_of, WINDOW_SECONDS};
 use cache::Clock;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -216,30 +216,11 @@ impl Disk {
                 }
             }
             let window_end = window.saturating_add(1).saturating_mul(WINDOW_SECONDS);
+            // The overlay's points of this window only. One this takes
+            // and does not visit is lost only when the limit ends the scan.
+            let mut in_window = std::iter::from_fn(|| overlay.next_if(|&(t, _)| t < window_end)).peekable();
             let mut disk = points.iter().copied().peekable();
-            while visited < limit {
-                let from_overlay = overlay.peek().copied().filter(|&(t, _)| t < window_end);
-                let point = match (disk.peek().copied(), from_overlay) {
-                    (Some(d), Some(o)) if o.0 <= d.0 => {
-                        if o.0 == d.0 {
-                            disk.next();
-                        }
-                        overlay.next();
-                        o
-                    }
-                    (Some(d), _) => {
-                        disk.next();
-                        d
-                    }
-                    (None, Some(o)) => {
-                        overlay.next();
-                        o
-                    }
-                    (None, None) => break,
-                };
-                visit(point.0, point.1);
-                visited += 1;
-            }
+            visited += merge_newest_wins(&mut disk, &mut in_window, limit - visited, &mut visit);
         }
         Ok(visited)
     }

@@ -4,7 +4,7 @@
 use super::state::State;
 use super::Store;
 use crate::disk::SeriesRead;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::registry::SeriesId;
 use std::any::Any;
 use std::sync::Arc;
@@ -145,16 +145,28 @@ impl Store {
             };
             let resident_start = view.resident_start();
             if resident_start > i64::MIN && cursor.after.is_none_or(|after| after < resident_start - 1) {
-                let mut last = cursor.after;
+                let (mut last, mut visited) = (cursor.after, 0);
                 let read =
                     SeriesRead { id: id.0, after: cursor.after, limit: budget, overlay: &overlay, keep };
                 let read = self.shared.disk.scan(&view, &read, |t, v| {
                     visit(&key, t, v);
                     last = Some(t);
+                    visited += 1;
                 });
                 cursor.after = last;
-                let visited = read?;
                 budget -= visited;
+                match read {
+                    Ok(_) => {}
+                    // Two checkpoints replaced the file meanwhile: read on
+                    // from the view they left.
+                    Err(Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound
+                            && !Arc::ptr_eq(&self.shared.state.lock().disk, &view) =>
+                    {
+                        continue
+                    }
+                    Err(error) => return Err(error),
+                }
                 if budget == 0 {
                     return Ok(());
                 }
