@@ -73,12 +73,21 @@ pub struct Options {
     /// that exist keep taking points. Series already in the data folder
     /// are all kept, even past a lowered limit. `None` sets no limit.
     pub max_series: Option<usize>,
-    /// The memory the store aims to stay within besides its keys: the
-    /// newest two windows of every series are held whole, older ones are
-    /// read from their block files through a cache of a quarter of this.
-    /// A checkpoint is also started early whenever more than two windows
-    /// wait to move out of memory (a backfill outrunning the interval).
+    /// The memory for history read back from disk, and the figure the
+    /// store's memory is reported against: a quarter of it caches pieces of
+    /// block files. The rest is headroom for what memory holds whatever
+    /// this is: the newest two windows of every series (about 16 MB per
+    /// 10,000 series reporting every 10 s), the keys, and points put into
+    /// older windows until a checkpoint merges them. A checkpoint is also
+    /// started early whenever more than two windows wait to move out of
+    /// memory (a backfill outrunning the interval).
     pub memory_budget: usize,
+    /// Whether windows older than the newest two leave memory once a
+    /// checkpoint has written them, to be read back from their block files.
+    /// `false` keeps every point in memory, for a store that is read after
+    /// its folder is renamed (the ClickHouse front end's outboxes, which
+    /// are short-lived and renamed when sealed).
+    pub history_on_disk: bool,
 }
 
 /// The default [`Options::memory_budget`]: 256 MiB.
@@ -96,6 +105,7 @@ impl Default for Options {
             checkpoint_on_close: true,
             max_series: None,
             memory_budget: DEFAULT_MEMORY_BUDGET,
+            history_on_disk: true,
         }
     }
 }

@@ -119,10 +119,9 @@ pub(crate) struct ServeArgs {
     /// Omitted: keep everything.
     #[arg(long, value_parser = parse_duration, env = "EARDRUM_RETENTION")]
     pub retention: Option<Duration>,
-    /// The memory the store aims to stay within besides its keys, e.g.
-    /// 256M, 2G: the newest four hours of every series are held whole, and
-    /// older ones are read from their block files through a cache of a
-    /// quarter of this.
+    /// Memory for history read back from disk, e.g. 256M, 2G: a quarter of
+    /// it caches pieces of block files. The newest four hours of every
+    /// series stay in memory whatever it is.
     #[arg(long, default_value = "256M", value_parser = parse_size, env = "EARDRUM_MEMORY_BUDGET")]
     pub memory_budget: usize,
     /// Render series at the steps carbon's storage-schemas.conf in this file

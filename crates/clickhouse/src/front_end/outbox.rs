@@ -156,5 +156,7 @@ impl Outbox {
 /// active one grows, and checkpoints keep its log (and the replay after a
 /// restart) short, as in the embedded engine.
 fn outbox_options(options: &Options) -> Options {
-    Options { checkpoint_on_close: false, ..options.clone() }
+    // Sealing renames the folder while the store is still read: its points
+    // stay in memory (an outbox holds what waits for shipping).
+    Options { checkpoint_on_close: false, history_on_disk: false, ..options.clone() }
 }

@@ -142,7 +142,7 @@ fn exposition(stats: &Stats) -> String {
         },
         Family::single(
             "eardrum_memory_budget_bytes",
-            "The memory the store aims to stay within besides its keys.",
+            "The memory for history read back from disk (a quarter of it caches block files).",
             "gauge",
             storage.memory_budget_bytes as f64,
         ),

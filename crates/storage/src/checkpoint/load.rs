@@ -42,11 +42,21 @@ pub(crate) struct Loaded {
 /// The first window a store opening from `manifest` holds in memory: the
 /// newest [`RESIDENT_WINDOWS`]; all of them when the manifest names block
 /// files of the first format, which have no index to read from.
-pub(crate) fn resident_from(manifest: &Manifest) -> i64 {
+pub(crate) fn resident_from(manifest: &Manifest, opening: Opening) -> i64 {
     match manifest.newest_ts {
-        Some(newest) if !manifest.names_legacy_blocks() => window_of(newest) - (RESIDENT_WINDOWS - 1),
+        Some(newest) if opening.history_on_disk && !manifest.names_legacy_blocks() => {
+            window_of(newest) - (RESIDENT_WINDOWS - 1)
+        }
         _ => i64::MIN,
     }
+}
+
+/// How a store opens its checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Opening {
+    pub(crate) mode: RecoveryMode,
+    /// [`Options::history_on_disk`](crate::Options::history_on_disk).
+    pub(crate) history_on_disk: bool,
 }
 
 /// Reads the newest usable manifest in `dir` and its block files.
@@ -59,20 +69,21 @@ pub(crate) fn resident_from(manifest: &Manifest) -> i64 {
 /// the wrong length), [`Error::UnsupportedVersion`], and I/O errors (a
 /// block file that is missing among them). Under salvage, only I/O errors
 /// of moving files aside.
-pub(crate) fn load(dir: &Path, mode: RecoveryMode, aside: &mut Aside) -> Result<Loaded> {
+pub(crate) fn load(dir: &Path, opening: Opening, aside: &mut Aside) -> Result<Loaded> {
+    let mode = opening.mode;
     let mut manifests = manifest::list(dir)?;
     while let Some((generation, path)) = manifests.pop() {
         // A manifest whose keys cannot be read is as damaged as one that
         // cannot be read itself.
         let attempt = Manifest::read(&path).and_then(|manifest| {
             let keys = manifest.keys.load(dir)?;
-            let (series, damaged) = load_blocks(dir, &manifest, mode);
+            let (series, damaged) = load_blocks(dir, &manifest, opening);
             Ok((manifest, keys, series, damaged))
         });
         let failure = match attempt {
             Ok((manifest, keys, series, damaged)) if damaged.is_empty() => {
                 let previous = manifests.last().and_then(|(_, path)| Manifest::read(path).ok());
-                return Ok(Loaded::new(manifest, previous, keys, series));
+                return Ok(Loaded::new(manifest, previous, keys, series, opening));
             }
             Ok((manifest, keys, _, damaged)) => Damage::Blocks(manifest, keys, damaged),
             Err(error) => Damage::Manifest(error),
@@ -82,7 +93,7 @@ pub(crate) fn load(dir: &Path, mode: RecoveryMode, aside: &mut Aside) -> Result<
         }
         // Salvage: the manifest before this one, if it is whole and the log
         // after it is all there, loses nothing.
-        if let Some(fallback) = whole_fallback(dir, &manifests)? {
+        if let Some(fallback) = whole_fallback(dir, &manifests, opening)? {
             tracing::warn!(
                 damaged = %path.display(),
                 fallback = fallback.manifest.generation,
@@ -93,14 +104,14 @@ pub(crate) fn load(dir: &Path, mode: RecoveryMode, aside: &mut Aside) -> Result<
         }
         match failure {
             Damage::Blocks(manifest, keys, damaged) => {
-                return drop_windows(dir, manifest, keys, &path, damaged, aside)
+                return drop_windows(dir, (manifest, keys), &path, damaged, aside, opening)
             }
             Damage::Manifest(_) => set_aside_generation(dir, generation, &path, aside)?,
         }
     }
     let orphans = orphans(dir)?;
     if orphans.is_empty() {
-        return Ok(Loaded::new(Manifest::default(), None, KeyList::default(), Vec::new()));
+        return Ok(Loaded::new(Manifest::default(), None, KeyList::default(), Vec::new(), opening));
     }
     if mode == RecoveryMode::Strict {
         let found = orphans.iter().map(|(what, _)| what.as_str()).collect::<Vec<_>>().join(" and ");
@@ -117,7 +128,7 @@ pub(crate) fn load(dir: &Path, mode: RecoveryMode, aside: &mut Aside) -> Result<
     tracing::error!(
         "no checkpoint manifest: every block file and log segment was moved aside; starting empty"
     );
-    Ok(Loaded::new(Manifest::default(), None, KeyList::default(), Vec::new()))
+    Ok(Loaded::new(Manifest::default(), None, KeyList::default(), Vec::new(), opening))
 }
 
 /// What is wrong with a manifest's checkpoint.
@@ -139,8 +150,14 @@ impl Damage {
 }
 
 impl Loaded {
-    fn new(manifest: Manifest, previous: Option<Manifest>, keys: KeyList, series: Vec<Series>) -> Loaded {
-        let resident_from = resident_from(&manifest);
+    fn new(
+        manifest: Manifest,
+        previous: Option<Manifest>,
+        keys: KeyList,
+        series: Vec<Series>,
+        opening: Opening,
+    ) -> Loaded {
+        let resident_from = resident_from(&manifest, opening);
         let on_disk: u64 =
             manifest.windows.range(..resident_from).filter_map(|(_, window)| window.points).sum();
         let points = on_disk + series.iter().map(Series::sealed_len).sum::<u64>();
@@ -153,8 +170,8 @@ impl Loaded {
 /// or under salvage every byte (the damage must be found now to be set
 /// aside). The windows whose files could not be read, with why, come back
 /// beside the series (which are then incomplete).
-fn load_blocks(dir: &Path, manifest: &Manifest, mode: RecoveryMode) -> (Vec<Series>, Vec<(i64, Error)>) {
-    let resident_from = resident_from(manifest);
+fn load_blocks(dir: &Path, manifest: &Manifest, opening: Opening) -> (Vec<Series>, Vec<(i64, Error)>) {
+    let resident_from = resident_from(manifest, opening);
     let mut series = vec![Series::default(); manifest.keys.count() as usize];
     let mut damaged = Vec::new();
     for (&number, window) in &manifest.windows {
@@ -167,7 +184,7 @@ fn load_blocks(dir: &Path, manifest: &Manifest, mode: RecoveryMode) -> (Vec<Seri
         for file in window.files.iter().rev() {
             let path = block::path(&dir.join(BLOCKS_DIR), number, file.generation);
             let mut in_file = std::collections::HashSet::new();
-            let read = if keep || mode == RecoveryMode::Salvage {
+            let read = if keep || opening.mode == RecoveryMode::Salvage {
                 block::read_all(&path, number, file.bytes, |id, chunk| {
                     if id as usize >= series.len() {
                         return Err(Corruption::UnknownSeries { id: id.into() });
@@ -204,7 +221,7 @@ fn load_blocks(dir: &Path, manifest: &Manifest, mode: RecoveryMode) -> (Vec<Seri
 
 /// The newest of the older `manifests` with every block file whole and
 /// the log segment its replay starts at present, loaded.
-fn whole_fallback(dir: &Path, manifests: &[(u64, PathBuf)]) -> Result<Option<Loaded>> {
+fn whole_fallback(dir: &Path, manifests: &[(u64, PathBuf)], opening: Opening) -> Result<Option<Loaded>> {
     let Some((_, path)) = manifests.last() else {
         return Ok(None);
     };
@@ -219,12 +236,12 @@ fn whole_fallback(dir: &Path, manifests: &[(u64, PathBuf)]) -> Result<Option<Loa
         return Ok(None);
     }
     // The fallback is only taken under salvage: every byte is checked.
-    let (series, damaged) = load_blocks(dir, &manifest, RecoveryMode::Salvage);
+    let (series, damaged) = load_blocks(dir, &manifest, opening);
     if !damaged.is_empty() {
         return Ok(None);
     }
     let previous = manifests.len().checked_sub(2).and_then(|at| Manifest::read(&manifests[at].1).ok());
-    Ok(Some(Loaded::new(manifest, previous, keys, series)))
+    Ok(Some(Loaded::new(manifest, previous, keys, series, opening)))
 }
 
 /// Moves aside the manifest of `generation` and the block files only it
@@ -244,11 +261,11 @@ fn set_aside_generation(dir: &Path, generation: u64, manifest_path: &Path, aside
 /// damaged one, which names the files set aside, goes aside too.
 fn drop_windows(
     dir: &Path,
-    mut manifest: Manifest,
-    keys: KeyList,
+    (mut manifest, keys): (Manifest, KeyList),
     manifest_path: &Path,
     damaged: Vec<(i64, Error)>,
     aside: &mut Aside,
+    opening: Opening,
 ) -> Result<Loaded> {
     let blocks_dir = dir.join(BLOCKS_DIR);
     for (window, error) in &damaged {
@@ -281,8 +298,8 @@ fn drop_windows(
         manifest_path,
         "a checkpoint manifest naming damaged block files (replaced without them)",
     )?;
-    let (series, _) = load_blocks(dir, &manifest, RecoveryMode::Salvage);
-    Ok(Loaded::new(manifest, None, keys, series))
+    let (series, _) = load_blocks(dir, &manifest, opening);
+    Ok(Loaded::new(manifest, None, keys, series, opening))
 }
 
 /// Files that only a manifest could explain: block files, and log

@@ -108,7 +108,8 @@ impl Store {
 
         let started = Instant::now();
         let mut aside = Aside::new(&dir);
-        let loaded = load::load(&dir, options.recovery, &mut aside)?;
+        let opening = load::Opening { mode: options.recovery, history_on_disk: options.history_on_disk };
+        let loaded = load::load(&dir, opening, &mut aside)?;
         let current = loaded.manifest;
         let mut registry = Registry::from_keys(loaded.keys);
         let mut series = loaded.series;

@@ -148,7 +148,7 @@ impl Shared {
     /// go, and a backfill can pile them up faster than the interval.
     pub(crate) fn windows_wait_to_leave_memory(&self) -> bool {
         let state = self.state.lock();
-        let Some(newest) = state.newest_ts else { return false };
+        let Some(newest) = state.newest_ts.filter(|_| self.options.history_on_disk) else { return false };
         let wanted = window_of(newest) - (RESIDENT_WINDOWS - 1);
         match state.disk.resident_from {
             i64::MIN => state.dirty.range(..wanted).nth(2).is_some(),

@@ -150,7 +150,7 @@ impl State {
         // The windows before the newest ones keep their chunks as this
         // checkpoint copies them, so that it can drop them from memory once
         // they are written, however many late puts come meanwhile.
-        if let Some(newest) = self.newest_ts {
+        if let Some(newest) = self.newest_ts.filter(|_| options.history_on_disk) {
             self.chunks_from = self.chunks_from.max(window_of(newest) - (RESIDENT_WINDOWS - 1));
         }
         let retain_from = options.retention.zip(self.newest_ts).map(|(retention, newest)| {
