@@ -113,7 +113,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`Error::CorruptFile`](crate::Error::CorruptFile) when a block file
+    /// [`Error::CorruptFile`] when a block file
     /// read back is damaged, and I/O errors reading one; the points visited
     /// before stay visited, and the cursor is past them.
     pub fn scan_some(
