@@ -14,9 +14,11 @@
 //! the manifest's, the footer, the index's checksum, then each run's
 //! checksum and its chunks' windows. Reads use `pread` on bounded ranges, so
 //! a truncated or damaged file gives [`Error::CorruptFile`], never a fault.
-//! (`mmap` was the alternative: a file cut short under a mapping raises
-//! SIGBUS, and the runs read here are a few kilobytes, for which a `pread`
-//! into the page cache costs about a microsecond.)
+//! `mmap` was the alternative, measured by `benches/history.rs`: a series'
+//! window (about 700 bytes) costs 0.81 µs by `pread` with its checksum and
+//! 0.19 µs copied from a warm mapping. The difference is under 1 % of a
+//! read (a `get` of 100,000 points crosses 139 windows: 0.1 ms of 12.6),
+//! while a file cut short under a mapping raises SIGBUS.
 //!
 //! Version 1 files (one record stream of `series_id chunk_len chunk`, no
 //! index) are still read whole, by [`read_legacy`]; a store that opens them
