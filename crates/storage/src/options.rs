@@ -73,14 +73,15 @@ pub struct Options {
     /// that exist keep taking points. Series already in the data folder
     /// are all kept, even past a lowered limit. `None` sets no limit.
     pub max_series: Option<usize>,
-    /// The memory for history read back from disk, and the figure the
-    /// store's memory is reported against: a quarter of it caches pieces of
-    /// block files. The rest is headroom for what memory holds whatever
-    /// this is: the newest two windows of every series (about 16 MB per
-    /// 10,000 series reporting every 10 s), the keys, and points put into
-    /// older windows until a checkpoint merges them. A checkpoint is also
-    /// started early whenever more than two windows wait to move out of
-    /// memory (a backfill outrunning the interval).
+    /// The memory the store's points may take: a quarter of it caches
+    /// pieces of block files read back. Memory holds the newest two windows
+    /// of every series whole (about 16 MB per 10,000 series reporting every
+    /// 10 s), or only the newest one while the points in memory take more
+    /// than half of this; whatever this is, it holds the newest window, the
+    /// keys, and points put into older windows until a checkpoint merges
+    /// them. A checkpoint is also started early whenever windows wait to
+    /// move out of memory (a backfill outrunning the interval, or memory
+    /// over half the budget).
     pub memory_budget: usize,
     /// Whether windows older than the newest two leave memory once a
     /// checkpoint has written them, to be read back from their block files.

@@ -22,7 +22,7 @@ pub struct Stats {
     pub log_bytes_written: u64,
     /// Log records replayed when the store was opened.
     pub records_replayed: u64,
-    /// The memory for history read back from disk
+    /// The memory the points may take
     /// ([`Options::memory_budget`](crate::Options::memory_budget)).
     pub memory_budget_bytes: u64,
     /// Points before this Unix time are read back from block files on

@@ -289,3 +289,32 @@ fn points_put_into_a_window_on_disk_cost_what_they_change_and_read_back_merged()
     assert_eq!(all(&store), expected);
     assert_eq!(store.stats().points, expected.len() as u64);
 }
+
+#[test]
+fn a_memory_budget_too_small_for_two_windows_keeps_only_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_699_999_200; // the start of a window
+    let roomy = Store::open(dir.path(), options()).unwrap();
+    fleet(&roomy, start, 10);
+    roomy.checkpoint().unwrap();
+    let every = all(&roomy);
+    let newest_window_start = start + 4 * 7200;
+    assert_eq!(roomy.stats().memory_from, Some(newest_window_start - 7200), "two windows in memory");
+    roomy.close().unwrap();
+
+    let tight = Options { memory_budget: 4096, ..options() };
+    let store = Store::open(dir.path(), tight).unwrap();
+    assert_eq!(store.stats().memory_from, Some(newest_window_start - 7200));
+    // Nothing new to write: the checkpoint lets the window before go at once.
+    store.checkpoint().unwrap();
+    assert_eq!(store.stats().memory_from, Some(newest_window_start));
+    assert_eq!(all(&store), every);
+    // A late point into the window that left: kept, merged at the next
+    // checkpoint, read back either way.
+    store.put(&[Sample { key: "host1.cpu", timestamp: newest_window_start - 10, value: 42.0 }]).unwrap();
+    let late = ("host1.cpu".to_owned(), newest_window_start - 10, 42.0f64.to_bits());
+    assert!(all(&store).contains(&late));
+    store.checkpoint().unwrap();
+    assert!(all(&store).contains(&late));
+    assert_eq!(store.stats().points, every.len() as u64);
+}

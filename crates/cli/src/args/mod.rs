@@ -119,9 +119,10 @@ pub(crate) struct ServeArgs {
     /// Omitted: keep everything.
     #[arg(long, value_parser = parse_duration, env = "EARDRUM_RETENTION")]
     pub retention: Option<Duration>,
-    /// Memory for history read back from disk, e.g. 256M, 2G: a quarter of
-    /// it caches pieces of block files. The newest four hours of every
-    /// series stay in memory whatever it is.
+    /// Memory the points may take, e.g. 256M, 2G: a quarter of it caches
+    /// history read back from disk; the newest four hours of every series
+    /// are held in memory, or only the newest two while that is over half
+    /// of this.
     #[arg(long, default_value = "256M", value_parser = parse_size, env = "EARDRUM_MEMORY_BUDGET")]
     pub memory_budget: usize,
     /// Render series at the steps carbon's storage-schemas.conf in this file

@@ -142,7 +142,7 @@ fn exposition(stats: &Stats) -> String {
         },
         Family::single(
             "eardrum_memory_budget_bytes",
-            "The memory for history read back from disk (a quarter of it caches block files).",
+            "The memory the points may take (a quarter of it caches history read back from disk).",
             "gauge",
             storage.memory_budget_bytes as f64,
         ),

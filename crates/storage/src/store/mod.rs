@@ -21,7 +21,7 @@ use crate::disk::{Disk, DiskView};
 use crate::error::{Error, Result};
 use crate::periodic::Periodic;
 use crate::registry::Registry;
-use crate::series::{Bounds, Series};
+use crate::series::Bounds;
 use crate::wal::mark::{self, SyncedMark};
 use crate::wal::record::RecordBuilder;
 use crate::wal::{recovery, sync_dir};
@@ -315,9 +315,7 @@ impl Store {
         let (series, points, memory_bytes, log_bytes_written, records_replayed, view) = {
             let state = self.shared.state.lock();
             let points = state.points;
-            let memory = state.series.iter().map(Series::heap_bytes).sum::<usize>()
-                + state.series.capacity() * std::mem::size_of::<Series>()
-                + state.registry.heap_bytes();
+            let memory = state.points_heap_bytes() + state.registry.heap_bytes();
             let view = Arc::clone(&state.disk);
             (state.series.len() as u64, points, memory as u64, state.wal.lsn(), state.records_replayed, view)
         };

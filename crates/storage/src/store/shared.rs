@@ -4,7 +4,7 @@
 use super::decisions::Decisions;
 use super::state::State;
 use crate::checkpoint::{self, manifest, History};
-use crate::disk::{Disk, DiskView, RESIDENT_WINDOWS};
+use crate::disk::{Disk, DiskView};
 use crate::error::{Error, Result};
 use crate::series::{window_of, Part};
 use crate::wal::mark::SyncedMark;
@@ -104,7 +104,7 @@ impl Shared {
     /// After a checkpoint wrote `manifest`: forgets the points it merged
     /// into windows on disk, corrects the point count for those that were
     /// already there, and moves the windows older than the newest
-    /// [`RESIDENT_WINDOWS`] as the checkpoint began out of memory (points
+    /// [`RESIDENT_WINDOWS`](crate::disk::RESIDENT_WINDOWS) as the checkpoint began out of memory (points
     /// put into them since wait in the overlays for the next one).
     fn settle(
         &self,
@@ -143,16 +143,35 @@ impl Shared {
         state.disk = Arc::new(DiskView::new(evict_before, &manifest.windows));
     }
 
-    /// Whether more than two windows older than the newest
-    /// [`RESIDENT_WINDOWS`] are held in memory: only a checkpoint lets them
-    /// go, and a backfill can pile them up faster than the interval.
+    /// With nothing written since the last checkpoint, every window is in
+    /// `manifest`'s files: moves those memory need not hold out of it at
+    /// once (the memory budget may call for it with no new points).
+    fn evict_written(&self, manifest: &manifest::Manifest) {
+        let mut state = self.state.lock();
+        let resident_from = state.disk.resident_from;
+        let Some(wanted) = state.wanted_resident_from(&self.options) else { return };
+        if !state.dirty.is_empty() || wanted <= resident_from {
+            return;
+        }
+        state.chunks_from = state.chunks_from.max(wanted);
+        for series in &mut state.series {
+            series.evict_before(wanted);
+        }
+        state.disk = Arc::new(DiskView::new(wanted, &manifest.windows));
+    }
+
+    /// Whether windows wait in memory that a checkpoint would let go: more
+    /// than two beyond the newest [`RESIDENT_WINDOWS`](crate::disk::RESIDENT_WINDOWS) (a backfill can pile
+    /// them up faster than the interval), or any beyond the newest one while
+    /// the points take more than half the memory budget.
     pub(crate) fn windows_wait_to_leave_memory(&self) -> bool {
         let state = self.state.lock();
-        let Some(newest) = state.newest_ts.filter(|_| self.options.history_on_disk) else { return false };
-        let wanted = window_of(newest) - (RESIDENT_WINDOWS - 1);
+        let Some(wanted) = state.wanted_resident_from(&self.options) else { return false };
+        let pressed = state.newest_ts.is_some_and(|newest| wanted == window_of(newest));
+        let allowed: i64 = if pressed { 0 } else { 2 };
         match state.disk.resident_from {
-            i64::MIN => state.dirty.range(..wanted).nth(2).is_some(),
-            resident_from => wanted - resident_from > 2,
+            i64::MIN => state.dirty.range(..wanted).nth(allowed as usize).is_some(),
+            resident_from => wanted - resident_from > allowed,
         }
     }
 
@@ -168,6 +187,7 @@ impl Shared {
         let began = self.state.lock().begin_snapshot(&self.options, known_keys)?;
         let mut longest_stall = started.elapsed();
         let Some(mut snapshot) = began else {
+            self.evict_written(&current);
             let unchanged = CheckpointStats { generation: current.generation, ..CheckpointStats::default() };
             return Ok(self.history.lock().last.clone().unwrap_or(unchanged));
         };

@@ -120,6 +120,22 @@ impl State {
         Some(Commit { batches, written })
     }
 
+    /// Memory the series' points take, approximately.
+    pub(super) fn points_heap_bytes(&self) -> usize {
+        self.series.iter().map(Series::heap_bytes).sum::<usize>()
+            + self.series.capacity() * std::mem::size_of::<Series>()
+    }
+
+    /// The first window memory should hold whole, given the newest point:
+    /// the newest [`RESIDENT_WINDOWS`], or only the newest one while the
+    /// points take more than half of [`Options::memory_budget`] (late points
+    /// into the window before then wait in the overlays for a checkpoint).
+    pub(super) fn wanted_resident_from(&self, options: &Options) -> Option<i64> {
+        let newest = window_of(self.newest_ts.filter(|_| options.history_on_disk)?);
+        let pressed = self.points_heap_bytes() > options.memory_budget / 2;
+        Some(if pressed { newest } else { newest - (RESIDENT_WINDOWS - 1) })
+    }
+
     /// Where puts stand against memory and disk now.
     pub(super) fn bounds(&self) -> Bounds {
         let disk_before = self.disk.resident_start();
@@ -150,8 +166,8 @@ impl State {
         // The windows before the newest ones keep their chunks as this
         // checkpoint copies them, so that it can drop them from memory once
         // they are written, however many late puts come meanwhile.
-        if let Some(newest) = self.newest_ts.filter(|_| options.history_on_disk) {
-            self.chunks_from = self.chunks_from.max(window_of(newest) - (RESIDENT_WINDOWS - 1));
+        if let Some(wanted) = self.wanted_resident_from(options) {
+            self.chunks_from = self.chunks_from.max(wanted);
         }
         let retain_from = options.retention.zip(self.newest_ts).map(|(retention, newest)| {
             let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
