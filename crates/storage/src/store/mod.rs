@@ -186,6 +186,7 @@ impl Store {
                 checkpointed_lsn: None,
                 disk: Arc::new(view),
                 chunks_from: loaded.resident_from,
+                over_budget: false,
             }),
             disk: Disk::new(dir.join(BLOCKS_DIR), options.memory_budget / 4),
             commit_turn: Mutex::new(()),

@@ -148,6 +148,7 @@ impl Shared {
     /// once (the memory budget may call for it with no new points).
     fn evict_written(&self, manifest: &manifest::Manifest) {
         let mut state = self.state.lock();
+        state.measure_pressure(&self.options);
         let resident_from = state.disk.resident_from;
         let Some(wanted) = state.wanted_resident_from(&self.options) else { return };
         if !state.dirty.is_empty() || wanted <= resident_from {
@@ -163,7 +164,8 @@ impl Shared {
     /// Whether windows wait in memory that a checkpoint would let go: more
     /// than two beyond the newest [`RESIDENT_WINDOWS`](crate::disk::RESIDENT_WINDOWS) (a backfill can pile
     /// them up faster than the interval), or any beyond the newest one while
-    /// the points take more than half the memory budget.
+    /// the points took more than half the memory budget at the last
+    /// checkpoint. Cheap: it runs every second under the store's lock.
     pub(crate) fn windows_wait_to_leave_memory(&self) -> bool {
         let state = self.state.lock();
         let Some(wanted) = state.wanted_resident_from(&self.options) else { return false };

@@ -47,6 +47,9 @@ pub(super) struct State {
     /// them, to leave memory once it is written; puts into them wait in the
     /// overlays.
     pub(super) chunks_from: i64,
+    /// Whether the points took more than half the memory budget when a
+    /// checkpoint last measured them.
+    pub(super) over_budget: bool,
 }
 
 /// What one commit did.
@@ -126,14 +129,21 @@ impl State {
             + self.series.capacity() * std::mem::size_of::<Series>()
     }
 
+    /// Measures whether the points take more than half of
+    /// [`Options::memory_budget`], for [`State::wanted_resident_from`]: once
+    /// per checkpoint, since it visits every series.
+    pub(super) fn measure_pressure(&mut self, options: &Options) {
+        self.over_budget = self.points_heap_bytes() > options.memory_budget / 2;
+    }
+
     /// The first window memory should hold whole, given the newest point:
     /// the newest [`RESIDENT_WINDOWS`], or only the newest one while the
-    /// points take more than half of [`Options::memory_budget`] (late points
-    /// into the window before then wait in the overlays for a checkpoint).
+    /// points took more than half of [`Options::memory_budget`] when last
+    /// measured (late points into the window before then wait in the
+    /// overlays for a checkpoint).
     pub(super) fn wanted_resident_from(&self, options: &Options) -> Option<i64> {
         let newest = window_of(self.newest_ts.filter(|_| options.history_on_disk)?);
-        let pressed = self.points_heap_bytes() > options.memory_budget / 2;
-        Some(if pressed { newest } else { newest - (RESIDENT_WINDOWS - 1) })
+        Some(if self.over_budget { newest } else { newest - (RESIDENT_WINDOWS - 1) })
     }
 
     /// Where puts stand against memory and disk now.
@@ -166,6 +176,7 @@ impl State {
         // The windows before the newest ones keep their chunks as this
         // checkpoint copies them, so that it can drop them from memory once
         // they are written, however many late puts come meanwhile.
+        self.measure_pressure(options);
         if let Some(wanted) = self.wanted_resident_from(options) {
             self.chunks_from = self.chunks_from.max(wanted);
         }
