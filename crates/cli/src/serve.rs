@@ -151,15 +151,16 @@ fn warn_about_exposure(args: &ServeArgs) {
 /// one) so that every connection slot can be used: the usual soft limit of
 /// 1,024 would make accepting fail long before the default 10,000.
 fn raise_open_file_limit(connection_slots: usize) {
-    // Log segments, block files and the listeners need some.
-    let wanted = connection_slots as u64 + 256;
+    // Log segments, the listeners and the block files the store keeps open
+    // need some.
+    let wanted = (connection_slots + 256 + eardrum_storage::OPEN_BLOCK_FILES) as u64;
     match rlimit::increase_nofile_limit(wanted) {
         Ok(limit) if limit < wanted => tracing::warn!(
             limit,
             connection_slots,
             "the open-file limit is below --max-connections plus --max-pending-connections plus \
-             256; accepting will fail before the connection limit (raise it with `ulimit -n` or \
-             LimitNOFILE=, or lower --max-connections)"
+             768 (the store's files); accepting will fail before the connection limit (raise it \
+             with `ulimit -n` or LimitNOFILE=, or lower --max-connections)"
         ),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "cannot read or raise the open-file limit"),

@@ -67,6 +67,7 @@ mod varint;
 pub mod wal;
 
 pub use backend::{Backend, Outcome, Ticket};
+pub use disk::OPEN_BLOCK_FILES;
 pub use error::{Corruption, Error, Result};
 pub use options::{Options, RecoveryMode, SyncMode, DEFAULT_MEMORY_BUDGET};
 pub use registry::SeriesId;

@@ -10,7 +10,7 @@
 //! under the store's lock, then reads files without it.
 //!
 //! Two caches bound what reading keeps: open files (at most
-//! [`OPEN_FILES`]) and checked bytes, indexes and runs (at most the
+//! [`OPEN_BLOCK_FILES`]) and checked bytes, indexes and runs (at most the
 //! capacity given to [`Disk::new`]).
 
 pub(crate) mod cache;
@@ -29,10 +29,10 @@ use std::sync::Arc;
 /// the one before it, where late points still do.
 pub(crate) const RESIDENT_WINDOWS: i64 = 2;
 
-/// Block files kept open: more than the windows a year-long read of one
-/// series crosses would need is not the point; enough that reading every
-/// series of a few months in turn does not reopen files.
-pub(crate) const OPEN_FILES: usize = 512;
+/// The most block files a store keeps open at once, to read windows on
+/// disk: enough that reading every series of a few months in turn does not
+/// reopen files. A process's open-file limit must leave room for them.
+pub const OPEN_BLOCK_FILES: usize = 512;
 
 /// The windows read from their block files, as of one manifest.
 #[derive(Debug, Clone)]
@@ -112,7 +112,7 @@ pub(crate) struct CacheFigures {
 impl Disk {
     /// Reads block files in `blocks_dir`, caching up to `cache_bytes`.
     pub(crate) fn new(blocks_dir: PathBuf, cache_bytes: usize) -> Disk {
-        Disk { blocks_dir, files: Clock::new(OPEN_FILES), data: Clock::new(cache_bytes) }
+        Disk { blocks_dir, files: Clock::new(OPEN_BLOCK_FILES), data: Clock::new(cache_bytes) }
     }
 
     /// The cache's size and hit counts.
