@@ -100,7 +100,11 @@ impl Series {
             _ => {
                 let new = !self.overlay.contains_key(&timestamp) && !self.sealed_or_head_contains(timestamp);
                 self.overlay.insert(timestamp, value);
-                if self.overlay.range(bounds.chunks_from..).nth(OVERLAY_FOLD_POINTS - 1).is_some() {
+                // Only what memory may fold counts (the overlay's length
+                // first: it bounds that, and costs nothing).
+                if self.overlay.len() >= OVERLAY_FOLD_POINTS
+                    && self.overlay.range(bounds.chunks_from..).nth(OVERLAY_FOLD_POINTS - 1).is_some()
+                {
                     self.fold(bounds.chunks_from);
                 }
                 new
@@ -191,11 +195,8 @@ impl Series {
             }
         }
         let points: Vec<(i64, f64)> = merged.into_iter().collect();
-        let rewritten = points.chunks(CHUNK_MAX_POINTS).map(|piece| {
-            let mut bytes = Vec::new();
-            chunk::encode(piece, &mut bytes);
-            bytes.into_boxed_slice()
-        });
+        let mut rewritten = Vec::new();
+        chunk::encode_pieces(&points, |piece| rewritten.push(Box::<[u8]>::from(piece)));
         self.chunks.splice(first_inside..first_inside, rewritten);
         self.chunks.shrink_to_fit();
         // A window newer than every chunk that took the head may leave

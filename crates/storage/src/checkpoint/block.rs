@@ -29,6 +29,7 @@
 //! new manifest no longer names it.
 
 use crate::codec::chunk;
+use crate::codec::chunk::Decoder;
 use crate::error::{Corruption, Error, Result};
 use crate::series::window_of;
 use crate::varint;
@@ -38,6 +39,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const MAGIC: &[u8; 7] = b"EDRMBLK";
 const LEGACY_VERSION: u8 = 1;
@@ -156,6 +158,11 @@ impl BlockWriter {
         self.run.extend_from_slice(chunk);
     }
 
+    /// Adds sorted points of series `id`, encoded as chunks.
+    pub(crate) fn add_points(&mut self, id: u32, points: &[(i64, f64)]) {
+        chunk::encode_pieces(points, |piece| self.add(id, piece));
+    }
+
     /// Adds the checked run of series `id` read from another block file,
     /// as it is.
     pub(crate) fn add_run(&mut self, id: u32, run: &[u8], points: u32) {
@@ -254,7 +261,7 @@ impl BlockFile {
     }
 
     /// Reads one framed record of `length` payload bytes at `offset` and
-    /// checks it.
+    /// checks it; the payload starts at [`FRAME_BYTES`] in what comes back.
     fn read_frame(&self, offset: u64, length: usize) -> Result<Vec<u8>> {
         let mut frame = vec![0u8; FRAME_BYTES + length];
         self.read_at(offset, &mut frame)?;
@@ -266,7 +273,6 @@ impl BlockFile {
         if crc32fast::hash(&frame[FRAME_BYTES..]) != crc {
             return Err(self.corrupt(offset, Corruption::ChecksumMismatch));
         }
-        frame.drain(..FRAME_BYTES);
         Ok(frame)
     }
 
@@ -290,8 +296,8 @@ impl BlockFile {
             .and_then(|length| length.checked_sub(FRAME_BYTES as u64))
             .filter(|_| index_offset >= HEADER_BYTES)
             .ok_or_else(bad_footer)?;
-        let entries = self.read_frame(index_offset, length as usize)?;
-        let index = Index { entries: entries.into_boxed_slice() };
+        let frame = self.read_frame(index_offset, length as usize)?;
+        let index = Index { entries: frame[FRAME_BYTES..].into() };
         let mut previous: Option<Entry> = None;
         let well_formed = index.entries.len().is_multiple_of(ENTRY_BYTES)
             && index.entries().all(|entry| {
@@ -308,10 +314,11 @@ impl BlockFile {
     }
 
     /// Reads the run `entry` points at and checks it and its chunks.
-    pub(crate) fn run(&self, entry: Entry) -> Result<Box<[u8]>> {
-        let run = self.read_frame(entry.offset, entry.bytes as usize)?;
+    pub(crate) fn run(&self, entry: Entry) -> Result<Arc<[u8]>> {
+        let frame = self.read_frame(entry.offset, entry.bytes as usize)?;
+        let run = &frame[FRAME_BYTES..];
         let mut points = 0u32;
-        for chunk in chunks(&run) {
+        for chunk in chunks(run) {
             let chunk = chunk.map_err(|reason| self.corrupt(entry.offset, reason))?;
             let summary = chunk::summary(chunk).map_err(|reason| self.corrupt(entry.offset, reason))?;
             if window_of(summary.first_ts) != self.window || window_of(summary.last_ts) != self.window {
@@ -324,13 +331,31 @@ impl BlockFile {
         if points != entry.points {
             return Err(self.corrupt(entry.offset, Corruption::BadEntry { what: "run point count" }));
         }
-        Ok(run.into_boxed_slice())
+        Ok(run.into())
     }
+}
 
-    /// The file's length.
-    pub(crate) fn bytes(&self) -> u64 {
-        self.bytes
+/// Calls `each` for the points of a run read by [`BlockFile::run`] from
+/// timestamp `from` on, in time order (chunks that end before it are not
+/// decoded).
+///
+/// # Errors
+///
+/// What the chunks' decoding finds wrong.
+pub(crate) fn run_points(run: &[u8], from: i64, mut each: impl FnMut(i64, f64)) -> Result<(), Corruption> {
+    for chunk in chunks(run) {
+        let chunk = chunk?;
+        if chunk::summary(chunk)?.last_ts < from {
+            continue;
+        }
+        for point in Decoder::new(chunk)? {
+            let (timestamp, value) = point?;
+            if timestamp >= from {
+                each(timestamp, value);
+            }
+        }
     }
+    Ok(())
 }
 
 /// The chunks of a run read by [`BlockFile::run`], in time order.
@@ -353,8 +378,9 @@ pub(crate) fn chunks(mut run: &[u8]) -> impl Iterator<Item = Result<&[u8], Corru
     })
 }
 
-/// Reads a whole block file of either version, handing each chunk to
-/// `visit` with its series id; returns the file's length.
+/// Reads a whole block file of either version (its length checked against
+/// `expected_bytes` when known), handing each chunk to `visit` with its
+/// series id.
 ///
 /// # Errors
 ///
@@ -365,30 +391,36 @@ pub(crate) fn read_all(
     window: i64,
     expected_bytes: Option<u64>,
     mut visit: impl FnMut(u32, &[u8]) -> Result<(), Corruption>,
-) -> Result<u64> {
-    match super::read_file_version(path, MAGIC)? {
-        LEGACY_VERSION => read_legacy(path, window, visit),
-        _ => {
-            let block = BlockFile::open(path, window, expected_bytes)?;
-            for entry in block.index()?.entries() {
-                let run = block.run(entry)?;
-                for chunk in chunks(&run) {
-                    let chunk = chunk.map_err(|reason| block.corrupt(entry.offset, reason))?;
-                    visit(entry.id, chunk).map_err(|reason| block.corrupt(entry.offset, reason))?;
-                }
-            }
-            Ok(block.bytes())
+) -> Result<()> {
+    let block = match BlockFile::open(path, window, expected_bytes) {
+        Err(Error::UnsupportedVersion { found: LEGACY_VERSION, .. }) => {
+            return read_legacy(path, window, expected_bytes, visit)
+        }
+        opened => opened?,
+    };
+    for entry in block.index()?.entries() {
+        let run = block.run(entry)?;
+        for chunk in chunks(&run) {
+            let chunk = chunk.map_err(|reason| block.corrupt(entry.offset, reason))?;
+            visit(entry.id, chunk).map_err(|reason| block.corrupt(entry.offset, reason))?;
         }
     }
+    Ok(())
 }
 
 /// Reads a version 1 block file whole.
 fn read_legacy(
     path: &Path,
     window: i64,
+    expected_bytes: Option<u64>,
     mut visit: impl FnMut(u32, &[u8]) -> Result<(), Corruption>,
-) -> Result<u64> {
+) -> Result<()> {
     let bytes = super::read_file(path, MAGIC, LEGACY_VERSION..=LEGACY_VERSION)?;
+    if let Some(expected) = expected_bytes.filter(|&expected| expected != bytes.len() as u64) {
+        let found = bytes.len() as u64;
+        let reason = Corruption::BlockLength { expected, found };
+        return Err(Error::CorruptFile { path: path.to_owned(), offset: expected.min(found), reason });
+    }
     let corrupt = |offset: u64, reason| Error::CorruptFile { path: path.to_owned(), offset, reason };
     for record in Reader::new(&bytes) {
         let record = record.map_err(|bad| corrupt(bad.offset, bad.reason))?;
@@ -398,7 +430,7 @@ fn read_legacy(
             entry.map_err(|reason| corrupt(record.offset, reason))?;
         }
     }
-    Ok(bytes.len() as u64)
+    Ok(())
 }
 
 fn read_legacy_entry<'a>(input: &mut &'a [u8], window: i64) -> Result<(u32, &'a [u8]), Corruption> {

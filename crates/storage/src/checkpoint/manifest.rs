@@ -79,6 +79,24 @@ impl ManifestKeys {
         }
     }
 
+    /// How many keys the key list holds for this manifest: none when they
+    /// are inline, which a checkpoint then writes to the list whole.
+    pub(crate) fn listed(&self) -> usize {
+        match self {
+            ManifestKeys::File { count, .. } => *count as usize,
+            ManifestKeys::Inline(_) => 0,
+        }
+    }
+
+    /// The bytes of the key list this manifest uses; `None` when its keys
+    /// are inline (the list is then written anew).
+    pub(crate) fn list_bytes(&self) -> Option<u64> {
+        match self {
+            ManifestKeys::File { bytes, .. } => Some(*bytes),
+            ManifestKeys::Inline(_) => None,
+        }
+    }
+
     /// The keys, read from the key list if they are there.
     ///
     /// # Errors

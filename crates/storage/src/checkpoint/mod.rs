@@ -77,27 +77,6 @@ pub(crate) struct History {
     pub(crate) last: Option<crate::CheckpointStats>,
 }
 
-/// The format version of a block or manifest file: the byte after its
-/// magic, read without reading the file.
-///
-/// # Errors
-///
-/// [`Error::CorruptFile`] for a wrong magic or a file shorter than it, and
-/// I/O errors.
-pub(crate) fn read_file_version(path: &Path, magic: &[u8; 7]) -> Result<u8> {
-    use std::io::Read;
-    let mut header = [0u8; 8];
-    let read = std::fs::File::open(path).and_then(|mut file| file.read_exact(&mut header));
-    match read {
-        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {}
-        read => read.map_err(Error::io("reading checkpoint file", path))?,
-    }
-    if &header[..magic.len()] != magic {
-        return Err(Error::CorruptFile { path: path.to_owned(), offset: 0, reason: Corruption::BadMagic });
-    }
-    Ok(header[magic.len()])
-}
-
 /// Reads a whole block or manifest file and checks its magic bytes and
 /// format version (one of `versions`); the version is the byte after the
 /// magic.
@@ -170,23 +149,19 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
     }
     sync_dir(&blocks_dir)?;
     failpoint::hit("checkpoint-after-blocks");
-    let keys = match &current.keys {
-        ManifestKeys::File { bytes, .. } if snapshot.new_keys.len() == 0 => {
-            ManifestKeys::File { count: snapshot.key_count as u64, bytes: *bytes }
-        }
-        known => {
-            let known_bytes = match known {
-                ManifestKeys::File { bytes, .. } => Some(*bytes),
-                ManifestKeys::Inline(_) => None,
-            };
+    let known_bytes = current.keys.list_bytes();
+    let bytes = match known_bytes {
+        Some(bytes) if snapshot.new_keys.len() == 0 => bytes,
+        _ => {
             let bytes = keys::append(dir, known_bytes, snapshot.new_keys.iter())?;
             bytes_written += bytes - known_bytes.unwrap_or(0);
             // The key list may be new: its name must be on disk before a
             // manifest names it.
             sync_dir(dir)?;
-            ManifestKeys::File { count: snapshot.key_count as u64, bytes }
+            bytes
         }
     };
+    let keys = ManifestKeys::File { count: snapshot.key_count as u64, bytes };
     failpoint::hit("checkpoint-after-keys");
     let manifest =
         Manifest { generation, wal_start: snapshot.wal_start, newest_ts: snapshot.newest_ts, keys, windows };
@@ -209,7 +184,7 @@ fn whole(parts: &[(u32, Part)]) -> BlockWriter {
                 head.seal(&mut encoded);
                 writer.add(*id, &encoded);
             }
-            Part::Points(points) => stack::add_points(&mut writer, *id, points),
+            Part::Points(points) => writer.add_points(*id, points),
         }
     }
     writer

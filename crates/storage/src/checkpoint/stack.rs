@@ -10,7 +10,6 @@
 
 use super::block::{self, BlockFile, BlockWriter, Entry, Index};
 use super::manifest::{BlockRef, Window};
-use crate::codec::chunk::{self, Decoder, CHUNK_MAX_POINTS};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -101,43 +100,23 @@ pub(crate) fn rewrite(
             }
             let mut merged = BTreeMap::new();
             if let Some((block, entry, generation)) = stack.newest(id) {
-                decode_into(blocks_dir, number, generation, &block.run(entry)?, &mut merged)?;
+                let corrupt = |reason| Error::CorruptFile {
+                    path: block::path(blocks_dir, number, generation),
+                    offset: 0,
+                    reason,
+                };
+                block::run_points(&block.run(entry)?, i64::MIN, |t, v| {
+                    merged.insert(t, v);
+                })
+                .map_err(corrupt)?;
                 points -= u64::from(entry.points).min(points);
             }
             merged.extend(new_points.iter().copied());
             points += merged.len() as u64;
-            add_points(&mut writer, id, &merged.into_iter().collect::<Vec<_>>());
+            writer.add_points(id, &merged.into_iter().collect::<Vec<_>>());
         } else if let Some((block, entry, _)) = unchanged.next().and_then(|id| stack.newest(id)) {
             writer.add_run(entry.id, &block.run(entry)?, entry.points);
         }
     }
     Ok(Rewritten { writer, whole, points })
-}
-
-fn decode_into(
-    blocks_dir: &Path,
-    number: i64,
-    generation: u64,
-    run: &[u8],
-    points: &mut BTreeMap<i64, f64>,
-) -> Result<()> {
-    let corrupt =
-        |reason| Error::CorruptFile { path: block::path(blocks_dir, number, generation), offset: 0, reason };
-    for chunk in block::chunks(run) {
-        for point in Decoder::new(chunk.map_err(corrupt)?).map_err(corrupt)? {
-            let (timestamp, value) = point.map_err(corrupt)?;
-            points.insert(timestamp, value);
-        }
-    }
-    Ok(())
-}
-
-/// Adds sorted points of series `id` as chunks.
-pub(crate) fn add_points(writer: &mut BlockWriter, id: u32, points: &[(i64, f64)]) {
-    let mut encoded = Vec::new();
-    for piece in points.chunks(CHUNK_MAX_POINTS) {
-        encoded.clear();
-        chunk::encode(piece, &mut encoded);
-        writer.add(id, &encoded);
-    }
 }

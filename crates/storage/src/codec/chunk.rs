@@ -40,6 +40,17 @@ const XOR: u8 = 0;
 const DECIMAL_BUCKETED: u8 = 1;
 const DECIMAL_PACKED: u8 = 2;
 
+/// Encodes sorted points of any number as chunks of at most
+/// [`CHUNK_MAX_POINTS`], handing each to `each` in time order.
+pub(crate) fn encode_pieces(points: &[(i64, f64)], mut each: impl FnMut(&[u8])) {
+    let mut encoded = Vec::new();
+    for piece in points.chunks(CHUNK_MAX_POINTS) {
+        encoded.clear();
+        encode(piece, &mut encoded);
+        each(&encoded);
+    }
+}
+
 /// Encodes points (sorted, strictly increasing timestamps, at least one)
 /// as one chunk appended to `out`.
 pub(crate) fn encode(points: &[(i64, f64)], out: &mut Vec<u8>) {

@@ -17,7 +17,6 @@ pub(crate) mod cache;
 
 use crate::checkpoint::block::{self, BlockFile, Index};
 use crate::checkpoint::manifest::{BlockRef, Window};
-use crate::codec::chunk::{self, Decoder};
 use crate::error::{Error, Result};
 use crate::series::{merge_newest_wins, window_of, WINDOW_SECONDS};
 use cache::Clock;
@@ -44,13 +43,6 @@ pub(crate) struct DiskView {
     pub(crate) windows: BTreeMap<i64, Window>,
 }
 
-impl Default for DiskView {
-    /// Everything in memory.
-    fn default() -> Self {
-        DiskView { resident_from: i64::MIN, windows: BTreeMap::new() }
-    }
-}
-
 impl DiskView {
     /// The view of `windows` (a manifest's) with `resident_from`.
     pub(crate) fn new(resident_from: i64, windows: &BTreeMap<i64, Window>) -> DiskView {
@@ -68,7 +60,8 @@ impl DiskView {
 #[derive(Debug, Clone)]
 enum Cached {
     Index(Arc<Index>),
-    Run(Arc<[u8]>),
+    /// A series' run, and the generation of the file it is from.
+    Run(Arc<[u8]>, u64),
 }
 
 /// A block file: its window and the generation that wrote it.
@@ -157,15 +150,15 @@ impl Disk {
         // The newest file stands for the whole stack: a later checkpoint
         // that changes the window adds a file, and so a key.
         let key = (number, newest.generation, id);
-        if let Some(Cached::Run(run)) = self.data.get(&key) {
-            return Ok(Some((run, newest.generation)));
+        if let Some(Cached::Run(run, generation)) = self.data.get(&key) {
+            return Ok(Some((run, generation)));
         }
         for &file in window.files.iter().rev() {
             let (block, index) = self.index(number, file)?;
             let Some(entry) = index.find(id) else { continue };
-            let run: Arc<[u8]> = block.run(entry)?.into();
+            let run = block.run(entry)?;
             if keep {
-                self.data.insert(key, Cached::Run(Arc::clone(&run)), run.len() + 64);
+                self.data.insert(key, Cached::Run(Arc::clone(&run), file.generation), run.len() + 64);
             }
             return Ok(Some((run, file.generation)));
         }
@@ -212,7 +205,10 @@ impl Disk {
             points.clear();
             if let Some((_, files_of_window)) = files.next_if(|&(&file_window, _)| file_window == window) {
                 if let Some((run, generation)) = self.run(window, files_of_window, id, keep)? {
-                    self.decode(window, generation, &run, from, &mut points)?;
+                    block::run_points(&run, from, |t, v| points.push((t, v))).map_err(|reason| {
+                        let path = block::path(&self.blocks_dir, window, generation);
+                        Error::CorruptFile { path, offset: 0, reason }
+                    })?;
                 }
             }
             let window_end = window.saturating_add(1).saturating_mul(WINDOW_SECONDS);
@@ -223,35 +219,5 @@ impl Disk {
             visited += merge_newest_wins(&mut disk, &mut in_window, limit - visited, &mut visit);
         }
         Ok(visited)
-    }
-
-    /// Decodes the points of `run` from `from` on into `points`.
-    fn decode(
-        &self,
-        window: i64,
-        generation: u64,
-        run: &[u8],
-        from: i64,
-        points: &mut Vec<(i64, f64)>,
-    ) -> Result<()> {
-        let corrupt = |reason| Error::CorruptFile {
-            path: block::path(&self.blocks_dir, window, generation),
-            offset: 0,
-            reason,
-        };
-        for chunk in block::chunks(run) {
-            let chunk = chunk.map_err(corrupt)?;
-            if chunk::summary(chunk).map_err(corrupt)?.last_ts < from {
-                continue;
-            }
-            let decoder = Decoder::new(chunk).map_err(corrupt)?;
-            for point in decoder {
-                let point = point.map_err(corrupt)?;
-                if point.0 >= from {
-                    points.push(point);
-                }
-            }
-        }
-        Ok(())
     }
 }

@@ -127,24 +127,23 @@ impl Store {
         // A whole-store scan reads each run once: it does not keep them,
         // so that it does not push out what other reads keep coming back to.
         let keep = matches!(keys, Keys::One(_));
-        let mut key = String::new();
         while !cursor.done && budget > 0 {
-            // The series, the view of the disk and the points put over it,
-            // as of one instant.
-            let (id, view, overlay) = {
-                let state = self.shared.state.lock();
-                let Some(id) = series_at(&state, keys, cursor) else {
-                    cursor.done = true;
-                    break;
-                };
-                key.clear();
-                key.push_str(state.key(id.index()).unwrap_or_default());
-                let view = Arc::clone(&state.disk);
-                let overlay = state.series[id.index()].overlay_between(cursor.after, view.resident_start());
-                (id, view, overlay)
+            let state = self.shared.state.lock();
+            let Some(id) = series_at(&state, keys, cursor) else {
+                cursor.done = true;
+                break;
             };
-            let resident_start = view.resident_start();
+            let key = state.key(id.index()).unwrap_or_default();
+            let resident_start = state.disk.resident_start();
             if resident_start > i64::MIN && cursor.after.is_none_or(|after| after < resident_start - 1) {
+                // Windows on disk first, read without the lock from the view
+                // and the points put over it as of this instant. The next
+                // turn reads memory, or the windows a checkpoint moved to
+                // disk meanwhile.
+                let view = Arc::clone(&state.disk);
+                let overlay = state.series[id.index()].overlay_between(cursor.after, resident_start);
+                let key = key.to_owned();
+                drop(state);
                 let (mut last, mut visited) = (cursor.after, 0);
                 let read =
                     SeriesRead { id: id.0, after: cursor.after, limit: budget, overlay: &overlay, keep };
@@ -156,32 +155,21 @@ impl Store {
                 cursor.after = last;
                 budget -= visited;
                 match read {
+                    // Fewer than asked: the windows on disk are done.
+                    Ok(_) if budget > 0 => cursor.after = Some(resident_start - 1),
                     Ok(_) => {}
                     // Two checkpoints replaced the file meanwhile: read on
                     // from the view they left.
                     Err(Error::Io { source, .. })
                         if source.kind() == std::io::ErrorKind::NotFound
-                            && !Arc::ptr_eq(&self.shared.state.lock().disk, &view) =>
-                    {
-                        continue
-                    }
+                            && !Arc::ptr_eq(&self.shared.state.lock().disk, &view) => {}
                     Err(error) => return Err(error),
                 }
-                if budget == 0 {
-                    return Ok(());
-                }
-                cursor.after = Some(resident_start - 1);
-            }
-            let state = self.shared.state.lock();
-            if !Arc::ptr_eq(&state.disk, &view) {
-                // A checkpoint moved windows to disk meanwhile: read them
-                // there.
                 continue;
             }
             let mut last = cursor.after;
-            let series = &state.series[id.index()];
-            let visited = series.scan(cursor.after, budget, |timestamp, value| {
-                visit(&key, timestamp, value);
+            let visited = state.series[id.index()].scan(cursor.after, budget, |timestamp, value| {
+                visit(key, timestamp, value);
                 last = Some(timestamp);
             });
             if visited == budget {

@@ -181,12 +181,7 @@ impl Shared {
     pub(crate) fn checkpoint(&self) -> Result<CheckpointStats> {
         let mut current = self.manifest.lock();
         let started = Instant::now();
-        let known_keys = match &current.keys {
-            manifest::ManifestKeys::File { count, .. } => *count as usize,
-            // Keys in a manifest of an older version all go to the key list.
-            manifest::ManifestKeys::Inline(_) => 0,
-        };
-        let began = self.state.lock().begin_snapshot(&self.options, known_keys)?;
+        let began = self.state.lock().begin_snapshot(&self.options, current.keys.listed())?;
         let mut longest_stall = started.elapsed();
         let Some(mut snapshot) = began else {
             self.evict_written(&current);
