@@ -5,7 +5,8 @@
 //! server holds an `Arc<dyn Backend>` and never knows which it has, so the
 //! trait is object safe: visitors are `&mut dyn FnMut`.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::rollup::{Aggregate, Roller};
 use crate::{Keys, Sample, ScanCursor, Stats, Store, SyncMode};
 use std::any::Any;
 use std::fmt;
@@ -117,6 +118,53 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         visit: &mut dyn FnMut(&str, i64, f64),
     ) -> Result<()>;
 
+    /// The steps, in seconds, at which [`Backend::rollups`] reads stored
+    /// aggregates rather than every point, finest first; none by default.
+    fn rollup_steps(&self) -> &[i64] {
+        &[]
+    }
+
+    /// Calls `visit(slot_start, aggregate)` for each slot of `step`
+    /// seconds of series `key` that holds points, in time order, from the
+    /// slot holding `from` through the one holding `until - 1` (see
+    /// [`Store::rollups`]). By default, rolled up from every point; a
+    /// backend with stored rollups reads them at its
+    /// [`Backend::rollup_steps`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Backend::scan_some`], and [`Error::InvalidOptions`] for a step
+    /// the backend cannot roll up at.
+    fn rollups(
+        &self,
+        key: &str,
+        step: i64,
+        from: i64,
+        until: i64,
+        visit: &mut dyn FnMut(i64, &Aggregate),
+    ) -> Result<()> {
+        if step < 1 {
+            return Err(Error::InvalidOptions { reason: format!("rollup step {step}s: at least 1 s") });
+        }
+        let steps = [step];
+        let mut roller = Roller::new(&steps);
+        let from = from.saturating_sub(from.rem_euclid(step));
+        let mut cursor = ScanCursor::starting_at(from);
+        let mut past_until = false;
+        while !cursor.is_done() && !past_until {
+            self.scan_some(Keys::One(key), &mut cursor, 4096, &mut |_, timestamp, value| {
+                // Whole slots: up to the end of the one holding `until - 1`.
+                if timestamp.saturating_sub(timestamp.rem_euclid(step)) >= until {
+                    past_until = true;
+                } else {
+                    roller.push(timestamp, value, visit);
+                }
+            })?;
+        }
+        roller.flush(visit);
+        Ok(())
+    }
+
     /// Calls `visit` with up to `limit` keys from position `from` on, in
     /// first-put order, numbered from 0 in that order; returns how many
     /// series there are.
@@ -180,6 +228,21 @@ impl Backend for Store {
 
     fn keys_from(&self, from: usize, limit: usize, visit: &mut dyn FnMut(u32, &str)) -> Result<usize> {
         Ok(Store::keys_from(self, from, limit, visit))
+    }
+
+    fn rollup_steps(&self) -> &[i64] {
+        Store::rollup_steps(self)
+    }
+
+    fn rollups(
+        &self,
+        key: &str,
+        step: i64,
+        from: i64,
+        until: i64,
+        visit: &mut dyn FnMut(i64, &Aggregate),
+    ) -> Result<()> {
+        Store::rollups(self, key, step, from, until, visit)
     }
 
     fn stats(&self) -> Stats {

@@ -91,6 +91,13 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The options a store was opened with break a rule, or a read asked
+    /// for something they do not provide.
+    #[error("invalid options: {reason}")]
+    InvalidOptions {
+        /// Which option, and why.
+        reason: String,
+    },
     /// Some samples had new keys and the store already holds
     /// [`Options::max_series`](crate::Options::max_series) series; the
     /// batch's other samples were stored.

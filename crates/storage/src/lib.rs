@@ -60,6 +60,7 @@ pub mod names;
 mod options;
 mod periodic;
 mod registry;
+pub mod rollup;
 mod series;
 mod stats;
 mod store;

@@ -89,6 +89,11 @@ pub struct Options {
     /// its folder is renamed (the ClickHouse front end's outboxes, which
     /// are short-lived and renamed when sealed).
     pub history_on_disk: bool,
+    /// The steps, in seconds, at which a checkpoint rolls each series'
+    /// points up ([`Store::rollups`](crate::Store::rollups)): finest first,
+    /// each dividing the next and two hours. Empty for none; opening
+    /// refuses steps that break the rules.
+    pub rollup_steps: Vec<i64>,
 }
 
 /// The default [`Options::memory_budget`]: 256 MiB.
@@ -107,6 +112,7 @@ impl Default for Options {
             max_series: None,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             history_on_disk: true,
+            rollup_steps: crate::rollup::DEFAULT_ROLLUP_STEPS.to_vec(),
         }
     }
 }

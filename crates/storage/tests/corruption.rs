@@ -9,6 +9,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
+use eardrum_storage::rollup::{Aggregate, Roller};
 use eardrum_storage::{Keys, Options, RecoveryMode, Sample, Store};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,47 @@ fn try_all(store: &Store) -> eardrum_storage::Result<BTreeSet<Point>> {
         points.insert((key.to_owned(), timestamp, value.to_bits()));
     })?;
     Ok(points)
+}
+
+/// Every series' rollups at every step, as (key, step, slot, values).
+type Slot = (String, i64, i64, [u64; 6]);
+
+fn bits(step: i64, start: i64, aggregate: &Aggregate) -> (i64, i64, [u64; 6]) {
+    let Aggregate { count, sum, min, max, first, last } = *aggregate;
+    (step, start, [count, sum.to_bits(), min.to_bits(), max.to_bits(), first.to_bits(), last.to_bits()])
+}
+
+fn try_rollups(store: &Store, keys: &BTreeSet<String>) -> eardrum_storage::Result<BTreeSet<Slot>> {
+    let mut slots = BTreeSet::new();
+    for key in keys {
+        for &step in store.rollup_steps() {
+            store.rollups(key, step, i64::MIN / 2, i64::MAX / 2, |start, aggregate| {
+                let (step, start, values) = bits(step, start, aggregate);
+                slots.insert((key.clone(), step, start, values));
+            })?;
+        }
+    }
+    Ok(slots)
+}
+
+/// The rollups `points` make.
+fn rolled(points: &BTreeSet<Point>, steps: &[i64]) -> BTreeSet<Slot> {
+    let mut slots = BTreeSet::new();
+    let keys: BTreeSet<&String> = points.iter().map(|(key, _, _)| key).collect();
+    for key in keys {
+        for level in 0..steps.len() {
+            let mut roller = Roller::new(&steps[..=level]);
+            let mut emit = |start, aggregate: &Aggregate| {
+                let (step, start, values) = bits(steps[level], start, aggregate);
+                slots.insert((key.clone(), step, start, values));
+            };
+            for (_, timestamp, value) in points.iter().filter(|(k, _, _)| k == key) {
+                roller.push(*timestamp, f64::from_bits(*value), &mut emit);
+            }
+            roller.flush(&mut emit);
+        }
+    }
+    slots
 }
 
 /// Puts four series at `hours` of timestamps starting at `start`, every
@@ -254,7 +296,19 @@ fn every_damage_is_refused_by_name_or_loses_nothing_and_salvage_keeps_it_aside()
                     }
                     Ok(points) => {
                         assert_eq!(points, every, "{label}: opened but lost points");
-                        "served every point".to_owned()
+                        // The rollups too: right, or refused by name.
+                        let keys = points.iter().map(|(key, _, _)| key.clone()).collect();
+                        match try_rollups(&store, &keys) {
+                            Err(error) => {
+                                refused += 1;
+                                refusal(error, "to read rollups")
+                            }
+                            Ok(slots) => {
+                                let expected = rolled(&every, store.rollup_steps());
+                                assert_eq!(slots, expected, "{label}: rollups differ from the points");
+                                "served every point and rollup".to_owned()
+                            }
+                        }
                     }
                 },
             };

@@ -3,6 +3,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
+use eardrum_storage::rollup::{Aggregate, Roller};
 use eardrum_storage::{Keys, Options, Sample, ScanCursor, Store, SyncMode};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -20,6 +21,13 @@ enum Op {
         base: i16,
     },
     Get(u8),
+    /// A read of one key's rollups at the first `level + 1` steps.
+    Rollups {
+        key: u8,
+        level: usize,
+        from: i64,
+        span: i64,
+    },
     /// A read of everything a few points at a time.
     GetPages(usize),
     Checkpoint,
@@ -33,6 +41,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u8..6, -30_000i64..30_000, 1usize..300, 1i64..60, any::<i16>())
             .prop_map(|(key, start, count, step, base)| Op::Run { key, start, count, step, base }),
         2 => (0u8..6).prop_map(Op::Get),
+        2 => (0u8..6, 0usize..2, -32_000i64..32_000, 1i64..70_000)
+            .prop_map(|(key, level, from, span)| Op::Rollups { key, level, from, span }),
         1 => (1usize..9).prop_map(Op::GetPages),
         1 => Just(Op::Checkpoint),
         1 => Just(Op::Restart),
@@ -61,9 +71,31 @@ impl Model {
             .collect()
     }
 
+    /// `key`'s slots at `steps`' last, rolled up from its points.
+    fn rollups(&self, key: &str, steps: &[i64], from: i64, until: i64) -> Vec<(i64, [u64; 6])> {
+        let step = steps[steps.len() - 1];
+        let (from, until) = (from.div_euclid(step) * step, (until + step - 1).div_euclid(step) * step);
+        let mut slots = Vec::new();
+        let mut roller = Roller::new(steps);
+        let mut emit = |start, aggregate: &Aggregate| slots.push((start, aggregate_bits(aggregate)));
+        for (&timestamp, &value) in self.series.get(key).into_iter().flat_map(|s| s.range(from..until)) {
+            roller.push(timestamp, f64::from_bits(value), &mut emit);
+        }
+        roller.flush(&mut emit);
+        slots
+    }
+
     fn points(&self) -> u64 {
         self.series.values().map(|s| s.len() as u64).sum()
     }
+}
+
+/// An aggregate's values to compare, every NaN alike (a sum of opposite
+/// infinities).
+fn aggregate_bits(aggregate: &Aggregate) -> [u64; 6] {
+    let bits = |value: f64| if value.is_nan() { f64::NAN.to_bits() } else { value.to_bits() };
+    let Aggregate { count, sum, min, max, first, last } = *aggregate;
+    [count, bits(sum), bits(min), bits(max), bits(first), bits(last)]
 }
 
 fn read(store: &Store, key: Option<&str>) -> Vec<(String, i64, u64)> {
@@ -134,6 +166,17 @@ proptest! {
                 Op::Get(key) => {
                     let key = format!("key.{key}");
                     prop_assert_eq!(read(&store, Some(&key)), model.get(Some(&key)));
+                }
+                Op::Rollups { key, level, from, span } => {
+                    let key = format!("key.{key}");
+                    let steps = &store.rollup_steps()[..=level];
+                    let mut slots = Vec::new();
+                    store
+                        .rollups(&key, steps[level], from, from + span, |start, aggregate| {
+                            slots.push((start, aggregate_bits(aggregate)));
+                        })
+                        .unwrap();
+                    prop_assert_eq!(slots, model.rollups(&key, steps, from, from + span));
                 }
                 Op::GetPages(page) => {
                     prop_assert_eq!(read_in_pages(&store, None, page), model.get(None));

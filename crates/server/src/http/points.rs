@@ -10,6 +10,7 @@ use eardrum_graphite::pattern::Pattern;
 use eardrum_graphite::time::{consolidate, parse_time, Aggregation};
 use eardrum_protocol::clock::unix_seconds;
 use eardrum_protocol::PyFloat;
+use eardrum_storage::rollup::Aggregate;
 use eardrum_storage::{Backend, Keys, ScanCursor};
 use serde::Deserialize;
 use std::fmt::Write;
@@ -57,12 +58,29 @@ pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQu
                 .map(|found| found.path)
                 .collect();
             budget.spend_series(found.len())?;
+            let store = &*state.store;
             let mut total = 0;
             for key in &found {
-                scan_range(&*state.store, key, from, until, &mut |batch| {
-                    total += batch.len();
-                    budget.spend_points(batch.len())
-                })?;
+                match request.step.map(|(step, by)| Buckets::new(store, from, until, step, by)) {
+                    // What is read is counted: rollups' slots, or points.
+                    Some(buckets) => {
+                        total += buckets.count;
+                        match buckets.rolled {
+                            Some(_) => {
+                                let mut slots = 0;
+                                buckets.read(store, key, &mut |_, _| slots += 1)?;
+                                budget.spend_points(slots)?;
+                            }
+                            None => scan_range(store, key, buckets.start, buckets.end() - 1, &mut |batch| {
+                                budget.spend_points(batch.len())
+                            })?,
+                        }
+                    }
+                    None => scan_range(store, key, from, until, &mut |batch| {
+                        total += batch.len();
+                        budget.spend_points(batch.len())
+                    })?,
+                }
             }
             // Every point takes a dozen bytes at the least.
             budget.check_reply(total * 12 + found.iter().map(|key| key.len() + 24).sum::<usize>())?;
@@ -80,17 +98,30 @@ pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQu
                         out.write(&text)
                     })?,
                     Some((step, by)) => {
-                        let mut points = Vec::new();
-                        scan_range(&*state.store, key, from, until, &mut |batch| {
-                            points.extend_from_slice(batch);
-                            Ok(())
-                        })?;
+                        let buckets = Buckets::new(store, from, until, step, by);
                         text.clear();
-                        write_points(
-                            &mut text,
-                            &mut first,
-                            consolidate(&points, from, until, step, by).into_iter(),
-                        );
+                        match reducer(by) {
+                            Some(reduce) => {
+                                let mut aggregates: Vec<Option<Aggregate>> = vec![None; buckets.count];
+                                buckets.read(store, key, &mut |at, aggregate| match &mut aggregates[at] {
+                                    Some(bucket) => bucket.merge(aggregate),
+                                    empty => *empty = Some(*aggregate),
+                                })?;
+                                let values = aggregates.iter().enumerate().map(|(at, aggregate)| {
+                                    (buckets.start + at as i64 * step, aggregate.as_ref().map(reduce))
+                                });
+                                write_points(&mut text, &mut first, values);
+                            }
+                            None => {
+                                let mut points = Vec::new();
+                                scan_range(store, key, buckets.start, buckets.end() - 1, &mut |batch| {
+                                    points.extend_from_slice(batch);
+                                    Ok(())
+                                })?;
+                                let values = consolidate(&points, from, until, step, by);
+                                write_points(&mut text, &mut first, values.into_iter());
+                            }
+                        }
                         out.write(&text)?;
                     }
                 }
@@ -99,6 +130,74 @@ pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQu
             out.write("]}")
         })
         .await
+}
+
+/// The buckets of a request with a step: `step` seconds each, from the one
+/// holding `from` through the one holding `until`, each made of every point
+/// in it (so a bucket's value does not depend on where the range starts).
+#[derive(Debug, Clone, Copy)]
+struct Buckets {
+    start: i64,
+    step: i64,
+    count: usize,
+    /// The coarsest rollup step of the store that divides `step`, when the
+    /// aggregation can be made from rollups.
+    rolled: Option<i64>,
+}
+
+impl Buckets {
+    fn new(store: &dyn Backend, from: i64, until: i64, step: i64, by: Aggregation) -> Buckets {
+        let start = from.div_euclid(step) * step;
+        let count = usize::try_from(until.div_euclid(step) - from.div_euclid(step) + 1).unwrap_or(0);
+        let rolled = reducer(by)
+            .and_then(|_| store.rollup_steps().iter().rev().copied().find(|&rolled| step % rolled == 0));
+        Buckets { start, step, count, rolled }
+    }
+
+    fn end(&self) -> i64 {
+        self.start + self.step * self.count as i64
+    }
+
+    /// Calls `visit(bucket, aggregate)` with each piece of each bucket, in
+    /// time order: the rollups' slots inside it, or its points one by one.
+    /// Either way a bucket's sum adds up in the grouping the rollups make,
+    /// so the two give the same bits.
+    fn read(
+        &self,
+        store: &dyn Backend,
+        key: &str,
+        visit: &mut dyn FnMut(usize, &Aggregate),
+    ) -> ApiResult<()> {
+        let bucket = |time: i64| ((time - self.start) / self.step) as usize;
+        match self.rolled {
+            Some(rolled) => store.rollups(key, rolled, self.start, self.end(), &mut |slot, aggregate| {
+                visit(bucket(slot), aggregate)
+            })?,
+            None => scan_range(store, key, self.start, self.end() - 1, &mut |batch| {
+                for &(timestamp, value) in batch.iter().filter(|(_, value)| !value.is_nan()) {
+                    visit(bucket(timestamp), &Aggregate::of(value));
+                }
+                Ok(())
+            })?,
+        }
+        Ok(())
+    }
+}
+
+/// How an aggregation is made from a bucket's [`Aggregate`], for those
+/// that can be.
+fn reducer(by: Aggregation) -> Option<fn(&Aggregate) -> f64> {
+    Some(match by {
+        Aggregation::Avg => Aggregate::mean,
+        Aggregation::Min => |aggregate| aggregate.min,
+        Aggregation::Max => |aggregate| aggregate.max,
+        Aggregation::Sum => |aggregate| aggregate.sum,
+        Aggregation::Count => |aggregate| aggregate.count as f64,
+        Aggregation::First => |aggregate| aggregate.first,
+        Aggregation::Last => |aggregate| aggregate.last,
+        Aggregation::Range => |aggregate| aggregate.max - aggregate.min,
+        Aggregation::Median | Aggregation::Diff | Aggregation::Stddev | Aggregation::Multiply => return None,
+    })
 }
 
 /// `[t,v]` pairs, comma-separated as serde_json writes them compactly (a

@@ -3,12 +3,18 @@
 //! the run of one series without reading the others.
 //!
 //! ```text
-//! file   = "EDRMBLK" 2 run* index footer                       (version 2)
-//! run    = length:u32le crc32:u32le (chunk_len:varint chunk)*    (one series, time order)
-//! index  = length:u32le crc32:u32le entry*                       (ascending series ids)
-//! entry  = series_id:u32le run_offset:u64le run_bytes:u32le points:u32le
-//! footer = index_offset:u64le "EDRMIDX" 2
+//! file    = "EDRMBLK" 3 (run rollups?)* index footer            (version 3)
+//! run     = length:u32le crc32:u32le (chunk_len:varint chunk)*   (one series, time order)
+//! rollups = length:u32le crc32:u32le payload                     (see `crate::rollup`)
+//! index   = length:u32le crc32:u32le entry*                      (ascending series ids)
+//! entry   = series_id:u32le run_offset:u64le run_bytes:u32le points:u32le rollup_bytes:u32le
+//! footer  = index_offset:u64le "EDRMIDX" 2
 //! ```
+//!
+//! A series' rollups follow its run (none when all its values are NaN).
+//! Version 2 files are the same without rollups and without the entries'
+//! last field; reads roll such windows up from their points, and a
+//! window's next whole rewrite adds them.
 //!
 //! A read checks what it trusts before using it: the file's length against
 //! the manifest's, the footer, the index's checksum, then each run's
@@ -31,6 +37,7 @@
 use crate::codec::chunk;
 use crate::codec::chunk::Decoder;
 use crate::error::{Corruption, Error, Result};
+use crate::rollup;
 use crate::series::window_of;
 use crate::varint;
 use crate::wal::reader::Reader;
@@ -43,11 +50,15 @@ use std::sync::Arc;
 
 const MAGIC: &[u8; 7] = b"EDRMBLK";
 const LEGACY_VERSION: u8 = 1;
-const VERSION: u8 = 2;
+/// Runs and an index, without rollups.
+const UNROLLED_VERSION: u8 = 2;
+const VERSION: u8 = 3;
 const HEADER_BYTES: u64 = MAGIC.len() as u64 + 1;
 const FOOTER_MAGIC: &[u8; 8] = b"EDRMIDX\x02";
 const FOOTER_BYTES: u64 = 16;
-const ENTRY_BYTES: usize = 20;
+/// An index entry's bytes in version 2 files, and in version 3.
+const UNROLLED_ENTRY_BYTES: usize = 20;
+const ENTRY_BYTES: usize = 24;
 
 /// The block file of `window` written by checkpoint `generation`.
 pub(crate) fn path(dir: &Path, window: i64, generation: u64) -> PathBuf {
@@ -70,27 +81,52 @@ pub(crate) struct Entry {
     bytes: u32,
     /// Points in the run's chunks.
     pub(crate) points: u32,
+    /// The bytes of the rollups after the run; 0 for none.
+    rollup_bytes: u32,
+}
+
+impl Entry {
+    /// Where the run's frame ends (and the rollups' starts).
+    fn run_end(&self) -> u64 {
+        self.offset + FRAME_BYTES as u64 + u64::from(self.bytes)
+    }
+
+    /// Where the entry's frames end.
+    fn end(&self) -> u64 {
+        let rollups =
+            if self.rollup_bytes == 0 { 0 } else { FRAME_BYTES as u64 + u64::from(self.rollup_bytes) };
+        self.run_end() + rollups
+    }
 }
 
 /// A block file's index, checked: entries in ascending series order.
 #[derive(Debug, Clone)]
 pub(crate) struct Index {
     entries: Box<[u8]>,
+    /// [`ENTRY_BYTES`], or [`UNROLLED_ENTRY_BYTES`] in a version 2 file.
+    entry_bytes: usize,
 }
 
 impl Index {
     fn entry(&self, at: usize) -> Entry {
-        let raw = &self.entries[at * ENTRY_BYTES..(at + 1) * ENTRY_BYTES];
+        let raw = &self.entries[at * self.entry_bytes..(at + 1) * self.entry_bytes];
         let u32_at =
             |from: usize| u32::from_le_bytes([raw[from], raw[from + 1], raw[from + 2], raw[from + 3]]);
         let mut offset = [0u8; 8];
         offset.copy_from_slice(&raw[4..12]);
-        Entry { id: u32_at(0), offset: u64::from_le_bytes(offset), bytes: u32_at(12), points: u32_at(16) }
+        let rollup_bytes = if self.entry_bytes == ENTRY_BYTES { u32_at(20) } else { 0 };
+        Entry {
+            id: u32_at(0),
+            offset: u64::from_le_bytes(offset),
+            bytes: u32_at(12),
+            points: u32_at(16),
+            rollup_bytes,
+        }
     }
 
     /// How many series the file holds.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len() / ENTRY_BYTES
+        self.entries.len() / self.entry_bytes
     }
 
     /// The run of series `id`, if the file holds one.
@@ -130,20 +166,34 @@ pub(crate) struct Written {
 /// id order, each one's chunks in time order.
 #[derive(Debug)]
 pub(crate) struct BlockWriter {
+    /// The steps each series' run is rolled up at.
+    rollup_steps: Vec<i64>,
     file: Vec<u8>,
     index: Vec<u8>,
     run: Vec<u8>,
+    /// The open run's rollups, when copied from another file.
+    rollups: Option<Vec<u8>>,
     /// The series whose run is open, and its points so far.
     open: Option<(u32, u32)>,
     points: u64,
 }
 
 impl BlockWriter {
-    pub(crate) fn new() -> BlockWriter {
+    /// A file whose runs are rolled up at `rollup_steps` (checked by
+    /// [`crate::rollup::check_steps`]).
+    pub(crate) fn new(rollup_steps: &[i64]) -> BlockWriter {
         let mut file = Vec::with_capacity(1024 * 1024);
         file.extend_from_slice(MAGIC);
         file.push(VERSION);
-        BlockWriter { file, index: Vec::new(), run: Vec::new(), open: None, points: 0 }
+        BlockWriter {
+            rollup_steps: rollup_steps.to_vec(),
+            file,
+            index: Vec::new(),
+            run: Vec::new(),
+            rollups: None,
+            open: None,
+            points: 0,
+        }
     }
 
     /// Adds one chunk of series `id`.
@@ -164,21 +214,40 @@ impl BlockWriter {
     }
 
     /// Adds the checked run of series `id` read from another block file,
-    /// as it is.
-    pub(crate) fn add_run(&mut self, id: u32, run: &[u8], points: u32) {
+    /// as it is, with its rollups when that file has them (else they are
+    /// made again).
+    pub(crate) fn add_run(&mut self, id: u32, run: &[u8], rollups: Option<&[u8]>, points: u32) {
         self.close_run();
         self.open = Some((id, points));
         self.run.extend_from_slice(run);
+        self.rollups = rollups.map(<[u8]>::to_vec);
         self.close_run();
     }
 
     fn close_run(&mut self) {
         let Some((id, points)) = self.open.take() else { return };
+        let rollups = match self.rollups.take() {
+            Some(copied) => copied,
+            None => {
+                // The run's chunks were checked or made here: a point that
+                // does not decode is left out of the rollups, and a read
+                // of the run reports it.
+                let mut run_points = Vec::with_capacity(points as usize);
+                let _ = run_points_into(&self.run, &mut run_points);
+                let mut rollups = Vec::new();
+                rollup::encode(&self.rollup_steps, run_points.iter().copied(), &mut rollups);
+                rollups
+            }
+        };
         self.index.extend_from_slice(&id.to_le_bytes());
         self.index.extend_from_slice(&(self.file.len() as u64).to_le_bytes());
         self.index.extend_from_slice(&(self.run.len() as u32).to_le_bytes());
         self.index.extend_from_slice(&points.to_le_bytes());
+        self.index.extend_from_slice(&(rollups.len() as u32).to_le_bytes());
         frame_into(&mut self.file, &self.run);
+        if !rollups.is_empty() {
+            frame_into(&mut self.file, &rollups);
+        }
         self.run.clear();
         self.points += u64::from(points);
     }
@@ -218,6 +287,7 @@ pub(crate) struct BlockFile {
     path: PathBuf,
     window: i64,
     bytes: u64,
+    version: u8,
 }
 
 impl BlockFile {
@@ -226,7 +296,7 @@ impl BlockFile {
     pub(crate) fn open(path: &Path, window: i64, expected_bytes: Option<u64>) -> Result<BlockFile> {
         let file = File::open(path).map_err(Error::io("opening block file", path))?;
         let bytes = file.metadata().map_err(Error::io("reading block file size", path))?.len();
-        let block = BlockFile { file, path: path.to_owned(), window, bytes };
+        let mut block = BlockFile { file, path: path.to_owned(), window, bytes, version: VERSION };
         if let Some(expected) = expected_bytes.filter(|&expected| expected != bytes) {
             return Err(
                 block.corrupt(expected.min(bytes), Corruption::BlockLength { expected, found: bytes })
@@ -237,13 +307,15 @@ impl BlockFile {
         if &header[..MAGIC.len()] != MAGIC {
             return Err(block.corrupt(0, Corruption::BadMagic));
         }
-        if header[MAGIC.len()] != VERSION {
+        let version = header[MAGIC.len()];
+        if version != VERSION && version != UNROLLED_VERSION {
             return Err(Error::UnsupportedVersion {
                 path: path.to_owned(),
                 found: header[MAGIC.len()],
                 supported: VERSION,
             });
         }
+        block.version = version;
         Ok(block)
     }
 
@@ -297,15 +369,14 @@ impl BlockFile {
             .filter(|_| index_offset >= HEADER_BYTES)
             .ok_or_else(bad_footer)?;
         let frame = self.read_frame(index_offset, length as usize)?;
-        let index = Index { entries: frame[FRAME_BYTES..].into() };
+        let entry_bytes = if self.version == VERSION { ENTRY_BYTES } else { UNROLLED_ENTRY_BYTES };
+        let index = Index { entries: frame[FRAME_BYTES..].into(), entry_bytes };
         let mut previous: Option<Entry> = None;
-        let well_formed = index.entries.len().is_multiple_of(ENTRY_BYTES)
+        let well_formed = index.entries.len().is_multiple_of(entry_bytes)
             && index.entries().all(|entry| {
-                let ordered = previous.is_none_or(|p| p.id < entry.id && p.offset < entry.offset);
+                let ordered = previous.is_none_or(|p| p.id < entry.id && p.end() <= entry.offset);
                 previous = Some(entry);
-                ordered
-                    && entry.offset >= HEADER_BYTES
-                    && entry.offset + FRAME_BYTES as u64 + u64::from(entry.bytes) <= index_offset
+                ordered && entry.offset >= HEADER_BYTES && entry.end() <= index_offset
             });
         if !well_formed {
             return Err(self.corrupt(index_offset, Corruption::BadEntry { what: "block file index" }));
@@ -333,6 +404,22 @@ impl BlockFile {
         }
         Ok(run.into())
     }
+
+    /// Reads the rollups after the run `entry` points at and checks their
+    /// frame (the slots are checked as they are decoded); `None` when the
+    /// file has none for it.
+    pub(crate) fn rollups(&self, entry: Entry) -> Result<Option<Arc<[u8]>>> {
+        if entry.rollup_bytes == 0 {
+            return Ok(None);
+        }
+        let frame = self.read_frame(entry.run_end(), entry.rollup_bytes as usize)?;
+        Ok(Some(frame[FRAME_BYTES..].into()))
+    }
+}
+
+/// Appends the points of a run read by [`BlockFile::run`] to `out`.
+fn run_points_into(run: &[u8], out: &mut Vec<(i64, f64)>) -> Result<(), Corruption> {
+    run_points(run, i64::MIN, |t, v| out.push((t, v)))
 }
 
 /// Calls `each` for the points of a run read by [`BlockFile::run`] from
@@ -400,6 +487,9 @@ pub(crate) fn read_all(
     };
     for entry in block.index()?.entries() {
         let run = block.run(entry)?;
+        // Checked, so that a whole read (salvage's) finds damage to the
+        // rollups too.
+        block.rollups(entry)?;
         for chunk in chunks(&run) {
             let chunk = chunk.map_err(|reason| block.corrupt(entry.offset, reason))?;
             visit(entry.id, chunk).map_err(|reason| block.corrupt(entry.offset, reason))?;

@@ -100,9 +100,15 @@ pub(crate) fn read_file(path: &Path, magic: &[u8; 7], versions: RangeInclusive<u
     Ok(bytes)
 }
 
-/// Phase 2: writes the block files and the manifest; returns the new
-/// manifest and the bytes written.
-pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Result<(Manifest, u64)> {
+/// Phase 2: writes the block files (each series' runs rolled up at
+/// `rollup_steps`) and the manifest; returns the new manifest and the bytes
+/// written.
+pub(crate) fn write(
+    dir: &Path,
+    current: &Manifest,
+    snapshot: &Snapshot,
+    rollup_steps: &[i64],
+) -> Result<(Manifest, u64)> {
     let generation = current.generation + 1;
     let blocks_dir = dir.join(BLOCKS_DIR);
     let mut windows = current.windows.clone();
@@ -132,7 +138,7 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
                         Part::Chunk(_) | Part::Head(_) => None,
                     })
                     .collect();
-                let rewritten = stack::rewrite(&blocks_dir, window, files, &changes)?;
+                let rewritten = stack::rewrite(&blocks_dir, window, files, &changes, rollup_steps)?;
                 let written = rewritten.writer.write(&path)?;
                 bytes_written += written.bytes;
                 let file = BlockRef { generation, bytes: Some(written.bytes) };
@@ -141,7 +147,7 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
                 windows.insert(window, Window { files, points: Some(rewritten.points) });
             }
             None => {
-                let written = whole(parts).write(&path)?;
+                let written = whole(parts, rollup_steps).write(&path)?;
                 bytes_written += written.bytes;
                 windows.insert(window, Window::whole(generation, written.bytes, written.points));
             }
@@ -173,8 +179,8 @@ pub(crate) fn write(dir: &Path, current: &Manifest, snapshot: &Snapshot) -> Resu
 }
 
 /// A window's file from memory: every series' parts.
-fn whole(parts: &[(u32, Part)]) -> BlockWriter {
-    let mut writer = BlockWriter::new();
+fn whole(parts: &[(u32, Part)], rollup_steps: &[i64]) -> BlockWriter {
+    let mut writer = BlockWriter::new(rollup_steps);
     let mut encoded = Vec::new();
     for (id, part) in parts {
         match part {

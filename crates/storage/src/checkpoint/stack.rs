@@ -78,10 +78,11 @@ pub(crate) fn rewrite(
     number: i64,
     window: &Window,
     changes: &[(u32, &[(i64, f64)])],
+    rollup_steps: &[i64],
 ) -> Result<Rewritten> {
     let stack = Stack::open(blocks_dir, number, window)?;
     let whole = window.files.len() >= MAX_FILES;
-    let mut writer = BlockWriter::new();
+    let mut writer = BlockWriter::new(rollup_steps);
     let mut points = window.points.unwrap_or(0);
     let mut changes = changes.iter().copied().peekable();
     let ids = if whole { stack.ids() } else { Vec::new() };
@@ -115,7 +116,7 @@ pub(crate) fn rewrite(
             points += merged.len() as u64;
             writer.add_points(id, &merged.into_iter().collect::<Vec<_>>());
         } else if let Some((block, entry, _)) = unchanged.next().and_then(|id| stack.newest(id)) {
-            writer.add_run(entry.id, &block.run(entry)?, entry.points);
+            writer.add_run(entry.id, &block.run(entry)?, block.rollups(entry)?.as_deref(), entry.points);
         }
     }
     Ok(Rewritten { writer, whole, points })

@@ -17,7 +17,7 @@ pub(crate) mod cache;
 
 use crate::checkpoint::block::{self, BlockFile, Index};
 use crate::checkpoint::manifest::{BlockRef, Window};
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::series::{merge_newest_wins, window_of, WINDOW_SECONDS};
 use cache::Clock;
 use std::collections::BTreeMap;
@@ -62,21 +62,43 @@ enum Cached {
     Index(Arc<Index>),
     /// A series' run, and the generation of the file it is from.
     Run(Arc<[u8]>, u64),
+    /// A series' rollups (`None` in a file without any), and the generation
+    /// of the file they are from.
+    Rollups(Option<Arc<[u8]>>, u64),
 }
 
 /// A block file: its window and the generation that wrote it.
 type FileKey = (i64, u64);
 
-/// Stands for the index in the data cache's keys, where a series id
-/// stands for its run.
-const INDEX_KEY: u32 = u32::MAX;
+/// Which piece of a block file a cache key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Piece {
+    Index,
+    Run(u32),
+    Rollups(u32),
+}
+
+/// A piece of the block file of a window (its number) by a generation.
+type DataKey = (i64, u64, Piece);
+
+/// A series' rollups of one window on disk, as [`Disk::rollups`] finds them.
+#[derive(Debug)]
+pub(crate) enum WindowRollups {
+    /// The window's files hold no points of the series.
+    Absent,
+    /// The newest file with the series' points has no rollups of them (a
+    /// file of the format before rollups).
+    NotRolled,
+    /// The rollups, and the generation of the file they are from.
+    Stored(Arc<[u8]>, u64),
+}
 
 /// Reads windows from block files, through the caches.
 #[derive(Debug)]
 pub(crate) struct Disk {
     blocks_dir: PathBuf,
     files: Clock<FileKey, Arc<BlockFile>>,
-    data: Clock<(i64, u64, u32), Cached>,
+    data: Clock<DataKey, Cached>,
 }
 
 /// A read of one series' windows on disk.
@@ -127,7 +149,7 @@ impl Disk {
 
     fn index(&self, window: i64, file: BlockRef) -> Result<(Arc<BlockFile>, Arc<Index>)> {
         let block = self.file(window, file)?;
-        let key = (window, file.generation, INDEX_KEY);
+        let key = (window, file.generation, Piece::Index);
         if let Some(Cached::Index(index)) = self.data.get(&key) {
             return Ok((block, index));
         }
@@ -149,7 +171,7 @@ impl Disk {
         let Some(newest) = window.files.last() else { return Ok(None) };
         // The newest file stands for the whole stack: a later checkpoint
         // that changes the window adds a file, and so a key.
-        let key = (number, newest.generation, id);
+        let key = (number, newest.generation, Piece::Run(id));
         if let Some(Cached::Run(run, generation)) = self.data.get(&key) {
             return Ok(Some((run, generation)));
         }
@@ -163,6 +185,58 @@ impl Disk {
             return Ok(Some((run, file.generation)));
         }
         Ok(None)
+    }
+
+    /// The error for damage found in what the file of window `number` by
+    /// `generation` holds.
+    pub(crate) fn corrupt(&self, number: i64, generation: u64, reason: Corruption) -> Error {
+        Error::CorruptFile { path: block::path(&self.blocks_dir, number, generation), offset: 0, reason }
+    }
+
+    /// The rollups of series `id` in window `number`, from the newest of its
+    /// files that holds the series; cached.
+    pub(crate) fn rollups(&self, number: i64, window: &Window, id: u32) -> Result<WindowRollups> {
+        let Some(newest) = window.files.last() else { return Ok(WindowRollups::Absent) };
+        let key = (number, newest.generation, Piece::Rollups(id));
+        if let Some(Cached::Rollups(rollups, generation)) = self.data.get(&key) {
+            return Ok(rollups
+                .map_or(WindowRollups::NotRolled, |rollups| WindowRollups::Stored(rollups, generation)));
+        }
+        for &file in window.files.iter().rev() {
+            let (block, index) = self.index(number, file)?;
+            let Some(entry) = index.find(id) else { continue };
+            let rollups = block.rollups(entry)?;
+            let weight = rollups.as_ref().map_or(0, |rollups| rollups.len()) + 64;
+            self.data.insert(key, Cached::Rollups(rollups.clone(), file.generation), weight);
+            return Ok(rollups.map_or(WindowRollups::NotRolled, |rollups| {
+                WindowRollups::Stored(rollups, file.generation)
+            }));
+        }
+        Ok(WindowRollups::Absent)
+    }
+
+    /// The points of series `id` in window `number` on disk, the
+    /// `overlay`'s (the points put into the window since) winning, in time
+    /// order, into `out`.
+    pub(crate) fn window_points(
+        &self,
+        number: i64,
+        window: Option<&Window>,
+        id: u32,
+        overlay: &[(i64, f64)],
+        out: &mut Vec<(i64, f64)>,
+    ) -> Result<()> {
+        let mut points = Vec::new();
+        if let Some(window) = window {
+            if let Some((run, generation)) = self.run(number, window, id, true)? {
+                block::run_points(&run, i64::MIN, |t, v| points.push((t, v)))
+                    .map_err(|reason| self.corrupt(number, generation, reason))?;
+            }
+        }
+        let mut base = points.into_iter().peekable();
+        let mut overlay = overlay.iter().copied().peekable();
+        merge_newest_wins(&mut base, &mut overlay, usize::MAX, |t, v| out.push((t, v)));
+        Ok(())
     }
 
     /// Forgets every cached piece of the files `keep` refuses, once a
@@ -205,10 +279,8 @@ impl Disk {
             points.clear();
             if let Some((_, files_of_window)) = files.next_if(|&(&file_window, _)| file_window == window) {
                 if let Some((run, generation)) = self.run(window, files_of_window, id, keep)? {
-                    block::run_points(&run, from, |t, v| points.push((t, v))).map_err(|reason| {
-                        let path = block::path(&self.blocks_dir, window, generation);
-                        Error::CorruptFile { path, offset: 0, reason }
-                    })?;
+                    block::run_points(&run, from, |t, v| points.push((t, v)))
+                        .map_err(|reason| self.corrupt(window, generation, reason))?;
                 }
             }
             let window_end = window.saturating_add(1).saturating_mul(WINDOW_SECONDS);

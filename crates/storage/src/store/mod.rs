@@ -9,6 +9,7 @@
 //! replaying the log gives, nothing unwritten. [`Store::put`] does both.
 
 mod decisions;
+mod rollups;
 mod scan;
 mod shared;
 mod state;
@@ -93,6 +94,7 @@ impl Store {
     /// [`Error::CorruptFile`] for a damaged checkpoint,
     /// [`Error::UnsupportedVersion`], and I/O errors.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store> {
+        crate::rollup::check_steps(&options.rollup_steps)?;
         let dir = dir.as_ref().to_owned();
         std::fs::create_dir_all(&dir).map_err(Error::io("creating data folder", &dir))?;
         let lock_path = dir.join("LOCK");

@@ -196,14 +196,15 @@ impl Shared {
             self.state.lock().copy_parts(&mut snapshot, start..end);
             longest_stall = longest_stall.max(batch_started.elapsed());
         }
-        let (manifest, bytes_written) = match checkpoint::write(&self.dir, &current, &snapshot) {
-            Ok(written) => written,
-            Err(error) => {
-                // Keep what was not written dirty for the next attempt.
-                self.state.lock().dirty.extend(snapshot.windows.keys());
-                return Err(error);
-            }
-        };
+        let (manifest, bytes_written) =
+            match checkpoint::write(&self.dir, &current, &snapshot, &self.options.rollup_steps) {
+                Ok(written) => written,
+                Err(error) => {
+                    // Keep what was not written dirty for the next attempt.
+                    self.state.lock().dirty.extend(snapshot.windows.keys());
+                    return Err(error);
+                }
+            };
         self.settle(&current, &manifest, &snapshot);
         // The manifest before the new one stays, with its files and the log
         // after it: a fallback if the new one is ever damaged.

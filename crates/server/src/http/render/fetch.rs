@@ -3,10 +3,14 @@
 //! [`eardrum_graphite::schema`]): the archive whisper reads, the last
 //! write in each slot, coarser archives rolled up. Without one, the step is
 //! read from the first points in the range and each slot is the average of
-//! the points in it (see [`eardrum_graphite::series`]).
+//! the points in it (see [`eardrum_graphite::series`]); when `maxDataPoints`
+//! asks for fewer points than that step gives, slots are the coarsest of the
+//! store's rollup steps that still gives at least as many, read from the
+//! rollups (as graphite reads a long range from a coarser archive).
 
 use eardrum_graphite::schema::Layout;
 use eardrum_graphite::series::{slots, step_of, Series, STEP_SAMPLE};
+use eardrum_storage::rollup::Aggregate;
 use eardrum_storage::{Backend, Keys, ScanCursor};
 
 /// Points read per hold of the store's lock.
@@ -19,6 +23,9 @@ pub(super) struct Range {
     pub(super) until: i64,
     /// Slots after the one holding it are not returned.
     pub(super) now: i64,
+    /// The request's `maxDataPoints`: without a layout, a range that would
+    /// have many more slots is read from rollups.
+    pub(super) max_points: Option<usize>,
 }
 
 /// The series stored under `key`, named `name`, as slots between `from`
@@ -43,7 +50,24 @@ pub(super) fn read_series(
         return Ok(None);
     }
     let until = range.until.min(range.now);
-    let (start, step, count) = slots(range.from, until, native_step(store, key, range.from)?);
+    let native = native_step(store, key, range.from)?;
+    if let Some(rolled) = rollup_step(store.rollup_steps(), native, until - range.from, range.max_points) {
+        // `slots` keeps the step a multiple of the rollups'.
+        let (start, step, count) = slots(range.from, until, rolled);
+        let mut slot_aggregates: Vec<Option<Aggregate>> = vec![None; count];
+        store.rollups(key, rolled, start, start + step * count as i64, &mut |time, aggregate| {
+            if let Some(slot) = slot_aggregates.get_mut(((time - start) / step) as usize) {
+                match slot {
+                    Some(held) => held.merge(aggregate),
+                    empty => *empty = Some(*aggregate),
+                }
+            }
+        })?;
+        let values =
+            slot_aggregates.iter().map(|slot| slot.as_ref().map_or(f64::NAN, Aggregate::mean)).collect();
+        return Ok(Some(Series::new(name, path_expression, start, step, values)));
+    }
+    let (start, step, count) = slots(range.from, until, native);
     let end = start + step * count as i64;
     let (mut sums, mut counts) = (vec![0.0; count], vec![0u32; count]);
     scan(store, key, start, end, &mut |timestamp, value| {
@@ -59,6 +83,15 @@ pub(super) fn read_series(
         .map(|(&sum, &count)| if count == 0 { f64::NAN } else { sum / f64::from(count) })
         .collect();
     Ok(Some(Series::new(name, path_expression, start, step, values)))
+}
+
+/// The rollup step a series of `native` step over `span` seconds is read
+/// at for `max_points`: the coarsest of `rolled` (finest first) that is
+/// coarser than the native step and still gives `max_points` slots or
+/// more; `None` to read the points.
+fn rollup_step(rolled: &[i64], native: i64, span: i64, max_points: Option<usize>) -> Option<i64> {
+    let wanted = span / i64::try_from(max_points?).ok()?.max(1);
+    rolled.iter().rev().copied().find(|&step| step > native && step <= wanted)
 }
 
 /// Every point of `key` from `start` before `end`, in time order.
@@ -113,7 +146,9 @@ mod tests {
             points.iter().map(|&(timestamp, value)| Sample { key: "a", timestamp, value }).collect();
         store.put(&samples).unwrap();
         let read = |key: &str, pattern: &str, from: i64, until: i64| {
-            read_series(&store, key, key, pattern, Range { from, until, now: 2000 }, None).unwrap().unwrap()
+            read_series(&store, key, key, pattern, Range { from, until, now: 2000, max_points: None }, None)
+                .unwrap()
+                .unwrap()
         };
         let series = read("a", "a*", 995, 1060);
         assert_eq!((series.start, series.step, series.end()), (1000, 10, 1070));
@@ -124,7 +159,7 @@ mod tests {
         // Whisper's slots: the one holding `from` is not returned.
         assert_eq!(read("a", "a", 1000, 1060).start, 1010);
         assert_eq!(read("a", "a", 1000, 3000).end(), 2010, "through the slot holding now");
-        let future = Range { from: 2001, until: 3000, now: 2000 };
+        let future = Range { from: 2001, until: 3000, now: 2000, max_points: None };
         assert!(read_series(&store, "a", "a", "a", future, None).unwrap().is_none());
 
         let lonely = read("missing", "missing", 0, 600);
@@ -147,8 +182,9 @@ mod tests {
         )
         .unwrap();
         let layout = schemas.layout_for("a").unwrap();
-        let read =
-            |from, until, now| read_series(&store, "a", "a", "a", Range { from, until, now }, Some(&layout));
+        let read = |from, until, now| {
+            read_series(&store, "a", "a", "a", Range { from, until, now, max_points: None }, Some(&layout))
+        };
         let fine = read(5990, 6100, 6100).unwrap().unwrap();
         assert_eq!((fine.start, fine.step), (6000, 60));
         assert_eq!(fine.values[..2], [3.0, 5.0], "the last write in each slot");

@@ -233,7 +233,7 @@ fn render_reply(
         for (name, key) in sources {
             budget.spend_series(1).map_err(&mut failed)?;
             let layout = state.storage_schemas.layout_for(&name);
-            let range = Range { from, until, now: request.now };
+            let range = Range { from, until, now: request.now, max_points: request.max_data_points };
             let series = read_series(&*state.store, &key, &name, selector.text(), range, layout.as_ref())
                 .map_err(|f| failed(f.into()))?;
             // A range wholly in the future (or past the retention) has no

@@ -243,3 +243,46 @@ async fn expand_and_the_index_list_names_as_graphite_web_does() {
     );
     assert_eq!(text("/metrics/expand").await.0, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn without_a_schema_max_data_points_reads_long_ranges_from_rollups() {
+    use crate::http::{router, AppState, HttpLimits};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let options = eardrum_storage::Options { checkpoint_interval: None, ..Default::default() };
+    let store = Arc::new(eardrum_storage::Store::open(dir.path(), options).unwrap());
+    let app = router(AppState::new(store.clone(), Arc::default(), None, HttpLimits::default()));
+    let start = 1_700_006_400;
+    let points: Vec<(i64, f64)> =
+        (0..17_280).map(|i| (start + i * 10, ((i * 7) % 23) as f64 * 0.5)).collect();
+    let samples: Vec<Sample<'_>> =
+        points.iter().map(|&(timestamp, value)| Sample { key: "fleet.a", timestamp, value }).collect();
+    store.put(&samples).unwrap();
+    let mean_of = |from: i64, step: i64| {
+        let inside: Vec<f64> =
+            points.iter().filter(|(t, _)| (from..from + step).contains(t)).map(|p| p.1).collect();
+        (!inside.is_empty()).then(|| inside.iter().sum::<f64>() / inside.len() as f64)
+    };
+    let (from, until) = (start - 1, start + 2 * 86_400 - 1);
+    for stage in ["in memory", "on disk"] {
+        // 48 points over two days: hourly slots, each the hour's mean.
+        let query = format!("target=fleet.a&from={from}&until={until}&format=json&maxDataPoints=48");
+        let (_, body) = render(&app, &query).await;
+        let hours: Vec<i64> = (0..48).map(|hour| start + hour * 3600).collect();
+        assert_eq!(timestamps(&body[0]), hours, "{stage}");
+        let expected: Vec<Option<f64>> = hours.iter().map(|&hour| mean_of(hour, 3600)).collect();
+        let expected: Value = serde_json::from_str(&json!(expected).to_string()).unwrap();
+        assert_eq!(json!(values(&body[0])), expected, "{stage}");
+        // Enough points for five minutes a point: five-minute slots.
+        let query = format!("target=fleet.a&from={from}&until={until}&format=json&maxDataPoints=576");
+        let (_, body) = render(&app, &query).await;
+        assert_eq!(timestamps(&body[0])[..2], [start, start + 300], "{stage}");
+        assert_eq!(values(&body[0])[1], mean_of(start + 300, 300), "{stage}");
+        // Without maxDataPoints, the points' own step.
+        let query = format!("target=fleet.a&from={from}&until={until}&format=json");
+        let (_, body) = render(&app, &query).await;
+        assert_eq!(timestamps(&body[0]).len(), 17_280, "{stage}");
+        store.checkpoint().unwrap();
+        assert!(store.stats().windows_on_disk > 0);
+    }
+}

@@ -82,7 +82,7 @@ fn a_folder_of_the_first_block_format_opens_whole_and_is_rewritten_with_indexes(
     store.close().unwrap();
     for ((window, generation), path) in block::list(&dir.path().join(BLOCKS_DIR)).unwrap() {
         if generation > 1 {
-            assert_eq!(std::fs::read(&path).unwrap()[7], 2, "window {window}: the format version");
+            assert_eq!(std::fs::read(&path).unwrap()[7], 3, "window {window}: the format version");
         }
     }
     let store = Store::open(dir.path(), options).unwrap();

@@ -1,0 +1,287 @@
+//! Rollups: each series' points summed up over fixed slots of time (five
+//! minutes and an hour by default), so that a chart of a long range reads a
+//! few aggregates per slot instead of every point.
+//!
+//! A slot's [`Aggregate`] holds what every aggregation a reader offers can
+//! be computed from: the count, sum, smallest, largest, first and last of
+//! the slot's values (NaN, an agent's "no value", left out). Steps nest: each
+//! divides the next and the window, so slots never straddle windows, and each
+//! coarser slot is made from the finer slots inside it, in time order. Sums
+//! therefore always add in the same grouping (points within the finest slot,
+//! then those slots' sums, and so on), whether a reader folds raw points
+//! with a [`Roller`] or reads the rollup a checkpoint stored: both give the
+//! same bits.
+//!
+//! A checkpoint stores a series' rollups of a window beside its run in the
+//! window's block file (see `checkpoint::block`); a file of changes stores
+//! them again, made from the merged points.
+//!
+//! ```text
+//! rollups = level*                                  (finest step first)
+//! level   = step:varint slots:varint column{6}      (count sum min max first last)
+//! column  = length:varint chunk                     (slot start, value) pairs
+//! ```
+
+use crate::codec::chunk::{self, Decoder};
+use crate::error::{Corruption, Error, Result};
+use crate::series::WINDOW_SECONDS;
+use crate::varint;
+
+/// The rollup steps of a store when its options name none: five minutes
+/// and an hour.
+pub const DEFAULT_ROLLUP_STEPS: [i64; 2] = [300, 3600];
+
+/// The values of one slot of a rollup: enough for the count, sum, average,
+/// minimum, maximum, range, first and last of the slot's points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Aggregate {
+    /// How many points (NaN aside); at least one.
+    pub count: u64,
+    /// Their sum, added in the grouping the module describes.
+    pub sum: f64,
+    /// The smallest (the earliest of equal ones).
+    pub min: f64,
+    /// The largest (the earliest of equal ones).
+    pub max: f64,
+    /// The earliest point's value.
+    pub first: f64,
+    /// The latest point's value.
+    pub last: f64,
+}
+
+impl Aggregate {
+    /// The aggregate of one value.
+    pub fn of(value: f64) -> Aggregate {
+        Aggregate { count: 1, sum: value, min: value, max: value, first: value, last: value }
+    }
+
+    /// Adds `later`, the aggregate of points after this one's.
+    pub fn merge(&mut self, later: &Aggregate) {
+        self.count += later.count;
+        self.sum += later.sum;
+        // Strict comparisons keep the earlier of equal values (0.0, -0.0).
+        if later.min < self.min {
+            self.min = later.min;
+        }
+        if later.max > self.max {
+            self.max = later.max;
+        }
+        self.last = later.last;
+    }
+
+    /// The mean of the points.
+    pub fn mean(&self) -> f64 {
+        self.sum / self.count as f64
+    }
+
+    fn columns(&self) -> [f64; 6] {
+        [self.count as f64, self.sum, self.min, self.max, self.first, self.last]
+    }
+}
+
+/// Checks rollup steps: at least one second, each dividing the next and
+/// the window (two hours), finest first.
+///
+/// # Errors
+///
+/// [`Error::InvalidOptions`] saying which step breaks which rule.
+pub fn check_steps(steps: &[i64]) -> Result<()> {
+    let invalid = |reason: String| Err(Error::InvalidOptions { reason });
+    for (index, &step) in steps.iter().enumerate() {
+        if step < 1 || WINDOW_SECONDS % step != 0 {
+            return invalid(format!("rollup step {step}s must divide {WINDOW_SECONDS}s (two hours)"));
+        }
+        if let Some(&finer) = index.checked_sub(1).and_then(|before| steps.get(before)) {
+            if step <= finer || step % finer != 0 {
+                return invalid(format!(
+                    "rollup step {step}s must be a multiple of the step before it, {finer}s"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Folds points, in time order, into aggregates over the slots of the last
+/// of its steps, through each finer step in turn (see the module's note on
+/// sums).
+#[derive(Debug)]
+pub struct Roller<'s> {
+    steps: &'s [i64],
+    /// Each level's open slot: its start and aggregate.
+    open: Vec<Option<(i64, Aggregate)>>,
+}
+
+impl<'s> Roller<'s> {
+    /// A roller through `steps` (checked by [`check_steps`]), emitting
+    /// slots of the last; with no steps it emits every point as it is.
+    pub fn new(steps: &'s [i64]) -> Roller<'s> {
+        Roller { steps, open: vec![None; steps.len()] }
+    }
+
+    /// Adds a point after those pushed before; `emit(slot_start, aggregate)`
+    /// gets each slot of the last step that this closes. NaN is left out.
+    pub fn push(&mut self, timestamp: i64, value: f64, emit: &mut dyn FnMut(i64, &Aggregate)) {
+        if !value.is_nan() {
+            self.add(0, timestamp, Aggregate::of(value), emit);
+        }
+    }
+
+    /// Emits the slots still open.
+    pub fn flush(&mut self, emit: &mut dyn FnMut(i64, &Aggregate)) {
+        for level in 0..self.open.len() {
+            if let Some((start, aggregate)) = self.open[level].take() {
+                self.add(level + 1, start, aggregate, emit);
+            }
+        }
+    }
+
+    /// `aggregate`, of the time from `time` on, into `level`'s slot holding
+    /// `time`; a new slot closes the open one, which goes up a level.
+    fn add(
+        &mut self,
+        mut level: usize,
+        mut time: i64,
+        mut aggregate: Aggregate,
+        emit: &mut dyn FnMut(i64, &Aggregate),
+    ) {
+        while let Some(&step) = self.steps.get(level) {
+            let start = time - time.rem_euclid(step);
+            match &mut self.open[level] {
+                Some((open, sum)) if *open == start => {
+                    sum.merge(&aggregate);
+                    return;
+                }
+                open => match open.replace((start, aggregate)) {
+                    Some((closed, closed_aggregate)) => {
+                        (level, time, aggregate) = (level + 1, closed, closed_aggregate)
+                    }
+                    None => return,
+                },
+            }
+        }
+        emit(time, &aggregate);
+    }
+}
+
+/// Rolls a window's points (time order) up at every step and appends the
+/// encoding to `out`; nothing when they are all NaN or there are no steps.
+pub(crate) fn encode(steps: &[i64], points: impl Iterator<Item = (i64, f64)> + Clone, out: &mut Vec<u8>) {
+    let mut levels: Vec<Vec<(i64, Aggregate)>> = vec![Vec::new(); steps.len()];
+    // The finest level from the points, each coarser one from the one
+    // before: the grouping a [`Roller`] through the steps makes.
+    if let Some(&finest) = steps.first() {
+        let mut roller = Roller::new(&steps[..1]);
+        let mut emit = |start, aggregate: &Aggregate| levels[0].push((start, *aggregate));
+        for (timestamp, value) in points {
+            roller.push(timestamp, value, &mut emit);
+        }
+        roller.flush(&mut emit);
+        debug_assert!(levels[0].iter().all(|(start, _)| start % finest == 0));
+    }
+    for level in 1..steps.len() {
+        let mut roller = Roller::new(&steps[level..=level]);
+        let (finer, coarser) = levels.split_at_mut(level);
+        let mut emit = |start, aggregate: &Aggregate| coarser[0].push((start, *aggregate));
+        for (start, aggregate) in &finer[level - 1] {
+            roller.add(0, *start, *aggregate, &mut emit);
+        }
+        roller.flush(&mut emit);
+    }
+    if levels.first().is_none_or(Vec::is_empty) {
+        return;
+    }
+    let mut column = Vec::new();
+    let mut encoded = Vec::new();
+    for (step, slots) in steps.iter().zip(&levels) {
+        varint::write_u64(out, *step as u64);
+        varint::write_u64(out, slots.len() as u64);
+        for at in 0..6 {
+            column.clear();
+            column.extend(slots.iter().map(|(start, aggregate)| (*start, aggregate.columns()[at])));
+            encoded.clear();
+            chunk::encode(&column, &mut encoded);
+            varint::write_u64(out, encoded.len() as u64);
+            out.extend_from_slice(&encoded);
+        }
+    }
+}
+
+/// The slots at `step` in `rollups` (as [`encode`] wrote them for
+/// `window`), or `None` when they were not rolled up at that step.
+///
+/// # Errors
+///
+/// [`Corruption`] when the encoding is damaged: a column that does not
+/// decode, disagrees with the others, or has a slot outside the window or
+/// off its step.
+pub(crate) fn decode(
+    rollups: &[u8],
+    window: i64,
+    step: i64,
+) -> Result<Option<Vec<(i64, Aggregate)>>, Corruption> {
+    let bad = |what| Corruption::BadEntry { what };
+    let mut input = rollups;
+    while !input.is_empty() {
+        let level_step = varint::read_u64(&mut input).ok_or(bad("truncated rollup step"))?;
+        let slots = varint::read_u64(&mut input).ok_or(bad("truncated rollup slot count"))?;
+        let slots = usize::try_from(slots).ok().filter(|&slots| slots as i64 <= WINDOW_SECONDS);
+        let slots = slots.ok_or(bad("rollup slot count"))?;
+        let mut columns = Vec::with_capacity(6);
+        for _ in 0..6 {
+            let length = varint::read_u64(&mut input).and_then(|length| usize::try_from(length).ok());
+            let column = length
+                .and_then(|length| input.get(..length))
+                .ok_or(bad("rollup column runs past its frame"))?;
+            input = &input[column.len()..];
+            columns.push(column);
+        }
+        if level_step != step as u64 {
+            continue;
+        }
+        let mut out: Vec<(i64, Aggregate)> = Vec::with_capacity(slots);
+        let (start, end) =
+            (window.saturating_mul(WINDOW_SECONDS), window.saturating_add(1).saturating_mul(WINDOW_SECONDS));
+        for (at, column) in columns.into_iter().enumerate() {
+            let mut decoded = 0;
+            for point in Decoder::new(column)? {
+                let (time, value) = point?;
+                let slot = match at {
+                    0 => {
+                        let in_order = out.last().is_none_or(|&(previous, _)| previous < time);
+                        let whole_count = value >= 1.0 && value.fract() == 0.0 && value < 2f64.powi(53);
+                        if !in_order
+                            || !whole_count
+                            || time < start
+                            || time >= end
+                            || time.rem_euclid(step) != 0
+                        {
+                            return Err(bad("rollup slot"));
+                        }
+                        out.push((time, Aggregate { count: value as u64, ..Aggregate::of(f64::NAN) }));
+                        out.last_mut()
+                    }
+                    _ => out.get_mut(decoded).filter(|(slot_start, _)| *slot_start == time),
+                };
+                let (_, aggregate) = slot.ok_or(bad("rollup columns disagree"))?;
+                match at {
+                    1 => aggregate.sum = value,
+                    2 => aggregate.min = value,
+                    3 => aggregate.max = value,
+                    4 => aggregate.first = value,
+                    5 => aggregate.last = value,
+                    _ => {}
+                }
+                decoded += 1;
+            }
+            if decoded != slots {
+                return Err(bad("rollup column length"));
+            }
+        }
+        return Ok(Some(out));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests;
