@@ -21,6 +21,11 @@ while it sends. Smaller runs (--points 10000) show the trend in two. Steps:
 4. Reads, medians of --runs: `get` of one key's points; `/render` of one
    series over its whole range with maxDataPoints=1000; then one `get *`
    (points/s) and the server's peak RSS by its end.
+
+With --year, a year of one more series every 10 s (3.15 M points, ending
+where the fleet starts) is put through the protocol after the fleet, and
+step 4 also renders that year with maxDataPoints=1000 (read from hourly
+rollups), first once cold, then the median of --runs.
 """
 import argparse
 import os
@@ -73,12 +78,49 @@ def stop(process):
     process.wait(timeout=3600)
 
 
+YEAR_KEY = "year.cpu"
+YEAR = 365 * 86_400
+
+
+def put_year(port):
+    """A year of YEAR_KEY every STEP seconds, ending before START, through
+    the protocol in pipelined batches; every put acknowledged."""
+    batch = 20_000
+    count = YEAR // STEP
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        for first in range(0, count, batch):
+            lines = []
+            for i in range(first, min(first + batch, count)):
+                value = round(20 + 10 * ((i // 360) % 24) / 24 + (i % 7) * 0.1, 1)
+                lines.append(f"put {YEAR_KEY} {value} {START - YEAR + i * STEP}\n")
+            sock.sendall("".join(lines).encode())
+            replies = b""
+            while replies.count(b"\n\n") < len(lines):
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    sys.exit("the server closed the connection")
+                replies += chunk
+            if replies.count(b"ok\n\n") != len(lines):
+                sys.exit(f"a put of the year was refused: {replies[:200]!r}")
+    return count
+
+
+def render_ms(http, query):
+    started = time.perf_counter()
+    with urllib.request.urlopen(f"http://127.0.0.1:{http}/render?{query}", timeout=600) as reply:
+        body = reply.read()
+    if b"datapoints" not in body:
+        sys.exit(f"render gave {body[:200]!r}")
+    return (time.perf_counter() - started) * 1000
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--eardrum", default=EARDRUM)
+    parser.add_argument("--year", action="store_true", help="also a year of one series (see above)")
     args = parser.parse_args()
     total = args.series * args.points
     work = tempfile.mkdtemp(prefix="eardrum-history-")
@@ -95,6 +137,7 @@ def main():
                  str(args.points), "--no-query", "--timeout", "0"],
                 check=True, stdout=subprocess.DEVNULL)
             ingest = time.perf_counter() - started
+            year_points = put_year(port) if args.year else 0
             ingest_rss = peak_rss(server.pid)
         finally:
             stop(server)
@@ -121,9 +164,14 @@ def main():
                 with urllib.request.urlopen(f"http://127.0.0.1:{http}/render?{query}", timeout=600) as reply:
                     reply.read()
                 render_times.append(time.perf_counter() - started)
+            if args.year:
+                year_query = urllib.parse.urlencode({
+                    "target": YEAR_KEY, "from": START - YEAR - STEP, "until": START, "maxDataPoints": 1000})
+                year_cold = render_ms(http, year_query)
+                year_warm = statistics.median(render_ms(http, year_query) for _ in range(args.runs))
             rows, get_all = get(port, "*")
-            if rows != total:
-                sys.exit(f"get * gave {rows} points, not {total}")
+            if rows != total + year_points:
+                sys.exit(f"get * gave {rows} points, not {total + year_points}")
             reading_rss = peak_rss(server.pid)
         finally:
             stop(server)
@@ -131,6 +179,9 @@ def main():
         print(f"{args.series} series x {args.points} points = {total:,} points")
         print(f"  ingest                       {total / ingest / 1e6:8.2f} M points/s ({ingest:.1f} s)")
         print(f"  server peak RSS, ingesting   {ingest_rss / mib:8.0f} MiB   (target <= 256 MiB)")
+        if args.year:
+            print(f"  (and a year of {YEAR_KEY}: {year_points:,} points; disk figures count them)")
+            total += year_points
         print(f"  disk per point               {disk / total:8.2f} bytes ({disk / mib:.0f} MiB; target <= 1.2)")
         print(f"    without the covered log    {(disk - log) / total:8.2f} bytes (log {log / mib:.0f} MiB)")
         print(f"  restart to the first get     {restart:8.2f} s       (target <= 1 s)")
@@ -138,6 +189,8 @@ def main():
         print(f"  get of one key ({args.points} points) {one_key * 1000:8.1f} ms      (target <= 20 ms at 100,000)")
         render = statistics.median(render_times)
         print(f"  render one series, 1000 pts  {render * 1000:8.1f} ms      (target <= 20 ms)")
+        if args.year:
+            print(f"  render a year, 1000 pts      {year_warm:8.1f} ms      (target <= 5 ms; {year_cold:.1f} ms cold)")
         print(f"  get * of every point         {total / get_all / 1e6:8.2f} M points/s ({get_all:.1f} s; target >= 20)")
         print(f"  server peak RSS, by the end  {reading_rss / mib:8.0f} MiB   (target <= 256 MiB)")
     finally:

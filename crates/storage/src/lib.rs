@@ -70,7 +70,7 @@ pub mod wal;
 pub use backend::{Backend, Outcome, Ticket};
 pub use disk::OPEN_BLOCK_FILES;
 pub use error::{Corruption, Error, Result};
-pub use options::{Options, RecoveryMode, SyncMode, DEFAULT_MEMORY_BUDGET};
+pub use options::{Options, RecoveryMode, RollupLevel, SyncMode, DEFAULT_MEMORY_BUDGET};
 pub use registry::SeriesId;
 pub use stats::{CheckpointStats, ShippingStats, Stats};
 pub use store::{Keys, Sample, ScanCursor, Store};

@@ -63,6 +63,8 @@ pub struct Options {
     /// Keep points no older than this, measured back from the newest
     /// timestamp ever put; `None` keeps everything. Enforced at checkpoints
     /// in whole two-hour windows, so up to two hours more may be kept.
+    /// Rollups may be kept longer ([`RollupLevel::retention`]): a window
+    /// past this then keeps only them, and reads of points no longer see it.
     pub retention: Option<Duration>,
     /// Whether [`close`](crate::Store::close) writes a checkpoint, so that
     /// the next open replays almost nothing. Turning it off leaves the whole
@@ -89,11 +91,24 @@ pub struct Options {
     /// its folder is renamed (the ClickHouse front end's outboxes, which
     /// are short-lived and renamed when sealed).
     pub history_on_disk: bool,
-    /// The steps, in seconds, at which a checkpoint rolls each series'
-    /// points up ([`Store::rollups`](crate::Store::rollups)): finest first,
-    /// each dividing the next and two hours. Empty for none; opening
-    /// refuses steps that break the rules.
-    pub rollup_steps: Vec<i64>,
+    /// The steps at which a checkpoint rolls each series' points up
+    /// ([`Store::rollups`](crate::Store::rollups)), finest first, and how long
+    /// each is kept. Empty for none. Opening refuses levels that break the
+    /// rules of [`crate::rollup::check_levels`].
+    pub rollups: Vec<RollupLevel>,
+}
+
+/// One step at which a store rolls its points up, and how long it keeps
+/// those rollups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollupLevel {
+    /// Seconds a slot: it must divide two hours, and the next level's step.
+    pub step: i64,
+    /// How long the rollups are kept, measured as
+    /// [`Options::retention`] is; at least as long as the level before
+    /// them (the raw points for the first). `None`: as long as the level
+    /// before.
+    pub retention: Option<Duration>,
 }
 
 /// The default [`Options::memory_budget`]: 256 MiB.
@@ -112,7 +127,10 @@ impl Default for Options {
             max_series: None,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             history_on_disk: true,
-            rollup_steps: crate::rollup::DEFAULT_ROLLUP_STEPS.to_vec(),
+            rollups: crate::rollup::DEFAULT_ROLLUP_STEPS
+                .iter()
+                .map(|&step| RollupLevel { step, retention: None })
+                .collect(),
         }
     }
 }

@@ -26,6 +26,8 @@ use crate::codec::chunk::{self, Decoder};
 use crate::error::{Corruption, Error, Result};
 use crate::series::WINDOW_SECONDS;
 use crate::varint;
+use crate::RollupLevel;
+use std::time::Duration;
 
 /// The rollup steps of a store when its options name none: five minutes
 /// and an hour.
@@ -77,6 +79,46 @@ impl Aggregate {
     fn columns(&self) -> [f64; 6] {
         [self.count as f64, self.sum, self.min, self.max, self.first, self.last]
     }
+}
+
+/// How long a store keeps each tier of its points: the raw points first,
+/// then each rollup level's, finest first; `None` for ever. A level whose
+/// retention is not given keeps the tier's before it.
+pub(crate) fn tier_retention(raw: Option<Duration>, levels: &[RollupLevel]) -> Vec<Option<Duration>> {
+    let mut tiers = vec![raw];
+    for level in levels {
+        let before = tiers[tiers.len() - 1];
+        tiers.push(level.retention.or(before));
+    }
+    tiers
+}
+
+/// Checks rollup levels against the raw retention: steps as
+/// [`check_steps`] wants them, and each level kept at least as long as the
+/// tier before it (the raw points, for the first), since retention removes
+/// the finest first.
+///
+/// # Errors
+///
+/// [`Error::InvalidOptions`] saying which level breaks which rule.
+pub fn check_levels(raw: Option<Duration>, levels: &[RollupLevel]) -> Result<()> {
+    let steps: Vec<i64> = levels.iter().map(|level| level.step).collect();
+    check_steps(&steps)?;
+    let tiers = tier_retention(raw, levels);
+    for (at, pair) in tiers.windows(2).enumerate() {
+        let shorter = match (pair[0], pair[1]) {
+            (Some(before), Some(this)) => this < before,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        if shorter {
+            let before =
+                if at == 0 { "the raw points".to_owned() } else { format!("the {}s rollups", steps[at - 1]) };
+            let reason = format!("the {}s rollups must be kept at least as long as {before}", steps[at]);
+            return Err(Error::InvalidOptions { reason });
+        }
+    }
+    Ok(())
 }
 
 /// Checks rollup steps: at least one second, each dividing the next and
@@ -281,6 +323,33 @@ pub(crate) fn decode(
         return Ok(Some(out));
     }
     Ok(None)
+}
+
+/// `rollups` (as [`encode`] wrote them) with only the levels whose step
+/// `keep` accepts: what a window keeps once retention removes its finer
+/// levels.
+///
+/// # Errors
+///
+/// [`Corruption`] when the level headers are damaged.
+pub(crate) fn retain_levels(rollups: &[u8], keep: impl Fn(i64) -> bool) -> Result<Vec<u8>, Corruption> {
+    let bad = |what| Corruption::BadEntry { what };
+    let mut kept = Vec::new();
+    let mut input = rollups;
+    while !input.is_empty() {
+        let level = input;
+        let step = varint::read_u64(&mut input).ok_or(bad("truncated rollup step"))?;
+        varint::read_u64(&mut input).ok_or(bad("truncated rollup slot count"))?;
+        for _ in 0..6 {
+            let length = varint::read_u64(&mut input).and_then(|length| usize::try_from(length).ok());
+            let column = length.and_then(|length| input.get(..length));
+            input = &input[column.ok_or(bad("rollup column runs past its frame"))?.len()..];
+        }
+        if i64::try_from(step).is_ok_and(&keep) {
+            kept.extend_from_slice(&level[..level.len() - input.len()]);
+        }
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]

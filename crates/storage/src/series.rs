@@ -288,14 +288,26 @@ impl Series {
         }
     }
 
-    /// Drops every point in windows before `window`.
-    pub(crate) fn drop_before(&mut self, window: i64) {
-        self.chunks.retain(|c| window_of(chunk_summary(c).first_ts) >= window);
+    /// Drops every point in windows before `window`; returns how many
+    /// points it dropped (those of the overlay each counted, as they were
+    /// when put).
+    pub(crate) fn drop_before(&mut self, window: i64) -> u64 {
+        let mut dropped = 0;
+        self.chunks.retain(|c| {
+            let summary = chunk_summary(c);
+            let kept = window_of(summary.first_ts) >= window;
+            if !kept {
+                dropped += u64::from(summary.count);
+            }
+            kept
+        });
         if self.head.as_ref().is_some_and(|h| window_of(h.first_ts()) < window) {
-            self.head = None;
+            dropped += self.head.take().map_or(0, |head| head.len() as u64);
         }
         let cutoff = window.saturating_mul(WINDOW_SECONDS);
-        self.overlay = self.overlay.split_off(&cutoff);
+        let kept = self.overlay.split_off(&cutoff);
+        dropped += std::mem::replace(&mut self.overlay, kept).len() as u64;
+        dropped
     }
 
     /// Points in chunks, for counting what a block file loaded.

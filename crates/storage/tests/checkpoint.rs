@@ -3,7 +3,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use eardrum_storage::{Error, Keys, Options, Sample, Store};
+use eardrum_storage::{Error, Keys, Options, RollupLevel, Sample, Store};
 use std::path::Path;
 use std::time::Duration;
 
@@ -158,6 +158,71 @@ fn retention_deletes_whole_old_windows_in_memory_and_on_disk() {
         })
         .unwrap();
     assert_eq!(keys.last().map(String::as_str), Some("ancient"));
+}
+
+/// Series `host0.cpu`'s slots at `step`, as (start, count, sum bits).
+fn slots(store: &Store, step: i64) -> Vec<(i64, u64, u64)> {
+    let mut slots = Vec::new();
+    store
+        .rollups("host0.cpu", step, i64::MIN / 2, i64::MAX / 2, |start, aggregate| {
+            slots.push((start, aggregate.count, aggregate.sum.to_bits()))
+        })
+        .unwrap();
+    slots
+}
+
+#[test]
+fn retention_per_tier_takes_raw_points_first_then_finer_rollups_then_whole_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiers = |raw: i64, five_minutes: i64, hours: i64| Options {
+        retention: Some(Duration::from_secs(raw as u64)),
+        rollups: vec![
+            RollupLevel { step: 300, retention: Some(Duration::from_secs(five_minutes as u64)) },
+            RollupLevel { step: 3600, retention: Some(Duration::from_secs(hours as u64)) },
+        ],
+        ..options()
+    };
+    // Everything kept at first, to learn what the rollups were.
+    let store = Store::open(dir.path(), options()).unwrap();
+    fleet(&store, 0, 24);
+    store.checkpoint().unwrap();
+    let (every_five, every_hour) = (slots(&store, 300), slots(&store, 3600));
+    let points = all(&store);
+    store.close().unwrap();
+
+    // Raw 3 h, five minutes 8 h, hours 16 h, back from the newest point
+    // (24 h - 10 s), in whole two-hour windows: raw from 20 h, five
+    // minutes from 16 h, hours from 8 h.
+    let options = tiers(3 * HOUR, 8 * HOUR, 16 * HOUR);
+    let store = Store::open(dir.path(), options.clone()).unwrap();
+    store.put(&[Sample { key: "host0.cpu", timestamp: 24 * HOUR, value: 1.0 }]).unwrap();
+    store.checkpoint().unwrap();
+    let check = |store: &Store, when: &str| {
+        let kept: Vec<_> = points.iter().filter(|p| p.1 >= 20 * HOUR).cloned().collect();
+        let mut read = all(store);
+        read.retain(|p| p.1 < 24 * HOUR);
+        assert_eq!(read, kept, "{when}: get gives the raw points still held");
+        assert_eq!(store.stats().points, kept.len() as u64 + 1, "{when}");
+        let from = |slots: &[(i64, u64, u64)], start: i64| {
+            slots.iter().filter(|s| s.0 >= start && s.0 < 24 * HOUR).cloned().collect::<Vec<_>>()
+        };
+        let mut five = slots(store, 300);
+        five.retain(|s| s.0 < 24 * HOUR);
+        assert_eq!(five, from(&every_five, 16 * HOUR), "{when}: five-minute rollups from 16 h");
+        let mut hours = slots(store, 3600);
+        hours.retain(|s| s.0 < 24 * HOUR);
+        assert_eq!(hours, from(&every_hour, 8 * HOUR), "{when}: hourly rollups from 8 h");
+    };
+    check(&store, "after the checkpoint");
+    assert_eq!(store.stats().windows_on_disk, 7, "windows 4 to 10; 0 to 3 went whole");
+    drop(store);
+    let store = Store::open(dir.path(), options).unwrap();
+    check(&store, "after a restart");
+    // A point put into a window whose raw points went is dropped at the
+    // next checkpoint, as one older than the retention.
+    store.put(&[Sample { key: "host0.cpu", timestamp: 17 * HOUR, value: 9.0 }]).unwrap();
+    store.checkpoint().unwrap();
+    check(&store, "after a late point");
 }
 
 #[test]

@@ -10,7 +10,7 @@ pub(crate) use client::{
 pub(crate) use limits::LimitArgs;
 #[cfg(test)]
 use parse::Timeout;
-use parse::{parse_duration, parse_size};
+use parse::{parse_duration, parse_retention, parse_size, Retention};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
@@ -115,10 +115,13 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub idle_timeout: Duration,
     /// Keep points no older than this before the newest timestamp put, e.g.
-    /// 30d, 12h, 90m; enforced in whole two-hour windows at checkpoints.
-    /// Omitted: keep everything.
-    #[arg(long, value_parser = parse_duration, env = "EARDRUM_RETENTION")]
-    pub retention: Option<Duration>,
+    /// 30d, 12h, 90m; or keep rollups longer than the raw points, with
+    /// tiers: raw=30d,5m=1y,1h=5y (the raw points, then each rollup step,
+    /// finest first, each kept at least as long as the one before;
+    /// `forever` for ever). Enforced in whole two-hour windows at
+    /// checkpoints. Omitted: keep everything, rolled up at 5m and 1h.
+    #[arg(long, value_parser = parse_retention, env = "EARDRUM_RETENTION")]
+    pub retention: Option<Retention>,
     /// Memory the points may take, e.g. 256M, 2G: a quarter of it caches
     /// history read back from disk; the newest four hours of every series
     /// are held in memory, or only the newest two while that is over half

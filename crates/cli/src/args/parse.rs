@@ -1,6 +1,7 @@
 //! Reading flag values: numbers as the protocol reads them, durations in
 //! the graphite crate's one grammar, and timeouts.
 
+use eardrum_storage::RollupLevel;
 use std::time::Duration;
 
 /// A client's `--timeout`: how long to wait for connecting and for each
@@ -75,9 +76,97 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("{text:?} is not a whole number of Unix seconds"))
 }
 
+/// `--retention`: how long the raw points are kept, and the rollup steps
+/// with how long each is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Retention {
+    pub(crate) raw: Option<Duration>,
+    pub(crate) rollups: Vec<RollupLevel>,
+}
+
+impl Default for Retention {
+    /// Everything kept, rolled up at the store's default steps.
+    fn default() -> Self {
+        Retention { raw: None, rollups: eardrum_storage::Options::default().rollups }
+    }
+}
+
+/// Reads `--retention`: a duration (`30d`: the points and their rollups
+/// alike), or tiers (`raw=30d,5m=1y,1h=5y`: the raw points, then each
+/// rollup step, finest first, with how long it is kept; `forever` keeps a
+/// tier for ever). The steps named are the steps rolled up at.
+pub(crate) fn parse_retention(text: &str) -> Result<Retention, String> {
+    if !text.contains('=') {
+        let raw = Some(parse_duration(text)?);
+        return Ok(Retention { raw, ..Retention::default() });
+    }
+    let kept_for = |value: &str| match value {
+        "forever" => Ok(None),
+        _ => parse_duration(value).map(Some),
+    };
+    let mut tiers = text.split(',').map(|tier| {
+        tier.split_once('=')
+            .ok_or_else(|| format!("{tier:?} is not a tier: write NAME=DURATION, as raw=30d or 5m=1y"))
+    });
+    let (name, raw) = tiers.next().ok_or("no tiers")??;
+    if name != "raw" {
+        return Err(format!("the first tier must be raw=DURATION, not {name:?}"));
+    }
+    let raw = kept_for(raw)?;
+    let mut rollups = Vec::new();
+    for tier in tiers {
+        let (step, kept) = tier?;
+        let step = i64::try_from(parse_duration(step)?.as_secs())
+            .map_err(|_| format!("step {step:?} is too long"))?;
+        // A level kept for ever after raw points that are not is kept as
+        // long as can be counted (a level without a retention would be
+        // kept as long as the tier before it).
+        let retention = match kept_for(kept)? {
+            None if raw.is_some() => Some(Duration::MAX),
+            kept => kept,
+        };
+        rollups.push(RollupLevel { step, retention });
+    }
+    eardrum_storage::rollup::check_levels(raw, &rollups).map_err(|error| match error {
+        eardrum_storage::Error::InvalidOptions { reason } => reason,
+        other => other.to_string(),
+    })?;
+    Ok(Retention { raw, rollups })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_takes_a_duration_or_tiers() {
+        let day = Duration::from_secs(86_400);
+        assert_eq!(parse_retention("30d"), Ok(Retention { raw: Some(day * 30), ..Retention::default() }));
+        let tiers = parse_retention("raw=30d,5m=1y,1h=forever").unwrap();
+        assert_eq!(tiers.raw, Some(day * 30));
+        assert_eq!(
+            tiers.rollups,
+            [
+                RollupLevel { step: 300, retention: Some(day * 365) },
+                RollupLevel { step: 3600, retention: Some(Duration::MAX) },
+            ]
+        );
+        assert_eq!(parse_retention("raw=forever").unwrap(), Retention { raw: None, rollups: Vec::new() });
+        let forever = parse_retention("raw=forever,1m=forever").unwrap();
+        assert_eq!(forever.rollups, [RollupLevel { step: 60, retention: None }]);
+        for (bad, says) in [
+            ("5m=1y", "the first tier must be raw"),
+            ("raw=30d,5m", "is not a tier"),
+            ("raw=30d,7m=1y", "must divide 7200s"),
+            ("raw=30d,1h=1y,5m=2y", "must be a multiple"),
+            ("raw=30d,5m=1d", "at least as long as the raw points"),
+            ("raw=forever,5m=1y", "at least as long as the raw points"),
+            ("raw=1x", "1x"),
+        ] {
+            let error = parse_retention(bad).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+    }
 
     #[test]
     fn timeouts_take_seconds_or_durations() {

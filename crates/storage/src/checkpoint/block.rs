@@ -160,6 +160,8 @@ impl Index {
 pub(crate) struct Written {
     pub(crate) bytes: u64,
     pub(crate) points: u64,
+    /// The first and last series id with a run, if any.
+    pub(crate) ids: Option<(u32, u32)>,
 }
 
 /// Accumulates a block file in memory. Series must be added in ascending
@@ -176,6 +178,8 @@ pub(crate) struct BlockWriter {
     /// The series whose run is open, and its points so far.
     open: Option<(u32, u32)>,
     points: u64,
+    /// The first and last series added.
+    ids: Option<(u32, u32)>,
 }
 
 impl BlockWriter {
@@ -193,6 +197,7 @@ impl BlockWriter {
             rollups: None,
             open: None,
             points: 0,
+            ids: None,
         }
     }
 
@@ -239,6 +244,8 @@ impl BlockWriter {
                 rollups
             }
         };
+        let first = self.ids.map_or(id, |(first, _)| first);
+        self.ids = Some((first, id));
         self.index.extend_from_slice(&id.to_le_bytes());
         self.index.extend_from_slice(&(self.file.len() as u64).to_le_bytes());
         self.index.extend_from_slice(&(self.run.len() as u32).to_le_bytes());
@@ -261,7 +268,7 @@ impl BlockWriter {
         self.file.extend_from_slice(&index_offset.to_le_bytes());
         self.file.extend_from_slice(FOOTER_MAGIC);
         write_atomically(path, &self.file)?;
-        Ok(Written { bytes: self.file.len() as u64, points: self.points })
+        Ok(Written { bytes: self.file.len() as u64, points: self.points, ids: self.ids })
     }
 }
 

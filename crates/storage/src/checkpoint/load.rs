@@ -306,6 +306,13 @@ fn drop_windows(
 /// segments after the first (a checkpoint deleted the ones before).
 fn orphans(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
     let mut found = Vec::new();
+    let segments = list_segments(&dir.join("wal"))?;
+    // With the log whole from its first segment, block files and key lists
+    // are what a first checkpoint wrote before a crash stopped it short of
+    // its manifest: the log holds every point, and they are garbage.
+    if segments.first().is_some_and(|(sequence, _)| *sequence == 1) {
+        return Ok(found);
+    }
     let blocks: Vec<PathBuf> =
         block::list(&dir.join(BLOCKS_DIR))?.into_iter().map(|(_, path)| path).collect();
     if !blocks.is_empty() {
@@ -316,7 +323,6 @@ fn orphans(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
     if !key_lists.is_empty() {
         found.push(("a key list".to_owned(), key_lists));
     }
-    let segments = list_segments(&dir.join("wal"))?;
     if segments.first().is_some_and(|(sequence, _)| *sequence > 1) {
         let first = segments.first().map_or(0, |(sequence, _)| *sequence);
         found.push((

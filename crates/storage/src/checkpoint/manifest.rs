@@ -4,10 +4,12 @@
 //! ```text
 //! file       = "EDRMCKP" version:u8 record        (one framed record)
 //! payload    = generation:varint wal_start:varint newest:(0 | 1 zigzag-varint)
-//!              key_count:varint key_list_bytes:varint                 (version 3)
+//!              key_count:varint key_list_bytes:varint                 (versions 3, 4)
 //!            | key_count:varint (key_len:varint key)*                 (versions 1, 2)
 //!              window_count:varint window*
-//! window     = window:zigzag-varint points:varint file_count:varint
+//! window     = window:zigzag-varint points:varint expired:varint series:(0 | first+1 last-first)
+//!              file_count:varint (file_generation:varint file_bytes:varint)*               (version 4)
+//!            | window:zigzag-varint points:varint file_count:varint
 //!              (file_generation:varint file_bytes:varint)*                                 (version 3)
 //!            | window:zigzag-varint file_generation:varint file_bytes:varint                 (version 2)
 //!            | window:zigzag-varint file_generation:varint                                   (version 1)
@@ -21,10 +23,15 @@
 //! boundary is found out; version 3 each window's points, so that opening
 //! counts them without reading the files, and several files per window:
 //! points put into a window on disk are written as a small file of the
-//! series they changed, read over the window's earlier files. Versions 1 and 2 name block
+//! series they changed, read over the window's earlier files; version 4
+//! how many tiers (raw points, then each rollup step, finest first)
+//! retention has removed from a window's files, and the first and last
+//! series id in them, so that reading a series skips the windows that
+//! cannot hold it without opening their files. Versions 1 and 2 name block
 //! files of version 1, which opening reads whole and the next checkpoint
 //! rewrites.
 
+use super::block::Written;
 use crate::codec::ints::{unzigzag, zigzag};
 use crate::error::{Corruption, Error, Result};
 use crate::registry::KeyList;
@@ -35,7 +42,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 7] = b"EDRMCKP";
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 const OLDEST_READABLE_VERSION: u8 = 1;
 const PREFIX: &str = "checkpoint-";
 
@@ -130,12 +137,30 @@ pub(crate) struct Window {
     /// The points the window holds; `None` for a version 1 block file,
     /// named by a manifest of version 1 or 2.
     pub(crate) points: Option<u64>,
+    /// How many tiers retention has removed from the files: 0 for none, 1
+    /// when the raw points are gone, 2 when the finest rollups are too, and
+    /// so on.
+    pub(crate) expired: u8,
+    /// The first and last series id the files hold; `None` when unknown
+    /// (named by a manifest before version 4).
+    pub(crate) ids: Option<(u32, u32)>,
 }
 
 impl Window {
     /// A window held by one file.
-    pub(crate) fn whole(generation: u64, bytes: u64, points: u64) -> Window {
-        Window { files: vec![BlockRef { generation, bytes: Some(bytes) }], points: Some(points) }
+    pub(crate) fn whole(generation: u64, written: &Written) -> Window {
+        Window {
+            files: vec![BlockRef { generation, bytes: Some(written.bytes) }],
+            points: Some(written.points),
+            expired: 0,
+            ids: written.ids,
+        }
+    }
+
+    /// Whether the files may hold series `id`: reads skip the window when
+    /// not.
+    pub(crate) fn may_hold(&self, id: u32) -> bool {
+        self.ids.is_none_or(|(first, last)| (first..=last).contains(&id))
     }
 
     /// Whether the checkpoint of `generation` wrote one of its files.
@@ -188,6 +213,14 @@ impl Manifest {
             // 0: a version 1 block file, whose points are unknown (opening
             // reads it and the next checkpoint rewrites it); else points + 1.
             varint::write_u64(&mut payload, window.points.map_or(0, |points| points + 1));
+            varint::write_u64(&mut payload, u64::from(window.expired));
+            match window.ids {
+                None => varint::write_u64(&mut payload, 0),
+                Some((first, last)) => {
+                    varint::write_u64(&mut payload, u64::from(first) + 1);
+                    varint::write_u64(&mut payload, u64::from(last.saturating_sub(first)));
+                }
+            }
             varint::write_u64(&mut payload, window.files.len() as u64);
             for file in &window.files {
                 varint::write_u64(&mut payload, file.generation);
@@ -257,10 +290,26 @@ fn decode(payload: &[u8], version: u8) -> Option<Manifest> {
                     1 => None,
                     _ => Some(varint::read_u64(&mut input)?).filter(|&bytes| bytes > 0),
                 };
-                Window { files: vec![BlockRef { generation, bytes }], points: None }
+                Window { files: vec![BlockRef { generation, bytes }], points: None, expired: 0, ids: None }
             }
             _ => {
                 let points = varint::read_u64(&mut input)?.checked_sub(1);
+                let (expired, ids) = match version {
+                    3 => (0, None),
+                    _ => {
+                        let expired = u8::try_from(varint::read_u64(&mut input)?).ok()?;
+                        let ids = match varint::read_u64(&mut input)?.checked_sub(1) {
+                            None => None,
+                            Some(first) => {
+                                let first = u32::try_from(first).ok()?;
+                                let last =
+                                    first.checked_add(u32::try_from(varint::read_u64(&mut input)?).ok()?)?;
+                                Some((first, last))
+                            }
+                        };
+                        (expired, ids)
+                    }
+                };
                 let count = varint::read_u64(&mut input)?;
                 // Each file takes at least two bytes: a count beyond the
                 // input is damage, not an allocation to make.
@@ -273,7 +322,7 @@ fn decode(payload: &[u8], version: u8) -> Option<Manifest> {
                     let bytes = Some(varint::read_u64(&mut input)?).filter(|&bytes| bytes > 0);
                     files.push(BlockRef { generation, bytes });
                 }
-                Window { files, points }
+                Window { files, points, expired, ids }
             }
         };
         windows.insert(number, window);
@@ -293,8 +342,16 @@ mod tests {
             newest_ts: Some(-3),
             keys: ManifestKeys::File { count: 2, bytes: 27 },
             windows: BTreeMap::from([
-                (-1, Window { files: vec![BlockRef { generation: 3, bytes: None }], points: Some(0) }),
-                (236_000, Window::whole(7, 4_096, 720)),
+                (
+                    -1,
+                    Window {
+                        files: vec![BlockRef { generation: 3, bytes: None }],
+                        points: Some(0),
+                        expired: 2,
+                        ids: Some((4, 4)),
+                    },
+                ),
+                (236_000, Window::whole(7, &Written { bytes: 4_096, points: 720, ids: Some((0, 1)) })),
                 (
                     236_001,
                     Window {
@@ -303,6 +360,8 @@ mod tests {
                             BlockRef { generation: 7, bytes: Some(300) },
                         ],
                         points: Some(721),
+                        expired: 0,
+                        ids: None,
                     },
                 ),
             ]),

@@ -55,8 +55,12 @@ pub(crate) struct Snapshot {
     /// Their keys that the manifest in force does not name yet, for the key
     /// list.
     pub(crate) new_keys: KeyList,
-    /// Windows before this one were dropped by retention.
+    /// Windows before this one lose their raw points to retention.
     pub(crate) retain_from: Option<i64>,
+    /// For each tier (the raw points, then each rollup step, finest first):
+    /// windows before this one lose it to retention. The windows before the
+    /// last tier's go whole.
+    pub(crate) tiers_from: Vec<Option<i64>>,
     /// Windows before this one are on disk: their parts are the points put
     /// since their files were written.
     pub(crate) resident_from: i64,
@@ -112,8 +116,8 @@ pub(crate) fn write(
     let generation = current.generation + 1;
     let blocks_dir = dir.join(BLOCKS_DIR);
     let mut windows = current.windows.clone();
-    if let Some(retain_from) = snapshot.retain_from {
-        windows.retain(|&window, _| window >= retain_from);
+    if let Some(Some(forget_from)) = snapshot.tiers_from.last() {
+        windows.retain(|&window, _| window >= *forget_from);
     }
     let mut bytes_written = 0;
     for (&window, parts) in &snapshot.windows {
@@ -130,6 +134,9 @@ pub(crate) fn write(
         }
         let path = block::path(&blocks_dir, window, generation);
         match windows.get(&window).filter(|_| on_disk) {
+            // Points put into a window after retention took its raw points
+            // (retention lengthened since) go, as older ones do.
+            Some(files) if files.expired > 0 => {}
             Some(files) => {
                 let changes: Vec<(u32, &[(i64, f64)])> = parts
                     .iter()
@@ -141,18 +148,29 @@ pub(crate) fn write(
                 let rewritten = stack::rewrite(&blocks_dir, window, files, &changes, rollup_steps)?;
                 let written = rewritten.writer.write(&path)?;
                 bytes_written += written.bytes;
+                // A file over the others adds its series; one that
+                // replaces them holds every one.
+                let ids = match (rewritten.whole, files.ids) {
+                    (true, _) => written.ids,
+                    (false, Some((first, last))) => written
+                        .ids
+                        .map(|(new_first, new_last)| (first.min(new_first), last.max(new_last)))
+                        .or(Some((first, last))),
+                    (false, None) => None,
+                };
                 let file = BlockRef { generation, bytes: Some(written.bytes) };
                 let mut files = if rewritten.whole { Vec::new() } else { files.files.clone() };
                 files.push(file);
-                windows.insert(window, Window { files, points: Some(rewritten.points) });
+                windows.insert(window, Window { files, points: Some(rewritten.points), expired: 0, ids });
             }
             None => {
                 let written = whole(parts, rollup_steps).write(&path)?;
                 bytes_written += written.bytes;
-                windows.insert(window, Window::whole(generation, written.bytes, written.points));
+                windows.insert(window, Window::whole(generation, &written));
             }
         }
     }
+    bytes_written += expire(&blocks_dir, &mut windows, snapshot, rollup_steps, generation)?;
     sync_dir(&blocks_dir)?;
     failpoint::hit("checkpoint-after-blocks");
     let known_bytes = current.keys.list_bytes();
@@ -176,6 +194,34 @@ pub(crate) fn write(
     sync_dir(dir)?;
     failpoint::hit("checkpoint-after-manifest");
     Ok((manifest, bytes_written + encoded_manifest.len() as u64))
+}
+
+/// Rewrites the windows on disk that retention takes more tiers from than
+/// their files show, keeping the rollups of the steps still due; returns
+/// the bytes written.
+fn expire(
+    blocks_dir: &Path,
+    windows: &mut BTreeMap<i64, Window>,
+    snapshot: &Snapshot,
+    rollup_steps: &[i64],
+    generation: u64,
+) -> Result<u64> {
+    let mut bytes_written = 0;
+    for (&number, window) in windows.range_mut(..snapshot.resident_from) {
+        let expired =
+            snapshot.tiers_from.iter().take_while(|from| from.is_some_and(|from| number < from)).count();
+        let expired = u8::try_from(expired).unwrap_or(u8::MAX);
+        if expired <= window.expired {
+            continue;
+        }
+        // Tier 1 + k is rollup step k: those from the first still due.
+        let kept = rollup_steps.get(usize::from(expired) - 1..).unwrap_or_default();
+        let writer = stack::expire(blocks_dir, number, window, |step| kept.contains(&step))?;
+        let written = writer.write(&block::path(blocks_dir, number, generation))?;
+        bytes_written += written.bytes;
+        *window = Window { expired, ..Window::whole(generation, &written) };
+    }
+    Ok(bytes_written)
 }
 
 /// A window's file from memory: every series' parts.

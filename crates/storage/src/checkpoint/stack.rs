@@ -121,3 +121,34 @@ pub(crate) fn rewrite(
     }
     Ok(Rewritten { writer, whole, points })
 }
+
+/// The file of window `number` once retention has removed its raw points
+/// and the rollups of the steps `keep` refuses: each series' newest
+/// rollups, filtered, with an empty run; series left with nothing are left
+/// out.
+///
+/// # Errors
+///
+/// As [`rewrite`].
+pub(crate) fn expire(
+    blocks_dir: &Path,
+    number: i64,
+    window: &Window,
+    keep: impl Fn(i64) -> bool,
+) -> Result<BlockWriter> {
+    let stack = Stack::open(blocks_dir, number, window)?;
+    let mut writer = BlockWriter::new(&[]);
+    for id in stack.ids() {
+        let Some((block, entry, generation)) = stack.newest(id) else { continue };
+        let Some(rollups) = block.rollups(entry)? else { continue };
+        let kept = crate::rollup::retain_levels(&rollups, &keep).map_err(|reason| Error::CorruptFile {
+            path: block::path(blocks_dir, number, generation),
+            offset: 0,
+            reason,
+        })?;
+        if !kept.is_empty() {
+            writer.add_run(id, &[], Some(&kept), 0);
+        }
+    }
+    Ok(writer)
+}

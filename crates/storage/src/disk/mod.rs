@@ -147,15 +147,16 @@ impl Disk {
         Ok(open)
     }
 
-    fn index(&self, window: i64, file: BlockRef) -> Result<(Arc<BlockFile>, Arc<Index>)> {
-        let block = self.file(window, file)?;
+    /// The index of a file, from the cache when it has it: finding that a
+    /// file lacks a series opens nothing.
+    fn index(&self, window: i64, file: BlockRef) -> Result<Arc<Index>> {
         let key = (window, file.generation, Piece::Index);
         if let Some(Cached::Index(index)) = self.data.get(&key) {
-            return Ok((block, index));
+            return Ok(index);
         }
-        let index = Arc::new(block.index()?);
+        let index = Arc::new(self.file(window, file)?.index()?);
         self.data.insert(key, Cached::Index(Arc::clone(&index)), index.heap_bytes() + 64);
-        Ok((block, index))
+        Ok(index)
     }
 
     /// The checked run of series `id` in window `number` (from the newest
@@ -168,7 +169,7 @@ impl Disk {
         id: u32,
         keep: bool,
     ) -> Result<Option<(Arc<[u8]>, u64)>> {
-        let Some(newest) = window.files.last() else { return Ok(None) };
+        let Some(newest) = window.files.last().filter(|_| window.may_hold(id)) else { return Ok(None) };
         // The newest file stands for the whole stack: a later checkpoint
         // that changes the window adds a file, and so a key.
         let key = (number, newest.generation, Piece::Run(id));
@@ -176,9 +177,8 @@ impl Disk {
             return Ok(Some((run, generation)));
         }
         for &file in window.files.iter().rev() {
-            let (block, index) = self.index(number, file)?;
-            let Some(entry) = index.find(id) else { continue };
-            let run = block.run(entry)?;
+            let Some(entry) = self.index(number, file)?.find(id) else { continue };
+            let run = self.file(number, file)?.run(entry)?;
             if keep {
                 self.data.insert(key, Cached::Run(Arc::clone(&run), file.generation), run.len() + 64);
             }
@@ -196,16 +196,17 @@ impl Disk {
     /// The rollups of series `id` in window `number`, from the newest of its
     /// files that holds the series; cached.
     pub(crate) fn rollups(&self, number: i64, window: &Window, id: u32) -> Result<WindowRollups> {
-        let Some(newest) = window.files.last() else { return Ok(WindowRollups::Absent) };
+        let Some(newest) = window.files.last().filter(|_| window.may_hold(id)) else {
+            return Ok(WindowRollups::Absent);
+        };
         let key = (number, newest.generation, Piece::Rollups(id));
         if let Some(Cached::Rollups(rollups, generation)) = self.data.get(&key) {
             return Ok(rollups
                 .map_or(WindowRollups::NotRolled, |rollups| WindowRollups::Stored(rollups, generation)));
         }
         for &file in window.files.iter().rev() {
-            let (block, index) = self.index(number, file)?;
-            let Some(entry) = index.find(id) else { continue };
-            let rollups = block.rollups(entry)?;
+            let Some(entry) = self.index(number, file)?.find(id) else { continue };
+            let rollups = self.file(number, file)?.rollups(entry)?;
             let weight = rollups.as_ref().map_or(0, |rollups| rollups.len()) + 64;
             self.data.insert(key, Cached::Rollups(rollups.clone(), file.generation), weight);
             return Ok(rollups.map_or(WindowRollups::NotRolled, |rollups| {

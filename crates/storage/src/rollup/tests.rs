@@ -93,3 +93,36 @@ fn damaged_rollups_are_refused_never_misread() {
     }
     assert_eq!(decode(&encoded, 0, 3600).unwrap(), good);
 }
+
+#[test]
+fn levels_are_kept_at_least_as_long_as_the_tier_before() {
+    let hours = |hours: u64| Some(Duration::from_secs(hours * 3600));
+    let level = |step, retention| RollupLevel { step, retention };
+    assert!(check_levels(hours(24), &[level(300, hours(48)), level(3600, None)]).is_ok());
+    assert_eq!(
+        tier_retention(hours(24), &[level(300, None), level(3600, hours(72))]),
+        [hours(24), hours(24), hours(72)]
+    );
+    let error = check_levels(hours(24), &[level(300, hours(12))]).unwrap_err().to_string();
+    assert!(error.contains("the 300s rollups must be kept at least as long as the raw points"), "{error}");
+    let error = check_levels(None, &[level(300, hours(12))]).unwrap_err().to_string();
+    assert!(error.contains("at least as long as the raw points"), "{error}");
+    let error = check_levels(None, &[level(300, None), level(3600, hours(1))]).unwrap_err().to_string();
+    assert!(error.contains("the 3600s rollups must be kept at least as long as the 300s rollups"), "{error}");
+}
+
+#[test]
+fn retained_levels_decode_as_before_and_others_are_gone() {
+    let steps = [60, 300, 3600];
+    let points: Vec<(i64, f64)> = (0..720).map(|i| (i * 10, (i % 9) as f64)).collect();
+    let mut encoded = Vec::new();
+    encode(&steps, points.iter().copied(), &mut encoded);
+    let kept = retain_levels(&encoded, |step| step >= 300).unwrap();
+    assert!(kept.len() < encoded.len());
+    assert_eq!(decode(&kept, 0, 60).unwrap(), None);
+    for step in [300, 3600] {
+        assert_eq!(decode(&kept, 0, step).unwrap(), decode(&encoded, 0, step).unwrap());
+    }
+    assert!(retain_levels(&encoded, |_| false).unwrap().is_empty());
+    assert!(retain_levels(&encoded[..encoded.len() - 1], |_| true).is_err());
+}

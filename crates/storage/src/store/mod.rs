@@ -94,7 +94,7 @@ impl Store {
     /// [`Error::CorruptFile`] for a damaged checkpoint,
     /// [`Error::UnsupportedVersion`], and I/O errors.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store> {
-        crate::rollup::check_steps(&options.rollup_steps)?;
+        crate::rollup::check_levels(options.retention, &options.rollups)?;
         let dir = dir.as_ref().to_owned();
         std::fs::create_dir_all(&dir).map_err(Error::io("creating data folder", &dir))?;
         let lock_path = dir.join("LOCK");
@@ -191,6 +191,7 @@ impl Store {
                 over_budget: false,
             }),
             disk: Disk::new(dir.join(BLOCKS_DIR), options.memory_budget / 4),
+            rollup_steps: options.rollups.iter().map(|level| level.step).collect(),
             commit_turn: Mutex::new(()),
             decisions: Decisions::default(),
             synced_lsn: Mutex::new(0),

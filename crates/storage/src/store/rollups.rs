@@ -15,9 +15,10 @@ use std::sync::Arc;
 const SCAN_BATCH: usize = 4096;
 
 impl Store {
-    /// The steps [`Store::rollups`] reads at: [`Options::rollup_steps`](crate::Options::rollup_steps).
+    /// The steps [`Store::rollups`] reads at: those of
+    /// [`Options::rollups`](crate::Options::rollups).
     pub fn rollup_steps(&self) -> &[i64] {
-        &self.shared.options.rollup_steps
+        &self.shared.rollup_steps
     }
 
     /// Calls `visit(slot_start, aggregate)` for the slots of `step` seconds

@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(super) dir: PathBuf,
     /// Reads the windows on disk.
     pub(super) disk: Disk,
+    /// The steps of [`Options::rollups`].
+    pub(super) rollup_steps: Vec<i64>,
 }
 
 /// The log's synced mark in memory, and as last written.
@@ -130,6 +132,13 @@ impl Shared {
         // of the file.
         let replaced = (disk_points_before + counted_as_new).saturating_sub(disk_points_after);
         state.points = state.points.saturating_sub(replaced);
+        // Retention took the raw points of other windows on disk, or all.
+        for (window, held) in previous.windows.range(..snapshot.resident_from) {
+            if !snapshot.windows.contains_key(window) {
+                let after = manifest.windows.get(window).and_then(|kept| kept.points).unwrap_or(0);
+                state.points = state.points.saturating_sub(held.points.unwrap_or(0).saturating_sub(after));
+            }
+        }
         // The chunks of the windows before `evict_before` are what this
         // checkpoint copied (puts since went to the overlays): they are in
         // the files now.
@@ -197,7 +206,7 @@ impl Shared {
             longest_stall = longest_stall.max(batch_started.elapsed());
         }
         let (manifest, bytes_written) =
-            match checkpoint::write(&self.dir, &current, &snapshot, &self.options.rollup_steps) {
+            match checkpoint::write(&self.dir, &current, &snapshot, &self.rollup_steps) {
                 Ok(written) => written,
                 Err(error) => {
                     // Keep what was not written dirty for the next attempt.

@@ -180,10 +180,16 @@ impl State {
         if let Some(wanted) = self.wanted_resident_from(options) {
             self.chunks_from = self.chunks_from.max(wanted);
         }
-        let retain_from = options.retention.zip(self.newest_ts).map(|(retention, newest)| {
-            let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
-            window_of(newest.saturating_sub(seconds))
-        });
+        let tiers_from: Vec<Option<i64>> = crate::rollup::tier_retention(options.retention, &options.rollups)
+            .into_iter()
+            .map(|retention| {
+                retention.zip(self.newest_ts).map(|(retention, newest)| {
+                    let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+                    window_of(newest.saturating_sub(seconds))
+                })
+            })
+            .collect();
+        let retain_from = tiers_from[0];
         let windows = std::mem::take(&mut self.dirty)
             .into_iter()
             .filter(|&window| retain_from.is_none_or(|from| window >= from))
@@ -195,6 +201,7 @@ impl State {
             key_count: self.series.len(),
             new_keys: self.registry.keys().slice(known_keys.min(self.series.len()), self.series.len()),
             retain_from,
+            tiers_from,
             resident_from: self.disk.resident_from,
             evict_before: self.chunks_from,
             windows,
@@ -218,7 +225,8 @@ impl State {
         for id in ids {
             let Some(series) = self.series.get_mut(id) else { break };
             if let Some(retain_from) = snapshot.retain_from {
-                series.drop_before(retain_from);
+                let dropped = series.drop_before(retain_from);
+                self.points = self.points.saturating_sub(dropped);
             }
             if series.has_overlay(resident_start) {
                 series.fold(resident_start);

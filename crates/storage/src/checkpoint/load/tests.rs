@@ -89,3 +89,28 @@ fn a_folder_of_the_first_block_format_opens_whole_and_is_rewritten_with_indexes(
     assert_eq!(every_point(&store), expected);
     assert_eq!((store.stats().points, store.stats().windows_on_disk), (600, 1));
 }
+
+#[test]
+fn files_of_a_first_checkpoint_cut_short_of_its_manifest_are_garbage_while_the_log_is_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options { checkpoint_interval: None, checkpoint_on_close: false, ..Options::default() };
+    let store = Store::open(dir.path(), options.clone()).unwrap();
+    let samples: Vec<crate::Sample<'_>> =
+        (0..2000).map(|i| crate::Sample { key: "a", timestamp: i * 10, value: i as f64 }).collect();
+    store.put(&samples).unwrap();
+    store.checkpoint().unwrap();
+    store.close().unwrap();
+    // As a crash just before the first manifest was renamed into place
+    // leaves the folder: block files and the key list, the whole log.
+    for (_, path) in manifest::list(dir.path()).unwrap() {
+        std::fs::remove_file(path).unwrap();
+    }
+    assert!(!block::list(&dir.path().join(BLOCKS_DIR)).unwrap().is_empty());
+    let store = Store::open(dir.path(), options).unwrap();
+    let mut read = 0;
+    store.scan(Keys::All, |_, _, _| read += 1).unwrap();
+    assert_eq!(read, 2000, "every point, from the log");
+    assert!(block::list(&dir.path().join(BLOCKS_DIR)).unwrap().is_empty(), "the leftovers deleted");
+    store.checkpoint().unwrap();
+    drop(store);
+}
