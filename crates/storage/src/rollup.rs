@@ -16,16 +16,10 @@
 //! window's block file (see `checkpoint::block`); a file of changes stores
 //! them again, made from the merged points.
 //!
-//! ```text
-//! rollups = level*                                  (finest step first)
-//! level   = step:varint slots:varint column{6}      (count sum min max first last)
-//! column  = length:varint chunk                     (slot start, value) pairs
-//! ```
+//! How they are encoded is in `encoding`.
 
-use crate::codec::chunk::{self, Decoder};
-use crate::error::{Corruption, Error, Result};
+use crate::error::{Error, Result};
 use crate::series::WINDOW_SECONDS;
-use crate::varint;
 use crate::RollupLevel;
 use std::time::Duration;
 
@@ -206,151 +200,9 @@ impl<'s> Roller<'s> {
     }
 }
 
-/// Rolls a window's points (time order) up at every step and appends the
-/// encoding to `out`; nothing when they are all NaN or there are no steps.
-pub(crate) fn encode(steps: &[i64], points: impl Iterator<Item = (i64, f64)> + Clone, out: &mut Vec<u8>) {
-    let mut levels: Vec<Vec<(i64, Aggregate)>> = vec![Vec::new(); steps.len()];
-    // The finest level from the points, each coarser one from the one
-    // before: the grouping a [`Roller`] through the steps makes.
-    if let Some(&finest) = steps.first() {
-        let mut roller = Roller::new(&steps[..1]);
-        let mut emit = |start, aggregate: &Aggregate| levels[0].push((start, *aggregate));
-        for (timestamp, value) in points {
-            roller.push(timestamp, value, &mut emit);
-        }
-        roller.flush(&mut emit);
-        debug_assert!(levels[0].iter().all(|(start, _)| start % finest == 0));
-    }
-    for level in 1..steps.len() {
-        let mut roller = Roller::new(&steps[level..=level]);
-        let (finer, coarser) = levels.split_at_mut(level);
-        let mut emit = |start, aggregate: &Aggregate| coarser[0].push((start, *aggregate));
-        for (start, aggregate) in &finer[level - 1] {
-            roller.add(0, *start, *aggregate, &mut emit);
-        }
-        roller.flush(&mut emit);
-    }
-    if levels.first().is_none_or(Vec::is_empty) {
-        return;
-    }
-    let mut column = Vec::new();
-    let mut encoded = Vec::new();
-    for (step, slots) in steps.iter().zip(&levels) {
-        varint::write_u64(out, *step as u64);
-        varint::write_u64(out, slots.len() as u64);
-        for at in 0..6 {
-            column.clear();
-            column.extend(slots.iter().map(|(start, aggregate)| (*start, aggregate.columns()[at])));
-            encoded.clear();
-            chunk::encode(&column, &mut encoded);
-            varint::write_u64(out, encoded.len() as u64);
-            out.extend_from_slice(&encoded);
-        }
-    }
-}
+mod encoding;
 
-/// The slots at `step` in `rollups` (as [`encode`] wrote them for
-/// `window`), or `None` when they were not rolled up at that step.
-///
-/// # Errors
-///
-/// [`Corruption`] when the encoding is damaged: a column that does not
-/// decode, disagrees with the others, or has a slot outside the window or
-/// off its step.
-pub(crate) fn decode(
-    rollups: &[u8],
-    window: i64,
-    step: i64,
-) -> Result<Option<Vec<(i64, Aggregate)>>, Corruption> {
-    let bad = |what| Corruption::BadEntry { what };
-    let mut input = rollups;
-    while !input.is_empty() {
-        let level_step = varint::read_u64(&mut input).ok_or(bad("truncated rollup step"))?;
-        let slots = varint::read_u64(&mut input).ok_or(bad("truncated rollup slot count"))?;
-        let slots = usize::try_from(slots).ok().filter(|&slots| slots as i64 <= WINDOW_SECONDS);
-        let slots = slots.ok_or(bad("rollup slot count"))?;
-        let mut columns = Vec::with_capacity(6);
-        for _ in 0..6 {
-            let length = varint::read_u64(&mut input).and_then(|length| usize::try_from(length).ok());
-            let column = length
-                .and_then(|length| input.get(..length))
-                .ok_or(bad("rollup column runs past its frame"))?;
-            input = &input[column.len()..];
-            columns.push(column);
-        }
-        if level_step != step as u64 {
-            continue;
-        }
-        let mut out: Vec<(i64, Aggregate)> = Vec::with_capacity(slots);
-        let (start, end) =
-            (window.saturating_mul(WINDOW_SECONDS), window.saturating_add(1).saturating_mul(WINDOW_SECONDS));
-        for (at, column) in columns.into_iter().enumerate() {
-            let mut decoded = 0;
-            for point in Decoder::new(column)? {
-                let (time, value) = point?;
-                let slot = match at {
-                    0 => {
-                        let in_order = out.last().is_none_or(|&(previous, _)| previous < time);
-                        let whole_count = value >= 1.0 && value.fract() == 0.0 && value < 2f64.powi(53);
-                        if !in_order
-                            || !whole_count
-                            || time < start
-                            || time >= end
-                            || time.rem_euclid(step) != 0
-                        {
-                            return Err(bad("rollup slot"));
-                        }
-                        out.push((time, Aggregate { count: value as u64, ..Aggregate::of(f64::NAN) }));
-                        out.last_mut()
-                    }
-                    _ => out.get_mut(decoded).filter(|(slot_start, _)| *slot_start == time),
-                };
-                let (_, aggregate) = slot.ok_or(bad("rollup columns disagree"))?;
-                match at {
-                    1 => aggregate.sum = value,
-                    2 => aggregate.min = value,
-                    3 => aggregate.max = value,
-                    4 => aggregate.first = value,
-                    5 => aggregate.last = value,
-                    _ => {}
-                }
-                decoded += 1;
-            }
-            if decoded != slots {
-                return Err(bad("rollup column length"));
-            }
-        }
-        return Ok(Some(out));
-    }
-    Ok(None)
-}
-
-/// `rollups` (as [`encode`] wrote them) with only the levels whose step
-/// `keep` accepts: what a window keeps once retention removes its finer
-/// levels.
-///
-/// # Errors
-///
-/// [`Corruption`] when the level headers are damaged.
-pub(crate) fn retain_levels(rollups: &[u8], keep: impl Fn(i64) -> bool) -> Result<Vec<u8>, Corruption> {
-    let bad = |what| Corruption::BadEntry { what };
-    let mut kept = Vec::new();
-    let mut input = rollups;
-    while !input.is_empty() {
-        let level = input;
-        let step = varint::read_u64(&mut input).ok_or(bad("truncated rollup step"))?;
-        varint::read_u64(&mut input).ok_or(bad("truncated rollup slot count"))?;
-        for _ in 0..6 {
-            let length = varint::read_u64(&mut input).and_then(|length| usize::try_from(length).ok());
-            let column = length.and_then(|length| input.get(..length));
-            input = &input[column.ok_or(bad("rollup column runs past its frame"))?.len()..];
-        }
-        if i64::try_from(step).is_ok_and(&keep) {
-            kept.extend_from_slice(&level[..level.len() - input.len()]);
-        }
-    }
-    Ok(kept)
-}
+pub(crate) use encoding::{decode, encode, retain_levels, FINEST_STEP_BESIDE_POINTS};
 
 #[cfg(test)]
 mod tests;

@@ -183,8 +183,9 @@ pub(crate) struct BlockWriter {
 }
 
 impl BlockWriter {
-    /// A file whose runs are rolled up at `rollup_steps` (checked by
-    /// [`crate::rollup::check_steps`]).
+    /// A file whose runs are rolled up through `rollup_steps` (checked by
+    /// [`crate::rollup::check_steps`]), the levels from
+    /// [`rollup::FINEST_STEP_BESIDE_POINTS`] on written beside them.
     pub(crate) fn new(rollup_steps: &[i64]) -> BlockWriter {
         let mut file = Vec::with_capacity(1024 * 1024);
         file.extend_from_slice(MAGIC);
@@ -240,7 +241,12 @@ impl BlockWriter {
                 let mut run_points = Vec::with_capacity(points as usize);
                 let _ = run_points_into(&self.run, &mut run_points);
                 let mut rollups = Vec::new();
-                rollup::encode(&self.rollup_steps, run_points.iter().copied(), &mut rollups);
+                let steps = &self.rollup_steps;
+                let written_from = steps
+                    .iter()
+                    .position(|&step| step >= rollup::FINEST_STEP_BESIDE_POINTS)
+                    .unwrap_or(steps.len());
+                rollup::encode(steps, written_from, run_points.iter().copied(), &mut rollups);
                 rollups
             }
         };

@@ -215,8 +215,7 @@ fn expire(
             continue;
         }
         // Tier 1 + k is rollup step k: those from the first still due.
-        let kept = rollup_steps.get(usize::from(expired) - 1..).unwrap_or_default();
-        let writer = stack::expire(blocks_dir, number, window, |step| kept.contains(&step))?;
+        let writer = stack::expire(blocks_dir, number, window, rollup_steps, usize::from(expired) - 1)?;
         let written = writer.write(&block::path(blocks_dir, number, generation))?;
         bytes_written += written.bytes;
         *window = Window { expired, ..Window::whole(generation, &written) };

@@ -123,9 +123,11 @@ pub(crate) fn rewrite(
 }
 
 /// The file of window `number` once retention has removed its raw points
-/// and the rollups of the steps `keep` refuses: each series' newest
-/// rollups, filtered, with an empty run; series left with nothing are left
-/// out.
+/// and the rollups of the steps before `rollup_steps[kept_from]`: each
+/// series' rollups of the steps kept with an empty run; series left with
+/// nothing are left out. While the files still hold the points, the
+/// rollups are made from them (the finer levels were not written beside
+/// them); after, the kept levels are copied.
 ///
 /// # Errors
 ///
@@ -134,18 +136,30 @@ pub(crate) fn expire(
     blocks_dir: &Path,
     number: i64,
     window: &Window,
-    keep: impl Fn(i64) -> bool,
+    rollup_steps: &[i64],
+    kept_from: usize,
 ) -> Result<BlockWriter> {
     let stack = Stack::open(blocks_dir, number, window)?;
+    let kept_steps = rollup_steps.get(kept_from..).unwrap_or_default();
     let mut writer = BlockWriter::new(&[]);
+    let mut points = Vec::new();
     for id in stack.ids() {
         let Some((block, entry, generation)) = stack.newest(id) else { continue };
-        let Some(rollups) = block.rollups(entry)? else { continue };
-        let kept = crate::rollup::retain_levels(&rollups, &keep).map_err(|reason| Error::CorruptFile {
+        let corrupt = |reason| Error::CorruptFile {
             path: block::path(blocks_dir, number, generation),
             offset: 0,
             reason,
-        })?;
+        };
+        let kept = if window.expired == 0 {
+            points.clear();
+            block::run_points(&block.run(entry)?, i64::MIN, |t, v| points.push((t, v))).map_err(corrupt)?;
+            let mut kept = Vec::new();
+            crate::rollup::encode(rollup_steps, kept_from, points.iter().copied(), &mut kept);
+            kept
+        } else {
+            let Some(rollups) = block.rollups(entry)? else { continue };
+            crate::rollup::retain_levels(&rollups, |step| kept_steps.contains(&step)).map_err(corrupt)?
+        };
         if !kept.is_empty() {
             writer.add_run(id, &[], Some(&kept), 0);
         }

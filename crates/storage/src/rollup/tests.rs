@@ -56,16 +56,19 @@ fn encoded_rollups_decode_to_what_a_roller_makes() {
         .map(|i| (start + i * 10 + i % 3, if i % 97 == 5 { f64::NAN } else { (i % 50) as f64 / 10.0 - 1.3 }))
         .collect();
     let mut encoded = Vec::new();
-    encode(&steps, points.iter().copied(), &mut encoded);
+    encode(&steps, 0, points.iter().copied(), &mut encoded);
     for level in 0..steps.len() {
         let decoded = decode(&encoded, window, steps[level]).unwrap().unwrap();
         assert_eq!(decoded, rolled(&steps[..=level], &points), "level {level}");
     }
     assert_eq!(decode(&encoded, window, 120).unwrap(), None, "a step not rolled up");
-    assert!(decode(&encoded, window + 1, 60).is_err(), "slots outside their window");
+    let mut coarse = Vec::new();
+    encode(&steps, 2, points.iter().copied(), &mut coarse);
+    assert_eq!(decode(&coarse, window, 300).unwrap(), None, "only the levels from the one asked");
+    assert_eq!(decode(&coarse, window, 3600).unwrap(), decode(&encoded, window, 3600).unwrap());
 
     let mut nothing = Vec::new();
-    encode(&steps, [(start, f64::NAN)].into_iter(), &mut nothing);
+    encode(&steps, 0, [(start, f64::NAN)].into_iter(), &mut nothing);
     assert!(nothing.is_empty());
 }
 
@@ -74,7 +77,7 @@ fn damaged_rollups_are_refused_never_misread() {
     let steps = [300, 3600];
     let points: Vec<(i64, f64)> = (0..720).map(|i| (i * 10, (i % 17) as f64 * 0.25)).collect();
     let mut encoded = Vec::new();
-    encode(&steps, points.iter().copied(), &mut encoded);
+    encode(&steps, 0, points.iter().copied(), &mut encoded);
     let good = decode(&encoded, 0, 3600).unwrap();
     for at in 0..encoded.len() {
         for flip in [0x01u8, 0x80, 0xff] {
@@ -116,7 +119,7 @@ fn retained_levels_decode_as_before_and_others_are_gone() {
     let steps = [60, 300, 3600];
     let points: Vec<(i64, f64)> = (0..720).map(|i| (i * 10, (i % 9) as f64)).collect();
     let mut encoded = Vec::new();
-    encode(&steps, points.iter().copied(), &mut encoded);
+    encode(&steps, 0, points.iter().copied(), &mut encoded);
     let kept = retain_levels(&encoded, |step| step >= 300).unwrap();
     assert!(kept.len() < encoded.len());
     assert_eq!(decode(&kept, 0, 60).unwrap(), None);
