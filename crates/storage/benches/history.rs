@@ -1,7 +1,8 @@
 //! History read back from disk: how a series' run is best read from a
 //! block file (`pread` into a buffer, as the store does, against copying
-//! it out of a memory mapping), and a whole series read through the store
-//! once its windows have left memory.
+//! it out of a memory mapping), a whole series read through the store
+//! once its windows have left memory, and a year of one series' hourly
+//! rollups (4,380 windows on disk).
 //!
 //! ```text
 //! cargo bench -p eardrum-storage --bench history -- --warm-up-time 1 --measurement-time 3
@@ -57,7 +58,7 @@ fn runs(dir: &std::path::Path) -> (PathBuf, Vec<(u64, usize)>) {
     let index_len = u32_at(index_offset) as usize;
     let entries = &bytes[index_offset + 8..index_offset + 8 + index_len];
     let runs = entries
-        .chunks_exact(20)
+        .chunks_exact(24)
         .map(|entry| {
             let offset = u64::from_le_bytes(entry[4..12].try_into().expect("eight bytes"));
             let length = u32::from_le_bytes(entry[12..16].try_into().expect("four bytes")) as usize;
@@ -117,5 +118,46 @@ fn series_reads(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, block_reads, series_reads);
+/// A year of one series every 10 s, checkpointed and reopened.
+fn year() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let options = Options { checkpoint_interval: None, ..Options::default() };
+    let store = Store::open(dir.path(), options.clone()).expect("opening");
+    let points = YEAR / 10;
+    for first in (0..points).step_by(10_000) {
+        let batch: Vec<Sample<'_>> = (first..(first + 10_000).min(points))
+            .map(|i| Sample {
+                key: "year.cpu",
+                timestamp: YEAR_START + i * 10,
+                value: ((i * 7) % 500) as f64 / 10.0,
+            })
+            .collect();
+        store.put(&batch).expect("put");
+    }
+    store.close().expect("close");
+    let store = Store::open(dir.path(), options).expect("reopening");
+    (dir, store)
+}
+
+const YEAR: i64 = 365 * 86_400;
+const YEAR_START: i64 = 1_672_531_200;
+
+fn year_of_rollups(c: &mut Criterion) {
+    let (_dir, store) = year();
+    let mut group = c.benchmark_group("history");
+    group.throughput(Throughput::Elements(8_760));
+    group.bench_function("one_series_year_hourly_rollups", |b| {
+        b.iter(|| {
+            let mut slots = 0u64;
+            store
+                .rollups("year.cpu", 3600, YEAR_START, YEAR_START + YEAR, |_, _| slots += 1)
+                .expect("reading");
+            assert_eq!(slots, 8_760);
+            slots
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, block_reads, series_reads, year_of_rollups);
 criterion_main!(benches);

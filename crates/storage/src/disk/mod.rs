@@ -18,6 +18,7 @@ pub(crate) mod cache;
 use crate::checkpoint::block::{self, BlockFile, Index};
 use crate::checkpoint::manifest::{BlockRef, Window};
 use crate::error::{Corruption, Error, Result};
+use crate::rollup::{self, Aggregate};
 use crate::series::{merge_newest_wins, window_of, WINDOW_SECONDS};
 use cache::Clock;
 use std::collections::BTreeMap;
@@ -62,9 +63,9 @@ enum Cached {
     Index(Arc<Index>),
     /// A series' run, and the generation of the file it is from.
     Run(Arc<[u8]>, u64),
-    /// A series' rollups (`None` in a file without any), and the generation
-    /// of the file they are from.
-    Rollups(Option<Arc<[u8]>>, u64),
+    /// A series' rollups at one step, decoded; `None` when the file has
+    /// none at that step.
+    Slots(Option<Arc<[(i64, Aggregate)]>>),
 }
 
 /// A block file: its window and the generation that wrote it.
@@ -75,22 +76,25 @@ type FileKey = (i64, u64);
 enum Piece {
     Index,
     Run(u32),
-    Rollups(u32),
+    /// A series' rollups at a step.
+    Slots(u32, i64),
 }
 
 /// A piece of the block file of a window (its number) by a generation.
 type DataKey = (i64, u64, Piece);
 
-/// A series' rollups of one window on disk, as [`Disk::rollups`] finds them.
+/// A series' rollups of one window on disk at one step, as
+/// [`Disk::rollups`] finds them.
 #[derive(Debug)]
 pub(crate) enum WindowRollups {
     /// The window's files hold no points of the series.
     Absent,
-    /// The newest file with the series' points has no rollups of them (a
-    /// file of the format before rollups).
+    /// The newest file with the series' points has no rollups of them at
+    /// that step (a level finer than those written beside the points, or a
+    /// file of the format before rollups): they are made from the points.
     NotRolled,
-    /// The rollups, and the generation of the file they are from.
-    Stored(Arc<[u8]>, u64),
+    /// The slots, in time order.
+    Stored(Arc<[(i64, Aggregate)]>),
 }
 
 /// Reads windows from block files, through the caches.
@@ -193,25 +197,31 @@ impl Disk {
         Error::CorruptFile { path: block::path(&self.blocks_dir, number, generation), offset: 0, reason }
     }
 
-    /// The rollups of series `id` in window `number`, from the newest of its
-    /// files that holds the series; cached.
-    pub(crate) fn rollups(&self, number: i64, window: &Window, id: u32) -> Result<WindowRollups> {
+    /// The rollups at `step` of series `id` in window `number`, from the
+    /// newest of its files that holds the series; cached decoded, since a
+    /// chart of a long range reads a few slots from each of many windows.
+    pub(crate) fn rollups(&self, number: i64, window: &Window, id: u32, step: i64) -> Result<WindowRollups> {
         let Some(newest) = window.files.last().filter(|_| window.may_hold(id)) else {
             return Ok(WindowRollups::Absent);
         };
-        let key = (number, newest.generation, Piece::Rollups(id));
-        if let Some(Cached::Rollups(rollups, generation)) = self.data.get(&key) {
-            return Ok(rollups
-                .map_or(WindowRollups::NotRolled, |rollups| WindowRollups::Stored(rollups, generation)));
+        let key = (number, newest.generation, Piece::Slots(id, step));
+        let found = |slots: Option<Arc<[(i64, Aggregate)]>>| {
+            slots.map_or(WindowRollups::NotRolled, WindowRollups::Stored)
+        };
+        if let Some(Cached::Slots(slots)) = self.data.get(&key) {
+            return Ok(found(slots));
         }
         for &file in window.files.iter().rev() {
             let Some(entry) = self.index(number, file)?.find(id) else { continue };
-            let rollups = self.file(number, file)?.rollups(entry)?;
-            let weight = rollups.as_ref().map_or(0, |rollups| rollups.len()) + 64;
-            self.data.insert(key, Cached::Rollups(rollups.clone(), file.generation), weight);
-            return Ok(rollups.map_or(WindowRollups::NotRolled, |rollups| {
-                WindowRollups::Stored(rollups, file.generation)
-            }));
+            let slots: Option<Arc<[(i64, Aggregate)]>> = match self.file(number, file)?.rollups(entry)? {
+                Some(rollups) => rollup::decode(&rollups, number, step)
+                    .map_err(|reason| self.corrupt(number, file.generation, reason))?
+                    .map(Arc::from),
+                None => None,
+            };
+            let weight = slots.as_ref().map_or(0, |slots| std::mem::size_of_val(&**slots)) + 64;
+            self.data.insert(key, Cached::Slots(slots.clone()), weight);
+            return Ok(found(slots));
         }
         Ok(WindowRollups::Absent)
     }

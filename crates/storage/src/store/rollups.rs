@@ -6,7 +6,7 @@
 use super::Store;
 use crate::disk::{DiskView, WindowRollups};
 use crate::error::{Error, Result};
-use crate::rollup::{self, Aggregate, Roller};
+use crate::rollup::{Aggregate, Roller};
 use crate::series::{window_of, WINDOW_SECONDS};
 use crate::{Keys, ScanCursor};
 use std::sync::Arc;
@@ -112,9 +112,11 @@ impl Store {
         let (first, last) = (window_of(*next), window_of(until - 1));
         let mut numbers: Vec<i64> =
             read.view.windows.range(first..=last).map(|(&number, _)| number).collect();
-        numbers.extend(read.overlay.iter().map(|&(t, _)| window_of(t)));
-        numbers.sort_unstable();
-        numbers.dedup();
+        if !read.overlay.is_empty() {
+            numbers.extend(read.overlay.iter().map(|&(t, _)| window_of(t)));
+            numbers.sort_unstable();
+            numbers.dedup();
+        }
         for number in numbers {
             let window_start = number.saturating_mul(WINDOW_SECONDS);
             let window_end = window_start.saturating_add(WINDOW_SECONDS);
@@ -124,7 +126,7 @@ impl Store {
             let files = read.view.windows.get(&number);
             if overlay.is_empty() {
                 let stored = match files {
-                    Some(files) => disk.rollups(number, files, read.id)?,
+                    Some(files) => disk.rollups(number, files, read.id, read.step)?,
                     None => WindowRollups::Absent,
                 };
                 match stored {
@@ -132,21 +134,17 @@ impl Store {
                         *next = window_end;
                         continue;
                     }
-                    WindowRollups::Stored(rollups, generation) => {
-                        let decoded = rollup::decode(&rollups, number, read.step)
-                            .map_err(|reason| disk.corrupt(number, generation, reason))?;
-                        if let Some(slots) = decoded {
-                            // Slots never straddle windows: what the roller
-                            // holds is done.
-                            roller.flush(visit);
-                            for (start, aggregate) in
-                                slots.iter().filter(|(start, _)| *start >= *next && *start < until)
-                            {
-                                visit(*start, aggregate);
-                            }
-                            *next = window_end;
-                            continue;
+                    WindowRollups::Stored(slots) => {
+                        // Slots never straddle windows: what the roller
+                        // holds is done.
+                        roller.flush(visit);
+                        for (start, aggregate) in
+                            slots.iter().filter(|(start, _)| *start >= *next && *start < until)
+                        {
+                            visit(*start, aggregate);
                         }
+                        *next = window_end;
+                        continue;
                     }
                     WindowRollups::NotRolled => {}
                 }
