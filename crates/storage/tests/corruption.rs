@@ -104,15 +104,18 @@ fn put(store: &Store, start: i64, hours: i64, phase: f64) {
 /// a final checkpoint. Returns every point put, and those in checkpoints.
 fn build(dir: &Path) -> (BTreeSet<Point>, BTreeSet<Point>) {
     let store = Store::open(dir, options(RecoveryMode::Strict)).unwrap();
-    put(&store, 0, 6, 0.0);
+    // Four windows: the first checkpoint moves the older two out of memory,
+    // rolled up.
+    put(&store, 0, 8, 0.0);
     store.checkpoint().unwrap();
     // New windows and one old window changed: the second checkpoint writes
-    // files of its own and keeps one of the first's.
-    put(&store, 6 * HOUR, 4, 100.0);
+    // files of its own (the two windows leaving memory again, with their
+    // rollups) and keeps one of the first's.
+    put(&store, 8 * HOUR, 4, 100.0);
     store.put(&[Sample { key: "a.cpu", timestamp: 5, value: -1.0 }]).unwrap();
     store.checkpoint().unwrap();
     let checkpointed = all(&store);
-    put(&store, 10 * HOUR, 6, 200.0);
+    put(&store, 12 * HOUR, 6, 200.0);
     let every = all(&store);
     store.close().unwrap();
     (every, checkpointed)

@@ -232,23 +232,22 @@ impl BlockWriter {
 
     fn close_run(&mut self) {
         let Some((id, points)) = self.open.take() else { return };
+        let steps = &self.rollup_steps;
+        let written_from =
+            steps.iter().position(|&step| step >= rollup::FINEST_STEP_BESIDE_POINTS).unwrap_or(steps.len());
         let rollups = match self.rollups.take() {
             Some(copied) => copied,
-            None => {
+            None if written_from < steps.len() => {
                 // The run's chunks were checked or made here: a point that
                 // does not decode is left out of the rollups, and a read
                 // of the run reports it.
                 let mut run_points = Vec::with_capacity(points as usize);
                 let _ = run_points_into(&self.run, &mut run_points);
                 let mut rollups = Vec::new();
-                let steps = &self.rollup_steps;
-                let written_from = steps
-                    .iter()
-                    .position(|&step| step >= rollup::FINEST_STEP_BESIDE_POINTS)
-                    .unwrap_or(steps.len());
                 rollup::encode(steps, written_from, run_points.iter().copied(), &mut rollups);
                 rollups
             }
+            None => Vec::new(),
         };
         let first = self.ids.map_or(id, |(first, _)| first);
         self.ids = Some((first, id));

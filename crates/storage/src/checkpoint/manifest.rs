@@ -7,7 +7,8 @@
 //!              key_count:varint key_list_bytes:varint                 (versions 3, 4)
 //!            | key_count:varint (key_len:varint key)*                 (versions 1, 2)
 //!              window_count:varint window*
-//! window     = window:zigzag-varint points:varint expired:varint series:(0 | first+1 last-first)
+//! window     = window:zigzag-varint points:varint expired:varint rolled:u8
+//!              series:(0 | first+1 last-first)
 //!              file_count:varint (file_generation:varint file_bytes:varint)*               (version 4)
 //!            | window:zigzag-varint points:varint file_count:varint
 //!              (file_generation:varint file_bytes:varint)*                                 (version 3)
@@ -25,7 +26,8 @@
 //! points put into a window on disk are written as a small file of the
 //! series they changed, read over the window's earlier files; version 4
 //! how many tiers (raw points, then each rollup step, finest first)
-//! retention has removed from a window's files, and the first and last
+//! retention has removed from a window's files, whether they hold its
+//! rollups (a window written while in memory does not), and the first and last
 //! series id in them, so that reading a series skips the windows that
 //! cannot hold it without opening their files. Versions 1 and 2 name block
 //! files of version 1, which opening reads whole and the next checkpoint
@@ -144,16 +146,22 @@ pub(crate) struct Window {
     /// The first and last series id the files hold; `None` when unknown
     /// (named by a manifest before version 4).
     pub(crate) ids: Option<(u32, u32)>,
+    /// Whether the files hold the window's rollups. A window is written
+    /// without them while it is in memory (where it changes, and is
+    /// rewritten at every checkpoint); the checkpoint that moves it out of
+    /// memory writes it again with them.
+    pub(crate) rolled: bool,
 }
 
 impl Window {
     /// A window held by one file.
-    pub(crate) fn whole(generation: u64, written: &Written) -> Window {
+    pub(crate) fn whole(generation: u64, written: &Written, rolled: bool) -> Window {
         Window {
             files: vec![BlockRef { generation, bytes: Some(written.bytes) }],
             points: Some(written.points),
             expired: 0,
             ids: written.ids,
+            rolled,
         }
     }
 
@@ -170,6 +178,11 @@ impl Window {
 }
 
 impl Manifest {
+    /// The windows whose files do not hold their rollups yet.
+    pub(crate) fn unrolled_windows(&self) -> Vec<i64> {
+        self.windows.iter().filter(|(_, window)| !window.rolled).map(|(&number, _)| number).collect()
+    }
+
     /// Whether a window's file is of the first block format, without an
     /// index: it is read whole when the store opens.
     pub(crate) fn names_legacy_blocks(&self) -> bool {
@@ -214,6 +227,7 @@ impl Manifest {
             // reads it and the next checkpoint rewrites it); else points + 1.
             varint::write_u64(&mut payload, window.points.map_or(0, |points| points + 1));
             varint::write_u64(&mut payload, u64::from(window.expired));
+            payload.push(u8::from(window.rolled));
             match window.ids {
                 None => varint::write_u64(&mut payload, 0),
                 Some((first, last)) => {
@@ -290,14 +304,29 @@ fn decode(payload: &[u8], version: u8) -> Option<Manifest> {
                     1 => None,
                     _ => Some(varint::read_u64(&mut input)?).filter(|&bytes| bytes > 0),
                 };
-                Window { files: vec![BlockRef { generation, bytes }], points: None, expired: 0, ids: None }
+                Window {
+                    files: vec![BlockRef { generation, bytes }],
+                    points: None,
+                    expired: 0,
+                    ids: None,
+                    rolled: true,
+                }
             }
             _ => {
                 let points = varint::read_u64(&mut input)?.checked_sub(1);
-                let (expired, ids) = match version {
-                    3 => (0, None),
+                // Windows named before version 4 are taken as rolled: those
+                // on disk stay read from their points until rewritten.
+                let (expired, rolled, ids) = match version {
+                    3 => (0, true, None),
                     _ => {
                         let expired = u8::try_from(varint::read_u64(&mut input)?).ok()?;
+                        let (&rolled, rest) = input.split_first()?;
+                        input = rest;
+                        let rolled = match rolled {
+                            0 => false,
+                            1 => true,
+                            _ => return None,
+                        };
                         let ids = match varint::read_u64(&mut input)?.checked_sub(1) {
                             None => None,
                             Some(first) => {
@@ -307,7 +336,7 @@ fn decode(payload: &[u8], version: u8) -> Option<Manifest> {
                                 Some((first, last))
                             }
                         };
-                        (expired, ids)
+                        (expired, rolled, ids)
                     }
                 };
                 let count = varint::read_u64(&mut input)?;
@@ -322,7 +351,7 @@ fn decode(payload: &[u8], version: u8) -> Option<Manifest> {
                     let bytes = Some(varint::read_u64(&mut input)?).filter(|&bytes| bytes > 0);
                     files.push(BlockRef { generation, bytes });
                 }
-                Window { files, points, expired, ids }
+                Window { files, points, expired, ids, rolled }
             }
         };
         windows.insert(number, window);
@@ -349,9 +378,10 @@ mod tests {
                         points: Some(0),
                         expired: 2,
                         ids: Some((4, 4)),
+                        rolled: true,
                     },
                 ),
-                (236_000, Window::whole(7, &Written { bytes: 4_096, points: 720, ids: Some((0, 1)) })),
+                (236_000, Window::whole(7, &Written { bytes: 4_096, points: 720, ids: Some((0, 1)) }, false)),
                 (
                     236_001,
                     Window {
@@ -362,6 +392,7 @@ mod tests {
                         points: Some(721),
                         expired: 0,
                         ids: None,
+                        rolled: true,
                     },
                 ),
             ]),

@@ -161,12 +161,17 @@ pub(crate) fn write(
                 let file = BlockRef { generation, bytes: Some(written.bytes) };
                 let mut files = if rewritten.whole { Vec::new() } else { files.files.clone() };
                 files.push(file);
-                windows.insert(window, Window { files, points: Some(rewritten.points), expired: 0, ids });
+                let points = Some(rewritten.points);
+                windows.insert(window, Window { files, points, expired: 0, ids, rolled: true });
             }
             None => {
-                let written = whole(parts, rollup_steps).write(&path)?;
+                // Rolled up only as it leaves memory: until then reads roll
+                // it up from memory, and each checkpoint rewrites it.
+                let rolled = window < snapshot.evict_before;
+                let written = whole(parts, if rolled { rollup_steps } else { &[] }).write(&path)?;
                 bytes_written += written.bytes;
-                windows.insert(window, Window::whole(generation, &written));
+                windows
+                    .insert(window, Window::whole(generation, &written, rolled || rollup_steps.is_empty()));
             }
         }
     }
@@ -218,7 +223,7 @@ fn expire(
         let writer = stack::expire(blocks_dir, number, window, rollup_steps, usize::from(expired) - 1)?;
         let written = writer.write(&block::path(blocks_dir, number, generation))?;
         bytes_written += written.bytes;
-        *window = Window { expired, ..Window::whole(generation, &written) };
+        *window = Window { expired, ..Window::whole(generation, &written, true) };
     }
     Ok(bytes_written)
 }

@@ -163,6 +163,17 @@ impl Shared {
         if !state.dirty.is_empty() || wanted <= resident_from {
             return;
         }
+        // Windows written while in memory leave it through a checkpoint,
+        // which writes their rollups.
+        let unrolled: Vec<i64> = manifest
+            .unrolled_windows()
+            .into_iter()
+            .filter(|&window| (resident_from..wanted).contains(&window))
+            .collect();
+        if !unrolled.is_empty() {
+            state.dirty.extend(unrolled);
+            return;
+        }
         state.chunks_from = state.chunks_from.max(wanted);
         for series in &mut state.series {
             series.evict_before(wanted);
@@ -190,7 +201,8 @@ impl Shared {
     pub(crate) fn checkpoint(&self) -> Result<CheckpointStats> {
         let mut current = self.manifest.lock();
         let started = Instant::now();
-        let began = self.state.lock().begin_snapshot(&self.options, current.keys.listed())?;
+        let unrolled = current.unrolled_windows();
+        let began = self.state.lock().begin_snapshot(&self.options, current.keys.listed(), &unrolled)?;
         let mut longest_stall = started.elapsed();
         let Some(mut snapshot) = began else {
             self.evict_written(&current);

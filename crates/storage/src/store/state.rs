@@ -167,7 +167,14 @@ impl State {
         &mut self,
         options: &Options,
         known_keys: usize,
+        unrolled: &[i64],
     ) -> Result<Option<Snapshot>> {
+        // Windows about to leave memory whose files lack their rollups are
+        // written again, with them.
+        if let Some(wanted) = self.wanted_resident_from(options) {
+            let leaving = self.disk.resident_from..wanted.max(self.chunks_from);
+            self.dirty.extend(unrolled.iter().filter(|window| leaving.contains(window)));
+        }
         if self.dirty.is_empty() && self.checkpointed_lsn == Some(self.wal.lsn()) {
             return Ok(None);
         }
@@ -190,6 +197,9 @@ impl State {
             })
             .collect();
         let retain_from = tiers_from[0];
+        // Measured again just now: the windows leaving may be more.
+        let leaving = self.disk.resident_from..self.chunks_from;
+        self.dirty.extend(unrolled.iter().filter(|window| leaving.contains(window)));
         let windows = std::mem::take(&mut self.dirty)
             .into_iter()
             .filter(|&window| retain_from.is_none_or(|from| window >= from))
