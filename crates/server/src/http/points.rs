@@ -103,10 +103,15 @@ pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQu
                         match reducer(by) {
                             Some(reduce) => {
                                 let mut aggregates: Vec<Option<Aggregate>> = vec![None; buckets.count];
-                                buckets.read(store, key, &mut |at, aggregate| match &mut aggregates[at] {
-                                    Some(bucket) => bucket.merge(aggregate),
-                                    empty => *empty = Some(*aggregate),
-                                })?;
+                                buckets.read(
+                                    store,
+                                    key,
+                                    &mut |at, aggregate| match aggregates.get_mut(at) {
+                                        Some(Some(bucket)) => bucket.merge(aggregate),
+                                        Some(empty) => *empty = Some(*aggregate),
+                                        None => {}
+                                    },
+                                )?;
                                 let values = aggregates.iter().enumerate().map(|(at, aggregate)| {
                                     (buckets.start + at as i64 * step, aggregate.as_ref().map(reduce))
                                 });
@@ -159,9 +164,10 @@ impl Buckets {
     }
 
     /// Calls `visit(bucket, aggregate)` with each piece of each bucket, in
-    /// time order: the rollups' slots inside it, or its points one by one.
-    /// Either way a bucket's sum adds up in the grouping the rollups make,
-    /// so the two give the same bits.
+    /// time order: the rollups' slots inside it, or its points one by one
+    /// when no rollup step divides the step. A step is always read the same
+    /// way, and the store gives the same rollups from memory as from disk,
+    /// so a bucket's value does not change when its points move.
     fn read(
         &self,
         store: &dyn Backend,

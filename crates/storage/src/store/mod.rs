@@ -189,6 +189,7 @@ impl Store {
                 disk: Arc::new(view),
                 chunks_from: loaded.resident_from,
                 over_budget: false,
+                late_points: 0,
             }),
             disk: Disk::new(dir.join(BLOCKS_DIR), options.memory_budget / 4),
             rollup_steps: options.rollups.iter().map(|level| level.step).collect(),
@@ -209,7 +210,7 @@ impl Store {
             let shared = Arc::clone(&shared);
             let mut last = Instant::now();
             Periodic::start("checkpointer", interval.min(BACKLOG_CHECK_INTERVAL), move || {
-                if last.elapsed() < interval && !shared.windows_wait_to_leave_memory() {
+                if last.elapsed() < interval && !shared.checkpoint_would_free_memory() {
                     return Ok(());
                 }
                 last = Instant::now();

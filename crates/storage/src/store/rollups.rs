@@ -59,7 +59,10 @@ impl Store {
         let mut next = from;
         while next < until {
             let state = self.shared.state.lock();
-            let Some(id) = state.registry.id(key) else { return Ok(()) };
+            // A key only staged so far has no points yet.
+            let Some(id) = state.registry.id(key).filter(|id| id.index() < state.series.len()) else {
+                return Ok(());
+            };
             let view = Arc::clone(&state.disk);
             let on_disk_until = until.min(view.resident_start());
             if next >= on_disk_until {

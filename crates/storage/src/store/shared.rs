@@ -181,13 +181,23 @@ impl Shared {
         state.disk = Arc::new(DiskView::new(wanted, &manifest.windows));
     }
 
-    /// Whether windows wait in memory that a checkpoint would let go: more
-    /// than two beyond the newest [`RESIDENT_WINDOWS`](crate::disk::RESIDENT_WINDOWS) (a backfill can pile
-    /// them up faster than the interval), or any beyond the newest one while
-    /// the points took more than half the memory budget at the last
+    /// Whether memory holds what a checkpoint would let go: points put
+    /// into windows on disk worth more than an eighth of the memory budget
+    /// (a backfill into the past), more windows than two beyond the newest
+    /// [`RESIDENT_WINDOWS`](crate::disk::RESIDENT_WINDOWS) (a backfill can
+    /// pile them up faster than the interval), or any beyond the newest one
+    /// while the points took more than half the budget at the last
     /// checkpoint. Cheap: it runs every second under the store's lock.
-    pub(crate) fn windows_wait_to_leave_memory(&self) -> bool {
+    pub(crate) fn checkpoint_would_free_memory(&self) -> bool {
         let state = self.state.lock();
+        // Late points wait in the overlays, at about this much memory
+        // each, until a checkpoint merges them into their windows' files:
+        // a backfill into the past must not pile up more than an eighth of
+        // the budget.
+        const LATE_POINT_BYTES: u64 = 64;
+        if state.late_points.saturating_mul(LATE_POINT_BYTES) > self.options.memory_budget as u64 / 8 {
+            return true;
+        }
         let Some(wanted) = state.wanted_resident_from(&self.options) else { return false };
         let pressed = state.newest_ts.is_some_and(|newest| wanted == window_of(newest));
         let allowed: i64 = if pressed { 0 } else { 2 };

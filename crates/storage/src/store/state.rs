@@ -50,6 +50,9 @@ pub(super) struct State {
     /// Whether the points took more than half the memory budget when a
     /// checkpoint last measured them.
     pub(super) over_budget: bool,
+    /// Points put into windows on disk (or leaving memory) since the last
+    /// checkpoint began: they wait in the overlays until it merges them.
+    pub(super) late_points: u64,
 }
 
 /// What one commit did.
@@ -117,6 +120,9 @@ impl State {
             if self.series[id.index()].insert(timestamp, value, bounds) {
                 self.points += 1;
             }
+            if timestamp < bounds.chunks_from {
+                self.late_points += 1;
+            }
             note_write(&mut self.dirty, &mut self.newest_ts, &mut last_window, timestamp);
         }
         self.staged_points.clear();
@@ -179,6 +185,7 @@ impl State {
             return Ok(None);
         }
         let wal_start = self.wal.rotate()?;
+        self.late_points = 0;
         self.checkpointed_lsn = Some(self.wal.lsn());
         // The windows before the newest ones keep their chunks as this
         // checkpoint copies them, so that it can drop them from memory once
