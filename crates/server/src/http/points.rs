@@ -59,9 +59,11 @@ pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQu
                 .collect();
             budget.spend_series(found.len())?;
             let store = &*state.store;
+            // The same buckets for every series.
+            let stepped = request.step.map(|(step, by)| (Buckets::new(store, from, until, step, by), by));
             let mut total = 0;
             for key in &found {
-                match request.step.map(|(step, by)| Buckets::new(store, from, until, step, by)) {
+                match stepped.map(|(buckets, _)| buckets) {
                     // What is read is counted: rollups' slots, or points.
                     Some(buckets) => {
                         total += buckets.count;
@@ -91,14 +93,14 @@ pub(crate) async fn points(State(state): State<AppState>, RawQuery(query): RawQu
                 let quoted = serde_json::Value::String(key.clone());
                 out.write(&format!("{separator}{{\"key\":{quoted},\"points\":["))?;
                 let mut first = true;
-                match request.step {
-                    None => scan_range(&*state.store, key, from, until, &mut |batch| {
+                match stepped {
+                    None => scan_range(store, key, from, until, &mut |batch| {
                         text.clear();
                         write_points(&mut text, &mut first, batch.iter().map(|&(t, v)| (t, Some(v))));
                         out.write(&text)
                     })?,
-                    Some((step, by)) => {
-                        let buckets = Buckets::new(store, from, until, step, by);
+                    Some((buckets, by)) => {
+                        let step = buckets.step;
                         text.clear();
                         match reducer(by) {
                             Some(reduce) => {

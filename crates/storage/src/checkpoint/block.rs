@@ -170,6 +170,8 @@ pub(crate) struct Written {
 pub(crate) struct BlockWriter {
     /// The steps each series' run is rolled up at.
     rollup_steps: Vec<i64>,
+    /// The first of them written beside the runs.
+    written_from: usize,
     file: Vec<u8>,
     index: Vec<u8>,
     run: Vec<u8>,
@@ -192,6 +194,10 @@ impl BlockWriter {
         file.push(VERSION);
         BlockWriter {
             rollup_steps: rollup_steps.to_vec(),
+            written_from: rollup_steps
+                .iter()
+                .position(|&step| step >= rollup::FINEST_STEP_BESIDE_POINTS)
+                .unwrap_or(rollup_steps.len()),
             file,
             index: Vec::new(),
             run: Vec::new(),
@@ -232,19 +238,16 @@ impl BlockWriter {
 
     fn close_run(&mut self) {
         let Some((id, points)) = self.open.take() else { return };
-        let steps = &self.rollup_steps;
-        let written_from =
-            steps.iter().position(|&step| step >= rollup::FINEST_STEP_BESIDE_POINTS).unwrap_or(steps.len());
         let rollups = match self.rollups.take() {
             Some(copied) => copied,
-            None if written_from < steps.len() => {
+            None if self.written_from < self.rollup_steps.len() => {
                 // The run's chunks were checked or made here: a point that
                 // does not decode is left out of the rollups, and a read
                 // of the run reports it.
-                let mut run_points = Vec::with_capacity(points as usize);
-                let _ = run_points_into(&self.run, &mut run_points);
+                let mut decoded = Vec::with_capacity(points as usize);
+                let _ = run_points(&self.run, i64::MIN, |t, v| decoded.push((t, v)));
                 let mut rollups = Vec::new();
-                rollup::encode(steps, written_from, run_points.iter().copied(), &mut rollups);
+                rollup::encode(&self.rollup_steps, self.written_from, decoded.into_iter(), &mut rollups);
                 rollups
             }
             None => Vec::new(),
@@ -427,11 +430,6 @@ impl BlockFile {
         let frame = self.read_frame(entry.run_end(), entry.rollup_bytes as usize)?;
         Ok(Some(frame[FRAME_BYTES..].into()))
     }
-}
-
-/// Appends the points of a run read by [`BlockFile::run`] to `out`.
-fn run_points_into(run: &[u8], out: &mut Vec<(i64, f64)>) -> Result<(), Corruption> {
-    run_points(run, i64::MIN, |t, v| out.push((t, v)))
 }
 
 /// Calls `each` for the points of a run read by [`BlockFile::run`] from

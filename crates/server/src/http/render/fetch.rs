@@ -10,7 +10,6 @@
 
 use eardrum_graphite::schema::Layout;
 use eardrum_graphite::series::{slots, step_of, Series, STEP_SAMPLE};
-use eardrum_storage::rollup::Aggregate;
 use eardrum_storage::{Backend, Keys, ScanCursor};
 
 /// Points read per hold of the store's lock.
@@ -51,36 +50,33 @@ pub(super) fn read_series(
     }
     let until = range.until.min(range.now);
     let native = native_step(store, key, range.from)?;
-    if let Some(rolled) = rollup_step(store.rollup_steps(), native, until - range.from, range.max_points) {
-        // `slots` keeps the step a multiple of the rollups'.
-        let (start, step, count) = slots(range.from, until, rolled);
-        let mut slot_aggregates: Vec<Option<Aggregate>> = vec![None; count];
-        store.rollups(key, rolled, start, start + step * count as i64, &mut |time, aggregate| {
-            if let Some(slot) = slot_aggregates.get_mut(((time - start) / step) as usize) {
-                match slot {
-                    Some(held) => held.merge(aggregate),
-                    empty => *empty = Some(*aggregate),
-                }
-            }
-        })?;
-        let values =
-            slot_aggregates.iter().map(|slot| slot.as_ref().map_or(f64::NAN, Aggregate::mean)).collect();
-        return Ok(Some(Series::new(name, path_expression, start, step, values)));
-    }
-    let (start, step, count) = slots(range.from, until, native);
+    let rolled = rollup_step(store.rollup_steps(), native, until - range.from, range.max_points);
+    // `slots` keeps the step a multiple of the rollups'.
+    let (start, step, count) = slots(range.from, until, rolled.unwrap_or(native));
     let end = start + step * count as i64;
-    let (mut sums, mut counts) = (vec![0.0; count], vec![0u32; count]);
-    scan(store, key, start, end, &mut |timestamp, value| {
-        if !value.is_nan() {
-            let slot = ((timestamp - start) / step) as usize;
-            sums[slot] += value;
-            counts[slot] += 1;
+    // Each slot's sum and count, from the rollups' slots inside it or from
+    // its points one by one: 16 bytes a slot either way.
+    let (mut sums, mut counts) = (vec![0.0; count], vec![0u64; count]);
+    let mut add = |time: i64, sum: f64, points: u64| {
+        if let Some(slot) = usize::try_from((time - start) / step).ok().filter(|&slot| slot < count) {
+            sums[slot] += sum;
+            counts[slot] += points;
         }
-    })?;
+    };
+    match rolled {
+        Some(rolled) => store.rollups(key, rolled, start, end, &mut |time, aggregate| {
+            add(time, aggregate.sum, aggregate.count)
+        })?,
+        None => scan(store, key, start, end, &mut |timestamp, value| {
+            if !value.is_nan() {
+                add(timestamp, value, 1);
+            }
+        })?,
+    }
     let values = sums
         .iter()
         .zip(&counts)
-        .map(|(&sum, &count)| if count == 0 { f64::NAN } else { sum / f64::from(count) })
+        .map(|(&sum, &count)| if count == 0 { f64::NAN } else { sum / count as f64 })
         .collect();
     Ok(Some(Series::new(name, path_expression, start, step, values)))
 }
