@@ -74,6 +74,40 @@ fn format(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    // What a store that keeps decimals hands over: 23.7 as (237, 1).
+    let counters: Vec<i64> = (0..10_000).map(|i| 7_011_361_040 + 5_000 * i).collect();
+    let tenths: Vec<i64> = (0..10_000).map(|i| i % 1000).collect();
+    for (name, integers) in [("decimal_rows_gauge", &tenths), ("decimal_rows_counter", &counters)] {
+        group.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || Vec::with_capacity(512 * 1024),
+                |out| {
+                    let mut rows = reply::RowWriter::default();
+                    for (i, &integer) in integers.iter().enumerate() {
+                        rows.write_decimal(
+                            out,
+                            "host17.cpu.user",
+                            (integer, 1),
+                            1_700_000_000 + 10 * i as i64,
+                        );
+                    }
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.bench_function("rows_of_a_series", |b| {
+        b.iter_batched_ref(
+            || Vec::with_capacity(512 * 1024),
+            |out| {
+                let mut rows = reply::RowWriter::default();
+                for (i, &v) in gauges.iter().enumerate() {
+                    rows.write(out, "host17.cpu", v, 1_700_000_000 + 10 * i as i64);
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
     group.finish();
 }
 

@@ -9,6 +9,9 @@
 //! ```
 
 use crate::number::{parse_timestamp, parse_value};
+use crate::repr::{
+    write_decimal, write_four_digits, write_integer, write_value, MAX_PRINTED_DECIMALS, VALUE_TEXT_BYTES,
+};
 use crate::request::Words;
 use crate::{format_value, Error, Result};
 
@@ -44,6 +47,166 @@ pub fn write_row(out: &mut Vec<u8>, key: &str, value: f64, timestamp: i64) {
     out.push(b' ');
     out.extend_from_slice(itoa::Buffer::new().format(timestamp).as_bytes());
     out.push(b'\n');
+}
+
+/// Writes the rows of a `get` reply as [`write_row`] does, faster for
+/// the rows of a series: it remembers how many decimals the last value
+/// had, which the next mostly shares, and writes each row straight into
+/// the reply with copies of sizes known when compiling (a copy of a size
+/// known only at run time is a call to `memcpy`, slow for a few bytes).
+///
+/// # Examples
+///
+/// ```
+/// use eardrum_protocol::reply::RowWriter;
+///
+/// let (mut out, mut rows) = (Vec::new(), RowWriter::default());
+/// rows.write(&mut out, "palm.cpu", 23.5, 1150864247);
+/// rows.write(&mut out, "palm.cpu", 24.0, 1150864257);
+/// assert_eq!(out, b"palm.cpu 23.5 1150864247\npalm.cpu 24.0 1150864257\n");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RowWriter {
+    decimals: usize,
+    /// The digits of the last timestamp but its last four, which change
+    /// only every 10,000 seconds: `high` is that timestamp / 10,000, and
+    /// `high_text` its digits (none for 0).
+    high: u64,
+    high_text: [u8; HIGH_TEXT_BYTES],
+    high_len: usize,
+}
+
+/// Room for the digits of a timestamp over 10,000.
+const HIGH_TEXT_BYTES: usize = 16;
+
+/// Keys up to this long are copied by [`copy_short`].
+const SHORT_KEY_BYTES: usize = 64;
+
+/// Copies `source` (8 to 64 bytes) to `target` (as long) in moves of
+/// eight bytes, the last overlapping the one before: `memcpy` does so
+/// too, but behind a call that costs more than the copy at these sizes.
+#[inline]
+fn copy_short(target: &mut [u8], source: &[u8]) {
+    let len = source.len().min(target.len());
+    let mut at = 0;
+    while at + 8 < len {
+        target[at..at + 8].copy_from_slice(&source[at..at + 8]);
+        at += 8;
+    }
+    if len >= 8 {
+        target[len - 8..len].copy_from_slice(&source[len - 8..len]);
+    }
+}
+
+/// A row after its key, at most: a space, the value (24 bytes), a space,
+/// the timestamp (20 with its sign) and the newline, rounded up.
+const ROW_TAIL_BYTES: usize = 64;
+
+impl RowWriter {
+    /// Appends one `<key> <value> <timestamp>\n` row.
+    pub fn write(&mut self, out: &mut Vec<u8>, key: &str, value: f64, timestamp: i64) {
+        let mut decimals = self.decimals;
+        self.write_with(out, key, timestamp, |text| write_value(value, &mut decimals, text));
+        self.decimals = decimals;
+    }
+
+    /// Appends one row whose value is the double nearest
+    /// `integer / 10^decimals`, as a store that keeps decimals has it.
+    /// Printing the decimal's digits skips finding them from the double,
+    /// most of the cost of a row. The text is [`RowWriter::write`]'s: the
+    /// digits, trailing zeros dropped, are what Python prints for such a
+    /// value when the integer is below 10^15 and the value not below 1e-4
+    /// (see [`format_value`]); other values are printed from the double.
+    #[inline]
+    pub fn write_decimal(
+        &mut self,
+        out: &mut Vec<u8>,
+        key: &str,
+        (integer, decimals): (i64, u8),
+        timestamp: i64,
+    ) {
+        let magnitude = integer.unsigned_abs();
+        // Not below 1e-4: `magnitude` at least 10^(decimals - 4).
+        let smallest = match decimals {
+            0..=4 => 1,
+            5 => 10,
+            _ => 100,
+        };
+        let decimals = usize::from(decimals);
+        let printable = decimals <= MAX_PRINTED_DECIMALS
+            && magnitude < 1_000_000_000_000_000
+            && (magnitude == 0 || magnitude >= smallest);
+        if !printable {
+            // Exact powers of ten up to 10^22: one division, correctly
+            // rounded.
+            let value = integer as f64 / 10f64.powi(decimals.min(22) as i32);
+            return self.write(out, key, value, timestamp);
+        }
+        self.write_with(out, key, timestamp, |text| {
+            write_decimal(integer < 0, integer.abs(), decimals, text)
+        });
+    }
+
+    /// Appends a row, its value's text written by `value` to the start of
+    /// the slice it is given (returning the length).
+    #[inline]
+    fn write_with(
+        &mut self,
+        out: &mut Vec<u8>,
+        key: &str,
+        timestamp: i64,
+        value: impl FnOnce(&mut [u8; VALUE_TEXT_BYTES]) -> usize,
+    ) {
+        let key = key.as_bytes();
+        let start = match key.len() {
+            // Most keys: copied in moves of eight bytes, without a call.
+            8..=SHORT_KEY_BYTES => {
+                let row = out.len();
+                out.extend_from_slice(&[0; SHORT_KEY_BYTES + ROW_TAIL_BYTES]);
+                copy_short(&mut out[row..row + key.len()], key);
+                row + key.len()
+            }
+            _ => {
+                out.reserve(key.len() + ROW_TAIL_BYTES);
+                out.extend_from_slice(key);
+                let start = out.len();
+                out.extend_from_slice(&[0; ROW_TAIL_BYTES]);
+                start
+            }
+        };
+        let tail = &mut out[start..];
+        tail[0] = b' ';
+        let mut len = 1;
+        if let Some(text) = tail.get_mut(len..len + VALUE_TEXT_BYTES).and_then(|text| text.try_into().ok()) {
+            len += value(text);
+        }
+        tail[len] = b' ';
+        len += 1;
+        len += self.write_timestamp(timestamp, &mut tail[len..]);
+        tail[len] = b'\n';
+        out.truncate(start + len + 1);
+    }
+
+    /// Writes `timestamp` to the start of `text` (at least 36 bytes);
+    /// returns the length.
+    #[inline]
+    fn write_timestamp(&mut self, timestamp: i64, text: &mut [u8]) -> usize {
+        let Ok(timestamp) = u64::try_from(timestamp) else {
+            text[0] = b'-';
+            return 1 + write_integer(timestamp.unsigned_abs(), &mut text[1..]);
+        };
+        let high = timestamp / 10_000;
+        if high == 0 {
+            return write_integer(timestamp, text);
+        }
+        if high != self.high {
+            self.high = high;
+            self.high_len = write_integer(high, &mut self.high_text);
+        }
+        text[..HIGH_TEXT_BYTES].copy_from_slice(&self.high_text);
+        write_four_digits((timestamp % 10_000) as u16, &mut text[self.high_len..]);
+        self.high_len + 4
+    }
 }
 
 /// Appends the empty line that ends every reply.
@@ -181,6 +344,68 @@ fn malformed(reason: String) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Values of a few kinds a series mixes: decimals of any count, whole
+    /// numbers, and any double at all.
+    fn any_value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            (-99_999_999i64..99_999_999, 0i32..9).prop_map(|(n, d)| n as f64 / 10f64.powi(d)),
+            (-1i64 << 53..1i64 << 53).prop_map(|n| n as f64),
+            any::<f64>(),
+        ]
+    }
+
+    /// Timestamps that step forward by little or much, jump back, cross a
+    /// power of ten or go negative.
+    fn any_times() -> impl Strategy<Value = Vec<i64>> {
+        let start = prop_oneof![Just(999_999_990i64), Just(-25i64), Just(0i64), any::<i64>()];
+        let steps = prop::collection::vec(prop_oneof![1i64..20, Just(10), -50i64..0, any::<i64>()], 1..60);
+        (start, steps).prop_map(|(start, steps)| {
+            steps
+                .iter()
+                .scan(start, |time, &step| {
+                    *time = time.saturating_add(step);
+                    Some(*time)
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_row_writer_writes_what_write_row_writes(
+            times in any_times(),
+            values in prop::collection::vec(any_value(), 60),
+            keys in prop::collection::vec("[a-z0-9._]{1,80}", 1..4),
+        ) {
+            let (mut fast, mut plain, mut rows) = (Vec::new(), Vec::new(), RowWriter::default());
+            for ((&time, &value), key) in times.iter().zip(&values).zip(keys.iter().cycle()) {
+                rows.write(&mut fast, key, value, time);
+                write_row(&mut plain, key, value, time);
+            }
+            prop_assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(plain).unwrap());
+        }
+
+        #[test]
+        fn rows_of_stored_decimals_are_written_as_their_doubles_are(
+            times in any_times(),
+            decimals in prop::collection::vec((-(1i64 << 53)..1i64 << 53, 0u8..9), 60),
+            small in prop::collection::vec(-2_000i64..2_000, 60),
+        ) {
+            let (mut fast, mut plain, mut rows) = (Vec::new(), Vec::new(), RowWriter::default());
+            // Large integers and tiny ones, where the forms change.
+            let stored = decimals.iter().zip(&small).flat_map(|(&(integer, count), &tiny)| {
+                [(integer, count), (tiny, count)]
+            });
+            for (&time, (integer, count)) in times.iter().zip(stored) {
+                let value = integer as f64 / 10f64.powi(i32::from(count));
+                rows.write_decimal(&mut fast, "a.b", (integer, count), time);
+                write_row(&mut plain, "a.b", value, time);
+            }
+            prop_assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(plain).unwrap());
+        }
+    }
 
     #[test]
     fn decodes_ok_error_and_rows() {

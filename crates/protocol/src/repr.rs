@@ -25,17 +25,44 @@ use std::io::Write as _;
 /// assert_eq!(out, b"10.0 1e+16 1.5e-05 -0.0 nan ");
 /// ```
 pub fn format_value(value: f64, out: &mut Vec<u8>) {
+    let mut text = [0u8; VALUE_TEXT_BYTES];
+    match write_value_fast(value, &mut 0, &mut text) {
+        Some(len) => out.extend_from_slice(&text[..len]),
+        None => write_general(value, out),
+    }
+}
+
+/// The most bytes [`write_value`] writes (`-2.2250738585072014e-308`).
+pub(crate) const VALUE_TEXT_BYTES: usize = 24;
+
+/// Writes `value` as [`format_value`] does to the start of `text`, and
+/// returns its length. On the fast path, `*decimals` decimals are tried
+/// first and the count that fitted is left there: a series' values mostly
+/// share theirs, so the next one then fits at the first try.
+pub(crate) fn write_value(value: f64, decimals: &mut usize, text: &mut [u8; VALUE_TEXT_BYTES]) -> usize {
+    if let Some(len) = write_value_fast(value, decimals, text) {
+        return len;
+    }
+    let mut general = Vec::with_capacity(VALUE_TEXT_BYTES);
+    write_general(value, &mut general);
+    let len = general.len().min(VALUE_TEXT_BYTES);
+    text[..len].copy_from_slice(&general[..len]);
+    len
+}
+
+/// [`write_value`] for NaN, the infinities and short decimals; `None` for
+/// the values that need [`write_general`].
+fn write_value_fast(value: f64, decimals: &mut usize, text: &mut [u8; VALUE_TEXT_BYTES]) -> Option<usize> {
     if value.is_nan() {
-        out.extend_from_slice(b"nan");
-        return;
+        text[..3].copy_from_slice(b"nan");
+        return Some(3);
     }
     if value.is_infinite() {
-        out.extend_from_slice(if value > 0.0 { b"inf" } else { b"-inf" });
-        return;
+        let shown: &[u8] = if value > 0.0 { b"inf" } else { b"-inf" };
+        text[..shown.len()].copy_from_slice(shown);
+        return Some(shown.len());
     }
-    if !write_short_decimal(value, out) {
-        write_general(value, out);
-    }
+    write_short_decimal(value, decimals, text)
 }
 
 /// Any finite value, from its shortest round-trip digits.
@@ -54,46 +81,179 @@ fn write_general(value: f64, out: &mut Vec<u8>) {
 
 /// Powers of ten that are exact as doubles, for the decimal fast path.
 const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
-const POW10_INT: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+/// The most decimals [`write_decimal`] prints.
+pub(crate) const MAX_PRINTED_DECIMALS: usize = POW10.len() - 1;
 
 /// The fast path for what metrics mostly are: values that are exactly an
 /// integer `n` over `10^d` with at most six decimals, `n` below 10^15, and
 /// no smaller than 1e-4. Their shortest round-trip text is `n` with the
-/// point put back (a shorter decimal would lie more than half an ulp away,
-/// since doubles near them are spaced closer than 10^-15 relative), and
-/// Python prints them positionally. Returns `false`, writing nothing, for
+/// point put back and trailing zeros dropped (a shorter decimal would lie
+/// more than half an ulp away, since doubles near them are spaced closer
+/// than 10^-15 relative), and Python prints them positionally. Returns the
+/// length written to the start of `text`, or `None`, writing nothing, for
 /// every other value.
-fn write_short_decimal(value: f64, out: &mut Vec<u8>) -> bool {
+///
+/// Counts of decimals are tried from `*decimals` up, then below it: a
+/// value that fits `d` decimals fits every count above too, with trailing
+/// zeros, so the first fit from the hint is the value and the zeros are
+/// dropped after.
+fn write_short_decimal(value: f64, decimals: &mut usize, text: &mut [u8; VALUE_TEXT_BYTES]) -> Option<usize> {
     let magnitude = value.abs();
     if !(1e-4..1e15).contains(&magnitude) {
-        return false;
+        return None;
     }
-    for (decimals, (&factor, &int_factor)) in POW10.iter().zip(&POW10_INT).enumerate() {
-        let scaled = (magnitude * factor).round();
+    let start = (*decimals).min(POW10.len() - 1);
+    for tried in (start..POW10.len()).chain(0..start) {
+        let factor = POW10[tried];
+        let scaled = magnitude * factor;
         if scaled >= 1e15 {
-            return false;
-        }
-        if (scaled / factor).to_bits() != magnitude.to_bits() {
             continue;
         }
-        let integer = scaled as u64;
-        if value.is_sign_negative() {
-            out.push(b'-');
+        // Round half up by truncation: `f64::round` is a library call on
+        // the baseline x86-64 target. A candidate off by one fails the
+        // check below, which is what decides. Signed integers convert to
+        // and from doubles in one instruction there, unsigned ones not.
+        let integer = (scaled + 0.5) as i64;
+        if (integer as f64 / factor).to_bits() != magnitude.to_bits() {
+            continue;
         }
-        let mut text = itoa::Buffer::new();
-        out.extend_from_slice(text.format(integer / int_factor).as_bytes());
-        out.push(b'.');
-        if decimals == 0 {
-            out.push(b'0');
-        } else {
-            let fraction = text.format(integer % int_factor + int_factor).as_bytes();
-            // `fraction` is "1" then exactly `decimals` digits; the fewest
-            // decimals that fit leave no trailing zero.
-            out.extend_from_slice(&fraction[1..]);
-        }
-        return true;
+        *decimals = tried;
+        return Some(write_decimal(value.is_sign_negative(), integer, tried, text));
     }
-    false
+    None
+}
+
+/// Writes `integer / 10^decimals` (`integer` below 10^15, `decimals` at
+/// most [`MAX_PRINTED_DECIMALS`]) positionally to
+/// the start of `text`, without trailing zeros after the point but with at
+/// least one digit on each side of it; returns the length.
+#[inline]
+pub(crate) fn write_decimal(negative: bool, mut integer: i64, mut decimals: usize, text: &mut [u8]) -> usize {
+    while decimals > 0 && integer % 10 == 0 {
+        integer /= 10;
+        decimals -= 1;
+    }
+    let mut len = usize::from(negative);
+    text[0] = b'-';
+    // By constants, which compile to multiplications: a division by a
+    // power looked up is a hardware division, tens of cycles.
+    let (whole, fraction) = match decimals {
+        0 => (integer, 0),
+        1 => (integer / 10, integer % 10),
+        2 => (integer / 100, integer % 100),
+        3 => (integer / 1_000, integer % 1_000),
+        4 => (integer / 10_000, integer % 10_000),
+        5 => (integer / 100_000, integer % 100_000),
+        _ => (integer / 1_000_000, integer % 1_000_000),
+    };
+    len += write_integer(whole.unsigned_abs(), &mut text[len..]);
+    text[len] = b'.';
+    len += 1;
+    // Up to four decimals, padded to four digits and written as one.
+    let padded = match decimals {
+        0 => Some(0),
+        1 => Some(fraction * 1_000),
+        2 => Some(fraction * 100),
+        3 => Some(fraction * 10),
+        4 => Some(fraction),
+        _ => None,
+    };
+    match padded.and_then(|padded| u16::try_from(padded).ok()) {
+        Some(padded) => write_four_digits(padded, &mut text[len..]),
+        None => write_digits(fraction.unsigned_abs(), decimals, &mut text[len..]),
+    }
+    len + decimals.max(1)
+}
+
+/// The four digits of `integer` (below 10,000), zero-padded, as a
+/// big-endian word: two lookups of two digits. (A table of all four-digit
+/// groups, 40 KB, is faster alone but pushes the rest out of the cache.)
+#[inline]
+fn four_digits(integer: u16) -> u32 {
+    let (high, low) = (usize::from(integer / 100 % 100) * 2, usize::from(integer % 100) * 2);
+    u32::from_be_bytes([DIGIT_PAIRS[high], DIGIT_PAIRS[high + 1], DIGIT_PAIRS[low], DIGIT_PAIRS[low + 1]])
+}
+
+/// Writes `integer` (below 10,000) to the start of `text`, which must
+/// have four bytes: those past its digits are overwritten with others.
+/// Returns how many digits it has.
+#[inline]
+pub(crate) fn write_small(integer: u16, text: &mut [u8]) -> usize {
+    let count = 1 + usize::from(integer >= 10) + usize::from(integer >= 100) + usize::from(integer >= 1000);
+    // The digits moved to the front, the leading zeros shifted out.
+    text[..4].copy_from_slice(&(four_digits(integer) << (8 * (4 - count))).to_be_bytes());
+    count
+}
+
+/// Writes `leading` (below 10,000, not zero) and then each of `lower` as
+/// four digits; returns the length.
+#[inline]
+fn write_groups(leading: u16, lower: &[u16], text: &mut [u8]) -> usize {
+    let mut len = write_small(leading, text);
+    for &group in lower {
+        write_four_digits(group, &mut text[len..]);
+        len += 4;
+    }
+    len
+}
+
+/// Writes the four digits of `integer` (below 10,000), zero-padded, to
+/// `text[..4]`.
+#[inline]
+pub(crate) fn write_four_digits(integer: u16, text: &mut [u8]) {
+    text[..4].copy_from_slice(&four_digits(integer).to_be_bytes());
+}
+
+/// Writes `integer` in decimal to the start of `text`; returns the length.
+#[inline]
+pub(crate) fn write_integer(integer: u64, text: &mut [u8]) -> usize {
+    // Below 10^16, every metric and most counters: groups of four digits,
+    // each worked out from `integer` by divisions by constants (not from
+    // the group before, so that they do not wait on each other).
+    let group = |divisor: u64| (integer / divisor % 10_000) as u16;
+    match integer {
+        0..10_000 => return write_small(integer as u16, text),
+        10_000..100_000_000 => return write_groups(group(10_000), &[group(1)], text),
+        100_000_000..1_000_000_000_000 => {
+            return write_groups(group(100_000_000), &[group(10_000), group(1)], text)
+        }
+        1_000_000_000_000..10_000_000_000_000_000 => {
+            let lower = [group(100_000_000), group(10_000), group(1)];
+            return write_groups(group(1_000_000_000_000), &lower, text);
+        }
+        _ => {}
+    }
+    let count = integer.checked_ilog10().map_or(1, |log| log as usize + 1);
+    write_digits(integer, count, text);
+    count
+}
+
+/// "00" to "99", for writing digits two at a time.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut index = 0;
+    while index < 100 {
+        pairs[2 * index] = b'0' + (index / 10) as u8;
+        pairs[2 * index + 1] = b'0' + (index % 10) as u8;
+        index += 1;
+    }
+    pairs
+};
+
+/// Writes the last `count` decimal digits of `integer`, zero-padded, to
+/// `text[..count]`: two at a time from the end, each pair one division by
+/// a constant (a multiplication) and one two-byte copy.
+fn write_digits(mut integer: u64, count: usize, text: &mut [u8]) {
+    let mut at = count;
+    while at >= 2 {
+        let pair = (integer % 100) as usize * 2;
+        integer /= 100;
+        at -= 2;
+        text[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if at == 1 {
+        text[0] = b'0' + (integer % 10) as u8;
+    }
 }
 
 /// A [`fmt::Display`] adapter printing an `f64` as Python's `repr` does.
@@ -252,10 +412,13 @@ mod tests {
         fn the_decimal_fast_path_prints_what_the_general_path_prints(
             integer in -999_999_999_999_999i64..999_999_999_999_999,
             decimals in 0u32..=8,
+            hint in 0usize..=8,
         ) {
             let value = integer as f64 / 10f64.powi(decimals as i32);
-            let mut fast = Vec::new();
-            if write_short_decimal(value, &mut fast) {
+            let mut text = [0; VALUE_TEXT_BYTES];
+            let mut tried = hint;
+            if let Some(len) = write_short_decimal(value, &mut tried, &mut text) {
+                let fast = text[..len].to_vec();
                 let mut general = Vec::new();
                 write_general(value, &mut general);
                 prop_assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(general).unwrap());
