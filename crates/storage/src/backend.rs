@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::rollup::{Aggregate, Roller};
-use crate::{Keys, Sample, ScanCursor, Stats, Store, SyncMode};
+use crate::{Keys, Sample, ScanCursor, Stats, Store, SyncMode, Value};
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
@@ -118,6 +118,25 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         visit: &mut dyn FnMut(&str, i64, f64),
     ) -> Result<()>;
 
+    /// [`Backend::scan_some`], each value with the decimal it was stored
+    /// as when the backend has it (see [`Value`]): for readers that print
+    /// values. By default, the values alone.
+    ///
+    /// # Errors
+    ///
+    /// As [`Backend::scan_some`].
+    fn scan_values(
+        &self,
+        keys: Keys<'_>,
+        cursor: &mut ScanCursor,
+        limit: usize,
+        visit: &mut dyn FnMut(&str, i64, Value),
+    ) -> Result<()> {
+        self.scan_some(keys, cursor, limit, &mut |key, timestamp, value| {
+            visit(key, timestamp, Value::new(value))
+        })
+    }
+
     /// The steps, in seconds, at which [`Backend::rollups`] reads stored
     /// aggregates rather than every point, finest first; none by default.
     fn rollup_steps(&self) -> &[i64] {
@@ -224,6 +243,16 @@ impl Backend for Store {
         visit: &mut dyn FnMut(&str, i64, f64),
     ) -> Result<()> {
         Store::scan_some(self, keys, cursor, limit, visit)
+    }
+
+    fn scan_values(
+        &self,
+        keys: Keys<'_>,
+        cursor: &mut ScanCursor,
+        limit: usize,
+        visit: &mut dyn FnMut(&str, i64, Value),
+    ) -> Result<()> {
+        Store::scan_values(self, keys, cursor, limit, visit)
     }
 
     fn keys_from(&self, from: usize, limit: usize, visit: &mut dyn FnMut(u32, &str)) -> Result<usize> {

@@ -64,6 +64,7 @@ pub mod rollup;
 mod series;
 mod stats;
 mod store;
+mod value;
 mod varint;
 pub mod wal;
 
@@ -74,3 +75,4 @@ pub use options::{Options, RecoveryMode, RollupLevel, SyncMode, DEFAULT_MEMORY_B
 pub use registry::SeriesId;
 pub use stats::{CheckpointStats, ShippingStats, Stats};
 pub use store::{Keys, Sample, ScanCursor, Store};
+pub use value::{Decimal, Value};

@@ -13,6 +13,7 @@
 //! one window; timestamps are unique within chunks and head together.
 
 use crate::codec::chunk::{self, Decoder, Head, Summary, CHUNK_MAX_POINTS};
+use crate::value::Value;
 use std::collections::BTreeMap;
 
 /// Seconds of metric time per window: the unit of block files and of
@@ -206,31 +207,31 @@ impl Series {
 
     /// Calls `visit` for every point, oldest first, the overlay merged in.
     #[cfg(test)]
-    pub(crate) fn for_each(&self, visit: impl FnMut(i64, f64)) {
-        self.scan(None, usize::MAX, visit);
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(i64, f64)) {
+        self.scan(None, usize::MAX, |timestamp, value| visit(timestamp, value.as_f64()));
     }
 
     /// Calls `visit` for the points after timestamp `after` (all of them
     /// for `None`), oldest first, at most `limit` of them. Returns how many
     /// it visited; fewer than `limit` means the series is done.
-    pub(crate) fn scan(&self, after: Option<i64>, limit: usize, visit: impl FnMut(i64, f64)) -> usize {
+    pub(crate) fn scan(&self, after: Option<i64>, limit: usize, visit: impl FnMut(i64, Value)) -> usize {
         let is_after = |t: i64| after.is_none_or(|a| t > a);
         // Chunks that end before the resume point need no decoding.
         let first = after.map_or(0, |a| self.chunks.partition_point(|c| chunk_summary(c).last_ts <= a));
         let sealed = self.chunks[first..].iter().flat_map(|chunk| match Decoder::new(chunk) {
-            Ok(decoder) => Some(decoder.filter_map(Result::ok)),
+            Ok(decoder) => Some(decoded_values(decoder)),
             Err(error) => {
                 tracing::error!(%error, "skipping an undecodable chunk in memory");
                 None
             }
         });
-        let head = self.head.iter().flat_map(|h| h.decoder().filter_map(Result::ok));
+        let head = self.head.iter().flat_map(|h| decoded_values(h.decoder()));
         let mut base = sealed.flatten().chain(head).filter(|&(t, _)| is_after(t)).peekable();
         let overlay = match after {
             Some(a) => self.overlay.range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
             None => self.overlay.range(..),
         };
-        merge_newest_wins(&mut base, &mut overlay.map(|(&t, &v)| (t, v)).peekable(), limit, visit)
+        merge_newest_wins(&mut base, &mut overlay.map(|(&t, &v)| (t, Value::new(v))).peekable(), limit, visit)
     }
 
     /// The series' parts in `window`, for a checkpoint. The overlay must
@@ -327,15 +328,16 @@ impl Series {
 /// in time order, an overlay point replacing a base point at the same
 /// timestamp (the overlay holds what was put later), at most `limit` of
 /// them; returns how many it visited.
-pub(crate) fn merge_newest_wins<B, O>(
+pub(crate) fn merge_newest_wins<B, O, V>(
     base: &mut std::iter::Peekable<B>,
     overlay: &mut std::iter::Peekable<O>,
     limit: usize,
-    mut visit: impl FnMut(i64, f64),
+    mut visit: impl FnMut(i64, V),
 ) -> usize
 where
-    B: Iterator<Item = (i64, f64)>,
-    O: Iterator<Item = (i64, f64)>,
+    B: Iterator<Item = (i64, V)>,
+    O: Iterator<Item = (i64, V)>,
+    V: Copy,
 {
     let mut visited = 0;
     while visited < limit {
@@ -361,6 +363,12 @@ where
         visited += 1;
     }
     visited
+}
+
+/// A decoder's points with their stored decimals, those it cannot decode
+/// left out.
+fn decoded_values(mut decoder: Decoder<'_>) -> impl Iterator<Item = (i64, Value)> + '_ {
+    std::iter::from_fn(move || decoder.next_value()).filter_map(Result::ok)
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ use crate::codec::chunk::Decoder;
 use crate::error::{Corruption, Error, Result};
 use crate::rollup;
 use crate::series::window_of;
+use crate::value::Value;
 use crate::varint;
 use crate::wal::reader::Reader;
 use crate::wal::record::{frame_into, FRAME_BYTES};
@@ -440,19 +441,29 @@ impl BlockFile {
 ///
 /// What the chunks' decoding finds wrong.
 pub(crate) fn run_points(run: &[u8], from: i64, mut each: impl FnMut(i64, f64)) -> Result<(), Corruption> {
+    run_values(run, from, usize::MAX, |timestamp, value| each(timestamp, value.as_f64())).map(|_| ())
+}
+
+/// [`run_points`], each value with the decimal it was stored as, stopping
+/// after `limit` points; returns how many were visited.
+pub(crate) fn run_values(
+    run: &[u8],
+    from: i64,
+    limit: usize,
+    mut each: impl FnMut(i64, Value),
+) -> Result<usize, Corruption> {
+    let mut visited = 0;
     for chunk in chunks(run) {
         let chunk = chunk?;
         if chunk::summary(chunk)?.last_ts < from {
             continue;
         }
-        for point in Decoder::new(chunk)? {
-            let (timestamp, value) = point?;
-            if timestamp >= from {
-                each(timestamp, value);
-            }
+        if visited == limit {
+            break;
         }
+        visited += Decoder::new(chunk)?.visit_values(from, limit - visited, &mut each)?;
     }
-    Ok(())
+    Ok(visited)
 }
 
 /// The chunks of a run read by [`BlockFile::run`], in time order.

@@ -89,6 +89,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `count` bits (≤ 64) as the low bits of the result.
+    #[inline]
     pub(crate) fn read_bits(&mut self, count: u32) -> Option<u64> {
         if count > 64 || self.position + count as usize > self.len * 8 {
             return None;
@@ -128,10 +129,29 @@ impl<'a> BitReader<'a> {
         Some(value)
     }
 
+    /// The next bits, left-aligned, when at least 57 are left in the bytes
+    /// (not the tail): read them from the top, then [`BitReader::skip`]
+    /// those used. Bits past the 57th may be zeros that are not there.
+    #[inline]
+    pub(crate) fn peek_57(&self) -> Option<u64> {
+        let index = self.position / 8;
+        let chunk = self.bytes.get(index..index + 8)?;
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        Some(u64::from_be_bytes(word) << (self.position % 8))
+    }
+
+    /// Moves past `count` bits that [`BitReader::peek_57`] showed.
+    #[inline]
+    pub(crate) fn skip(&mut self, count: u32) {
+        self.position += count as usize;
+    }
+
     /// Reads ones up to the first zero, which it consumes too, or up to
     /// `max` ones (≤ 56), whichever comes first; returns how many ones.
     /// Mostly one load, as in [`BitReader::read_bits`], rather than a read
     /// per bit: decoding a regular series is mostly one-bit zeros.
+    #[inline]
     pub(crate) fn read_ones(&mut self, max: u32) -> Option<u32> {
         let index = self.position / 8;
         if let (1..=56, Some(chunk)) = (max, self.bytes.get(index..index + 8)) {
@@ -151,6 +171,7 @@ impl<'a> BitReader<'a> {
 
     /// Consumes zero bits up to the next one (left unread), the end, or
     /// `max` (≤ 56) of them, whichever comes first; returns how many.
+    #[inline]
     pub(crate) fn read_zeros(&mut self, max: u32) -> u32 {
         let index = self.position / 8;
         if let (1..=56, Some(chunk)) = (max, self.bytes.get(index..index + 8)) {

@@ -24,10 +24,11 @@
 use super::bits::{BitReader, BitWriter};
 use super::ints::{bit_width, bucketed_bits, read_bucketed, unzigzag, write_bucketed, zigzag};
 use super::values::{
-    read_delta_bucketed, scale, to_scaled, unscale, write_deltas_bucketed, Packing, XorDecoder, XorEncoder,
+    read_delta_bucketed, scale, to_scaled, write_deltas_bucketed, Packing, XorDecoder, XorEncoder,
     MAX_DECIMALS,
 };
 use crate::error::Corruption;
+use crate::value::{Decimal, Value};
 use crate::varint;
 
 /// A head is sealed into a chunk once it holds this many points: about 20
@@ -285,36 +286,10 @@ impl<'a> Decoder<'a> {
         false
     }
 
-    fn next_point(&mut self) -> Option<(i64, f64)> {
-        if self.started {
-            let dod = read_bucketed(&mut self.timestamps)?;
-            self.delta = self.delta.wrapping_add(dod);
-            self.timestamp = self.timestamp.wrapping_add(self.delta);
-        }
-        let value = match &mut self.value_state {
-            ValueState::Xor(decoder) => decoder.next(&mut self.values)?,
-            ValueState::Bucketed { decimals, previous } => {
-                if self.started {
-                    *previous = read_delta_bucketed(&mut self.values, *previous)?;
-                }
-                unscale(*previous, *decimals)?
-            }
-            ValueState::Packed { decimals, previous, packing } => {
-                if self.started {
-                    *previous = packing.read(&mut self.values, *previous)?;
-                }
-                unscale(*previous, *decimals)?
-            }
-        };
-        self.started = true;
-        Some((self.timestamp, value))
-    }
-}
-
-impl Iterator for Decoder<'_> {
-    type Item = Result<(i64, f64), Corruption>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next point, its value with the decimal it was stored as (see
+    /// [`Value`]); `None` after the last. The [`Iterator`] gives the
+    /// doubles alone.
+    pub(crate) fn next_value(&mut self) -> Option<Result<(i64, Value), Corruption>> {
         if self.remaining == 0 {
             return None;
         }
@@ -326,6 +301,135 @@ impl Iterator for Decoder<'_> {
                 Some(Err(Corruption::BadChunk { what: "points run past the chunk" }))
             }
         }
+    }
+
+    /// Calls `each` for the points from timestamp `from` on, at most
+    /// `limit` of them, with their stored decimals, as
+    /// [`Decoder::next_value`] would give them; returns how many it
+    /// called it for. Faster than that one point at a time: one loop per
+    /// value encoding, and each run of points at the same interval (zero
+    /// bits, most of a regular series) read in one step.
+    ///
+    /// # Errors
+    ///
+    /// [`Corruption::BadChunk`] when the points run past the chunk; those
+    /// before were visited.
+    pub(crate) fn visit_values(
+        mut self,
+        from: i64,
+        limit: usize,
+        mut each: impl FnMut(i64, Value),
+    ) -> Result<usize, Corruption> {
+        let mut values = self.values.clone();
+        match self.value_state.clone() {
+            ValueState::Packed { decimals, mut previous, packing } if !self.started => {
+                self.visit_with(from, limit, each, |started| {
+                    if started {
+                        previous = packing.read(&mut values, previous)?;
+                    }
+                    Value::with_decimal(Decimal { integer: previous, decimals })
+                })
+            }
+            ValueState::Bucketed { decimals, mut previous } if !self.started => {
+                self.visit_with(from, limit, each, |started| {
+                    if started {
+                        previous = read_delta_bucketed(&mut values, previous)?;
+                    }
+                    Value::with_decimal(Decimal { integer: previous, decimals })
+                })
+            }
+            _ => {
+                let mut visited = 0;
+                while let Some(point) = self.next_value() {
+                    if visited == limit {
+                        break;
+                    }
+                    let (timestamp, value) = point?;
+                    if timestamp >= from {
+                        each(timestamp, value);
+                        visited += 1;
+                    }
+                }
+                Ok(visited)
+            }
+        }
+    }
+
+    /// The loop of [`Decoder::visit_values`] over the timestamps, each
+    /// value from `next_value(started)`.
+    fn visit_with(
+        mut self,
+        from: i64,
+        limit: usize,
+        mut each: impl FnMut(i64, Value),
+        mut next_value: impl FnMut(bool) -> Option<Value>,
+    ) -> Result<usize, Corruption> {
+        let bad = || Corruption::BadChunk { what: "points run past the chunk" };
+        let (mut timestamp, mut delta) = (self.timestamp, self.delta);
+        // Points left in the run of zero delta-of-deltas being read.
+        let mut regular = 0u32;
+        let mut visited = 0;
+        for index in 0..self.remaining {
+            if index > 0 {
+                if regular > 0 {
+                    regular -= 1;
+                } else {
+                    // A zero bit is a point at the last interval: the run
+                    // of them is counted at once (never past the points
+                    // left, so not into the padding after the last).
+                    regular = self.timestamps.read_zeros((self.remaining - index).min(56));
+                    if regular > 0 {
+                        regular -= 1;
+                    } else {
+                        delta = delta.wrapping_add(read_bucketed(&mut self.timestamps).ok_or_else(bad)?);
+                    }
+                }
+                timestamp = timestamp.wrapping_add(delta);
+            }
+            let value = next_value(index > 0).ok_or_else(bad)?;
+            if timestamp >= from {
+                if visited == limit {
+                    break;
+                }
+                each(timestamp, value);
+                visited += 1;
+            }
+        }
+        Ok(visited)
+    }
+
+    fn next_point(&mut self) -> Option<(i64, Value)> {
+        if self.started {
+            let dod = read_bucketed(&mut self.timestamps)?;
+            self.delta = self.delta.wrapping_add(dod);
+            self.timestamp = self.timestamp.wrapping_add(self.delta);
+        }
+        let decimal = |integer: i64, decimals: u8| Value::with_decimal(Decimal { integer, decimals });
+        let value = match &mut self.value_state {
+            ValueState::Xor(decoder) => Value::new(decoder.next(&mut self.values)?),
+            ValueState::Bucketed { decimals, previous } => {
+                if self.started {
+                    *previous = read_delta_bucketed(&mut self.values, *previous)?;
+                }
+                decimal(*previous, *decimals)?
+            }
+            ValueState::Packed { decimals, previous, packing } => {
+                if self.started {
+                    *previous = packing.read(&mut self.values, *previous)?;
+                }
+                decimal(*previous, *decimals)?
+            }
+        };
+        self.started = true;
+        Some((self.timestamp, value))
+    }
+}
+
+impl Iterator for Decoder<'_> {
+    type Item = Result<(i64, f64), Corruption>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_value().map(|point| point.map(|(timestamp, value)| (timestamp, value.as_f64())))
     }
 }
 

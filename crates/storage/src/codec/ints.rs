@@ -65,7 +65,24 @@ pub(crate) fn write_bucketed(writer: &mut BitWriter, value: i64) {
 }
 
 /// Reads one integer in the bucketed code.
+#[inline]
 pub(crate) fn read_bucketed(reader: &mut BitReader<'_>) -> Option<i64> {
+    // Mostly: the control bits and the payload in one load. The last
+    // bucket's 70 bits never fit in one.
+    if let Some(word) = reader.peek_57() {
+        let ones = word.leading_ones() as usize;
+        if ones == 0 {
+            reader.skip(1);
+            return Some(0);
+        }
+        if ones < BUCKETS.len() {
+            let (control, width) = (ones as u32 + 1, BUCKETS[ones - 1]);
+            if control + width <= 57 {
+                reader.skip(control + width);
+                return Some(unzigzag((word << control) >> (64 - width)));
+            }
+        }
+    }
     let ones = reader.read_ones(BUCKETS.len() as u32)? as usize;
     if ones == 0 {
         return Some(0);

@@ -188,6 +188,7 @@ impl Packing {
         }
     }
 
+    #[inline]
     pub(crate) fn read(&self, reader: &mut BitReader<'_>, previous: i64) -> Option<i64> {
         let offset = reader.read_bits(self.width)?;
         Some(previous.wrapping_add(self.min_delta).wrapping_add(offset as i64))
@@ -195,6 +196,7 @@ impl Packing {
 }
 
 /// Reads one bucketed difference and applies it.
+#[inline]
 pub(crate) fn read_delta_bucketed(reader: &mut BitReader<'_>, previous: i64) -> Option<i64> {
     Some(previous.wrapping_add(read_bucketed(reader)?))
 }

@@ -20,6 +20,7 @@ use crate::checkpoint::manifest::{BlockRef, Window};
 use crate::error::{Corruption, Error, Result};
 use crate::rollup::{self, Aggregate};
 use crate::series::{merge_newest_wins, window_of, WINDOW_SECONDS};
+use crate::value::Value;
 use cache::Clock;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -269,7 +270,7 @@ impl Disk {
         &self,
         view: &DiskView,
         read: &SeriesRead<'_>,
-        mut visit: impl FnMut(i64, f64),
+        mut visit: impl FnMut(i64, Value),
     ) -> Result<usize> {
         let SeriesRead { id, after, limit, overlay, keep } = *read;
         let Some(from) = after.map_or(Some(i64::MIN), |a| a.checked_add(1)) else { return Ok(0) };
@@ -287,17 +288,29 @@ impl Disk {
                 (Some(window), None) | (None, Some(window)) => window,
                 (None, None) => break,
             };
+            let window_end = window.saturating_add(1).saturating_mul(WINDOW_SECONDS);
+            let overlaid = overlay.peek().is_some_and(|&(t, _)| t < window_end);
             points.clear();
             if let Some((_, files_of_window)) = files.next_if(|&(&file_window, _)| file_window == window) {
                 if let Some((run, generation)) = self.run(window, files_of_window, id, keep)? {
-                    block::run_points(&run, from, |t, v| points.push((t, v)))
-                        .map_err(|reason| self.corrupt(window, generation, reason))?;
+                    let read = match overlaid {
+                        // Mostly: nothing put over the window, its points
+                        // visited as they are decoded.
+                        false => block::run_values(&run, from, limit - visited, &mut visit),
+                        true => block::run_values(&run, from, usize::MAX, |t, v| points.push((t, v))),
+                    };
+                    let decoded = read.map_err(|reason| self.corrupt(window, generation, reason))?;
+                    if !overlaid {
+                        visited += decoded;
+                        continue;
+                    }
                 }
             }
-            let window_end = window.saturating_add(1).saturating_mul(WINDOW_SECONDS);
             // The overlay's points of this window only. One this takes
             // and does not visit is lost only when the limit ends the scan.
-            let mut in_window = std::iter::from_fn(|| overlay.next_if(|&(t, _)| t < window_end)).peekable();
+            let mut in_window = std::iter::from_fn(|| overlay.next_if(|&(t, _)| t < window_end))
+                .map(|(t, v)| (t, Value::new(v)))
+                .peekable();
             let mut disk = points.iter().copied().peekable();
             visited += merge_newest_wins(&mut disk, &mut in_window, limit - visited, &mut visit);
         }

@@ -44,7 +44,7 @@ proptest! {
         let mut resumed = Vec::new();
         let mut after = None;
         loop {
-            let visited = series.scan(after, limit, |t, v| resumed.push((t, v.to_bits())));
+            let visited = series.scan(after, limit, |t, v| resumed.push((t, v.as_f64().to_bits())));
             after = resumed.last().map(|p| p.0);
             if visited < limit {
                 break;

@@ -6,6 +6,7 @@ use super::Store;
 use crate::disk::SeriesRead;
 use crate::error::{Error, Result};
 use crate::registry::SeriesId;
+use crate::value::Value;
 use std::any::Any;
 use std::sync::Arc;
 
@@ -122,6 +123,22 @@ impl Store {
         cursor: &mut ScanCursor,
         limit: usize,
         mut visit: impl FnMut(&str, i64, f64),
+    ) -> Result<()> {
+        self.scan_values(keys, cursor, limit, |key, timestamp, value| visit(key, timestamp, value.as_f64()))
+    }
+
+    /// [`Store::scan_some`], each value with the decimal it was stored as
+    /// when its chunk holds decimals (see [`Value`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::scan_some`].
+    pub fn scan_values(
+        &self,
+        keys: Keys<'_>,
+        cursor: &mut ScanCursor,
+        limit: usize,
+        mut visit: impl FnMut(&str, i64, Value),
     ) -> Result<()> {
         let mut budget = limit;
         // A whole-store scan reads each run once: it does not keep them,
