@@ -8,6 +8,7 @@ use crate::graphite;
 use crate::handler::{begin_get, continue_get, parse, Limits, Parsed, Query};
 use crate::slots::Slot;
 use crate::stats::Counters;
+use crate::streaming::make_pieces;
 use bytes::{Buf, BytesMut};
 use eardrum_protocol::auth::parse_auth_line;
 use eardrum_protocol::{next_line, reply};
@@ -304,7 +305,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     async fn stream_get(&mut self, query: &Query) -> std::io::Result<()> {
         let mut cursor = ScanCursor::default();
         let reply_start = self.output.len();
-        let mut flushed = false;
         // A read over the network would stall every connection on this
         // worker: the runtime moves them elsewhere meanwhile (which only a
         // multi-threaded runtime can).
@@ -326,17 +326,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Err(failure) => {
                     let failure: &dyn std::error::Error = &failure;
                     tracing::warn!(peer = %self.peer, error = failure, "a get could not be read");
-                    if flushed {
-                        return Err(std::io::Error::other("the store failed in the middle of a reply"));
-                    }
                     self.output.truncate(reply_start);
                     self.output.extend_from_slice(reply::ERROR_REPLY);
                     return Ok(());
                 }
             }
             if self.output.len() >= self.context.limits.max_reply_bytes {
-                self.flush().await?;
-                flushed = true;
+                // A reply longer than one buffer: the rest overlaps
+                // reading with writing.
+                return self.stream_rest(query, cursor).await;
+            }
+        }
+    }
+
+    /// Writes the full buffer of a `get` reply, then the rest of the reply
+    /// as [`make_pieces`] makes it, reading and printing on other threads
+    /// while this one writes.
+    async fn stream_rest(&mut self, query: &Query, cursor: ScanCursor) -> std::io::Result<()> {
+        let piece_bytes = self.context.limits.max_reply_bytes;
+        let mut pieces = make_pieces(Arc::clone(&self.context.store), query.clone(), cursor, piece_bytes);
+        loop {
+            self.flush().await?;
+            let Some((piece, done)) = pieces.made.recv().await else {
+                return Err(std::io::Error::other("the threads making a reply stopped"));
+            };
+            let _ = pieces.written.send(std::mem::replace(&mut self.output, piece));
+            match done {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(failure) => {
+                    let failure: &dyn std::error::Error = &failure;
+                    tracing::warn!(peer = %self.peer, error = failure, "a get could not be read");
+                    return Err(std::io::Error::other("the store failed in the middle of a reply"));
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::stats::Tally;
 use eardrum_protocol::{next_line, parse_put_line, reply, Put, Request, Selector};
-use eardrum_storage::{Backend, Keys, Sample, ScanCursor};
+use eardrum_storage::{Backend, Decimal, Keys, Sample, ScanCursor, Value};
 
 /// The requests [`parse`] found in a buffer, up to the first `get`.
 #[derive(Debug)]
@@ -149,13 +149,71 @@ pub(crate) fn continue_get(
     cursor: &mut ScanCursor,
     out: &mut Vec<u8>,
 ) -> eardrum_storage::Result<bool> {
-    store.scan_some(query.keys(), cursor, STREAM_POINTS, &mut |key, timestamp, value| {
-        reply::write_row(out, key, value, timestamp);
+    let mut rows = reply::RowWriter::default();
+    store.scan_values(query.keys(), cursor, STREAM_POINTS, &mut |key, timestamp, value| {
+        write_point(&mut rows, out, key, timestamp, value)
     })?;
     if cursor.is_done() {
         reply::end_reply(out);
     }
     Ok(cursor.is_done())
+}
+
+/// Points of a `get` reply read from the store and not yet printed: each
+/// series' key with how many of the points follow it.
+#[derive(Debug, Default)]
+pub(crate) struct ReadRows {
+    series: Vec<(String, usize)>,
+    points: Vec<(i64, Value)>,
+}
+
+/// Reads about `points` more points of `query`'s reply into `rows`
+/// (emptied first), as [`continue_get`] would print them; returns whether
+/// the reply has no more.
+///
+/// # Errors
+///
+/// As [`continue_get`].
+pub(crate) fn read_rows(
+    store: &dyn Backend,
+    query: &Query,
+    cursor: &mut ScanCursor,
+    rows: &mut ReadRows,
+    points: usize,
+) -> eardrum_storage::Result<bool> {
+    rows.series.clear();
+    rows.points.clear();
+    store.scan_values(query.keys(), cursor, points, &mut |key, timestamp, value| {
+        match rows.series.last_mut() {
+            Some((last, count)) if last == key => *count += 1,
+            _ => rows.series.push((key.to_owned(), 1)),
+        }
+        rows.points.push((timestamp, value));
+    })?;
+    Ok(cursor.is_done())
+}
+
+/// Prints `rows` as [`continue_get`] does, and the reply's end after them
+/// when `last`.
+pub(crate) fn write_rows(rows: &ReadRows, last: bool, out: &mut Vec<u8>) {
+    let mut writer = reply::RowWriter::default();
+    let mut points = rows.points.iter();
+    for (key, count) in &rows.series {
+        for &(timestamp, value) in points.by_ref().take(*count) {
+            write_point(&mut writer, out, key, timestamp, value);
+        }
+    }
+    if last {
+        reply::end_reply(out);
+    }
+}
+
+/// One row, from the stored decimal when there is one.
+fn write_point(writer: &mut reply::RowWriter, out: &mut Vec<u8>, key: &str, timestamp: i64, value: Value) {
+    match value.decimal() {
+        Some(Decimal { integer, decimals }) => writer.write_decimal(out, key, (integer, decimals), timestamp),
+        None => writer.write(out, key, value.as_f64(), timestamp),
+    }
 }
 
 /// Puts waiting to be stored, and the replies that wait with them.

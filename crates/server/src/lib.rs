@@ -20,6 +20,8 @@
 //!   write.
 //! - `handler`: the protocol's logic over a buffer of lines, with no I/O:
 //!   consecutive puts become one store batch before their `ok`s are sent.
+//! - `streaming`: the rest of a long `get` reply read and printed on two
+//!   threads while the connection writes it.
 //! - `http`: the HTTP API beside the protocol port: statistics, series
 //!   and points, Graphite's find and render, Prometheus' `/metrics`, the
 //!   dashboard; each read under a budget, each connection under timeouts.
@@ -56,6 +58,7 @@ mod memory;
 pub mod shutdown;
 mod slots;
 mod stats;
+mod streaming;
 mod throttle;
 pub mod tls;
 

@@ -127,3 +127,48 @@ async fn a_large_get_streams_in_order_while_writers_keep_writing() {
     assert_eq!(keys, ["big.0", "big.1", "big.2"], "each series once, in first-put order");
     assert!((60_000..=62_000).contains(&seen), "{seen} rows");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_of_many_reply_buffers_prints_every_value_as_write_row_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut s = connect(server.addr).await;
+    // Values of every kind the row writer treats apart: decimals (some
+    // whole, some negative), large counters, any double, and tiny ones
+    // printed with an exponent; timestamps with jitter.
+    type ValueOf = fn(i64) -> f64;
+    let kinds: [(&str, ValueOf); 4] = [
+        ("kinds.decimal", |i| (i % 2000) as f64 / 100.0 - 5.0),
+        ("kinds.counter", |i| 1e9 + (i * 1234) as f64),
+        ("kinds.double", |i| (i as f64).sqrt() * 1e-3),
+        ("kinds.tiny", |i| i as f64 / 1e6),
+    ];
+    let points = 12_000;
+    let (mut requests, mut rows) = (Vec::new(), vec![Vec::new(); kinds.len()]);
+    for i in 0..points {
+        let timestamp = 1_700_000_000 + 10 * i + i % 7;
+        for ((key, value_of), rows) in kinds.iter().zip(&mut rows) {
+            let mut value = Vec::new();
+            eardrum_protocol::format_value(value_of(i), &mut value);
+            requests.extend_from_slice(
+                format!("put {key} {} {timestamp}\n", String::from_utf8(value).unwrap()).as_bytes(),
+            );
+            eardrum_protocol::reply::write_row(rows, key, value_of(i), timestamp);
+        }
+    }
+    let (mut read_half, mut write_half) = s.split();
+    let write = async { write_half.write_all(&requests).await.unwrap() };
+    let read = async {
+        let mut replies = vec![0; OK.len() * requests.iter().filter(|&&b| b == b'\n').count()];
+        read_half.read_exact(&mut replies).await.unwrap();
+    };
+    tokio::join!(write, read);
+
+    let expected = [b"ok\n".to_vec(), rows.concat(), b"\n".to_vec()].concat();
+    assert!(expected.len() > 4 * eardrum_server::DEFAULT_MAX_REPLY_BUFFER_BYTES, "several buffers");
+    s.write_all(b"get *\n").await.unwrap();
+    let mut reply = vec![0; expected.len()];
+    s.read_exact(&mut reply).await.unwrap();
+    assert!(reply == expected, "the reply differs from write_row's rows");
+    server.stop().await;
+}
