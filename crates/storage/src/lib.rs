@@ -16,9 +16,10 @@
 //!   implements and the ClickHouse crate implements over a cluster.
 //! - [`Store`]: open, [`put`](Store::put) a batch of [`Sample`]s (or
 //!   [`stage`](Store::stage) batches and [`commit`](Store::commit) them together),
-//!   [`scan`](Store::scan) or [`scan_some`](Store::scan_some) series,
-//!   [`checkpoint`](Store::checkpoint), [`stats`](Store::stats),
-//!   [`close`](Store::close).
+//!   [`scan`](Store::scan) or [`scan_some`](Store::scan_some) series
+//!   ([`scan_values`](Store::scan_values) with each [`Value`]'s stored
+//!   decimal, for readers that print them), [`checkpoint`](Store::checkpoint),
+//!   [`stats`](Store::stats), [`close`](Store::close).
 //! - `registry`: one id per key in first-put order, the order `get *` uses.
 //! - `series`: one series' sealed chunks, open head and out-of-order overlay.
 //! - [`codec`]: delta-of-delta timestamps, XOR and decimal values, chunks.
