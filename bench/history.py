@@ -58,41 +58,37 @@ def serve(binary, data):
 
 def get(port, key):
     """The points of a `get`, counted, and the seconds to the reply's end."""
-    started = time.perf_counter()
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        sock.sendall(f"get {key}\n".encode())
-        tail, lines = b"", 0
-        while True:
-            chunk = sock.recv(1 << 20)
-            if not chunk:
-                sys.exit(f"the server closed the connection during get {key}")
-            lines += chunk.count(b"\n")
-            tail = (tail + chunk[-3:])[-3:]
-            if tail.endswith(b"\n\n"):
-                break
-    # `ok`, a line per point, and the empty line.
-    return lines - 2, time.perf_counter() - started
+    return read_get(port, key, count=True)
 
 
 def get_timed(port, key):
     """The seconds to the end of a `get` reply read as fast as this client
-    can: into one buffer, looking at its last bytes only. Counting lines in
-    Python costs more than the server spends on them, and this machine has
-    two cores: the count is taken by `get` in another pass."""
+    can: counting lines in Python costs more than the server spends on
+    them, and this machine has two cores, so `get` counts in another
+    pass."""
+    return read_get(port, key, count=False)[1]
+
+
+def read_get(port, key, count):
+    """A `get`'s reply read into one buffer, its points counted if `count`
+    (else looking only at each read's last bytes): (points, seconds)."""
     buffer = bytearray(4 << 20)
     view = memoryview(buffer)
     started = time.perf_counter()
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(f"get {key}\n".encode())
-        tail = b""
+        tail, lines = b"", 0
         while True:
             received = sock.recv_into(buffer)
             if not received:
                 sys.exit(f"the server closed the connection during get {key}")
+            if count:
+                lines += buffer.count(b"\n", 0, received)
             tail = (tail + bytes(view[max(0, received - 3):received]))[-3:]
             if tail.endswith(b"\n\n"):
                 break
-    return time.perf_counter() - started
+    # `ok`, a line per point, and the empty line.
+    return lines - 2, time.perf_counter() - started
 
 
 def stop(process):

@@ -10,7 +10,7 @@
 
 use crate::number::{parse_timestamp, parse_value};
 use crate::repr::{
-    write_decimal, write_four_digits, write_integer, write_value, MAX_PRINTED_DECIMALS, VALUE_TEXT_BYTES,
+    write_four_digits, write_integer, write_stored_decimal, write_value_fast, VALUE_TEXT_BYTES,
 };
 use crate::request::Words;
 use crate::{format_value, Error, Result};
@@ -106,17 +106,17 @@ impl RowWriter {
     /// Appends one `<key> <value> <timestamp>\n` row.
     pub fn write(&mut self, out: &mut Vec<u8>, key: &str, value: f64, timestamp: i64) {
         let mut decimals = self.decimals;
-        self.write_with(out, key, timestamp, |text| write_value(value, &mut decimals, text));
+        if !self.write_with(out, key, timestamp, |text| write_value_fast(value, &mut decimals, text)) {
+            // Shortest digits found the long way: as any row.
+            write_row(out, key, value, timestamp);
+        }
         self.decimals = decimals;
     }
 
     /// Appends one row whose value is the double nearest
-    /// `integer / 10^decimals`, as a store that keeps decimals has it.
-    /// Printing the decimal's digits skips finding them from the double,
-    /// most of the cost of a row. The text is [`RowWriter::write`]'s: the
-    /// digits, trailing zeros dropped, are what Python prints for such a
-    /// value when the integer is below 10^15 and the value not below 1e-4
-    /// (see [`format_value`]); other values are printed from the double.
+    /// `integer / 10^decimals`, as a store that keeps decimals has it:
+    /// the text is [`RowWriter::write`]'s, printed from the decimal's digits
+    /// when they are that text (see `write_stored_decimal`).
     #[inline]
     pub fn write_decimal(
         &mut self,
@@ -125,43 +125,30 @@ impl RowWriter {
         (integer, decimals): (i64, u8),
         timestamp: i64,
     ) {
-        let magnitude = integer.unsigned_abs();
-        // Not below 1e-4: `magnitude` at least 10^(decimals - 4).
-        let smallest = match decimals {
-            0..=4 => 1,
-            5 => 10,
-            _ => 100,
-        };
-        let decimals = usize::from(decimals);
-        let printable = decimals <= MAX_PRINTED_DECIMALS
-            && magnitude < 1_000_000_000_000_000
-            && (magnitude == 0 || magnitude >= smallest);
-        if !printable {
+        if !self.write_with(out, key, timestamp, |text| write_stored_decimal(integer, decimals, text)) {
             // Exact powers of ten up to 10^22: one division, correctly
             // rounded.
-            let value = integer as f64 / 10f64.powi(decimals.min(22) as i32);
-            return self.write(out, key, value, timestamp);
+            let value = integer as f64 / 10f64.powi(i32::from(decimals.min(22)));
+            self.write(out, key, value, timestamp);
         }
-        self.write_with(out, key, timestamp, |text| {
-            write_decimal(integer < 0, integer.abs(), decimals, text)
-        });
     }
 
     /// Appends a row, its value's text written by `value` to the start of
-    /// the slice it is given (returning the length).
+    /// the slice it is given (returning the length); `false`, appending
+    /// nothing, when `value` writes none.
     #[inline]
     fn write_with(
         &mut self,
         out: &mut Vec<u8>,
         key: &str,
         timestamp: i64,
-        value: impl FnOnce(&mut [u8; VALUE_TEXT_BYTES]) -> usize,
-    ) {
+        value: impl FnOnce(&mut [u8; VALUE_TEXT_BYTES]) -> Option<usize>,
+    ) -> bool {
+        let row = out.len();
         let key = key.as_bytes();
         let start = match key.len() {
             // Most keys: copied in moves of eight bytes, without a call.
             8..=SHORT_KEY_BYTES => {
-                let row = out.len();
                 out.extend_from_slice(&[0; SHORT_KEY_BYTES + ROW_TAIL_BYTES]);
                 copy_short(&mut out[row..row + key.len()], key);
                 row + key.len()
@@ -169,22 +156,24 @@ impl RowWriter {
             _ => {
                 out.reserve(key.len() + ROW_TAIL_BYTES);
                 out.extend_from_slice(key);
-                let start = out.len();
                 out.extend_from_slice(&[0; ROW_TAIL_BYTES]);
-                start
+                row + key.len()
             }
         };
         let tail = &mut out[start..];
         tail[0] = b' ';
-        let mut len = 1;
-        if let Some(text) = tail.get_mut(len..len + VALUE_TEXT_BYTES).and_then(|text| text.try_into().ok()) {
-            len += value(text);
-        }
+        let written = tail.get_mut(1..1 + VALUE_TEXT_BYTES).and_then(|text| value(text.try_into().ok()?));
+        let Some(value_len) = written else {
+            out.truncate(row);
+            return false;
+        };
+        let mut len = 1 + value_len;
         tail[len] = b' ';
         len += 1;
         len += self.write_timestamp(timestamp, &mut tail[len..]);
         tail[len] = b'\n';
         out.truncate(start + len + 1);
+        true
     }
 
     /// Writes `timestamp` to the start of `text` (at least 36 bytes);

@@ -32,27 +32,22 @@ pub fn format_value(value: f64, out: &mut Vec<u8>) {
     }
 }
 
-/// The most bytes [`write_value`] writes (`-2.2250738585072014e-308`).
+/// Room for a value's text on the fast paths ([`write_value_fast`],
+/// [`write_stored_decimal`]): a sign, fifteen digits, a point and a zero
+/// at most.
 pub(crate) const VALUE_TEXT_BYTES: usize = 24;
 
 /// Writes `value` as [`format_value`] does to the start of `text`, and
-/// returns its length. On the fast path, `*decimals` decimals are tried
-/// first and the count that fitted is left there: a series' values mostly
-/// share theirs, so the next one then fits at the first try.
-pub(crate) fn write_value(value: f64, decimals: &mut usize, text: &mut [u8; VALUE_TEXT_BYTES]) -> usize {
-    if let Some(len) = write_value_fast(value, decimals, text) {
-        return len;
-    }
-    let mut general = Vec::with_capacity(VALUE_TEXT_BYTES);
-    write_general(value, &mut general);
-    let len = general.len().min(VALUE_TEXT_BYTES);
-    text[..len].copy_from_slice(&general[..len]);
-    len
-}
-
-/// [`write_value`] for NaN, the infinities and short decimals; `None` for
-/// the values that need [`write_general`].
-fn write_value_fast(value: f64, decimals: &mut usize, text: &mut [u8; VALUE_TEXT_BYTES]) -> Option<usize> {
+/// returns its length, for NaN, the infinities and short decimals; `None`,
+/// writing nothing, for the values [`write_general`] prints. Decimals are
+/// tried from `*decimals`, and the count that fitted is left there: a
+/// series' values mostly share theirs, so the next one fits at the first
+/// try.
+pub(crate) fn write_value_fast(
+    value: f64,
+    decimals: &mut usize,
+    text: &mut [u8; VALUE_TEXT_BYTES],
+) -> Option<usize> {
     if value.is_nan() {
         text[..3].copy_from_slice(b"nan");
         return Some(3);
@@ -81,8 +76,6 @@ fn write_general(value: f64, out: &mut Vec<u8>) {
 
 /// Powers of ten that are exact as doubles, for the decimal fast path.
 const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
-/// The most decimals [`write_decimal`] prints.
-pub(crate) const MAX_PRINTED_DECIMALS: usize = POW10.len() - 1;
 
 /// The fast path for what metrics mostly are: values that are exactly an
 /// integer `n` over `10^d` with at most six decimals, `n` below 10^15, and
@@ -123,12 +116,37 @@ fn write_short_decimal(value: f64, decimals: &mut usize, text: &mut [u8; VALUE_T
     None
 }
 
+/// Writes what [`format_value`] writes for the double nearest
+/// `integer / 10^decimals` (as a store that keeps decimals hands them
+/// over) to the start of `text`, from the decimal's digits: no work to
+/// find them from the double. That is the decimal itself, trailing zeros
+/// dropped, when the integer is below 10^15 and the value not below 1e-4,
+/// as [`write_short_decimal`] says; `None`, writing nothing, otherwise.
+pub(crate) fn write_stored_decimal(
+    integer: i64,
+    decimals: u8,
+    text: &mut [u8; VALUE_TEXT_BYTES],
+) -> Option<usize> {
+    let magnitude = integer.unsigned_abs();
+    // Not below 1e-4: `magnitude` at least 10^(decimals - 4).
+    let smallest = match decimals {
+        0..=4 => 1,
+        5 => 10,
+        _ => 100,
+    };
+    let decimals = usize::from(decimals);
+    let short = decimals < POW10.len()
+        && magnitude < 1_000_000_000_000_000
+        && (magnitude == 0 || magnitude >= smallest);
+    short.then(|| write_decimal(integer < 0, integer.abs(), decimals, text))
+}
+
 /// Writes `integer / 10^decimals` (`integer` below 10^15, `decimals` at
-/// most [`MAX_PRINTED_DECIMALS`]) positionally to
+/// most six) positionally to
 /// the start of `text`, without trailing zeros after the point but with at
 /// least one digit on each side of it; returns the length.
 #[inline]
-pub(crate) fn write_decimal(negative: bool, mut integer: i64, mut decimals: usize, text: &mut [u8]) -> usize {
+fn write_decimal(negative: bool, mut integer: i64, mut decimals: usize, text: &mut [u8]) -> usize {
     while decimals > 0 && integer % 10 == 0 {
         integer /= 10;
         decimals -= 1;

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// What the first line did for a connection that must authenticate.
@@ -61,6 +62,9 @@ pub(crate) struct Context {
     pub(crate) auth: Option<AuthToken>,
     /// How long a TLS handshake, then the `auth` line, may take.
     pub(crate) handshake_timeout: Duration,
+    /// Long `get` replies read and printed on blocking threads at once
+    /// (see [`PIPELINED_REPLIES`](crate::streaming::PIPELINED_REPLIES)).
+    pub(crate) pipelines: Arc<Semaphore>,
 }
 
 /// What a listener's connections speak.
@@ -305,6 +309,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     async fn stream_get(&mut self, query: &Query) -> std::io::Result<()> {
         let mut cursor = ScanCursor::default();
         let reply_start = self.output.len();
+        let mut flushed = false;
         // A read over the network would stall every connection on this
         // worker: the runtime moves them elsewhere meanwhile (which only a
         // multi-threaded runtime can).
@@ -324,8 +329,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Ok(true) => return Ok(()),
                 Ok(false) => {}
                 Err(failure) => {
-                    let failure: &dyn std::error::Error = &failure;
-                    tracing::warn!(peer = %self.peer, error = failure, "a get could not be read");
+                    self.read_failed(&failure);
+                    if flushed {
+                        return Err(std::io::Error::other("the store failed in the middle of a reply"));
+                    }
                     self.output.truncate(reply_start);
                     self.output.extend_from_slice(reply::ERROR_REPLY);
                     return Ok(());
@@ -333,18 +340,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             if self.output.len() >= self.context.limits.max_reply_bytes {
                 // A reply longer than one buffer: the rest overlaps
-                // reading with writing.
-                return self.stream_rest(query, cursor).await;
+                // reading with writing while threads are free for it;
+                // otherwise it is read here between writes, as a client
+                // that does not read its replies holds its threads.
+                match Arc::clone(&self.context.pipelines).try_acquire_owned() {
+                    Ok(permit) => return self.stream_rest(query, cursor, permit).await,
+                    Err(_) => {
+                        self.flush().await?;
+                        flushed = true;
+                    }
+                }
             }
         }
+    }
+
+    fn read_failed(&self, failure: &eardrum_storage::Error) {
+        let failure: &dyn std::error::Error = failure;
+        tracing::warn!(peer = %self.peer, error = failure, "a get could not be read");
     }
 
     /// Writes the full buffer of a `get` reply, then the rest of the reply
     /// as [`make_pieces`] makes it, reading and printing on other threads
     /// while this one writes.
-    async fn stream_rest(&mut self, query: &Query, cursor: ScanCursor) -> std::io::Result<()> {
+    async fn stream_rest(
+        &mut self,
+        query: &Query,
+        cursor: ScanCursor,
+        permit: OwnedSemaphorePermit,
+    ) -> std::io::Result<()> {
         let piece_bytes = self.context.limits.max_reply_bytes;
-        let mut pieces = make_pieces(Arc::clone(&self.context.store), query.clone(), cursor, piece_bytes);
+        let store = Arc::clone(&self.context.store);
+        let mut pieces = make_pieces(store, query.clone(), cursor, piece_bytes, permit);
         loop {
             self.flush().await?;
             let Some((piece, done)) = pieces.made.recv().await else {
@@ -355,8 +381,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Ok(true) => return Ok(()),
                 Ok(false) => {}
                 Err(failure) => {
-                    let failure: &dyn std::error::Error = &failure;
-                    tracing::warn!(peer = %self.peer, error = failure, "a get could not be read");
+                    self.read_failed(&failure);
                     return Err(std::io::Error::other("the store failed in the middle of a reply"));
                 }
             }

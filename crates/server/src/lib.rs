@@ -319,6 +319,7 @@ impl Server {
             idle_timeout: self.config.idle_timeout,
             auth: self.config.auth_token.clone(),
             handshake_timeout: self.config.handshake_timeout,
+            pipelines: Arc::new(tokio::sync::Semaphore::new(streaming::PIPELINED_REPLIES)),
         });
         let listener = |listener, dialect| Listener {
             listener,

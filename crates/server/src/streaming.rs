@@ -8,12 +8,22 @@
 //! connection writes the pieces: each stage works while the next does,
 //! with a few batches and pieces in flight at most, so memory stays
 //! bounded however long the reply.
+//!
+//! A client that stops reading leaves both threads waiting until it goes:
+//! only [`PIPELINED_REPLIES`] replies are made so at once, the others on
+//! their connection's task as before, so that such clients cannot take the
+//! blocking threads that HTTP reads and synced commits run on.
 
 use crate::handler::{read_rows, write_rows, Query, ReadRows};
 use eardrum_storage::{Backend, ScanCursor};
 use std::sync::mpsc;
 use std::sync::Arc;
 use tokio::sync::mpsc as async_mpsc;
+use tokio::sync::OwnedSemaphorePermit;
+
+/// Replies made on threads at once, across every connection: the work of
+/// two cores.
+pub(crate) const PIPELINED_REPLIES: usize = 2;
 
 /// Batches of points read ahead of the printing, and pieces printed ahead
 /// of the writing: enough that no stage waits on the next for long.
@@ -40,18 +50,23 @@ pub(crate) struct Pieces {
 
 /// Starts making the rest of `query`'s reply from `cursor`, in pieces of
 /// about `piece_bytes`; the threads end with the reply, or as soon as the
-/// pieces are no longer taken.
+/// pieces are no longer taken, and `permit` (one of
+/// [`PIPELINED_REPLIES`]) is given back once both have.
 pub(crate) fn make_pieces(
     store: Arc<dyn Backend>,
     query: Query,
     cursor: ScanCursor,
     piece_bytes: usize,
+    permit: OwnedSemaphorePermit,
 ) -> Pieces {
-    let (batches, read) = mpsc::sync_channel::<(ReadRows, eardrum_storage::Result<bool>)>(AHEAD);
-    let (batches_printed, printed_batches) = mpsc::channel::<ReadRows>();
+    let (batches, read) = mpsc::sync_channel::<Batch>(AHEAD);
+    let (printed, printed_batches) = mpsc::channel::<ReadRows>();
     let (pieces, made) = async_mpsc::channel(AHEAD);
     let (written, spare_pieces) = mpsc::channel::<Vec<u8>>();
+    let reader_permit = Arc::new(permit);
+    let printer_permit = Arc::clone(&reader_permit);
     tokio::task::spawn_blocking(move || {
+        let _permit = reader_permit;
         let mut cursor = cursor;
         loop {
             let mut rows = printed_batches.try_recv().unwrap_or_default();
@@ -62,7 +77,29 @@ pub(crate) fn make_pieces(
             }
         }
     });
-    tokio::task::spawn_blocking(move || loop {
+    tokio::task::spawn_blocking(move || {
+        let _permit = printer_permit;
+        print_pieces(&read, &printed, &pieces, &spare_pieces, piece_bytes);
+    });
+    Pieces { made, written }
+}
+
+/// A batch of points read, and whether the reply's points are all read
+/// with it (or why they cannot be).
+type Batch = (ReadRows, eardrum_storage::Result<bool>);
+
+/// The printing thread: batches from `read` printed into pieces of about
+/// `piece_bytes` (reusing `spare_pieces`) and sent to `pieces`, batches
+/// given back to `printed`; returns after the last piece, or once either
+/// side is gone.
+fn print_pieces(
+    read: &mpsc::Receiver<Batch>,
+    printed: &mpsc::Sender<ReadRows>,
+    pieces: &async_mpsc::Sender<Piece>,
+    spare_pieces: &mpsc::Receiver<Vec<u8>>,
+    piece_bytes: usize,
+) {
+    loop {
         let mut piece = spare_pieces.try_recv().unwrap_or_else(|_| Vec::with_capacity(2 * piece_bytes));
         let done = loop {
             let Ok((rows, done)) = read.recv() else { return };
@@ -70,7 +107,7 @@ pub(crate) fn make_pieces(
                 write_rows(&rows, last, &mut piece);
             }
             // Only the reader's end makes this fail; the batch is dropped.
-            let _ = batches_printed.send(rows);
+            let _ = printed.send(rows);
             if !matches!(done, Ok(false)) || piece.len() >= piece_bytes {
                 break done;
             }
@@ -79,6 +116,5 @@ pub(crate) fn make_pieces(
         if pieces.blocking_send((piece, done)).is_err() || last {
             return;
         }
-    });
-    Pieces { made, written }
+    }
 }

@@ -158,3 +158,65 @@ async fn a_client_that_never_reads_its_replies_is_stopped_by_backpressure_and_ot
     drop(greedy);
     server.stop().await;
 }
+
+/// A runtime with few blocking threads, so that a handful of clients can
+/// show what hundreds would do to the server's default of 512.
+#[test]
+fn clients_that_ask_for_long_replies_and_never_read_them_leave_the_server_its_threads() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(8)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start_server_with_config(dir.path(), SyncMode::Never, Config::default()).await;
+        let mut writer = TcpStream::connect(server.addr).await.unwrap();
+        let points = 600_000;
+        let puts: Vec<u8> =
+            (0..points).flat_map(|i| format!("put long.{} {i} {i}\n", i % 4).into_bytes()).collect();
+        let (mut read_half, mut write_half) = writer.split();
+        let write = async { write_half.write_all(&puts).await.unwrap() };
+        let read = async {
+            let mut replies = vec![0; 4 * points];
+            read_half.read_exact(&mut replies).await.unwrap();
+        };
+        tokio::join!(write, read);
+
+        // More readers of long replies than there are blocking threads,
+        // each reading nothing: small receive buffers, so that their
+        // replies (11 MB each) stop in the server.
+        let mut greedy = Vec::new();
+        for _ in 0..12 {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.set_recv_buffer_size(4096).unwrap();
+            let mut stream = socket.connect(server.addr).await.unwrap();
+            stream.write_all(b"get *\n").await.unwrap();
+            greedy.push(stream);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let served = async {
+            // A read over HTTP runs on a blocking thread.
+            let (status, _) =
+                http_get(server.http_addr, "/render?target=long.1&from=0&until=100&format=json").await;
+            assert!(status.contains("200"), "{status}");
+            let mut other = TcpStream::connect(server.addr).await.unwrap();
+            exchange(&mut other, b"put other 1 1\nget other\n", b"ok\n\nok\nother 1.0 1\n\n").await;
+            // A long reply meanwhile, without the threads: whole.
+            other.write_all(b"get long.1\n").await.unwrap();
+            let mut reply = Vec::new();
+            while !reply.ends_with(b"\n\n") {
+                let mut chunk = vec![0; 64 * 1024];
+                let read = other.read(&mut chunk).await.unwrap();
+                assert!(read > 0);
+                reply.extend_from_slice(&chunk[..read]);
+            }
+            let rows = reply.iter().filter(|&&byte| byte == b'\n').count() - 2;
+            assert_eq!(rows, points / 4);
+        };
+        tokio::time::timeout(Duration::from_secs(20), served).await.expect("others were not served");
+        drop(greedy);
+        server.stop().await;
+    });
+}

@@ -320,23 +320,14 @@ impl<'a> Decoder<'a> {
         limit: usize,
         mut each: impl FnMut(i64, Value),
     ) -> Result<usize, Corruption> {
-        let mut values = self.values.clone();
         match self.value_state.clone() {
-            ValueState::Packed { decimals, mut previous, packing } if !self.started => {
-                self.visit_with(from, limit, each, |started| {
-                    if started {
-                        previous = packing.read(&mut values, previous)?;
-                    }
-                    Value::with_decimal(Decimal { integer: previous, decimals })
+            ValueState::Packed { decimals, previous, packing } if !self.started => {
+                self.visit_decimals(from, limit, each, (decimals, previous), |values, previous| {
+                    packing.read(values, previous)
                 })
             }
-            ValueState::Bucketed { decimals, mut previous } if !self.started => {
-                self.visit_with(from, limit, each, |started| {
-                    if started {
-                        previous = read_delta_bucketed(&mut values, previous)?;
-                    }
-                    Value::with_decimal(Decimal { integer: previous, decimals })
-                })
+            ValueState::Bucketed { decimals, previous } if !self.started => {
+                self.visit_decimals(from, limit, each, (decimals, previous), read_delta_bucketed)
             }
             _ => {
                 let mut visited = 0;
@@ -353,6 +344,26 @@ impl<'a> Decoder<'a> {
                 Ok(visited)
             }
         }
+    }
+
+    /// [`Decoder::visit_values`] for a chunk of decimals, starting at
+    /// `first` (`decimals` of them) and moved on by `read` from the value
+    /// stream.
+    fn visit_decimals(
+        self,
+        from: i64,
+        limit: usize,
+        each: impl FnMut(i64, Value),
+        (decimals, first): (u8, i64),
+        read: impl Fn(&mut BitReader<'_>, i64) -> Option<i64>,
+    ) -> Result<usize, Corruption> {
+        let (mut values, mut integer) = (self.values.clone(), first);
+        self.visit_with(from, limit, each, |started| {
+            if started {
+                integer = read(&mut values, integer)?;
+            }
+            Value::with_decimal(Decimal { integer, decimals })
+        })
     }
 
     /// The loop of [`Decoder::visit_values`] over the timestamps, each
