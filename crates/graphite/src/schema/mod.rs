@@ -16,7 +16,7 @@
 mod parse;
 mod read;
 
-pub use read::{ReadPlan, SlotFold};
+pub use read::{Cascade, ReadPlan, SlotFold};
 
 use regex::Regex;
 
@@ -183,6 +183,47 @@ impl StorageSchemas {
         self.configured
     }
 
+    /// How long the layouts keep what they keep, in seconds, the longest
+    /// of each over every layout a key can have: the finest archive's
+    /// retention, and the coarsest's. `None` when no schema files were
+    /// given.
+    pub fn longest_retentions(&self) -> Option<(i64, i64)> {
+        if !self.configured {
+            return None;
+        }
+        let mut longest = (0, 0);
+        for archives in self.archive_lists() {
+            let finest = archives.first().map_or(0, Archive::retention);
+            let whole = archives.iter().map(Archive::retention).max().unwrap_or(0);
+            longest = (longest.0.max(finest), longest.1.max(whole));
+        }
+        Some(longest)
+    }
+
+    /// Every archive retention, in seconds, of every layout a key can
+    /// have, shortest first, each once: the ages at which some key loses
+    /// something.
+    pub fn retentions(&self) -> Vec<i64> {
+        let mut retentions: Vec<i64> =
+            self.archive_lists().flat_map(|archives| archives.iter().map(Archive::retention)).collect();
+        retentions.sort_unstable();
+        retentions.dedup();
+        retentions
+    }
+
+    /// The archives of each section, and carbon's `60s:7d` for keys no
+    /// section matches unless a section matches every key.
+    fn archive_lists(&self) -> impl Iterator<Item = &[Archive]> {
+        // Carbon's usual catch-alls; other patterns may leave keys to the
+        // default.
+        let catches_all = self.schemas.iter().any(|rule| {
+            rule.pattern.as_ref().is_none_or(|pattern| matches!(pattern.as_str(), ".*" | "^.*" | "." | ""))
+        });
+        let default: &[Archive] = &[CARBON_DEFAULT_ARCHIVE];
+        let sections = self.schemas.iter().map(|rule| rule.archives.as_slice());
+        sections.chain((self.configured && !catches_all).then_some(default))
+    }
+
     /// The layout of `key`, or `None` when no schema files were given.
     pub fn layout_for(&self, key: &str) -> Option<Layout> {
         if !self.configured {
@@ -233,6 +274,15 @@ mod tests {
             ("default", &[CARBON_DEFAULT_ARCHIVE][..])
         );
         assert!(StorageSchemas::default().layout_for("web.fast").is_none());
+        let day = 86_400;
+        assert_eq!(schemas.longest_retentions(), Some((90 * day, 5 * 365 * day)));
+        let only = StorageSchemas::parse("[all]\npattern = .*\nretentions = 10s:1d,1h:30d\n", None).unwrap();
+        assert_eq!(only.longest_retentions(), Some((day, 30 * day)), "no key is left to the default");
+        let some = StorageSchemas::parse("[a]\npattern = ^a\nretentions = 10s:1d\n", None).unwrap();
+        assert_eq!(some.longest_retentions(), Some((7 * day, 7 * day)), "carbon's default for the rest");
+        assert_eq!(StorageSchemas::default().longest_retentions(), None);
+        assert_eq!(only.retentions(), [day, 30 * day]);
+        assert_eq!(some.retentions(), [day, 7 * day]);
     }
 
     #[test]

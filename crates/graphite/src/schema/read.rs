@@ -19,6 +19,8 @@ pub struct ReadPlan {
     /// up to the one read, then a coarser step if the range holds more
     /// than [`crate::series::MAX_SLOTS_PER_SERIES`] of its slots.
     steps: Vec<i64>,
+    /// The archive read.
+    archive: usize,
     method: AggregationMethod,
     x_files_factor: f64,
 }
@@ -43,7 +45,15 @@ impl Layout {
         if step != self.archives[index].step {
             steps.push(step);
         }
-        Some(ReadPlan { start, step, count, steps, method: self.method, x_files_factor: self.x_files_factor })
+        Some(ReadPlan {
+            start,
+            step,
+            count,
+            steps,
+            archive: index,
+            method: self.method,
+            x_files_factor: self.x_files_factor,
+        })
     }
 }
 
@@ -54,11 +64,17 @@ impl ReadPlan {
         self.start + self.step * self.count as i64
     }
 
-    /// A fold of this plan's raw points into its slots.
+    /// The index of the archive read, in the layout's archives.
+    pub fn archive(&self) -> usize {
+        self.archive
+    }
+
+    /// A fold of this plan's raw points (or of its archive's stored slots)
+    /// into its slots.
     pub fn fold(&self) -> SlotFold<'_> {
         SlotFold {
             plan: self,
-            levels: vec![Level { slot: 0, known: Vec::new() }; self.steps.len()],
+            cascade: Cascade::new(self.steps.clone(), self.method, self.x_files_factor),
             values: vec![f64::NAN; self.count],
         }
     }
@@ -71,46 +87,93 @@ struct Level {
     known: Vec<f64>,
 }
 
-/// Raw points, pushed in time order, made into a plan's slots: at the
-/// finest step the latest point in a slot is its value (carbon writes each
-/// over the last); each coarser step takes the method of the finer slots
-/// inside it, when at least `xFilesFactor` of them are known.
-#[derive(Debug)]
-pub struct SlotFold<'p> {
-    plan: &'p ReadPlan,
+/// Values folded through a chain of steps as carbon and whisper fold them:
+/// at the finest step the latest point in a slot is its value (carbon
+/// writes each over the last); each coarser step takes the method of the
+/// finer slots inside it, when at least `xFilesFactor` of them are known.
+/// Every slot closed at every level is handed to an `emit(level, slot,
+/// value)`, in time order within each level.
+#[derive(Debug, Clone)]
+pub struct Cascade {
+    steps: Vec<i64>,
+    method: AggregationMethod,
+    x_files_factor: f64,
     levels: Vec<Level>,
-    values: Vec<f64>,
 }
 
-impl SlotFold<'_> {
-    /// One raw point; those outside the plan's slots and NaNs are left out.
-    pub fn push(&mut self, timestamp: i64, value: f64) {
-        if timestamp >= self.plan.start && timestamp < self.plan.end() && !value.is_nan() {
-            self.feed(0, timestamp, value);
+impl Cascade {
+    /// A cascade through `steps` (finest first, each dividing the next).
+    pub fn new(steps: Vec<i64>, method: AggregationMethod, x_files_factor: f64) -> Cascade {
+        let levels = vec![Level { slot: 0, known: Vec::new() }; steps.len()];
+        Cascade { steps, method, x_files_factor, levels }
+    }
+
+    /// The cascade of a layout's archives: level `k` is archive `k`.
+    pub fn of_layout(layout: &Layout) -> Cascade {
+        let steps = layout.archives.iter().map(|archive| archive.step).collect();
+        Cascade::new(steps, layout.method, layout.x_files_factor)
+    }
+
+    /// The steps, finest first.
+    pub fn steps(&self) -> &[i64] {
+        &self.steps
+    }
+
+    /// One raw point, after those pushed before; NaN is left out (carbon
+    /// stores no value for it).
+    pub fn push(&mut self, timestamp: i64, value: f64, emit: &mut dyn FnMut(usize, i64, f64)) {
+        if !value.is_nan() && !self.steps.is_empty() {
+            self.feed(0, timestamp, value, emit);
         }
     }
 
-    /// The slots' values, NaN where nothing is known.
-    pub fn finish(mut self) -> Vec<f64> {
-        for level in 0..self.levels.len() {
+    /// The value of a closed slot of `level` starting at `slot`, made
+    /// elsewhere (a stored archive): it counts toward the next level's
+    /// slot as one this cascade closed would. A value at the last level is
+    /// emitted as it is.
+    pub fn push_closed(
+        &mut self,
+        level: usize,
+        slot: i64,
+        value: f64,
+        emit: &mut dyn FnMut(usize, i64, f64),
+    ) {
+        match level + 1 < self.steps.len() {
+            true => self.feed(level + 1, slot, value, emit),
+            false => emit(level, slot, value),
+        }
+    }
+
+    /// Closes the slots still open, finest first, emitting them.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(usize, i64, f64)) {
+        self.close_through(self.levels.len().saturating_sub(1), emit);
+    }
+
+    /// Closes the slots open at the levels up to `level`, finest first,
+    /// emitting them and carrying each into the next level: for when no
+    /// later value can fall in them (the next values are past a boundary
+    /// those levels' steps divide).
+    pub fn close_through(&mut self, level: usize, emit: &mut dyn FnMut(usize, i64, f64)) {
+        for level in 0..self.levels.len().min(level + 1) {
             if let Some((slot, value)) = self.close(level) {
-                self.feed(level + 1, slot, value);
+                emit(level, slot, value);
+                if level + 1 < self.levels.len() {
+                    self.feed(level + 1, slot, value, emit);
+                }
             }
         }
-        self.values
     }
 
     /// `value` for the slot holding `time` at `level`, closing the slot
     /// before when this starts another and carrying it up.
-    fn feed(&mut self, mut level: usize, mut time: i64, mut value: f64) {
-        loop {
-            let Some(&step) = self.plan.steps.get(level) else {
-                let slot = (time - self.plan.start) / self.plan.step;
-                if let Some(out) = usize::try_from(slot).ok().and_then(|slot| self.values.get_mut(slot)) {
-                    *out = value;
-                }
-                return;
-            };
+    fn feed(
+        &mut self,
+        mut level: usize,
+        mut time: i64,
+        mut value: f64,
+        emit: &mut dyn FnMut(usize, i64, f64),
+    ) {
+        while let Some(&step) = self.steps.get(level) {
             let slot = time - time.rem_euclid(step);
             let current = &mut self.levels[level];
             if current.known.is_empty() || current.slot == slot {
@@ -123,36 +186,83 @@ impl SlotFold<'_> {
                 return;
             }
             let closed = self.close(level);
-            // The slot's buffer is kept: a read allocates per level, not
+            // The slot's buffer is kept: a fold allocates per level, not
             // per slot.
             let current = &mut self.levels[level];
             current.slot = slot;
             current.known.push(value);
-            match closed {
-                Some((closed_slot, closed_value)) => {
-                    (level, time, value) = (level + 1, closed_slot, closed_value)
-                }
-                None => return,
-            }
+            let Some((closed_slot, closed_value)) = closed else { return };
+            emit(level, closed_slot, closed_value);
+            (level, time, value) = (level + 1, closed_slot, closed_value);
         }
     }
 
     /// The value of `level`'s current slot, if it has one, emptying it.
     fn close(&mut self, level: usize) -> Option<(i64, f64)> {
-        let plan = self.plan;
         let current = &mut self.levels[level];
         let last = *current.known.last()?;
         let closed = match level {
             0 => Some((current.slot, last)),
             _ => {
-                let slots = (plan.steps[level] / plan.steps[level - 1]).max(1) as usize;
+                let slots = (self.steps[level] / self.steps[level - 1]).max(1) as usize;
                 // whisper's test, in floating point as it makes it.
-                let enough = current.known.len() as f64 / slots as f64 >= plan.x_files_factor;
-                enough.then(|| (current.slot, plan.method.of(&current.known, slots)))
+                let enough = current.known.len() as f64 / slots as f64 >= self.x_files_factor;
+                enough.then(|| (current.slot, self.method.of(&current.known, slots)))
             }
         };
         current.known.clear();
         closed
+    }
+}
+
+/// Raw points, pushed in time order, made into a plan's slots through a
+/// [`Cascade`] of its steps.
+#[derive(Debug)]
+pub struct SlotFold<'p> {
+    plan: &'p ReadPlan,
+    cascade: Cascade,
+    values: Vec<f64>,
+}
+
+impl SlotFold<'_> {
+    /// One raw point; those outside the plan's slots and NaNs are left out.
+    pub fn push(&mut self, timestamp: i64, value: f64) {
+        if timestamp >= self.plan.start && timestamp < self.plan.end() {
+            let (plan, values) = (self.plan, &mut self.values);
+            self.cascade
+                .push(timestamp, value, &mut |level, slot, value| keep(plan, values, level, slot, value));
+        }
+    }
+
+    /// The value of a slot of archive [`ReadPlan::archive`] starting at
+    /// `slot`, read from where it is stored instead of made from points;
+    /// those outside the plan's slots are left out.
+    pub fn push_archived(&mut self, slot: i64, value: f64) {
+        if slot >= self.plan.start && slot < self.plan.end() {
+            let (plan, values) = (self.plan, &mut self.values);
+            let level = plan.archive;
+            self.cascade.push_closed(level, slot, value, &mut |level, slot, value| {
+                keep(plan, values, level, slot, value)
+            });
+        }
+    }
+
+    /// The slots' values, NaN where nothing is known.
+    pub fn finish(mut self) -> Vec<f64> {
+        let (plan, values) = (self.plan, &mut self.values);
+        self.cascade.finish(&mut |level, slot, value| keep(plan, values, level, slot, value));
+        self.values
+    }
+}
+
+/// A value the cascade emitted: the plan's slots are its last level's.
+fn keep(plan: &ReadPlan, values: &mut [f64], level: usize, time: i64, value: f64) {
+    if level + 1 != plan.steps.len() {
+        return;
+    }
+    let slot = (time - plan.start) / plan.step;
+    if let Some(out) = usize::try_from(slot).ok().and_then(|slot| values.get_mut(slot)) {
+        *out = value;
     }
 }
 
