@@ -2,8 +2,10 @@
 //! appeared.
 
 use crate::replay::{all_points, options, scratch};
+use eardrum_graphite::schema::{Cascade, StorageSchemas};
 use eardrum_storage::{Error, Keys, Options, Outcome, RecoveryMode, Sample, Store};
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 const KEYS: [&str; 5] = ["a", "host1.cpu", "ключ", "*", "a.b.c.d"];
 
@@ -15,7 +17,8 @@ const MAX_SERIES: usize = 4;
 /// go backwards and repeat) and checks after each that the store holds
 /// exactly what the model does: every key in first-put order, points in
 /// timestamp order, the last value put for each timestamp, and new keys
-/// beyond the series limit refused (and reported) while others go on.
+/// beyond the series limit refused (and reported) while others go on; and
+/// that each key's archives are what its points make.
 pub fn store_model(data: &[u8]) {
     let dir = scratch();
     let mut store = Some(Store::open(dir.path(), limited()).expect("opening"));
@@ -68,6 +71,7 @@ pub fn store_model(data: &[u8]) {
                     .map(|p| p.iter().map(|(&t, &v)| (t, v)).collect())
                     .unwrap_or_default();
                 assert_eq!(points, expected, "get {key}");
+                check_archives(current, &model, key);
             }
             14 => {
                 current.checkpoint().expect("checkpoint");
@@ -82,9 +86,53 @@ pub fn store_model(data: &[u8]) {
     }
 }
 
-/// The fuzzers' store options, with the series limit.
+/// The fuzzers' store options, with the series limit, and archives of
+/// every key stored beside its points (a day's made when read).
 fn limited() -> Options {
-    Options { max_series: Some(MAX_SERIES), ..options(RecoveryMode::Strict) }
+    Options {
+        max_series: Some(MAX_SERIES),
+        storage_schemas: Some(Arc::clone(schemas())),
+        ..options(RecoveryMode::Strict)
+    }
+}
+
+/// The schemas, parsed once.
+fn schemas() -> &'static Arc<StorageSchemas> {
+    static SCHEMAS: OnceLock<Arc<StorageSchemas>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let schemas = StorageSchemas::parse(
+            "[all]\npattern = .\nretentions = 1s:1d,60s:7d,600s:30d,86400s:5y\n",
+            Some("[all]\npattern = .\nxFilesFactor = 0.1\naggregationMethod = average\n"),
+        );
+        Arc::new(schemas.expect("a valid schema"))
+    })
+}
+
+/// Each archive of `key` (but the finest, the points) as the store reads
+/// it, against the model's points made into it.
+fn check_archives(store: &Store, model: &Model, key: &str) {
+    let Some(layout) = schemas().layout_for(key) else { return };
+    for archive in 1..layout.archives.len() {
+        let mut read = Vec::new();
+        store
+            .archive(key, &layout, archive, i64::MIN / 2, i64::MAX / 2, |start, value| {
+                read.push((start, value.to_bits()))
+            })
+            .expect("reading an archive");
+        let steps = layout.archives[..=archive].iter().map(|archive| archive.step).collect();
+        let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
+        let mut made = Vec::new();
+        let mut emit = |level: usize, start: i64, value: f64| {
+            if level == archive {
+                made.push((start, value.to_bits()));
+            }
+        };
+        for (&timestamp, &value) in model.points.get(key).into_iter().flatten() {
+            cascade.push(timestamp, f64::from_bits(value), &mut emit);
+        }
+        cascade.finish(&mut emit);
+        assert_eq!(read, made, "archive {archive} of {key}");
+    }
 }
 
 #[derive(Default)]

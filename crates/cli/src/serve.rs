@@ -13,6 +13,7 @@ use std::sync::Arc;
 /// Runs the server in the foreground.
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
+    let storage_schemas = Arc::new(read_storage_schemas(&args)?);
     let options = Options {
         sync: match args.fsync {
             Fsync::Always => SyncMode::Always,
@@ -22,6 +23,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         recovery: if args.salvage { RecoveryMode::Salvage } else { RecoveryMode::Strict },
         retention: args.retention.clone().unwrap_or_default().raw,
         rollups: args.retention.clone().unwrap_or_default().rollups,
+        storage_schemas: storage_schemas.is_configured().then(|| Arc::clone(&storage_schemas)),
         checkpoint_interval: (!args.checkpoint_interval.is_zero()).then_some(args.checkpoint_interval),
         max_series: (args.max_series != 0).then_some(args.max_series),
         memory_budget: args.memory_budget,
@@ -34,7 +36,6 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let auth_token = args.auth_token_file.as_deref().map(AuthToken::read_file).transpose()?;
-    let storage_schemas = read_storage_schemas(&args)?;
     warn_about_exposure(&args);
     raise_open_file_limit(args.max_connections + args.limits.max_pending_connections);
     let store = open_backend(&args, options)?;
@@ -53,7 +54,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         idle_timeout: (!args.idle_timeout.is_zero()).then_some(args.idle_timeout),
         auth_token,
         tls,
-        storage_schemas: Arc::new(storage_schemas),
+        storage_schemas,
         ..Config::default()
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();

@@ -106,6 +106,11 @@ fn storage_schemas_set_the_steps_render_reads_and_bad_ones_are_refused_by_line()
     );
     let out = run(&["serve", "--storage-aggregation", aggregation.to_str().unwrap()]);
     assert!(text(&out.stderr).contains("--storage-schemas"), "{}", text(&out.stderr));
+    // One way to say how long points are kept: the schemas' retentions.
+    let out = run(&["serve", "--storage-schemas", schemas.to_str().unwrap(), "--retention", "30d"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("'--storage-schemas <FILE>' cannot be used with '--retention"), "{stderr}");
 }
 
 #[test]

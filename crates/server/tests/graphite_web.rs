@@ -14,8 +14,8 @@
 
 use eardrum_graphite::schema::{AggregationMethod, StorageSchemas};
 use eardrum_server::Config;
-use eardrum_storage::SyncMode;
-use eardrum_test_support::server::{connect, http_get, start_server_with_config};
+use eardrum_storage::{Options, Store, SyncMode};
+use eardrum_test_support::server::{connect, http_get, start_server_over};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -840,8 +840,14 @@ async fn render_answers_as_graphite_web_does() {
 
     let dir = tempfile::tempdir().unwrap();
     let schemas = StorageSchemas::parse(STORAGE_SCHEMAS, Some(STORAGE_AGGREGATION)).unwrap();
-    let config = Config { storage_schemas: Arc::new(schemas.clone()), ..Config::default() };
-    let server = start_server_with_config(dir.path(), SyncMode::Never, config).await;
+    let schemas_held = Arc::new(schemas.clone());
+    let config = Config { storage_schemas: Arc::clone(&schemas_held), ..Config::default() };
+    // The store keeps the layouts' archives too: the checkpoint below
+    // moves all but the newest windows to disk, whose renders read them.
+    let options =
+        Options { sync: SyncMode::Never, storage_schemas: Some(schemas_held), ..Options::default() };
+    let store = Arc::new(Store::open(dir.path(), options).unwrap());
+    let server = start_server_over(Arc::clone(&store) as Arc<dyn eardrum_storage::Backend>, config).await;
     let mut protocol = connect(server.addr).await;
     // Tagged series through the Graphite port (which normalises their
     // names), the rest through the protocol.
@@ -893,6 +899,12 @@ async fn render_answers_as_graphite_web_does() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+
+    let evicted = tokio::task::spawn_blocking(move || {
+        store.checkpoint().unwrap();
+        store.stats().windows_on_disk
+    });
+    assert!(evicted.await.unwrap() >= 2, "the older windows are read from their files");
 
     let theirs = tokio::task::spawn_blocking({
         let requests = requests.clone();

@@ -8,6 +8,7 @@
 use crate::error::{Error, Result};
 use crate::rollup::{Aggregate, Roller};
 use crate::{Keys, Sample, ScanCursor, Stats, Store, SyncMode, Value};
+use eardrum_graphite::schema::{Cascade, Layout};
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
@@ -184,6 +185,54 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         Ok(())
     }
 
+    /// Calls `visit(slot_start, value)` for each slot of archive `archive`
+    /// of `layout` (an index into its archives) of series `key` that has a
+    /// value, in time order, from the slot holding `from` through the one
+    /// holding `until - 1`: what whisper would hold (see
+    /// [`Store::archive`]). By default, made from every point; a backend
+    /// that stores archives reads them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Backend::scan_some`], and [`Error::InvalidOptions`] for an
+    /// archive the layout does not have.
+    fn archive(
+        &self,
+        key: &str,
+        layout: &Layout,
+        archive: usize,
+        from: i64,
+        until: i64,
+        visit: &mut dyn FnMut(i64, f64),
+    ) -> Result<()> {
+        let Some(step) = layout.archives.get(archive).map(|archive| archive.step) else {
+            let reason = format!("no archive {archive}: the layout has {}", layout.archives.len());
+            return Err(Error::InvalidOptions { reason });
+        };
+        let steps = layout.archives[..=archive].iter().map(|archive| archive.step).collect();
+        let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
+        let mut emit = |at: usize, start: i64, value: f64| {
+            if at == archive {
+                visit(start, value);
+            }
+        };
+        let from = from.saturating_sub(from.rem_euclid(step));
+        let mut cursor = ScanCursor::starting_at(from);
+        let mut past_until = false;
+        while !cursor.is_done() && !past_until {
+            self.scan_some(Keys::One(key), &mut cursor, 4096, &mut |_, timestamp, value| {
+                // Whole slots: up to the end of the one holding `until - 1`.
+                if timestamp.saturating_sub(timestamp.rem_euclid(step)) >= until {
+                    past_until = true;
+                } else {
+                    cascade.push(timestamp, value, &mut emit);
+                }
+            })?;
+        }
+        cascade.finish(&mut emit);
+        Ok(())
+    }
+
     /// Calls `visit` with up to `limit` keys from position `from` on, in
     /// first-put order, numbered from 0 in that order; returns how many
     /// series there are.
@@ -272,6 +321,18 @@ impl Backend for Store {
         visit: &mut dyn FnMut(i64, &Aggregate),
     ) -> Result<()> {
         Store::rollups(self, key, step, from, until, visit)
+    }
+
+    fn archive(
+        &self,
+        key: &str,
+        layout: &Layout,
+        archive: usize,
+        from: i64,
+        until: i64,
+        visit: &mut dyn FnMut(i64, f64),
+    ) -> Result<()> {
+        Store::archive(self, key, layout, archive, from, until, visit)
     }
 
     fn stats(&self) -> Stats {

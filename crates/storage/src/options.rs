@@ -1,6 +1,8 @@
 //! How a store is opened: durability, recovery, checkpoints and retention.
 
 use crate::wal::DEFAULT_SEGMENT_MAX_BYTES;
+use eardrum_graphite::schema::StorageSchemas;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// When the log is flushed from the operating system to the disk itself.
@@ -96,6 +98,12 @@ pub struct Options {
     /// each is kept. Empty for none. Opening refuses levels that break the
     /// rules of [`crate::rollup::check_levels`].
     pub rollups: Vec<RollupLevel>,
+    /// Carbon's storage schemas: when given, a checkpoint also stores each
+    /// series' archives of the layout its key has ([`Store::archive`]
+    /// reads them).
+    ///
+    /// [`Store::archive`]: crate::Store::archive
+    pub storage_schemas: Option<Arc<StorageSchemas>>,
 }
 
 /// One step at which a store rolls its points up, and how long it keeps
@@ -131,6 +139,7 @@ impl Default for Options {
                 .iter()
                 .map(|&step| RollupLevel { step, retention: None })
                 .collect(),
+            storage_schemas: None,
         }
     }
 }

@@ -200,9 +200,14 @@ impl<'s> Roller<'s> {
     }
 }
 
+mod archives;
 mod encoding;
 
-pub(crate) use encoding::{decode, encode, retain_levels, FINEST_STEP_BESIDE_POINTS};
+pub(crate) use archives::{
+    decode as decode_archive, encode as encode_archives, ArchiveLayout, Rolling, SeriesArchives,
+};
+
+pub(crate) use encoding::{decode, encode, retain_levels, LevelKind, Levels, FINEST_STEP_BESIDE_POINTS};
 
 #[cfg(test)]
 mod tests;

@@ -3,18 +3,30 @@
 //! kind of damage (a byte flipped at the start, middle or end; truncated to
 //! nothing, to its header, to half; deleted; garbage appended; tail zeroed;
 //! a length field changed), opening either refuses naming the file, or
-//! serves every acknowledged point. Salvage always opens, keeps damaged
+//! serves every acknowledged point (and the rollups and archives they
+//! make). Salvage always opens, keeps damaged
 //! bytes aside, serves only true points and everything outside the damage,
 //! and leaves a folder that then opens without it.
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
+use eardrum_graphite::schema::{Cascade, StorageSchemas};
 use eardrum_storage::rollup::{Aggregate, Roller};
 use eardrum_storage::{Keys, Options, RecoveryMode, Sample, Store};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const HOUR: i64 = 3600;
+
+/// Block files also hold each series' archives of this layout (every
+/// slot with a point has a value: the points are ten minutes apart).
+const SCHEMAS: &str = "[all]\npattern = .\nretentions = 10s:1d,60s:7d,600s:30d,86400s:5y\n";
+const AGGREGATION: &str = "[all]\npattern = .\nxFilesFactor = 0\naggregationMethod = max\n";
+
+fn schemas() -> Arc<StorageSchemas> {
+    Arc::new(StorageSchemas::parse(SCHEMAS, Some(AGGREGATION)).unwrap())
+}
 
 fn options(recovery: RecoveryMode) -> Options {
     Options {
@@ -22,6 +34,7 @@ fn options(recovery: RecoveryMode) -> Options {
         checkpoint_on_close: false,
         segment_max_bytes: 512,
         recovery,
+        storage_schemas: Some(schemas()),
         ..Options::default()
     }
 }
@@ -59,6 +72,44 @@ fn try_rollups(store: &Store, keys: &BTreeSet<String>) -> eardrum_storage::Resul
         }
     }
     Ok(slots)
+}
+
+/// Every series' archives (but the finest, the points), as (key,
+/// archive, slot, value).
+type Archived = (String, usize, i64, u64);
+
+fn try_archives(store: &Store, keys: &BTreeSet<String>) -> eardrum_storage::Result<BTreeSet<Archived>> {
+    let mut slots = BTreeSet::new();
+    for key in keys {
+        let layout = schemas().layout_for(key).unwrap();
+        for archive in 1..layout.archives.len() {
+            store.archive(key, &layout, archive, i64::MIN / 2, i64::MAX / 2, |start, value| {
+                slots.insert((key.clone(), archive, start, value.to_bits()));
+            })?;
+        }
+    }
+    Ok(slots)
+}
+
+/// The archives `points` make.
+fn archived(points: &BTreeSet<Point>) -> BTreeSet<Archived> {
+    let mut slots = BTreeSet::new();
+    let keys: BTreeSet<&String> = points.iter().map(|(key, _, _)| key).collect();
+    for key in keys {
+        let layout = schemas().layout_for(key).unwrap();
+        let steps = layout.archives.iter().map(|archive| archive.step).collect();
+        let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
+        let mut emit = |archive: usize, start: i64, value: f64| {
+            if archive > 0 {
+                slots.insert((key.clone(), archive, start, value.to_bits()));
+            }
+        };
+        for (_, timestamp, value) in points.iter().filter(|(k, _, _)| k == key) {
+            cascade.push(*timestamp, f64::from_bits(*value), &mut emit);
+        }
+        cascade.finish(&mut emit);
+    }
+    slots
 }
 
 /// The rollups `points` make.
@@ -309,7 +360,19 @@ fn every_damage_is_refused_by_name_or_loses_nothing_and_salvage_keeps_it_aside()
                             Ok(slots) => {
                                 let expected = rolled(&every, store.rollup_steps());
                                 assert_eq!(slots, expected, "{label}: rollups differ from the points");
-                                "served every point and rollup".to_owned()
+                                match try_archives(&store, &keys) {
+                                    Err(error) => {
+                                        refused += 1;
+                                        refusal(error, "to read archives")
+                                    }
+                                    Ok(slots) => {
+                                        assert!(
+                                            slots == archived(&every),
+                                            "{label}: archives differ from the points"
+                                        );
+                                        "served every point, rollup and archive".to_owned()
+                                    }
+                                }
                             }
                         }
                     }

@@ -3,10 +3,12 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
+use eardrum_graphite::schema::{Cascade, Layout, StorageSchemas};
 use eardrum_storage::rollup::{Aggregate, Roller};
 use eardrum_storage::{Keys, Options, Sample, ScanCursor, Store, SyncMode};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -28,6 +30,14 @@ enum Op {
         from: i64,
         span: i64,
     },
+    /// A read of one key's archive `archive` of the layout the schemas
+    /// give it.
+    Archive {
+        key: u8,
+        archive: usize,
+        from: i64,
+        span: i64,
+    },
     /// A read of everything a few points at a time.
     GetPages(usize),
     Checkpoint,
@@ -43,6 +53,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..6).prop_map(Op::Get),
         2 => (0u8..6, 0usize..2, -32_000i64..32_000, 1i64..70_000)
             .prop_map(|(key, level, from, span)| Op::Rollups { key, level, from, span }),
+        2 => (0u8..6, 1usize..4, -32_000i64..32_000, 1i64..200_000)
+            .prop_map(|(key, archive, from, span)| Op::Archive { key, archive, from, span }),
         1 => (1usize..9).prop_map(Op::GetPages),
         1 => Just(Op::Checkpoint),
         1 => Just(Op::Restart),
@@ -85,18 +97,52 @@ impl Model {
         slots
     }
 
+    /// `key`'s slots of `layout`'s archive `archive`, made from its
+    /// points as carbon and whisper would.
+    fn archive(&self, key: &str, layout: &Layout, archive: usize, from: i64, until: i64) -> Vec<(i64, u64)> {
+        let step = layout.archives[archive].step;
+        let (from, until) = (from.div_euclid(step) * step, (until + step - 1).div_euclid(step) * step);
+        let steps = layout.archives[..=archive].iter().map(|archive| archive.step).collect();
+        let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
+        let mut slots = Vec::new();
+        let mut emit = |level: usize, start: i64, value: f64| {
+            if level == archive {
+                slots.push((start, value_bits(value)));
+            }
+        };
+        for (&timestamp, &value) in self.series.get(key).into_iter().flat_map(|s| s.range(from..until)) {
+            cascade.push(timestamp, f64::from_bits(value), &mut emit);
+        }
+        cascade.finish(&mut emit);
+        slots
+    }
+
     fn points(&self) -> u64 {
         self.series.values().map(|s| s.len() as u64).sum()
     }
 }
 
-/// An aggregate's values to compare, every NaN alike (a sum of opposite
-/// infinities).
-fn aggregate_bits(aggregate: &Aggregate) -> [u64; 6] {
-    let bits = |value: f64| if value.is_nan() { f64::NAN.to_bits() } else { value.to_bits() };
-    let Aggregate { count, sum, min, max, first, last } = *aggregate;
-    [count, bits(sum), bits(min), bits(max), bits(first), bits(last)]
+/// A value to compare, every NaN alike (a sum of opposite infinities).
+fn value_bits(value: f64) -> u64 {
+    if value.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        value.to_bits()
+    }
 }
+
+/// An aggregate's values to compare.
+fn aggregate_bits(aggregate: &Aggregate) -> [u64; 6] {
+    let Aggregate { count, sum, min, max, first, last } = *aggregate;
+    [count, value_bits(sum), value_bits(min), value_bits(max), value_bits(first), value_bits(last)]
+}
+
+/// Two layouts: archives every window stores, and a day's made from them
+/// when read.
+const SCHEMAS: &str = "[low]\npattern = \\.[012]$\nretentions = 1s:1d,60s:7d,600s:30d,86400s:5y\n\n\
+                       [rest]\npattern = .\nretentions = 10s:1d,300s:30d,7200s:1y,86400s:5y\n";
+const AGGREGATION: &str = "[low]\npattern = \\.[012]$\nxFilesFactor = 0.5\naggregationMethod = average\n\n\
+                           [rest]\npattern = .\nxFilesFactor = 0.1\naggregationMethod = sum\n";
 
 fn read(store: &Store, key: Option<&str>) -> Vec<(String, i64, u64)> {
     let mut points = Vec::new();
@@ -139,6 +185,7 @@ proptest! {
             segment_max_bytes: 4096,
             checkpoint_interval: None,
             checkpoint_on_close: false,
+            storage_schemas: Some(Arc::new(StorageSchemas::parse(SCHEMAS, Some(AGGREGATION)).unwrap())),
             ..Options::default()
         };
         let mut store = Store::open(dir.path(), options.clone()).unwrap();
@@ -177,6 +224,17 @@ proptest! {
                         })
                         .unwrap();
                     prop_assert_eq!(slots, model.rollups(&key, steps, from, from + span));
+                }
+                Op::Archive { key, archive, from, span } => {
+                    let key = format!("key.{key}");
+                    let layout = options.storage_schemas.as_ref().unwrap().layout_for(&key).unwrap();
+                    let mut slots = Vec::new();
+                    store
+                        .archive(&key, &layout, archive, from, from + span, |start, value| {
+                            slots.push((start, value_bits(value)));
+                        })
+                        .unwrap();
+                    prop_assert_eq!(slots, model.archive(&key, &layout, archive, from, from + span));
                 }
                 Op::GetPages(page) => {
                     prop_assert_eq!(read_in_pages(&store, None, page), model.get(None));

@@ -119,8 +119,9 @@ pub(crate) struct ServeArgs {
     /// tiers: raw=30d,5m=1y,1h=5y (the raw points, then each rollup step,
     /// finest first, each kept at least as long as the one before;
     /// `forever` for ever). Enforced in whole two-hour windows at
-    /// checkpoints. Omitted: keep everything, rolled up at 5m and 1h.
-    #[arg(long, value_parser = parse_retention, env = "EARDRUM_RETENTION")]
+    /// checkpoints. Omitted: keep everything, rolled up at 5m and 1h. With
+    /// --storage-schemas, its retentions say this instead.
+    #[arg(long, value_parser = parse_retention, env = "EARDRUM_RETENTION", conflicts_with = "storage_schemas")]
     pub retention: Option<Retention>,
     /// Memory the points may take, e.g. 256M, 2G: a quarter of it caches
     /// history read back from disk; the newest four hours of every series
@@ -130,8 +131,11 @@ pub(crate) struct ServeArgs {
     pub memory_budget: usize,
     /// Render series at the steps carbon's storage-schemas.conf in this file
     /// gives them (`[name]`, `pattern = REGEX`, `retentions =
-    /// 10s:6h,1m:7d`), as graphite-web over whisper would. Omitted: each
-    /// series' step is read from its points (see docs/http-api.md).
+    /// 10s:6h,1m:7d`), as graphite-web over whisper would, from archives
+    /// stored as windows are checkpointed; and keep the raw points as long
+    /// as the longest first archive, the archives as long as the longest
+    /// last one. Omitted: each series' step is read from its points (see
+    /// docs/http-api.md).
     #[arg(long, env = "EARDRUM_STORAGE_SCHEMAS", value_name = "FILE")]
     pub storage_schemas: Option<PathBuf>,
     /// With --storage-schemas: how coarser archives are rolled up, carbon's

@@ -37,7 +37,7 @@
 use crate::codec::chunk;
 use crate::codec::chunk::Decoder;
 use crate::error::{Corruption, Error, Result};
-use crate::rollup;
+use crate::rollup::{self, Levels, Rolling};
 use crate::series::window_of;
 use crate::value::Value;
 use crate::varint;
@@ -169,8 +169,8 @@ pub(crate) struct Written {
 /// id order, each one's chunks in time order.
 #[derive(Debug)]
 pub(crate) struct BlockWriter {
-    /// The steps each series' run is rolled up at.
-    rollup_steps: Vec<i64>,
+    /// The steps each series' run is rolled up at, and its archives.
+    rolling: Rolling,
     /// The first of them written beside the runs.
     written_from: usize,
     file: Vec<u8>,
@@ -186,19 +186,21 @@ pub(crate) struct BlockWriter {
 }
 
 impl BlockWriter {
-    /// A file whose runs are rolled up through `rollup_steps` (checked by
-    /// [`crate::rollup::check_steps`]), the levels from
-    /// [`rollup::FINEST_STEP_BESIDE_POINTS`] on written beside them.
-    pub(crate) fn new(rollup_steps: &[i64]) -> BlockWriter {
+    /// A file whose runs are rolled up through `rolling`'s steps (checked
+    /// by [`crate::rollup::check_steps`]), the levels from
+    /// [`rollup::FINEST_STEP_BESIDE_POINTS`] on written beside them with
+    /// the series' archives.
+    pub(crate) fn new(rolling: &Rolling) -> BlockWriter {
         let mut file = Vec::with_capacity(1024 * 1024);
         file.extend_from_slice(MAGIC);
         file.push(VERSION);
         BlockWriter {
-            rollup_steps: rollup_steps.to_vec(),
-            written_from: rollup_steps
+            rolling: rolling.clone(),
+            written_from: rolling
+                .steps
                 .iter()
                 .position(|&step| step >= rollup::FINEST_STEP_BESIDE_POINTS)
-                .unwrap_or(rollup_steps.len()),
+                .unwrap_or(rolling.steps.len()),
             file,
             index: Vec::new(),
             run: Vec::new(),
@@ -239,16 +241,22 @@ impl BlockWriter {
 
     fn close_run(&mut self) {
         let Some((id, points)) = self.open.take() else { return };
+        let archives = self.rolling.archives.of(id).filter(|archives| archives.stores_any());
         let rollups = match self.rollups.take() {
             Some(copied) => copied,
-            None if self.written_from < self.rollup_steps.len() => {
+            None if self.written_from < self.rolling.steps.len() || archives.is_some() => {
                 // The run's chunks were checked or made here: a point that
                 // does not decode is left out of the rollups, and a read
                 // of the run reports it.
                 let mut decoded = Vec::with_capacity(points as usize);
                 let _ = run_points(&self.run, i64::MIN, |t, v| decoded.push((t, v)));
+                let mut levels = Levels::default();
+                rollup::encode(&self.rolling.steps, self.written_from, decoded.iter().copied(), &mut levels);
+                if let Some(archives) = archives {
+                    rollup::encode_archives(archives, decoded.into_iter(), &mut levels);
+                }
                 let mut rollups = Vec::new();
-                rollup::encode(&self.rollup_steps, self.written_from, decoded.into_iter(), &mut rollups);
+                levels.write(&mut rollups);
                 rollups
             }
             None => Vec::new(),

@@ -28,11 +28,13 @@ pub(crate) mod block;
 pub(crate) mod keys;
 pub(crate) mod load;
 pub(crate) mod manifest;
+mod retention;
 mod stack;
 
 use crate::error::{Corruption, Error, Result};
 use crate::failpoint;
 use crate::registry::KeyList;
+use crate::rollup::Rolling;
 use crate::series::Part;
 use crate::wal::{self, sync_dir};
 use block::BlockWriter;
@@ -57,10 +59,14 @@ pub(crate) struct Snapshot {
     pub(crate) new_keys: KeyList,
     /// Windows before this one lose their raw points to retention.
     pub(crate) retain_from: Option<i64>,
-    /// For each tier (the raw points, then each rollup step, finest first):
-    /// windows before this one lose it to retention. The windows before the
-    /// last tier's go whole.
+    /// For each tier (the raw points, then each rollup step, finest first;
+    /// with storage schemas, each age at which some series loses
+    /// something, youngest first): windows before this one have passed it
+    /// (see `retention`). The windows before the last tier's go whole.
     pub(crate) tiers_from: Vec<Option<i64>>,
+    /// Whether each series keeps what its storage schema's layout says,
+    /// rather than the tiers alike.
+    pub(crate) per_layout: bool,
     /// Windows before this one are on disk: their parts are the points put
     /// since their files were written.
     pub(crate) resident_from: i64,
@@ -104,14 +110,14 @@ pub(crate) fn read_file(path: &Path, magic: &[u8; 7], versions: RangeInclusive<u
     Ok(bytes)
 }
 
-/// Phase 2: writes the block files (each series' runs rolled up at
-/// `rollup_steps`) and the manifest; returns the new manifest and the bytes
+/// Phase 2: writes the block files (each series' runs rolled up as
+/// `rolling` says) and the manifest; returns the new manifest and the bytes
 /// written.
 pub(crate) fn write(
     dir: &Path,
     current: &Manifest,
     snapshot: &Snapshot,
-    rollup_steps: &[i64],
+    rolling: &Rolling,
 ) -> Result<(Manifest, u64)> {
     let generation = current.generation + 1;
     let blocks_dir = dir.join(BLOCKS_DIR);
@@ -134,18 +140,23 @@ pub(crate) fn write(
         }
         let path = block::path(&blocks_dir, window, generation);
         match windows.get(&window).filter(|_| on_disk) {
-            // Points put into a window after retention took its raw points
-            // (retention lengthened since) go, as older ones do.
-            Some(files) if files.expired > 0 => {}
             Some(files) => {
+                // Points put into a window after retention took their
+                // series' raw points (retention lengthened since) go, as
+                // older ones do.
                 let changes: Vec<(u32, &[(i64, f64)])> = parts
                     .iter()
                     .filter_map(|(id, part)| match part {
                         Part::Points(points) => Some((*id, points.as_slice())),
                         Part::Chunk(_) | Part::Head(_) => None,
                     })
+                    .filter(|&(id, _)| files.expired == 0 || snapshot.kept(window, id, rolling).points)
                     .collect();
-                let rewritten = stack::rewrite(&blocks_dir, window, files, &changes, rollup_steps)?;
+                if changes.is_empty() {
+                    continue;
+                }
+                let files_expired = files.expired;
+                let rewritten = stack::rewrite(&blocks_dir, window, files, &changes, rolling)?;
                 let written = rewritten.writer.write(&path)?;
                 bytes_written += written.bytes;
                 // A file over the others adds its series; one that
@@ -162,20 +173,21 @@ pub(crate) fn write(
                 let mut files = if rewritten.whole { Vec::new() } else { files.files.clone() };
                 files.push(file);
                 let points = Some(rewritten.points);
-                windows.insert(window, Window { files, points, expired: 0, ids, rolled: true });
+                windows.insert(window, Window { files, points, expired: files_expired, ids, rolled: true });
             }
             None => {
                 // Rolled up only as it leaves memory: until then reads roll
                 // it up from memory, and each checkpoint rewrites it.
                 let rolled = window < snapshot.evict_before;
-                let written = whole(parts, if rolled { rollup_steps } else { &[] }).write(&path)?;
+                let unrolled = Rolling::default();
+                let written = whole(parts, if rolled { rolling } else { &unrolled }).write(&path)?;
                 bytes_written += written.bytes;
-                windows
-                    .insert(window, Window::whole(generation, &written, rolled || rollup_steps.is_empty()));
+                let nothing_to_roll = rolling.steps.is_empty() && rolling.archives.stores_none();
+                windows.insert(window, Window::whole(generation, &written, rolled || nothing_to_roll));
             }
         }
     }
-    bytes_written += expire(&blocks_dir, &mut windows, snapshot, rollup_steps, generation)?;
+    bytes_written += expire(&blocks_dir, &mut windows, snapshot, rolling, generation)?;
     sync_dir(&blocks_dir)?;
     failpoint::hit("checkpoint-after-blocks");
     let known_bytes = current.keys.list_bytes();
@@ -201,26 +213,24 @@ pub(crate) fn write(
     Ok((manifest, bytes_written + encoded_manifest.len() as u64))
 }
 
-/// Rewrites the windows on disk that retention takes more tiers from than
-/// their files show, keeping the rollups of the steps still due; returns
+/// Rewrites the windows on disk that have passed more tiers of retention
+/// than their files show, keeping what each series still keeps; returns
 /// the bytes written.
 fn expire(
     blocks_dir: &Path,
     windows: &mut BTreeMap<i64, Window>,
     snapshot: &Snapshot,
-    rollup_steps: &[i64],
+    rolling: &Rolling,
     generation: u64,
 ) -> Result<u64> {
     let mut bytes_written = 0;
     for (&number, window) in windows.range_mut(..snapshot.resident_from) {
-        let expired =
-            snapshot.tiers_from.iter().take_while(|from| from.is_some_and(|from| number < from)).count();
-        let expired = u8::try_from(expired).unwrap_or(u8::MAX);
+        let expired = snapshot.tiers_passed(number);
         if expired <= window.expired {
             continue;
         }
-        // Tier 1 + k is rollup step k: those from the first still due.
-        let writer = stack::expire(blocks_dir, number, window, rollup_steps, usize::from(expired) - 1)?;
+        let writer =
+            stack::expire(blocks_dir, number, window, rolling, &|id| snapshot.kept(number, id, rolling))?;
         let written = writer.write(&block::path(blocks_dir, number, generation))?;
         bytes_written += written.bytes;
         *window = Window { expired, ..Window::whole(generation, &written, true) };
@@ -229,8 +239,8 @@ fn expire(
 }
 
 /// A window's file from memory: every series' parts.
-fn whole(parts: &[(u32, Part)], rollup_steps: &[i64]) -> BlockWriter {
-    let mut writer = BlockWriter::new(rollup_steps);
+fn whole(parts: &[(u32, Part)], rolling: &Rolling) -> BlockWriter {
+    let mut writer = BlockWriter::new(rolling);
     let mut encoded = Vec::new();
     for (id, part) in parts {
         match part {

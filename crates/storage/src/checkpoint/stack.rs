@@ -10,7 +10,9 @@
 
 use super::block::{self, BlockFile, BlockWriter, Entry, Index};
 use super::manifest::{BlockRef, Window};
+use super::retention::Kept;
 use crate::error::{Error, Result};
+use crate::rollup::{self, Levels, Rolling};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -78,11 +80,11 @@ pub(crate) fn rewrite(
     number: i64,
     window: &Window,
     changes: &[(u32, &[(i64, f64)])],
-    rollup_steps: &[i64],
+    rolling: &Rolling,
 ) -> Result<Rewritten> {
     let stack = Stack::open(blocks_dir, number, window)?;
     let whole = window.files.len() >= MAX_FILES;
-    let mut writer = BlockWriter::new(rollup_steps);
+    let mut writer = BlockWriter::new(rolling);
     let mut points = window.points.unwrap_or(0);
     let mut changes = changes.iter().copied().peekable();
     let ids = if whole { stack.ids() } else { Vec::new() };
@@ -122,12 +124,13 @@ pub(crate) fn rewrite(
     Ok(Rewritten { writer, whole, points })
 }
 
-/// The file of window `number` once retention has removed its raw points
-/// and the rollups of the steps before `rollup_steps[kept_from]`: each
-/// series' rollups of the steps kept with an empty run; series left with
-/// nothing are left out. While the files still hold the points, the
-/// rollups are made from them (the finer levels were not written beside
-/// them); after, the kept levels are copied.
+/// The file of window `number` once retention has taken what `kept` says
+/// each series no longer keeps: a series that keeps its points is copied
+/// as it is; one that does not keeps the rollups and archives left to it,
+/// with an empty run; series left with nothing are left out. While a
+/// file still holds a series' points, its rollups and archives are made
+/// from them (the finer levels were not written beside them); after, the
+/// kept levels are copied.
 ///
 /// # Errors
 ///
@@ -136,12 +139,11 @@ pub(crate) fn expire(
     blocks_dir: &Path,
     number: i64,
     window: &Window,
-    rollup_steps: &[i64],
-    kept_from: usize,
+    rolling: &Rolling,
+    kept: &dyn Fn(u32) -> Kept,
 ) -> Result<BlockWriter> {
     let stack = Stack::open(blocks_dir, number, window)?;
-    let kept_steps = rollup_steps.get(kept_from..).unwrap_or_default();
-    let mut writer = BlockWriter::new(&[]);
+    let mut writer = BlockWriter::new(&Rolling::default());
     let mut points = Vec::new();
     for id in stack.ids() {
         let Some((block, entry, generation)) = stack.newest(id) else { continue };
@@ -150,18 +152,32 @@ pub(crate) fn expire(
             offset: 0,
             reason,
         };
-        let kept = if window.expired == 0 {
+        let kept = kept(id);
+        let rollups = block.rollups(entry)?;
+        if kept.points {
+            writer.add_run(id, &block.run(entry)?, rollups.as_deref(), entry.points);
+            continue;
+        }
+        let made;
+        let levels: &[u8] = if entry.points > 0 {
             points.clear();
             block::run_points(&block.run(entry)?, i64::MIN, |t, v| points.push((t, v))).map_err(corrupt)?;
-            let mut kept = Vec::new();
-            crate::rollup::encode(rollup_steps, kept_from, points.iter().copied(), &mut kept);
-            kept
+            let mut levels = Levels::default();
+            rollup::encode(&rolling.steps, 0, points.iter().copied(), &mut levels);
+            if let Some(archives) = rolling.archives.of(id) {
+                rollup::encode_archives(archives, points.iter().copied(), &mut levels);
+            }
+            let mut encoded = Vec::new();
+            levels.write(&mut encoded);
+            made = encoded;
+            &made
         } else {
-            let Some(rollups) = block.rollups(entry)? else { continue };
-            crate::rollup::retain_levels(&rollups, |step| kept_steps.contains(&step)).map_err(corrupt)?
+            rollups.as_deref().unwrap_or_default()
         };
-        if !kept.is_empty() {
-            writer.add_run(id, &[], Some(&kept), 0);
+        let left = rollup::retain_levels(levels, |kind, step| kept.keeps(kind, step, &rolling.steps))
+            .map_err(corrupt)?;
+        if !left.is_empty() {
+            writer.add_run(id, &[], Some(&left), 0);
         }
     }
     Ok(writer)

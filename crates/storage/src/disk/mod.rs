@@ -67,6 +67,43 @@ enum Cached {
     /// A series' rollups at one step, decoded; `None` when the file has
     /// none at that step.
     Slots(Option<Arc<[(i64, Aggregate)]>>),
+    /// A series' archive at one step, decoded; `None` when the file has
+    /// none at that step made by the layout asked for.
+    Values(Option<Arc<[(i64, f64)]>>),
+}
+
+/// A slot of rollups or archives, as the cache holds a window's.
+trait CachedSlot: Sized {
+    /// A window's slots (`None`: the file has none) as cached.
+    fn cached(slots: Option<Arc<[Self]>>) -> Cached;
+    /// The slots a cached piece holds, if it holds these.
+    fn uncached(cached: Cached) -> Option<Option<Arc<[Self]>>>;
+}
+
+impl CachedSlot for (i64, Aggregate) {
+    fn cached(slots: Option<Arc<[Self]>>) -> Cached {
+        Cached::Slots(slots)
+    }
+
+    fn uncached(cached: Cached) -> Option<Option<Arc<[Self]>>> {
+        match cached {
+            Cached::Slots(slots) => Some(slots),
+            _ => None,
+        }
+    }
+}
+
+impl CachedSlot for (i64, f64) {
+    fn cached(slots: Option<Arc<[Self]>>) -> Cached {
+        Cached::Values(slots)
+    }
+
+    fn uncached(cached: Cached) -> Option<Option<Arc<[Self]>>> {
+        match cached {
+            Cached::Values(slots) => Some(slots),
+            _ => None,
+        }
+    }
 }
 
 /// A block file: its window and the generation that wrote it.
@@ -79,23 +116,26 @@ enum Piece {
     Run(u32),
     /// A series' rollups at a step.
     Slots(u32, i64),
+    /// A series' archive at a step, by the layout of a fingerprint.
+    Values(u32, i64, u32),
 }
 
 /// A piece of the block file of a window (its number) by a generation.
 type DataKey = (i64, u64, Piece);
 
-/// A series' rollups of one window on disk at one step, as
-/// [`Disk::rollups`] finds them.
+/// A series' slots of one window on disk at one step (rollups or an
+/// archive), as [`Disk::rollups`] and [`Disk::archive`] find them.
 #[derive(Debug)]
-pub(crate) enum WindowRollups {
+pub(crate) enum WindowSlots<T> {
     /// The window's files hold no points of the series.
     Absent,
-    /// The newest file with the series' points has no rollups of them at
-    /// that step (a level finer than those written beside the points, or a
-    /// file of the format before rollups): they are made from the points.
+    /// The newest file with the series' points has no such slots (a level
+    /// finer than those written beside the points, a file of the format
+    /// before them, an archive another layout made): they are made from
+    /// the points.
     NotRolled,
     /// The slots, in time order.
-    Stored(Arc<[(i64, Aggregate)]>),
+    Stored(Arc<[T]>),
 }
 
 /// Reads windows from block files, through the caches.
@@ -201,30 +241,62 @@ impl Disk {
     /// The rollups at `step` of series `id` in window `number`, from the
     /// newest of its files that holds the series; cached decoded, since a
     /// chart of a long range reads a few slots from each of many windows.
-    pub(crate) fn rollups(&self, number: i64, window: &Window, id: u32, step: i64) -> Result<WindowRollups> {
+    pub(crate) fn rollups(
+        &self,
+        number: i64,
+        window: &Window,
+        id: u32,
+        step: i64,
+    ) -> Result<WindowSlots<(i64, Aggregate)>> {
+        let decode = |rollups: &[u8]| rollup::decode(rollups, number, step);
+        self.slots(number, window, id, Piece::Slots(id, step), decode)
+    }
+
+    /// The archive at `step` that the layout of `fingerprint` made of
+    /// series `id` in window `number`, as [`Disk::rollups`] reads rollups.
+    pub(crate) fn archive(
+        &self,
+        number: i64,
+        window: &Window,
+        id: u32,
+        step: i64,
+        fingerprint: u32,
+    ) -> Result<WindowSlots<(i64, f64)>> {
+        let decode = |rollups: &[u8]| rollup::decode_archive(rollups, number, step, fingerprint);
+        self.slots(number, window, id, Piece::Values(id, step, fingerprint), decode)
+    }
+
+    /// The slots `decode` finds in the rollups of series `id` in window
+    /// `number`, through the cache under `piece`.
+    fn slots<T: CachedSlot>(
+        &self,
+        number: i64,
+        window: &Window,
+        id: u32,
+        piece: Piece,
+        decode: impl Fn(&[u8]) -> std::result::Result<Option<Vec<T>>, Corruption>,
+    ) -> Result<WindowSlots<T>> {
         let Some(newest) = window.files.last().filter(|_| window.may_hold(id)) else {
-            return Ok(WindowRollups::Absent);
+            return Ok(WindowSlots::Absent);
         };
-        let key = (number, newest.generation, Piece::Slots(id, step));
-        let found = |slots: Option<Arc<[(i64, Aggregate)]>>| {
-            slots.map_or(WindowRollups::NotRolled, WindowRollups::Stored)
-        };
-        if let Some(Cached::Slots(slots)) = self.data.get(&key) {
+        let key = (number, newest.generation, piece);
+        let found = |slots: Option<Arc<[T]>>| slots.map_or(WindowSlots::NotRolled, WindowSlots::Stored);
+        if let Some(slots) = self.data.get(&key).and_then(T::uncached) {
             return Ok(found(slots));
         }
         for &file in window.files.iter().rev() {
             let Some(entry) = self.index(number, file)?.find(id) else { continue };
-            let slots: Option<Arc<[(i64, Aggregate)]>> = match self.file(number, file)?.rollups(entry)? {
-                Some(rollups) => rollup::decode(&rollups, number, step)
+            let slots: Option<Arc<[T]>> = match self.file(number, file)?.rollups(entry)? {
+                Some(rollups) => decode(&rollups)
                     .map_err(|reason| self.corrupt(number, file.generation, reason))?
                     .map(Arc::from),
                 None => None,
             };
             let weight = slots.as_ref().map_or(0, |slots| std::mem::size_of_val(&**slots)) + 64;
-            self.data.insert(key, Cached::Slots(slots.clone()), weight);
+            self.data.insert(key, T::cached(slots.clone()), weight);
             return Ok(found(slots));
         }
-        Ok(WindowRollups::Absent)
+        Ok(WindowSlots::Absent)
     }
 
     /// The points of series `id` in window `number` on disk, the

@@ -1,5 +1,13 @@
 use super::*;
 
+fn encode_all(steps: &[i64], written_from: usize, points: impl Iterator<Item = (i64, f64)>) -> Vec<u8> {
+    let mut levels = Levels::default();
+    encode(steps, written_from, points, &mut levels);
+    let mut out = Vec::new();
+    levels.write(&mut out);
+    out
+}
+
 fn rolled(steps: &[i64], points: &[(i64, f64)]) -> Vec<(i64, Aggregate)> {
     let mut slots = Vec::new();
     let mut roller = Roller::new(steps);
@@ -55,20 +63,17 @@ fn encoded_rollups_decode_to_what_a_roller_makes() {
     let points: Vec<(i64, f64)> = (0..700)
         .map(|i| (start + i * 10 + i % 3, if i % 97 == 5 { f64::NAN } else { (i % 50) as f64 / 10.0 - 1.3 }))
         .collect();
-    let mut encoded = Vec::new();
-    encode(&steps, 0, points.iter().copied(), &mut encoded);
+    let encoded = encode_all(&steps, 0, points.iter().copied());
     for level in 0..steps.len() {
         let decoded = decode(&encoded, window, steps[level]).unwrap().unwrap();
         assert_eq!(decoded, rolled(&steps[..=level], &points), "level {level}");
     }
     assert_eq!(decode(&encoded, window, 120).unwrap(), None, "a step not rolled up");
-    let mut coarse = Vec::new();
-    encode(&steps, 2, points.iter().copied(), &mut coarse);
+    let coarse = encode_all(&steps, 2, points.iter().copied());
     assert_eq!(decode(&coarse, window, 300).unwrap(), None, "only the levels from the one asked");
     assert_eq!(decode(&coarse, window, 3600).unwrap(), decode(&encoded, window, 3600).unwrap());
 
-    let mut nothing = Vec::new();
-    encode(&steps, 0, [(start, f64::NAN)].into_iter(), &mut nothing);
+    let nothing = encode_all(&steps, 0, [(start, f64::NAN)].into_iter());
     assert!(nothing.is_empty());
 }
 
@@ -76,8 +81,7 @@ fn encoded_rollups_decode_to_what_a_roller_makes() {
 fn damaged_rollups_are_refused_never_misread() {
     let steps = [300, 3600];
     let points: Vec<(i64, f64)> = (0..720).map(|i| (i * 10, (i % 17) as f64 * 0.25)).collect();
-    let mut encoded = Vec::new();
-    encode(&steps, 0, points.iter().copied(), &mut encoded);
+    let encoded = encode_all(&steps, 0, points.iter().copied());
     let good = decode(&encoded, 0, 3600).unwrap();
     for at in 0..encoded.len() {
         for flip in [0x01u8, 0x80, 0xff] {
@@ -118,14 +122,13 @@ fn levels_are_kept_at_least_as_long_as_the_tier_before() {
 fn retained_levels_decode_as_before_and_others_are_gone() {
     let steps = [60, 300, 3600];
     let points: Vec<(i64, f64)> = (0..720).map(|i| (i * 10, (i % 9) as f64)).collect();
-    let mut encoded = Vec::new();
-    encode(&steps, 0, points.iter().copied(), &mut encoded);
-    let kept = retain_levels(&encoded, |step| step >= 300).unwrap();
+    let encoded = encode_all(&steps, 0, points.iter().copied());
+    let kept = retain_levels(&encoded, |_, step| step >= 300).unwrap();
     assert!(kept.len() < encoded.len());
     assert_eq!(decode(&kept, 0, 60).unwrap(), None);
     for step in [300, 3600] {
         assert_eq!(decode(&kept, 0, step).unwrap(), decode(&encoded, 0, step).unwrap());
     }
-    assert!(retain_levels(&encoded, |_| false).unwrap().is_empty());
-    assert!(retain_levels(&encoded[..encoded.len() - 1], |_| true).is_err());
+    assert!(retain_levels(&encoded, |_, _| false).unwrap().is_empty());
+    assert!(retain_levels(&encoded[..encoded.len() - 1], |_, _| true).is_err());
 }

@@ -95,6 +95,13 @@ impl Store {
     /// [`Error::UnsupportedVersion`], and I/O errors.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store> {
         crate::rollup::check_levels(options.retention, &options.rollups)?;
+        let retention_given =
+            options.retention.is_some() || options.rollups.iter().any(|level| level.retention.is_some());
+        if options.storage_schemas.is_some() && retention_given {
+            let reason =
+                "retention comes from the storage schemas' retentions: give one or the other".to_owned();
+            return Err(Error::InvalidOptions { reason });
+        }
         let dir = dir.as_ref().to_owned();
         std::fs::create_dir_all(&dir).map_err(Error::io("creating data folder", &dir))?;
         let lock_path = dir.join("LOCK");
@@ -193,6 +200,7 @@ impl Store {
             }),
             disk: Disk::new(dir.join(BLOCKS_DIR), options.memory_budget / 4),
             rollup_steps: options.rollups.iter().map(|level| level.step).collect(),
+            archives: Mutex::default(),
             commit_turn: Mutex::new(()),
             decisions: Decisions::default(),
             synced_lsn: Mutex::new(0),

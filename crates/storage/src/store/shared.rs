@@ -6,6 +6,7 @@ use super::state::State;
 use crate::checkpoint::{self, manifest, History};
 use crate::disk::{Disk, DiskView};
 use crate::error::{Error, Result};
+use crate::rollup::{Rolling, SeriesArchives};
 use crate::series::{window_of, Part};
 use crate::wal::mark::SyncedMark;
 use crate::{CheckpointStats, Options};
@@ -40,6 +41,9 @@ pub(crate) struct Shared {
     pub(super) disk: Disk,
     /// The steps of [`Options::rollups`].
     pub(super) rollup_steps: Vec<i64>,
+    /// The archives of the series looked up in [`Options::storage_schemas`]
+    /// so far.
+    pub(super) archives: Mutex<Arc<SeriesArchives>>,
 }
 
 /// The log's synced mark in memory, and as last written.
@@ -207,6 +211,28 @@ impl Shared {
         }
     }
 
+    /// How a checkpoint rolls up the first `key_count` series: the rollup
+    /// steps, and the archives their keys' layouts give (looked up once a
+    /// key, a batch of keys per hold of the lock).
+    fn rolling(&self, key_count: usize) -> Rolling {
+        let mut archives = self.archives.lock();
+        if let Some(schemas) = &self.options.storage_schemas {
+            while archives.len() < key_count {
+                let start = archives.len();
+                let end = (start + SNAPSHOT_BATCH_SERIES).min(key_count);
+                let keys: Vec<String> = {
+                    let state = self.state.lock();
+                    (start..end).map_while(|id| state.key(id).map(str::to_owned)).collect()
+                };
+                if keys.is_empty() {
+                    break;
+                }
+                Arc::make_mut(&mut archives).extend(schemas, keys.iter().map(String::as_str));
+            }
+        }
+        Rolling { steps: self.rollup_steps.clone(), archives: Arc::clone(&archives) }
+    }
+
     /// Runs one checkpoint; see the `checkpoint` module for the phases.
     pub(crate) fn checkpoint(&self) -> Result<CheckpointStats> {
         let mut current = self.manifest.lock();
@@ -227,15 +253,15 @@ impl Shared {
             self.state.lock().copy_parts(&mut snapshot, start..end);
             longest_stall = longest_stall.max(batch_started.elapsed());
         }
-        let (manifest, bytes_written) =
-            match checkpoint::write(&self.dir, &current, &snapshot, &self.rollup_steps) {
-                Ok(written) => written,
-                Err(error) => {
-                    // Keep what was not written dirty for the next attempt.
-                    self.state.lock().dirty.extend(snapshot.windows.keys());
-                    return Err(error);
-                }
-            };
+        let rolling = self.rolling(snapshot.key_count);
+        let (manifest, bytes_written) = match checkpoint::write(&self.dir, &current, &snapshot, &rolling) {
+            Ok(written) => written,
+            Err(error) => {
+                // Keep what was not written dirty for the next attempt.
+                self.state.lock().dirty.extend(snapshot.windows.keys());
+                return Err(error);
+            }
+        };
         self.settle(&current, &manifest, &snapshot);
         // The manifest before the new one stays, with its files and the log
         // after it: a fallback if the new one is ever damaged.

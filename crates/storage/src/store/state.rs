@@ -194,16 +194,29 @@ impl State {
         if let Some(wanted) = self.wanted_resident_from(options) {
             self.chunks_from = self.chunks_from.max(wanted);
         }
-        let tiers_from: Vec<Option<i64>> = crate::rollup::tier_retention(options.retention, &options.rollups)
-            .into_iter()
-            .map(|retention| {
-                retention.zip(self.newest_ts).map(|(retention, newest)| {
-                    let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
-                    window_of(newest.saturating_sub(seconds))
-                })
-            })
-            .collect();
-        let retain_from = tiers_from[0];
+        // The window before which what is kept for `seconds` goes.
+        let from = |seconds: i64| self.newest_ts.map(|newest| window_of(newest.saturating_sub(seconds)));
+        let (tiers_from, retain_from) = match &options.storage_schemas {
+            // Each series as its layout says; in memory, the raw points
+            // that every layout has let go.
+            Some(schemas) => {
+                let tiers = schemas.retentions().into_iter().map(from).collect();
+                (tiers, schemas.longest_retentions().and_then(|(finest, _)| from(finest)))
+            }
+            None => {
+                let tiers: Vec<Option<i64>> =
+                    crate::rollup::tier_retention(options.retention, &options.rollups)
+                        .into_iter()
+                        .map(|retention| {
+                            retention.and_then(|retention| {
+                                from(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX))
+                            })
+                        })
+                        .collect();
+                let raw = tiers[0];
+                (tiers, raw)
+            }
+        };
         // Measured again just now: the windows leaving may be more.
         let leaving = self.disk.resident_from..self.chunks_from;
         self.dirty.extend(unrolled.iter().filter(|window| leaving.contains(window)));
@@ -219,6 +232,7 @@ impl State {
             new_keys: self.registry.keys().slice(known_keys.min(self.series.len()), self.series.len()),
             retain_from,
             tiers_from,
+            per_layout: options.storage_schemas.is_some(),
             resident_from: self.disk.resident_from,
             evict_before: self.chunks_from,
             windows,

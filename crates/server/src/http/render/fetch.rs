@@ -42,7 +42,15 @@ pub(super) fn read_series(
     if let Some(layout) = layout {
         let Some(plan) = layout.plan(range.from, range.until, range.now) else { return Ok(None) };
         let mut fold = plan.fold();
-        scan(store, key, plan.start, plan.end(), &mut |timestamp, value| fold.push(timestamp, value))?;
+        match plan.archive() {
+            // The finest archive is the points, the last in each slot.
+            0 => {
+                scan(store, key, plan.start, plan.end(), &mut |timestamp, value| fold.push(timestamp, value))?
+            }
+            archive => store.archive(key, layout, archive, plan.start, plan.end(), &mut |slot, value| {
+                fold.push_archived(slot, value)
+            })?,
+        }
         return Ok(Some(Series::new(name, path_expression, plan.start, plan.step, fold.finish())));
     }
     if range.from > range.now {
