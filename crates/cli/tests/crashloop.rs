@@ -18,25 +18,49 @@ mod common;
 
 use common::writers::{SplitMix, Writers};
 use common::ServerProcess;
+use eardrum_graphite::schema::{Cascade, StorageSchemas};
+use eardrum_storage::{Keys, Options, Store};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Storage schemas whose archives (but the day's) every window stores,
+/// so that kills land in their writes too; kept for decades, so that
+/// retention takes no point the check reads back.
+const SCHEMAS: &str = "[all]\npattern = .*\nretentions = 1s:40y,1m:50y,1h:60y,1d:70y\n";
+/// Every slot with a point has a value, however sparse the points.
+const AGGREGATION: &str = "[all]\npattern = .*\nxFilesFactor = 0\naggregationMethod = max\n";
 
 fn crash_loop(fsync: &str, cycles: usize) {
     let dir = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let (schemas, aggregation) =
+        (config.path().join("storage-schemas.conf"), config.path().join("storage-aggregation.conf"));
+    std::fs::write(&schemas, SCHEMAS).unwrap();
+    std::fs::write(&aggregation, AGGREGATION).unwrap();
+    let (schemas, aggregation) = (schemas.to_str().unwrap(), aggregation.to_str().unwrap());
     let mut writers = Writers::start(4);
     let mut random = SplitMix(cycles as u64);
     let started = Instant::now();
     for _ in 0..cycles {
         // Checkpoints five times a second, so that kills land in them and
         // in the merges of late puts into windows on disk.
-        let mut server =
-            ServerProcess::start(dir.path(), &["--fsync", fsync, "--checkpoint-interval", "200ms"]);
+        let flags = [
+            ["--fsync", fsync],
+            ["--checkpoint-interval", "200ms"],
+            ["--storage-schemas", schemas],
+            ["--storage-aggregation", aggregation],
+        ];
+        let flags = flags.concat();
+        let mut server = ServerProcess::start(dir.path(), &flags);
         writers.point_at(server.port);
         std::thread::sleep(Duration::from_millis(100 + random.below(600)));
         server.kill();
     }
     writers.stop();
 
-    let server = ServerProcess::start(dir.path(), &["--fsync", fsync]);
+    let flags = ["--fsync", fsync, "--storage-schemas", schemas, "--storage-aggregation", aggregation];
+    let server = ServerProcess::start(dir.path(), &flags);
     let (acked_points, _) = writers.check(server.port, |_| false);
     // The loop covered history on disk: windows beyond the newest two, and
     // puts into them merged as files over their windows'.
@@ -49,11 +73,55 @@ fn crash_loop(fsync: &str, cycles: usize) {
     }
     assert!(files_per_window.len() >= 4, "{files_per_window:?}");
     assert!(files_per_window.values().any(|&files| files > 1), "{files_per_window:?}");
+    let mut server = server;
+    assert!(server.terminate().success());
+    let archived = archives_are_what_the_points_make(dir.path());
     eprintln!(
         "crash loop, --fsync {fsync}: {cycles} SIGKILLs in {:.1} s, {acked_points} acknowledged points all \
-         read back, none extra, series and points in order",
+         read back, none extra, series and points in order; {archived} archive slots as the points make them",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Every series' archives in the store in `dir`, read as the server reads
+/// them, against what its points make; returns how many slots.
+fn archives_are_what_the_points_make(dir: &std::path::Path) -> usize {
+    let schemas = StorageSchemas::parse(SCHEMAS, Some(AGGREGATION)).unwrap();
+    let options = Options { storage_schemas: Some(Arc::new(schemas.clone())), ..Options::default() };
+    let store = Store::open(dir, options).unwrap();
+    let mut points: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
+    store
+        .scan(Keys::All, |key, timestamp, value| {
+            points.entry(key.to_owned()).or_default().push((timestamp, value))
+        })
+        .unwrap();
+    let mut slots = 0;
+    for (key, points) in &points {
+        let layout = schemas.layout_for(key).unwrap();
+        for archive in 1..layout.archives.len() {
+            let mut read = Vec::new();
+            store
+                .archive(key, &layout, archive, i64::MIN / 2, i64::MAX / 2, |start, value| {
+                    read.push((start, value.to_bits()))
+                })
+                .unwrap();
+            let steps = layout.archives[..=archive].iter().map(|archive| archive.step).collect();
+            let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
+            let mut made = Vec::new();
+            let mut emit = |level: usize, start: i64, value: f64| {
+                if level == archive {
+                    made.push((start, value.to_bits()));
+                }
+            };
+            for &(timestamp, value) in points {
+                cascade.push(timestamp, value, &mut emit);
+            }
+            cascade.finish(&mut emit);
+            assert!(read == made, "{key}: archive {archive} is not what its points make");
+            slots += read.len();
+        }
+    }
+    slots
 }
 
 #[test]
