@@ -12,7 +12,7 @@ use std::time::Duration;
 const HOUR: i64 = 3600;
 
 fn schemas(method: &str) -> Arc<StorageSchemas> {
-    let schemas = "[all]\npattern = .\nretentions = 10s:1d,60s:7d,600s:30d,86400s:5y\n";
+    let schemas = "[all]\npattern = .\nretentions = 10s:30d,60s:60d,600s:90d,86400s:5y\n";
     let aggregation = format!("[all]\npattern = .\nxFilesFactor = 0.5\naggregationMethod = {method}\n");
     Arc::new(StorageSchemas::parse(schemas, Some(&aggregation)).unwrap())
 }
@@ -41,7 +41,9 @@ fn put_hours(store: &Store, key: &str, start: i64, hours: i64, offset: f64) {
 fn read(store: &Store, key: &str, layout: &Layout, archive: usize) -> Vec<(i64, u64)> {
     let mut slots = Vec::new();
     store
-        .archive(key, layout, archive, 0, 100 * HOUR, |start, value| slots.push((start, value.to_bits())))
+        .archive(key, layout, archive, i64::MIN / 2, i64::MAX / 2, |start, value| {
+            slots.push((start, value.to_bits()))
+        })
         .unwrap();
     slots
 }
@@ -173,4 +175,39 @@ fn all_from(store: &Store, key: &str) -> u64 {
     let mut count = 0;
     store.scan(Keys::One(key), |_, _, _| count += 1).unwrap();
     count
+}
+
+#[test]
+fn a_backfill_older_than_the_raw_retention_keeps_its_archives() {
+    let dir = tempfile::tempdir().unwrap();
+    let schemas = Arc::new(
+        StorageSchemas::parse(
+            "[all]\npattern = .\nretentions = 10s:1d,600s:1y\n",
+            Some("[all]\npattern = .\nxFilesFactor = 0.5\naggregationMethod = max\n"),
+        )
+        .unwrap(),
+    );
+    let layout = schemas.layout_for("web.cpu").unwrap();
+    let store = Store::open(dir.path(), options(&schemas)).unwrap();
+    let today = 100 * 24 * HOUR;
+    put_hours(&store, "web.cpu", today, 10, 0.0);
+    store.checkpoint().unwrap();
+    // A day of history thirty days back, as an import would put it.
+    let backfill = today - 30 * 24 * HOUR;
+    let elsewhere = tempfile::tempdir().unwrap();
+    let reference = Store::open(elsewhere.path(), options(&schemas)).unwrap();
+    put_hours(&reference, "web.cpu", backfill, 24, 0.0);
+    put_hours(&store, "web.cpu", backfill, 24, 0.0);
+    store.checkpoint().unwrap();
+
+    let mut oldest = None;
+    store.scan(Keys::One("web.cpu"), |_, timestamp, _| _ = *oldest.get_or_insert(timestamp)).unwrap();
+    assert!(
+        oldest.is_some_and(|oldest| oldest >= today),
+        "the backfill's raw points are past a day: {oldest:?}"
+    );
+    let archived = read(&store, "web.cpu", &layout, 1);
+    let backfilled: Vec<(i64, u64)> = archived.iter().copied().filter(|&(start, _)| start < today).collect();
+    assert_eq!(backfilled, made_from_points(&reference, "web.cpu", &layout, 1));
+    assert!(backfilled.len() > 100, "most ten minutes of the day: {}", backfilled.len());
 }

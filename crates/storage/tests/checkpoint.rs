@@ -383,3 +383,33 @@ fn a_memory_budget_too_small_for_two_windows_keeps_only_the_newest() {
     assert!(all(&store).contains(&late));
     assert_eq!(store.stats().points, every.len() as u64);
 }
+
+#[test]
+fn a_backfill_older_than_the_raw_retention_keeps_its_rollups() {
+    let tiers = Options {
+        retention: Some(Duration::from_secs(24 * HOUR as u64)),
+        rollups: vec![RollupLevel {
+            step: 3600,
+            retention: Some(Duration::from_secs(365 * 24 * HOUR as u64)),
+        }],
+        ..options()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), tiers.clone()).unwrap();
+    let today = 100 * 24 * HOUR;
+    fleet(&store, today, 4);
+    store.checkpoint().unwrap();
+    // A day of history thirty days back, as an import would put it.
+    let backfill = today - 30 * 24 * HOUR;
+    fleet(&store, backfill, 24);
+    store.checkpoint().unwrap();
+    assert!(all(&store).iter().all(|(_, timestamp, _)| *timestamp >= today), "raw points past a day go");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let hourly = Options { rollups: vec![RollupLevel { step: 3600, retention: None }], ..options() };
+    let reference = Store::open(elsewhere.path(), hourly).unwrap();
+    fleet(&reference, backfill, 24);
+    let backfilled: Vec<(i64, u64, u64)> =
+        slots(&store, 3600).into_iter().filter(|(start, _, _)| *start < today).collect();
+    assert_eq!(backfilled.len(), 24);
+    assert_eq!(backfilled, slots(&reference, 3600), "the day's hourly rollups stay");
+}

@@ -57,7 +57,8 @@ pub(crate) struct Snapshot {
     /// Their keys that the manifest in force does not name yet, for the key
     /// list.
     pub(crate) new_keys: KeyList,
-    /// Windows before this one lose their raw points to retention.
+    /// Windows before this one go whole: their points in memory are
+    /// dropped, not written.
     pub(crate) retain_from: Option<i64>,
     /// For each tier (the raw points, then each rollup step, finest first;
     /// with storage schemas, each age at which some series loses

@@ -196,27 +196,21 @@ impl State {
         }
         // The window before which what is kept for `seconds` goes.
         let from = |seconds: i64| self.newest_ts.map(|newest| window_of(newest.saturating_sub(seconds)));
-        let (tiers_from, retain_from) = match &options.storage_schemas {
-            // Each series as its layout says; in memory, the raw points
-            // that every layout has let go.
-            Some(schemas) => {
-                let tiers = schemas.retentions().into_iter().map(from).collect();
-                (tiers, schemas.longest_retentions().and_then(|(finest, _)| from(finest)))
-            }
-            None => {
-                let tiers: Vec<Option<i64>> =
-                    crate::rollup::tier_retention(options.retention, &options.rollups)
-                        .into_iter()
-                        .map(|retention| {
-                            retention.and_then(|retention| {
-                                from(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX))
-                            })
-                        })
-                        .collect();
-                let raw = tiers[0];
-                (tiers, raw)
-            }
+        let tiers_from: Vec<Option<i64>> = match &options.storage_schemas {
+            // Each series as its layout says.
+            Some(schemas) => schemas.retentions().into_iter().map(from).collect(),
+            None => crate::rollup::tier_retention(options.retention, &options.rollups)
+                .into_iter()
+                .map(|retention| {
+                    retention
+                        .and_then(|retention| from(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX)))
+                })
+                .collect(),
         };
+        // Points in memory go only with their whole window: a window past
+        // the raw points' retention but not its rollups' (a backfill of
+        // history) is written, rolled up, and then loses its points.
+        let retain_from = tiers_from.last().copied().flatten();
         // Measured again just now: the windows leaving may be more.
         let leaving = self.disk.resident_from..self.chunks_from;
         self.dirty.extend(unrolled.iter().filter(|window| leaving.contains(window)));
