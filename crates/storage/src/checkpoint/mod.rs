@@ -180,8 +180,11 @@ pub(crate) fn write(
                 // Rolled up only as it leaves memory: until then reads roll
                 // it up from memory, and each checkpoint rewrites it.
                 let rolled = window < snapshot.evict_before;
-                let unrolled = Rolling::default();
-                let written = whole(parts, if rolled { rolling } else { &unrolled }).write(&path)?;
+                let writer = match rolled {
+                    true => whole(BlockWriter::new(rolling).compacting(), parts),
+                    false => whole(BlockWriter::new(&Rolling::default()), parts),
+                };
+                let written = writer.write(&path)?;
                 bytes_written += written.bytes;
                 let nothing_to_roll = rolling.steps.is_empty() && rolling.archives.stores_none();
                 windows.insert(window, Window::whole(generation, &written, rolled || nothing_to_roll));
@@ -239,9 +242,8 @@ fn expire(
     Ok(bytes_written)
 }
 
-/// A window's file from memory: every series' parts.
-fn whole(parts: &[(u32, Part)], rolling: &Rolling) -> BlockWriter {
-    let mut writer = BlockWriter::new(rolling);
+/// A window's file from memory, every series' parts added to `writer`.
+fn whole(mut writer: BlockWriter, parts: &[(u32, Part)]) -> BlockWriter {
     let mut encoded = Vec::new();
     for (id, part) in parts {
         match part {

@@ -84,7 +84,7 @@ pub(crate) fn rewrite(
 ) -> Result<Rewritten> {
     let stack = Stack::open(blocks_dir, number, window)?;
     let whole = window.files.len() >= MAX_FILES;
-    let mut writer = BlockWriter::new(rolling);
+    let mut writer = BlockWriter::new(rolling).compacting();
     let mut points = window.points.unwrap_or(0);
     let mut changes = changes.iter().copied().peekable();
     let ids = if whole { stack.ids() } else { Vec::new() };
