@@ -2,7 +2,7 @@
 //! appeared.
 
 use crate::replay::{all_points, options, scratch};
-use eardrum_graphite::schema::{Cascade, StorageSchemas};
+use eardrum_graphite::schema::StorageSchemas;
 use eardrum_storage::{Error, Keys, Options, Outcome, RecoveryMode, Sample, Store};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -119,18 +119,9 @@ fn check_archives(store: &Store, model: &Model, key: &str) {
                 read.push((start, value.to_bits()))
             })
             .expect("reading an archive");
-        let steps = layout.archives[..=archive].iter().map(|archive| archive.step).collect();
-        let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
-        let mut made = Vec::new();
-        let mut emit = |level: usize, start: i64, value: f64| {
-            if level == archive {
-                made.push((start, value.to_bits()));
-            }
-        };
-        for (&timestamp, &value) in model.points.get(key).into_iter().flatten() {
-            cascade.push(timestamp, f64::from_bits(value), &mut emit);
-        }
-        cascade.finish(&mut emit);
+        let points = model.points.get(key).into_iter().flatten().map(|(&t, &v)| (t, f64::from_bits(v)));
+        let made = layout.archive_of(archive, points).expect("an archive of the layout");
+        let made: Vec<(i64, u64)> = made.into_iter().map(|(start, value)| (start, value.to_bits())).collect();
         assert_eq!(read, made, "archive {archive} of {key}");
     }
 }

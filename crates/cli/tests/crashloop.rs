@@ -18,7 +18,7 @@ mod common;
 
 use common::writers::{SplitMix, Writers};
 use common::ServerProcess;
-use eardrum_graphite::schema::{Cascade, StorageSchemas};
+use eardrum_graphite::schema::StorageSchemas;
 use eardrum_storage::{Keys, Options, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -105,18 +105,9 @@ fn archives_are_what_the_points_make(dir: &std::path::Path) -> usize {
                     read.push((start, value.to_bits()))
                 })
                 .unwrap();
-            let steps = layout.archives[..=archive].iter().map(|archive| archive.step).collect();
-            let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
-            let mut made = Vec::new();
-            let mut emit = |level: usize, start: i64, value: f64| {
-                if level == archive {
-                    made.push((start, value.to_bits()));
-                }
-            };
-            for &(timestamp, value) in points {
-                cascade.push(timestamp, value, &mut emit);
-            }
-            cascade.finish(&mut emit);
+            let made = layout.archive_of(archive, points.iter().copied()).unwrap();
+            let made: Vec<(i64, u64)> =
+                made.into_iter().map(|(start, value)| (start, value.to_bits())).collect();
             assert!(read == made, "{key}: archive {archive} is not what its points make");
             slots += read.len();
         }

@@ -6,9 +6,9 @@
 //! trait is object safe: visitors are `&mut dyn FnMut`.
 
 use crate::error::{Error, Result};
-use crate::rollup::{Aggregate, Roller};
+use crate::rollup::{no_archive, Aggregate, Roller};
 use crate::{Keys, Sample, ScanCursor, Stats, Store, SyncMode, Value};
-use eardrum_graphite::schema::{Cascade, Layout};
+use eardrum_graphite::schema::Layout;
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
@@ -205,12 +205,8 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         until: i64,
         visit: &mut dyn FnMut(i64, f64),
     ) -> Result<()> {
-        let Some(step) = layout.archives.get(archive).map(|archive| archive.step) else {
-            let reason = format!("no archive {archive}: the layout has {}", layout.archives.len());
-            return Err(Error::InvalidOptions { reason });
-        };
-        let steps = layout.archives[..=archive].iter().map(|archive| archive.step).collect();
-        let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
+        let mut cascade = layout.cascade_through(archive).ok_or_else(|| no_archive(layout, archive))?;
+        let step = cascade.steps()[archive];
         let mut emit = |at: usize, start: i64, value: f64| {
             if at == archive {
                 visit(start, value);

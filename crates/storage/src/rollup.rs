@@ -204,7 +204,7 @@ mod archives;
 mod encoding;
 
 pub(crate) use archives::{
-    decode as decode_archive, encode as encode_archives, ArchiveLayout, Rolling, SeriesArchives,
+    decode as decode_archive, encode as encode_archives, no_archive, ArchiveLayout, Rolling, SeriesArchives,
 };
 
 pub(crate) use encoding::{decode, encode, retain_levels, LevelKind, Levels, FINEST_STEP_BESIDE_POINTS};

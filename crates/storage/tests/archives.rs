@@ -4,7 +4,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use eardrum_graphite::schema::{Cascade, Layout, StorageSchemas};
+use eardrum_graphite::schema::{Layout, StorageSchemas};
 use eardrum_storage::{Keys, Options, Sample, Store, SyncMode};
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,17 +50,10 @@ fn read(store: &Store, key: &str, layout: &Layout, archive: usize) -> Vec<(i64, 
 
 /// Archive `archive` of `key` made from the points `get` returns.
 fn made_from_points(store: &Store, key: &str, layout: &Layout, archive: usize) -> Vec<(i64, u64)> {
-    let steps = layout.archives[..=archive].iter().map(|archive| archive.step).collect();
-    let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
-    let mut slots = Vec::new();
-    let mut emit = |level: usize, start: i64, value: f64| {
-        if level == archive {
-            slots.push((start, value.to_bits()));
-        }
-    };
-    store.scan(Keys::One(key), |_, timestamp, value| cascade.push(timestamp, value, &mut emit)).unwrap();
-    cascade.finish(&mut emit);
-    slots
+    let mut points = Vec::new();
+    store.scan(Keys::One(key), |_, timestamp, value| points.push((timestamp, value))).unwrap();
+    let slots = layout.archive_of(archive, points).unwrap();
+    slots.into_iter().map(|(start, value)| (start, value.to_bits())).collect()
 }
 
 #[test]

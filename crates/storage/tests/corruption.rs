@@ -10,7 +10,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use eardrum_graphite::schema::{Cascade, StorageSchemas};
+use eardrum_graphite::schema::StorageSchemas;
 use eardrum_storage::rollup::{Aggregate, Roller};
 use eardrum_storage::{Keys, Options, RecoveryMode, Sample, Store};
 use std::collections::BTreeSet;
@@ -97,17 +97,12 @@ fn archived(points: &BTreeSet<Point>) -> BTreeSet<Archived> {
     let keys: BTreeSet<&String> = points.iter().map(|(key, _, _)| key).collect();
     for key in keys {
         let layout = schemas().layout_for(key).unwrap();
-        let steps = layout.archives.iter().map(|archive| archive.step).collect();
-        let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
-        let mut emit = |archive: usize, start: i64, value: f64| {
-            if archive > 0 {
+        let series = points.iter().filter(|(k, _, _)| k == key).map(|(_, t, v)| (*t, f64::from_bits(*v)));
+        for archive in 1..layout.archives.len() {
+            for (start, value) in layout.archive_of(archive, series.clone()).unwrap() {
                 slots.insert((key.clone(), archive, start, value.to_bits()));
             }
-        };
-        for (_, timestamp, value) in points.iter().filter(|(k, _, _)| k == key) {
-            cascade.push(*timestamp, f64::from_bits(*value), &mut emit);
         }
-        cascade.finish(&mut emit);
     }
     slots
 }

@@ -3,7 +3,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers: a failure is a panic")]
 
-use eardrum_graphite::schema::{Cascade, Layout, StorageSchemas};
+use eardrum_graphite::schema::{Layout, StorageSchemas};
 use eardrum_storage::rollup::{Aggregate, Roller};
 use eardrum_storage::{Keys, Options, Sample, ScanCursor, Store, SyncMode};
 use proptest::prelude::*;
@@ -102,19 +102,9 @@ impl Model {
     fn archive(&self, key: &str, layout: &Layout, archive: usize, from: i64, until: i64) -> Vec<(i64, u64)> {
         let step = layout.archives[archive].step;
         let (from, until) = (from.div_euclid(step) * step, (until + step - 1).div_euclid(step) * step);
-        let steps = layout.archives[..=archive].iter().map(|archive| archive.step).collect();
-        let mut cascade = Cascade::new(steps, layout.method, layout.x_files_factor);
-        let mut slots = Vec::new();
-        let mut emit = |level: usize, start: i64, value: f64| {
-            if level == archive {
-                slots.push((start, value_bits(value)));
-            }
-        };
-        for (&timestamp, &value) in self.series.get(key).into_iter().flat_map(|s| s.range(from..until)) {
-            cascade.push(timestamp, f64::from_bits(value), &mut emit);
-        }
-        cascade.finish(&mut emit);
-        slots
+        let points = self.series.get(key).into_iter().flat_map(|s| s.range(from..until));
+        let slots = layout.archive_of(archive, points.map(|(&t, &v)| (t, f64::from_bits(v)))).unwrap();
+        slots.into_iter().map(|(start, value)| (start, value_bits(value))).collect()
     }
 
     fn points(&self) -> u64 {

@@ -57,6 +57,37 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// A cascade through the archives up to `archive` (level `k` is
+    /// archive `k`), or `None` when the layout has no such archive.
+    pub fn cascade_through(&self, archive: usize) -> Option<Cascade> {
+        let steps = self.archives.get(..=archive)?.iter().map(|archive| archive.step).collect();
+        Some(Cascade::new(steps, self.method, self.x_files_factor))
+    }
+
+    /// The slots of archive `archive` that have a value once `points`
+    /// (time order) are written, as (start, value): what whisper would
+    /// hold. `None` when the layout has no such archive.
+    pub fn archive_of(
+        &self,
+        archive: usize,
+        points: impl IntoIterator<Item = (i64, f64)>,
+    ) -> Option<Vec<(i64, f64)>> {
+        let mut cascade = self.cascade_through(archive)?;
+        let mut slots = Vec::new();
+        let mut keep = |level: usize, start: i64, value: f64| {
+            if level == archive {
+                slots.push((start, value));
+            }
+        };
+        for (timestamp, value) in points {
+            cascade.push(timestamp, value, &mut keep);
+        }
+        cascade.finish(&mut keep);
+        Some(slots)
+    }
+}
+
 impl ReadPlan {
     /// Just after the last slot: raw points from [`ReadPlan::start`] up to
     /// here make the slots.
@@ -106,12 +137,6 @@ impl Cascade {
     pub fn new(steps: Vec<i64>, method: AggregationMethod, x_files_factor: f64) -> Cascade {
         let levels = vec![Level { slot: 0, known: Vec::new() }; steps.len()];
         Cascade { steps, method, x_files_factor, levels }
-    }
-
-    /// The cascade of a layout's archives: level `k` is archive `k`.
-    pub fn of_layout(layout: &Layout) -> Cascade {
-        let steps = layout.archives.iter().map(|archive| archive.step).collect();
-        Cascade::new(steps, layout.method, layout.x_files_factor)
     }
 
     /// The steps, finest first.

@@ -17,9 +17,9 @@
 //! from slots another layout made; its slots are made from the points.
 
 use super::encoding::{archive_body, decode_slots, encode_slots, LevelKind, Levels};
-use crate::error::Corruption;
+use crate::error::{Corruption, Error};
 use crate::series::WINDOW_SECONDS;
-use eardrum_graphite::schema::{Cascade, Layout, StorageSchemas};
+use eardrum_graphite::schema::{Layout, StorageSchemas};
 use std::sync::Arc;
 
 /// A layout as a store keeps it: with the fingerprint its stored archives
@@ -92,6 +92,12 @@ impl ArchiveLayout {
     }
 }
 
+/// The error for an archive `layout` does not have.
+pub(crate) fn no_archive(layout: &Layout, archive: usize) -> Error {
+    let reason = format!("no archive {archive}: the layout has {}", layout.archives.len());
+    Error::InvalidOptions { reason }
+}
+
 /// Folds a window's points (time order) through the layout and adds the
 /// archives the window stores to `levels`; none when no point has a value.
 pub(crate) fn encode(
@@ -101,7 +107,7 @@ pub(crate) fn encode(
 ) {
     let stored: Vec<(usize, i64)> = archives.stored().collect();
     let Some(&(coarsest, _)) = stored.last() else { return };
-    let mut cascade = Cascade::of_layout(&archives.layout);
+    let Some(mut cascade) = archives.layout.cascade_through(coarsest) else { return };
     let mut slots: Vec<(Vec<i64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); coarsest + 1];
     let mut keep = |level: usize, start: i64, value: f64| {
         if let Some((starts, values)) = slots.get_mut(level) {

@@ -7,7 +7,7 @@ use super::Store;
 use crate::checkpoint::manifest::Window;
 use crate::disk::{Disk, DiskView, WindowSlots};
 use crate::error::{Error, Result};
-use crate::rollup::{Aggregate, ArchiveLayout, Roller};
+use crate::rollup::{no_archive, Aggregate, ArchiveLayout, Roller};
 use crate::series::{window_of, WINDOW_SECONDS};
 use crate::{Keys, ScanCursor};
 use eardrum_graphite::schema::{Cascade, Layout};
@@ -183,14 +183,10 @@ impl Store {
         until: i64,
         mut visit: impl FnMut(i64, f64),
     ) -> Result<()> {
-        let Some(step) = layout.archives.get(archive).map(|archive| archive.step) else {
-            let reason = format!("no archive {archive}: the layout has {}", layout.archives.len());
-            return Err(Error::InvalidOptions { reason });
-        };
+        let cascade = layout.cascade_through(archive).ok_or_else(|| no_archive(layout, archive))?;
+        let step = cascade.steps()[archive];
         let layout = ArchiveLayout::new(layout.clone());
         let stored = layout.stored_at_or_before(archive);
-        let steps = layout.layout().archives[..=archive].iter().map(|archive| archive.step).collect();
-        let cascade = Cascade::new(steps, layout.layout().method, layout.layout().x_files_factor);
         let mut read = ArchiveRead { layout, archive, stored, cascade, visit: &mut visit };
         self.read_slots(key, step, from, until, &mut read)
     }
