@@ -157,6 +157,8 @@ impl Outbox {
 /// restart) short, as in the embedded engine.
 fn outbox_options(options: &Options) -> Options {
     // Sealing renames the folder while the store is still read: its points
-    // stay in memory (an outbox holds what waits for shipping).
-    Options { checkpoint_on_close: false, history_on_disk: false, ..options.clone() }
+    // stay in memory (an outbox holds what waits for shipping). ClickHouse
+    // keeps the history: an outbox neither stores storage schemas' archives
+    // nor lets their retentions take points that have not shipped.
+    Options { checkpoint_on_close: false, history_on_disk: false, storage_schemas: None, ..options.clone() }
 }
