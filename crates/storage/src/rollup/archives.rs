@@ -4,9 +4,9 @@
 //! whisper would read instead of every point.
 //!
 //! An archive's slots are made from the points as carbon and whisper make
-//! them ([`Cascade`]): the last write in each slot of the finest archive,
-//! then each coarser archive's method over the finer slots inside it,
-//! gated by the xFilesFactor. A window stores the archives after the
+//! them ([`Cascade`](eardrum_graphite::schema::Cascade)): the last write in
+//! each slot of the finest archive, then each coarser archive's method over
+//! the finer slots inside it, gated by the xFilesFactor. A window stores the archives after the
 //! finest whose steps divide it (two hours), so each window's slots depend
 //! on its points alone; the finest is read from the points, and a coarser
 //! archive whose step the window does not divide (a day) is made when read
