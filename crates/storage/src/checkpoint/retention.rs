@@ -44,14 +44,17 @@ impl Snapshot {
 
     /// What series `id` keeps of window `number`.
     pub(crate) fn kept(&self, number: i64, id: u32, rolling: &Rolling) -> Kept {
-        let archives = rolling.archives.of(id).filter(|_| self.per_layout);
-        let Some((archives, newest)) = archives.zip(self.newest_ts) else {
+        if !self.per_layout {
             let passed = usize::from(self.tiers_passed(number));
             return Kept {
                 points: passed == 0,
                 rollups_from: passed.saturating_sub(1),
                 archives_from: i64::MAX,
             };
+        }
+        // Every series in a file has a layout; one without keeps everything.
+        let Some((archives, newest)) = rolling.archives.of(id).zip(self.newest_ts) else {
+            return Kept { points: true, rollups_from: 0, archives_from: i64::MIN };
         };
         let past = |retention: i64| number < window_of(newest.saturating_sub(retention));
         let longest = archives.layout().archives.iter().map(|archive| archive.retention()).max().unwrap_or(0);
