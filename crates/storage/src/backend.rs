@@ -13,6 +13,21 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
+/// Points [`Backend::scan_between`] reads per call of
+/// [`Backend::scan_some`] (per hold of the embedded store's lock).
+const SCAN_BATCH_POINTS: usize = 4096;
+
+/// `from..until` widened to whole slots of `step`: from the start of the
+/// slot holding `from` to the end of the one holding `until - 1`.
+pub(crate) fn whole_slots(step: i64, from: i64, until: i64) -> (i64, i64) {
+    let from = from.saturating_sub(from.rem_euclid(step));
+    let until = match until.rem_euclid(step) {
+        0 => until,
+        into => until.saturating_add(step - into),
+    };
+    (from, until)
+}
+
 /// A batch staged by [`Backend::stage`] (or [`Store::stage`]), to ask
 /// what became of it.
 ///
@@ -138,6 +153,29 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         })
     }
 
+    /// Calls `each(timestamp, value)` for every point of series `key` from
+    /// `from` before `until`, in time order: [`Backend::scan_some`] a
+    /// batch at a time from `from` on (older chunks are skipped
+    /// undecoded), up to the batch that passes `until`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Backend::scan_some`].
+    fn scan_between(&self, key: &str, from: i64, until: i64, each: &mut dyn FnMut(i64, f64)) -> Result<()> {
+        let mut cursor = ScanCursor::starting_at(from);
+        let mut past_until = false;
+        while !cursor.is_done() && !past_until {
+            self.scan_some(Keys::One(key), &mut cursor, SCAN_BATCH_POINTS, &mut |_, timestamp, value| {
+                if timestamp >= until {
+                    past_until = true;
+                } else if timestamp >= from {
+                    each(timestamp, value);
+                }
+            })?;
+        }
+        Ok(())
+    }
+
     /// The steps, in seconds, at which [`Backend::rollups`] reads stored
     /// aggregates rather than every point, finest first; none by default.
     fn rollup_steps(&self) -> &[i64] {
@@ -168,19 +206,8 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         }
         let steps = [step];
         let mut roller = Roller::new(&steps);
-        let from = from.saturating_sub(from.rem_euclid(step));
-        let mut cursor = ScanCursor::starting_at(from);
-        let mut past_until = false;
-        while !cursor.is_done() && !past_until {
-            self.scan_some(Keys::One(key), &mut cursor, 4096, &mut |_, timestamp, value| {
-                // Whole slots: up to the end of the one holding `until - 1`.
-                if timestamp.saturating_sub(timestamp.rem_euclid(step)) >= until {
-                    past_until = true;
-                } else {
-                    roller.push(timestamp, value, visit);
-                }
-            })?;
-        }
+        let (from, until) = whole_slots(step, from, until);
+        self.scan_between(key, from, until, &mut |timestamp, value| roller.push(timestamp, value, visit))?;
         roller.flush(visit);
         Ok(())
     }
@@ -212,19 +239,10 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
                 visit(start, value);
             }
         };
-        let from = from.saturating_sub(from.rem_euclid(step));
-        let mut cursor = ScanCursor::starting_at(from);
-        let mut past_until = false;
-        while !cursor.is_done() && !past_until {
-            self.scan_some(Keys::One(key), &mut cursor, 4096, &mut |_, timestamp, value| {
-                // Whole slots: up to the end of the one holding `until - 1`.
-                if timestamp.saturating_sub(timestamp.rem_euclid(step)) >= until {
-                    past_until = true;
-                } else {
-                    cascade.push(timestamp, value, &mut emit);
-                }
-            })?;
-        }
+        let (from, until) = whole_slots(step, from, until);
+        self.scan_between(key, from, until, &mut |timestamp, value| {
+            cascade.push(timestamp, value, &mut emit)
+        })?;
         cascade.finish(&mut emit);
         Ok(())
     }

@@ -203,11 +203,9 @@ impl<'s> Roller<'s> {
 mod archives;
 mod encoding;
 
-pub(crate) use archives::{
-    decode as decode_archive, encode as encode_archives, no_archive, ArchiveLayout, Rolling, SeriesArchives,
-};
+pub(crate) use archives::{decode as decode_archive, no_archive, ArchiveLayout, Rolling, SeriesArchives};
 
-pub(crate) use encoding::{decode, encode, retain_levels, LevelKind, Levels, FINEST_STEP_BESIDE_POINTS};
+pub(crate) use encoding::{decode, encode, retain_levels, LevelKind, FINEST_STEP_BESIDE_POINTS};
 
 #[cfg(test)]
 mod tests;

@@ -11,10 +11,17 @@ use std::time::Duration;
 
 const HOUR: i64 = 3600;
 
+/// Every key in a layout of 10 s, minutes, ten minutes and days, kept
+/// long enough that retention takes nothing here, rolled up by `method`.
 fn schemas(method: &str) -> Arc<StorageSchemas> {
-    let schemas = "[all]\npattern = .\nretentions = 10s:30d,60s:60d,600s:90d,86400s:5y\n";
+    schemas_with("[all]\npattern = .\nretentions = 10s:30d,60s:60d,600s:90d,86400s:5y\n", method)
+}
+
+/// The sections of `storage_schemas`, every key rolled up by `method`
+/// with an xFilesFactor of 0.5.
+fn schemas_with(storage_schemas: &str, method: &str) -> Arc<StorageSchemas> {
     let aggregation = format!("[all]\npattern = .\nxFilesFactor = 0.5\naggregationMethod = {method}\n");
-    Arc::new(StorageSchemas::parse(schemas, Some(&aggregation)).unwrap())
+    Arc::new(StorageSchemas::parse(storage_schemas, Some(&aggregation)).unwrap())
 }
 
 fn options(schemas: &Arc<StorageSchemas>) -> Options {
@@ -104,24 +111,15 @@ fn stored_archives_read_as_the_points_make_them_late_points_and_a_changed_layout
 fn each_series_keeps_what_its_layout_says_and_archives_outlive_the_raw_points() {
     let dir = tempfile::tempdir().unwrap();
     // Long enough to keep everything at first, to learn what it was.
-    let long = Arc::new(
-        StorageSchemas::parse(
-            "[all]\npattern = .\nretentions = 10s:30d,60s:60d,600s:90d,86400s:5y\n",
-            Some("[all]\npattern = .\nxFilesFactor = 0.5\naggregationMethod = avg_zero\n"),
-        )
-        .unwrap(),
-    );
+    let long = schemas("avg_zero");
     // Then `web.*`: raw points 6 h, minutes 12 h, ten minutes 27 h, hours
     // 60 h (kept as long as the days made from them), days 5 y, back from
     // the newest point (30 h - 10 s), in whole two-hour windows;
     // everything else keeps its points for a year.
-    let short = Arc::new(
-        StorageSchemas::parse(
-            "[web]\npattern = ^web\\.\nretentions = 10s:6h,60s:12h,600s:27h,3600s:60h,86400s:5y\n\n\
-             [rest]\npattern = .*\nretentions = 10s:365d\n",
-            Some("[all]\npattern = .\nxFilesFactor = 0.5\naggregationMethod = avg_zero\n"),
-        )
-        .unwrap(),
+    let short = schemas_with(
+        "[web]\npattern = ^web\\.\nretentions = 10s:6h,60s:12h,600s:27h,3600s:60h,86400s:5y\n\n\
+         [rest]\npattern = .*\nretentions = 10s:365d\n",
+        "avg_zero",
     );
     let layout = short.layout_for("web.cpu").unwrap();
     let store = Store::open(dir.path(), options(&long)).unwrap();
@@ -173,13 +171,7 @@ fn all_from(store: &Store, key: &str) -> u64 {
 #[test]
 fn a_backfill_older_than_the_raw_retention_keeps_its_archives() {
     let dir = tempfile::tempdir().unwrap();
-    let schemas = Arc::new(
-        StorageSchemas::parse(
-            "[all]\npattern = .\nretentions = 10s:1d,600s:1y\n",
-            Some("[all]\npattern = .\nxFilesFactor = 0.5\naggregationMethod = max\n"),
-        )
-        .unwrap(),
-    );
+    let schemas = schemas_with("[all]\npattern = .\nretentions = 10s:1d,600s:1y\n", "max");
     let layout = schemas.layout_for("web.cpu").unwrap();
     let store = Store::open(dir.path(), options(&schemas)).unwrap();
     let today = 100 * 24 * HOUR;

@@ -40,7 +40,7 @@
 use crate::codec::chunk;
 use crate::codec::chunk::Decoder;
 use crate::error::{Corruption, Error, Result};
-use crate::rollup::{self, Levels, Rolling};
+use crate::rollup::{self, Rolling};
 use crate::series::window_of;
 use crate::value::Value;
 use crate::varint;
@@ -262,9 +262,9 @@ impl BlockWriter {
     fn close_run(&mut self) {
         let Some((id, points)) = self.open.take() else { return };
         let chunks = std::mem::take(&mut self.run_chunks);
-        let archives = self.rolling.archives.of(id).filter(|archives| archives.stores_any());
+        let archives = self.rolling.archives.of(id).is_some_and(|archives| archives.stores_any());
         let copied = self.rollups.take();
-        let rolls = copied.is_none() && (self.written_from < self.rolling.steps.len() || archives.is_some());
+        let rolls = copied.is_none() && (self.written_from < self.rolling.steps.len() || archives);
         let compacts = copied.is_none() && self.compact && chunks > 1;
         let mut decoded = Vec::new();
         // The run's chunks were checked or made here: a point that does not
@@ -275,16 +275,7 @@ impl BlockWriter {
             && decoded.len() == points as usize;
         let rollups = match copied {
             Some(copied) => copied,
-            None if rolls => {
-                let mut levels = Levels::default();
-                rollup::encode(&self.rolling.steps, self.written_from, decoded.iter().copied(), &mut levels);
-                if let Some(archives) = archives {
-                    rollup::encode_archives(archives, decoded.iter().copied(), &mut levels);
-                }
-                let mut rollups = Vec::new();
-                levels.write(&mut rollups);
-                rollups
-            }
+            None if rolls => self.rolling.encode(id, self.written_from, &decoded),
             None => Vec::new(),
         };
         if compacts && whole {

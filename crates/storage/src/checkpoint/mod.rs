@@ -57,9 +57,6 @@ pub(crate) struct Snapshot {
     /// Their keys that the manifest in force does not name yet, for the key
     /// list.
     pub(crate) new_keys: KeyList,
-    /// Windows before this one go whole: their points in memory are
-    /// dropped, not written.
-    pub(crate) retain_from: Option<i64>,
     /// For each tier (the raw points, then each rollup step, finest first;
     /// with storage schemas, each age at which some series loses
     /// something, youngest first): windows before this one have passed it
@@ -123,8 +120,8 @@ pub(crate) fn write(
     let generation = current.generation + 1;
     let blocks_dir = dir.join(BLOCKS_DIR);
     let mut windows = current.windows.clone();
-    if let Some(Some(forget_from)) = snapshot.tiers_from.last() {
-        windows.retain(|&window, _| window >= *forget_from);
+    if let Some(forget_from) = snapshot.whole_windows_from() {
+        windows.retain(|&window, _| window >= forget_from);
     }
     let mut bytes_written = 0;
     for (&window, parts) in &snapshot.windows {

@@ -36,6 +36,14 @@ impl Kept {
 }
 
 impl Snapshot {
+    /// Windows before this one have passed every tier and go whole: their
+    /// points in memory are dropped, not written. A window past only the
+    /// raw points' tier (a backfill of history) is written, rolled up, and
+    /// then loses its points.
+    pub(crate) fn whole_windows_from(&self) -> Option<i64> {
+        self.tiers_from.last().copied().flatten()
+    }
+
     /// How many of the snapshot's tiers window `number` has passed.
     pub(crate) fn tiers_passed(&self, number: i64) -> u8 {
         let passed = self.tiers_from.iter().take_while(|from| from.is_some_and(|from| number < from)).count();

@@ -12,7 +12,7 @@ use super::block::{self, BlockFile, BlockWriter, Entry, Index};
 use super::manifest::{BlockRef, Window};
 use super::retention::Kept;
 use crate::error::{Error, Result};
-use crate::rollup::{self, Levels, Rolling};
+use crate::rollup::{self, Rolling};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -153,28 +153,18 @@ pub(crate) fn expire(
             reason,
         };
         let kept = kept(id);
-        let rollups = block.rollups(entry)?;
         if kept.points {
-            writer.add_run(id, &block.run(entry)?, rollups.as_deref(), entry.points);
+            writer.add_run(id, &block.run(entry)?, block.rollups(entry)?.as_deref(), entry.points);
             continue;
         }
-        let made;
-        let levels: &[u8] = if entry.points > 0 {
+        let levels = if entry.points > 0 {
             points.clear();
             block::run_points(&block.run(entry)?, i64::MIN, |t, v| points.push((t, v))).map_err(corrupt)?;
-            let mut levels = Levels::default();
-            rollup::encode(&rolling.steps, 0, points.iter().copied(), &mut levels);
-            if let Some(archives) = rolling.archives.of(id) {
-                rollup::encode_archives(archives, points.iter().copied(), &mut levels);
-            }
-            let mut encoded = Vec::new();
-            levels.write(&mut encoded);
-            made = encoded;
-            &made
+            rolling.encode(id, 0, &points)
         } else {
-            rollups.as_deref().unwrap_or_default()
+            block.rollups(entry)?.as_deref().unwrap_or_default().to_vec()
         };
-        let left = rollup::retain_levels(levels, |kind, step| kept.keeps(kind, step, &rolling.steps))
+        let left = rollup::retain_levels(&levels, |kind, step| kept.keeps(kind, step, &rolling.steps))
             .map_err(corrupt)?;
         if !left.is_empty() {
             writer.add_run(id, &[], Some(&left), 0);

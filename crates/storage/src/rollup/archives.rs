@@ -206,3 +206,19 @@ pub(crate) struct Rolling {
     pub(crate) steps: Vec<i64>,
     pub(crate) archives: Arc<SeriesArchives>,
 }
+
+impl Rolling {
+    /// The rollups of series `id` made of its `points` in one window (time
+    /// order), as a block file stores them: the levels from
+    /// `steps[written_from]` on, and the archives its layout stores.
+    pub(crate) fn encode(&self, id: u32, written_from: usize, points: &[(i64, f64)]) -> Vec<u8> {
+        let mut levels = Levels::default();
+        super::encode(&self.steps, written_from, points.iter().copied(), &mut levels);
+        if let Some(archives) = self.archives.of(id) {
+            encode(archives, points.iter().copied(), &mut levels);
+        }
+        let mut rollups = Vec::new();
+        levels.write(&mut rollups);
+        rollups
+    }
+}

@@ -1,3 +1,4 @@
+use super::encoding::Levels;
 use super::*;
 
 fn encode_all(steps: &[i64], written_from: usize, points: impl Iterator<Item = (i64, f64)>) -> Vec<u8> {

@@ -4,17 +4,15 @@
 //! with the same values either way.
 
 use super::Store;
+use crate::backend::whole_slots;
 use crate::checkpoint::manifest::Window;
 use crate::disk::{Disk, DiskView, WindowSlots};
 use crate::error::{Error, Result};
 use crate::rollup::{no_archive, Aggregate, ArchiveLayout, Roller};
 use crate::series::{window_of, WINDOW_SECONDS};
-use crate::{Keys, ScanCursor};
+use crate::Backend;
 use eardrum_graphite::schema::{Cascade, Layout};
 use std::sync::Arc;
-
-/// Points read per hold of the store's lock from the windows in memory.
-const SCAN_BATCH: usize = 4096;
 
 /// A read of one series' slots, window by window: what it takes from the
 /// slots a window's file stores, and how it makes slots of points.
@@ -201,11 +199,7 @@ impl Store {
         until: i64,
         read: &mut dyn SlotRead<Slot = S>,
     ) -> Result<()> {
-        let from = from.saturating_sub(from.rem_euclid(step));
-        let until = match until.rem_euclid(step) {
-            0 => until,
-            into => until.saturating_add(step - into),
-        };
+        let (from, until) = whole_slots(step, from, until);
         // The first second not yet read.
         let mut next = from;
         while next < until {
@@ -234,15 +228,9 @@ impl Store {
         }
         // The windows in memory (and any a checkpoint moved to disk since,
         // which the scan reads from their points).
-        let mut cursor = ScanCursor::starting_at(next);
-        let mut past_until = next >= until;
-        while !cursor.is_done() && !past_until {
-            self.scan_some(Keys::One(key), &mut cursor, SCAN_BATCH, |_, timestamp, value| {
-                if timestamp >= until {
-                    past_until = true;
-                } else {
-                    read.point(timestamp, value);
-                }
+        if next < until {
+            Backend::scan_between(self, key, next, until, &mut |timestamp, value| {
+                read.point(timestamp, value)
             })?;
         }
         read.finish();

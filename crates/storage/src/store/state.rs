@@ -207,16 +207,13 @@ impl State {
                 })
                 .collect(),
         };
-        // Points in memory go only with their whole window: a window past
-        // the raw points' retention but not its rollups' (a backfill of
-        // history) is written, rolled up, and then loses its points.
-        let retain_from = tiers_from.last().copied().flatten();
+        let whole_windows_from = tiers_from.last().copied().flatten();
         // Measured again just now: the windows leaving may be more.
         let leaving = self.disk.resident_from..self.chunks_from;
         self.dirty.extend(unrolled.iter().filter(|window| leaving.contains(window)));
         let windows = std::mem::take(&mut self.dirty)
             .into_iter()
-            .filter(|&window| retain_from.is_none_or(|from| window >= from))
+            .filter(|&window| whole_windows_from.is_none_or(|from| window >= from))
             .map(|window| (window, Vec::new()))
             .collect();
         Ok(Some(Snapshot {
@@ -224,7 +221,6 @@ impl State {
             newest_ts: self.newest_ts,
             key_count: self.series.len(),
             new_keys: self.registry.keys().slice(known_keys.min(self.series.len()), self.series.len()),
-            retain_from,
             tiers_from,
             per_layout: options.storage_schemas.is_some(),
             resident_from: self.disk.resident_from,
@@ -249,8 +245,8 @@ impl State {
         let resident_start = self.disk.resident_start();
         for id in ids {
             let Some(series) = self.series.get_mut(id) else { break };
-            if let Some(retain_from) = snapshot.retain_from {
-                let dropped = series.drop_before(retain_from);
+            if let Some(from) = snapshot.whole_windows_from() {
+                let dropped = series.drop_before(from);
                 self.points = self.points.saturating_sub(dropped);
             }
             if series.has_overlay(resident_start) {

@@ -12,9 +12,6 @@ use eardrum_graphite::schema::Layout;
 use eardrum_graphite::series::{slots, step_of, Series, STEP_SAMPLE};
 use eardrum_storage::{Backend, Keys, ScanCursor};
 
-/// Points read per hold of the store's lock.
-const SCAN_BATCH: usize = 4096;
-
 /// The range a series is read over, and the time it is read at.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Range {
@@ -44,9 +41,9 @@ pub(super) fn read_series(
         let mut fold = plan.fold();
         match plan.archive() {
             // The finest archive is the points, the last in each slot.
-            0 => {
-                scan(store, key, plan.start, plan.end(), &mut |timestamp, value| fold.push(timestamp, value))?
-            }
+            0 => store.scan_between(key, plan.start, plan.end(), &mut |timestamp, value| {
+                fold.push(timestamp, value)
+            })?,
             archive => store.archive(key, layout, archive, plan.start, plan.end(), &mut |slot, value| {
                 fold.push_archived(slot, value)
             })?,
@@ -75,7 +72,7 @@ pub(super) fn read_series(
         Some(rolled) => store.rollups(key, rolled, start, end, &mut |time, aggregate| {
             add(time, aggregate.sum, aggregate.count)
         })?,
-        None => scan(store, key, start, end, &mut |timestamp, value| {
+        None => store.scan_between(key, start, end, &mut |timestamp, value| {
             if !value.is_nan() {
                 add(timestamp, value, 1);
             }
@@ -96,28 +93,6 @@ pub(super) fn read_series(
 fn rollup_step(rolled: &[i64], native: i64, span: i64, max_points: Option<usize>) -> Option<i64> {
     let wanted = span / i64::try_from(max_points?).ok()?.max(1);
     rolled.iter().rev().copied().find(|&step| step > native && step <= wanted)
-}
-
-/// Every point of `key` from `start` before `end`, in time order.
-fn scan(
-    store: &dyn Backend,
-    key: &str,
-    start: i64,
-    end: i64,
-    each: &mut dyn FnMut(i64, f64),
-) -> eardrum_storage::Result<()> {
-    let mut cursor = ScanCursor::starting_at(start);
-    let mut past_end = false;
-    while !cursor.is_done() && !past_end {
-        store.scan_some(Keys::One(key), &mut cursor, SCAN_BATCH, &mut |_, timestamp, value| {
-            if timestamp >= end {
-                past_end = true;
-            } else if timestamp >= start {
-                each(timestamp, value);
-            }
-        })?;
-    }
-    Ok(())
 }
 
 /// The step of `key` from its first points from `from` on.
